@@ -1,0 +1,53 @@
+// The llmwb command registry. Each cmd_*.cpp registers its command with a
+// static CommandRegistration, so adding a command touches no shared file.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lwcli {
+
+// Parsed "--name value" / "--flag" options plus positional arguments.
+// Options listed in `flags` take no value; every other --option takes one.
+// Repeated options keep every value (values("stop")).
+class Args {
+ public:
+  // Returns false and fills `error` on a malformed command line.
+  bool parse(const std::vector<std::string>& argv, const std::vector<std::string>& flags,
+             std::string* error);
+  bool has(const std::string& name) const { return options_.count(name) > 0; }
+  std::string get(const std::string& name, const std::string& fallback = "") const;
+  std::vector<std::string> values(const std::string& name) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+  // Typed getters: fill `error` ("--steps expects an integer, got 'x'") and return false.
+  bool get_int(const std::string& name, long long fallback, long long* out, std::string* error) const;
+  bool get_double(const std::string& name, double fallback, double* out, std::string* error) const;
+  // Names given that are not in `known`; used to reject typos.
+  std::vector<std::string> unknown(const std::vector<std::string>& known) const;
+
+ private:
+  std::multimap<std::string, std::string> options_;
+  std::vector<std::string> positional_;
+};
+
+struct Command {
+  std::string name;      // "info", "runs", "train" ...
+  std::string summary;   // one line for `llmwb --help`
+  std::string usage;     // full text for `llmwb <name> --help`
+  // Runs with the arguments after the command name; returns the exit code.
+  std::function<int(const std::vector<std::string>& args)> run;
+};
+
+std::map<std::string, Command>& command_registry();
+
+struct CommandRegistration {
+  explicit CommandRegistration(Command command);
+};
+
+// Errors go to stderr as "llmwb <command>: <message>"; returns exit code 1.
+int fail(const std::string& command, const std::string& message);
+// Exit code 2: usage error, with a pointer to --help.
+int usage_error(const std::string& command, const std::string& message);
+
+}  // namespace lwcli
