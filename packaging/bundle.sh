@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the device bundle (.device/bundle.tgz, git-ignored) for the GPU machine,
+# following ../shared/DEVICE.md: build here for Hopper (sm_90), collect the
+# executables that need no Qt GUI, the ctest files, and every library ldd
+# resolves outside glibc and CUDA (the device brings its own CUDA and NCCL).
+#
+# On the GPU machine (see packaging/device_env.sh):
+#   source packaging/device_env.sh && ctest --test-dir build -L cuda
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+lw_install_missing
+if ! grep -q 'CMAKE_CUDA_ARCHITECTURES.*90' "$LW_BUILD/CMakeCache.txt" 2>/dev/null; then
+  echo "note: configuring $LW_BUILD for sm_90 (the GPU machine's H100/H200)"
+fi
+lw_configure -DCMAKE_CUDA_ARCHITECTURES=90
+lw_build
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/bin" "$stage/lib/bundle"
+
+# Executables that run without a display: skip anything linking Qt Gui/Widgets.
+for exe in "$LW_BUILD"/bin/*; do
+  [ -x "$exe" ] && [ -f "$exe" ] || continue
+  if ldd "$exe" | grep -q -E 'libQt6(Gui|Widgets)'; then continue; fi
+  cp "$exe" "$stage/bin/"
+  strip --strip-unneeded "$stage/bin/$(basename "$exe")" 2>/dev/null || true
+done
+
+# Libraries outside glibc and CUDA. Match CUDA libraries by name, not by a bare
+# "cuda" substring (libicudata contains it).
+skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|librt\.so|libpthread\.so|libstdc\+\+\.so|libgcc_s\.so|libcuda\.so|libcudart\.so|libcublas\.so|libcublasLt\.so|libnccl\.so|libnvrtc|libnvJitLink)'
+for exe in "$stage"/bin/*; do
+  ldd "$exe" | awk '/=> \//{print $1" "$3}' | while read -r name path; do
+    if [[ "$name" =~ $skip ]]; then continue; fi
+    [ -f "$stage/lib/bundle/$name" ] || cp -L "$path" "$stage/lib/bundle/$name"
+  done
+done
+
+# ctest files, so `ctest --test-dir build -L cuda` works when the bundle is
+# unpacked at the same absolute path (device_env.sh links it there).
+(cd "$LW_BUILD" && find . -name CTestTestfile.cmake -print0 | xargs -0 -I{} cp --parents {} "$stage/")
+echo "$LW_BUILD" >"$stage/BUILD_DIR"
+echo "$LW_ROOT" >"$stage/SOURCE_DIR"
+
+mkdir -p "$LW_ROOT/.device"
+tar -czf "$LW_ROOT/.device/bundle.tgz" -C "$stage" .
+du -h "$LW_ROOT/.device/bundle.tgz" | awk '{print "bundle: .device/bundle.tgz (" $1 ")"}'
