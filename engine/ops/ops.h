@@ -1,0 +1,193 @@
+// Every tensor op of the engine, declared once. Each op validates its inputs
+// (shape, dtype, device, contiguity, token ids) and returns a Status naming the
+// argument at fault, then dispatches to the backend of its tensors' device: the
+// CPU reference (engine/backend/cpu, f32 compute; bf16/f16 inputs are converted)
+// or CUDA. Forward functions return what backward needs; backward functions
+// return input gradients and ACCUMULATE parameter gradients into the given
+// tensors (so micro-batches add up); a null / undefined parameter gradient skips it.
+//
+// Dimension letters: B batch, T sequence (Tq queries, Tk keys), C channels,
+// NH query heads, NKV key/value heads, D head size, V vocabulary, N rows, K/M/N GEMM sizes.
+// "[..., C]" means any leading dims, flattened to rows.
+#pragma once
+#include <cstdint>
+#include <span>
+
+#include "engine/core/status.h"
+#include "engine/core/tensor.h"
+
+namespace lw::ops {
+
+// ---------------- GEMM ----------------
+// a [..., M, K] ([..., K, M] when trans_a), b [..., K, N] ([..., N, K] when trans_b)
+// -> [..., M, N] = alpha * op(a) @ op(b). Leading (batch) dims must match, or b may be 2-D
+// (shared by every batch). Float dtypes, same dtype for a and b.
+Result<Tensor> matmul(const Tensor& a, const Tensor& b, bool trans_a = false,
+                      bool trans_b = false, float alpha = 1.0f);
+// c = alpha * op(a) @ op(b) + beta * c, in place (beta = 1 accumulates a gradient).
+Status matmul_into(Tensor& c, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b,
+                   float alpha = 1.0f, float beta = 0.0f);
+
+// x [..., K], w [N, K] (PyTorch nn.Linear layout; [K, N] when w_kn, GPT-2's Conv1D),
+// bias [N] or undefined -> y [..., N].
+Result<Tensor> linear(const Tensor& x, const Tensor& w, const Tensor& bias = {},
+                      bool w_kn = false);
+// Returns dx [..., K] (undefined when need_dx is false); dw += dy^T x, db += sum dy.
+Result<Tensor> linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor* dw,
+                               Tensor* db, bool w_kn = false, bool need_dx = true);
+
+// ---------------- embedding ----------------
+// ids [...] i32 (each in [0, V)), table [V, C] -> [..., C].
+Result<Tensor> embedding(const Tensor& ids, const Tensor& table);
+// dtable [V, C] += scatter of dy [..., C] by ids.
+Status embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dtable);
+
+// ---------------- normalization ----------------
+struct NormOut {
+  Tensor y;     // [..., C], x's dtype
+  Tensor mean;  // [rows] f32 (layernorm only)
+  Tensor rstd;  // [rows] f32
+};
+// y = (x - mean) / sqrt(var + eps) * w + b, over the last dim C; w, b [C].
+Result<NormOut> layernorm(const Tensor& x, const Tensor& w, const Tensor& b, float eps);
+// Returns dx; dw, db accumulated.
+Result<Tensor> layernorm_backward(const Tensor& dy, const Tensor& x, const Tensor& w,
+                                  const NormOut& saved, Tensor* dw, Tensor* db);
+
+struct ResidualNormOut {
+  Tensor sum;   // [..., C] = x + residual (the residual stream carried on)
+  NormOut norm; // layernorm(sum)
+};
+// Fused pre-norm step: sum = x + residual; y = layernorm(sum).
+Result<ResidualNormOut> residual_layernorm(const Tensor& x, const Tensor& residual,
+                                           const Tensor& w, const Tensor& b, float eps);
+// dy: gradient of y; dsum: gradient reaching `sum` from its other uses (may be undefined).
+// Returns d(sum) = dx = dresidual; dw, db accumulated.
+Result<Tensor> residual_layernorm_backward(const Tensor& dy, const Tensor& dsum, const Tensor& w,
+                                           const ResidualNormOut& saved, Tensor* dw, Tensor* db);
+
+// y = x / sqrt(mean(x^2) + eps) * w; w [C]. (mean unused.)
+Result<NormOut> rmsnorm(const Tensor& x, const Tensor& w, float eps);
+Result<Tensor> rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor& w,
+                                const NormOut& saved, Tensor* dw);
+
+// ---------------- activations (element-wise, any shape) ----------------
+enum class Gelu { kErf, kTanh };  // BERT: erf; GPT-2 "gelu_new": tanh
+Result<Tensor> gelu(const Tensor& x, Gelu kind);
+Result<Tensor> gelu_backward(const Tensor& dy, const Tensor& x, Gelu kind);
+// y = gelu(x + bias), x [..., C], bias [C]: the fused MLP epilogue. Save x (pre-bias).
+Result<Tensor> bias_gelu(const Tensor& x, const Tensor& bias, Gelu kind);
+// Returns dx; dbias accumulated.
+Result<Tensor> bias_gelu_backward(const Tensor& dy, const Tensor& x, const Tensor& bias,
+                                  Gelu kind, Tensor* dbias);
+Result<Tensor> silu(const Tensor& x);
+Result<Tensor> silu_backward(const Tensor& dy, const Tensor& x);
+// y = silu(gate) * up (same shapes).
+Result<Tensor> swiglu(const Tensor& gate, const Tensor& up);
+struct SwigluGrads {
+  Tensor dgate, dup;
+};
+Result<SwigluGrads> swiglu_backward(const Tensor& dy, const Tensor& gate, const Tensor& up);
+Result<Tensor> tanh(const Tensor& x);
+Result<Tensor> tanh_backward(const Tensor& dy, const Tensor& y);  // uses the output y
+
+// ---------------- element-wise arithmetic ----------------
+Result<Tensor> add(const Tensor& a, const Tensor& b);  // same shape and dtype
+Status add_(Tensor& a, const Tensor& b);               // a += b (gradient accumulation)
+Status scale_(Tensor& x, float s);                     // x *= s
+Status fill_(Tensor& x, float value);
+
+// ---------------- softmax ----------------
+// Over the last dim.
+Result<Tensor> softmax(const Tensor& x);
+Result<Tensor> softmax_backward(const Tensor& dy, const Tensor& y);
+
+// ---------------- attention ----------------
+struct AttentionOptions {
+  bool causal = false;         // query i (at position Tk - Tq + i) sees keys j <= its position
+  float scale = 0.0f;          // 0: 1/sqrt(D)
+  bool capture_probs = false;  // materialize probs [B,NH,Tq,Tk]
+};
+struct AttentionOut {
+  Tensor out;    // [B,NH,Tq,D], q's dtype
+  Tensor lse;    // [B,NH,Tq] f32, log-sum-exp of the scaled masked scores
+  Tensor probs;  // [B,NH,Tq,Tk] f32 when capture_probs, else undefined; masked entries are 0
+};
+// q [B,NH,Tq,D], k/v [B,NKV,Tk,D] (NH % NKV == 0: grouped-query), key_mask [B,Tk] i32
+// (1 attend, 0 padding) or undefined. A query whose keys are all masked outputs zeros.
+Result<AttentionOut> attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                               const Tensor& key_mask, const AttentionOptions& opts = {});
+struct AttentionGrads {
+  Tensor dq;  // [B,NH,Tq,D]
+  Tensor dk;  // [B,NKV,Tk,D]
+  Tensor dv;  // [B,NKV,Tk,D]
+};
+Result<AttentionGrads> attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k,
+                                          const Tensor& v, const AttentionOut& saved,
+                                          const Tensor& key_mask,
+                                          const AttentionOptions& opts = {});
+
+// [B, X, Y, D] -> [B, Y, X, D] (split heads: [B,T,NH,D] -> [B,NH,T,D], and back).
+// Its own backward.
+Result<Tensor> transpose12(const Tensor& x);
+
+// Rotary embedding (Hugging Face rotate_half layout) on x [B,H,T,D], D even;
+// positions [B,T] i32 or undefined (0..T-1).
+Result<Tensor> rope(const Tensor& x, const Tensor& positions, float theta = 10000.0f);
+Result<Tensor> rope_backward(const Tensor& dy, const Tensor& positions, float theta = 10000.0f);
+
+// ---------------- dropout ----------------
+// Inverted dropout: element i kept iff philox_uniform(seed, offset + i) >= p, scaled 1/(1-p).
+// p in [0, 1); p == 0 copies. Advance offset by numel between calls.
+Result<Tensor> dropout(const Tensor& x, float p, uint64_t seed, uint64_t offset);
+Result<Tensor> dropout_backward(const Tensor& dy, float p, uint64_t seed, uint64_t offset);
+
+// ---------------- loss ----------------
+struct CrossEntropyOptions {
+  int ignore_index = -100;
+  float label_smoothing = 0.0f;
+};
+struct CrossEntropyOut {
+  float loss = 0.0f;   // mean over the non-ignored rows (0 when all are ignored)
+  int64_t count = 0;   // non-ignored rows
+  Tensor losses;       // [N] f32, 0 for ignored rows
+  Tensor lse;          // [N] f32
+};
+// logits [..., V] (float), targets [...] i32 with N = rows. A target outside [0, V) that is
+// not ignore_index is InvalidArgument naming the row, the id and V; a non-finite loss is
+// kNumerical naming the row.
+Result<CrossEntropyOut> cross_entropy(const Tensor& logits, const Tensor& targets,
+                                      const CrossEntropyOptions& opts = {});
+// dlogits [..., V] (logits' dtype) for loss = grad_scale * sum of row losses;
+// grad_scale < 0 means 1/count (the gradient of the mean).
+Result<Tensor> cross_entropy_backward(const Tensor& logits, const Tensor& targets,
+                                      const CrossEntropyOut& saved,
+                                      const CrossEntropyOptions& opts = {},
+                                      float grad_scale = -1.0f);
+
+// ---------------- optimizer ----------------
+struct AdamWConfig {
+  float lr = 1e-3f;
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = 1e-8f;
+  float weight_decay = 0.01f;
+};
+// One torch.optim.AdamW step on f32 param/m/v (the master weights) with grad of any float
+// dtype; t is the 1-based step; grad_scale multiplies grad first (clipping). When
+// low_precision is given (bf16/f16, same shape), the updated param is cast into it.
+Status adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
+                  const AdamWConfig& cfg, int t, float grad_scale = 1.0f,
+                  Tensor* low_precision = nullptr);
+
+// sqrt(sum of squares over all tensors), computed in double.
+Result<double> global_norm(std::span<const Tensor> grads);
+// torch.nn.utils.clip_grad_norm_: scales every grad by min(1, max_norm / (norm + 1e-6)).
+// Returns the norm before clipping (non-finite norms are returned, grads left as they are).
+Result<double> clip_grad_norm(std::span<Tensor> grads, float max_norm);
+
+// ---------------- casts and copies ----------------
+Result<Tensor> cast(const Tensor& x, DType dtype);  // round-to-nearest-even
+Status copy(Tensor& dst, const Tensor& src);        // same shape, dtype converted
+
+}  // namespace lw::ops
