@@ -1,0 +1,282 @@
+// Elementwise CUDA kernels: bias add and its backward, GELU (erf/tanh) and the fused
+// bias+GELU epilogue, SiLU/SwiGLU, tanh, residual add, scale, sum of squares, casts.
+// Each is a functor run by the vectorised map in cuda_common.cuh (16-byte accesses),
+// computing in f32 whatever the storage type, with the CPU kernels' formulas.
+#include "engine/backend/cuda/cuda_common.cuh"
+#include "engine/backend/cuda/cuda_kernels.h"
+
+namespace lw::cuda {
+
+// ============================== kernels ==============================================
+namespace {
+
+constexpr float kSqrt2OverPi = 0.7978845608028654f;
+constexpr float kInvSqrt2 = 0.7071067811865476f;
+constexpr float kInvSqrt2Pi = 0.3989422804014327f;
+
+__device__ __forceinline__ float gelu(float x, GeluKind kind) {
+  if (kind == GeluKind::kErf) return 0.5f * x * (1.f + erff(x * kInvSqrt2));
+  const float u = kSqrt2OverPi * (x + 0.044715f * x * x * x);
+  return 0.5f * x * (1.f + tanhf(u));
+}
+__device__ __forceinline__ float gelu_grad(float x, GeluKind kind) {
+  if (kind == GeluKind::kErf)
+    return 0.5f * (1.f + erff(x * kInvSqrt2)) + x * kInvSqrt2Pi * expf(-0.5f * x * x);
+  const float u = kSqrt2OverPi * (x + 0.044715f * x * x * x);
+  const float t = tanhf(u);
+  return 0.5f * (1.f + t) + 0.5f * x * (1.f - t * t) * kSqrt2OverPi * (1.f + 3.f * 0.044715f * x * x);
+}
+__device__ __forceinline__ float sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
+
+struct GeluFwd {
+  GeluKind kind;
+  __device__ void operator()(const float (&i)[1], float (&o)[1], int64_t) const { o[0] = gelu(i[0], kind); }
+};
+struct GeluBwd {  // in: dy, x
+  GeluKind kind;
+  __device__ void operator()(const float (&i)[2], float (&o)[1], int64_t) const {
+    o[0] = i[0] * gelu_grad(i[1], kind);
+  }
+};
+template <typename T>
+struct BiasAdd {  // in: y
+  const T* bias;
+  int C;
+  __device__ void operator()(const float (&i)[1], float (&o)[1], int64_t k) const {
+    o[0] = i[0] + to_f(bias[k % C]);
+  }
+};
+template <typename T>
+struct BiasGelu {  // in: x
+  const T* bias;
+  int C;
+  GeluKind kind;
+  __device__ void operator()(const float (&i)[1], float (&o)[1], int64_t k) const {
+    o[0] = gelu(i[0] + to_f(bias[k % C]), kind);
+  }
+};
+struct SiluFwd {
+  __device__ void operator()(const float (&i)[1], float (&o)[1], int64_t) const { o[0] = i[0] * sigmoid(i[0]); }
+};
+struct SiluBwd {  // in: dy, x
+  __device__ void operator()(const float (&i)[2], float (&o)[1], int64_t) const {
+    const float s = sigmoid(i[1]);
+    o[0] = i[0] * s * (1.f + i[1] * (1.f - s));
+  }
+};
+struct SwigluFwd {  // in: gate, up
+  __device__ void operator()(const float (&i)[2], float (&o)[1], int64_t) const {
+    o[0] = i[0] * sigmoid(i[0]) * i[1];
+  }
+};
+struct SwigluBwd {  // in: dy, gate, up; out: dgate, dup
+  __device__ void operator()(const float (&i)[3], float (&o)[2], int64_t) const {
+    const float g = i[1], s = sigmoid(g);
+    o[0] = i[0] * i[2] * s * (1.f + g * (1.f - s));
+    o[1] = i[0] * g * s;
+  }
+};
+struct TanhFwd {
+  __device__ void operator()(const float (&i)[1], float (&o)[1], int64_t) const { o[0] = tanhf(i[0]); }
+};
+struct TanhBwd {  // in: dy, y
+  __device__ void operator()(const float (&i)[2], float (&o)[1], int64_t) const {
+    o[0] = i[0] * (1.f - i[1] * i[1]);
+  }
+};
+struct AddOp {
+  __device__ void operator()(const float (&i)[2], float (&o)[1], int64_t) const { o[0] = i[0] + i[1]; }
+};
+struct ScaleOp {
+  float s;
+  __device__ void operator()(const float (&i)[1], float (&o)[1], int64_t) const { o[0] = i[0] * s; }
+};
+
+// dbias[c] += sum_r dy[r,c]: a block owns 32 columns, its 32 row lanes split the rows,
+// then a shared-memory tree adds the lanes in a fixed order (deterministic).
+template <typename T>
+__global__ void bias_backward_kernel(T* dbias, const T* dy, int64_t rows, int C) {
+  __shared__ float part[32][33];
+  const int c = blockIdx.x * 32 + threadIdx.x;
+  float acc = 0.f;
+  if (c < C)
+    for (int64_t r = threadIdx.y; r < rows; r += blockDim.y) acc += to_f(dy[r * C + c]);
+  part[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && c < C) {
+    float s = 0.f;
+    for (int k = 0; k < static_cast<int>(blockDim.y); ++k) s += part[k][threadIdx.x];
+    dbias[c] = from_f<T>(to_f(dbias[c]) + s);
+  }
+}
+
+template <typename T>
+__global__ void sum_squares_kernel(float* out, const T* x, int64_t n) {
+  __shared__ float scratch[32];
+  float acc = 0.f;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float v = to_f(x[i]);
+    acc += v * v;
+  }
+  acc = block_sum(acc, scratch);
+  if (threadIdx.x == 0) atomicAdd(out, acc);
+}
+
+template <typename To, typename Ti>
+__global__ void cast_kernel(To* y, const Ti* x, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = from_f<To>(to_f(x[i]));
+}
+
+template <typename To>
+Status cast_from(To* y, DType from, const void* x, int64_t n, cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(from, "cast",
+    cast_kernel<To, T><<<grid_for(n, 256), 256, 0, stream>>>(y, static_cast<const T*>(x), n));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+}  // namespace
+
+// ============================== launchers ============================================
+template <typename T> using P1 = MapPtrs<T, 1, 1>;
+template <typename T> using P2 = MapPtrs<T, 2, 1>;
+
+Status add_bias(DType dtype, void* y, const void* bias, int64_t rows, int C, cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "add_bias", {
+    P1<T> p{{static_cast<const T*>(y)}, {static_cast<T*>(y)}};
+    return launch_map(p, rows * C, BiasAdd<T>{static_cast<const T*>(bias), C}, stream);
+  });
+  return Status::ok();
+}
+
+Status bias_backward(DType dtype, void* dbias, const void* dy, int64_t rows, int C,
+                     cudaStream_t stream) {
+  if (rows <= 0 || C <= 0) return Status::ok();
+  LW_DISPATCH_FLOAT(dtype, "bias_backward",
+    bias_backward_kernel<T><<<dim3((C + 31) / 32), dim3(32, 32), 0, stream>>>(
+        static_cast<T*>(dbias), static_cast<const T*>(dy), rows, C));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status gelu_forward(DType dtype, void* y, const void* x, int64_t n, GeluKind kind,
+                    cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "gelu_forward", {
+    P1<T> p{{static_cast<const T*>(x)}, {static_cast<T*>(y)}};
+    return launch_map(p, n, GeluFwd{kind}, stream);
+  });
+  return Status::ok();
+}
+
+Status gelu_backward(DType dtype, void* dx, const void* dy, const void* x, int64_t n,
+                     GeluKind kind, cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "gelu_backward", {
+    P2<T> p{{static_cast<const T*>(dy), static_cast<const T*>(x)}, {static_cast<T*>(dx)}};
+    return launch_map(p, n, GeluBwd{kind}, stream);
+  });
+  return Status::ok();
+}
+
+Status bias_gelu_forward(DType dtype, void* y, const void* x, const void* bias, int64_t rows,
+                         int C, GeluKind kind, cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "bias_gelu_forward", {
+    P1<T> p{{static_cast<const T*>(x)}, {static_cast<T*>(y)}};
+    return launch_map(p, rows * C, BiasGelu<T>{static_cast<const T*>(bias), C, kind}, stream);
+  });
+  return Status::ok();
+}
+
+Status silu_forward(DType dtype, void* y, const void* x, int64_t n, cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "silu_forward", {
+    P1<T> p{{static_cast<const T*>(x)}, {static_cast<T*>(y)}};
+    return launch_map(p, n, SiluFwd{}, stream);
+  });
+  return Status::ok();
+}
+
+Status silu_backward(DType dtype, void* dx, const void* dy, const void* x, int64_t n,
+                     cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "silu_backward", {
+    P2<T> p{{static_cast<const T*>(dy), static_cast<const T*>(x)}, {static_cast<T*>(dx)}};
+    return launch_map(p, n, SiluBwd{}, stream);
+  });
+  return Status::ok();
+}
+
+Status swiglu_forward(DType dtype, void* y, const void* gate, const void* up, int64_t n,
+                      cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "swiglu_forward", {
+    P2<T> p{{static_cast<const T*>(gate), static_cast<const T*>(up)}, {static_cast<T*>(y)}};
+    return launch_map(p, n, SwigluFwd{}, stream);
+  });
+  return Status::ok();
+}
+
+Status swiglu_backward(DType dtype, void* dgate, void* dup, const void* dy, const void* gate,
+                       const void* up, int64_t n, cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "swiglu_backward", {
+    MapPtrs<T, 3, 2> p{{static_cast<const T*>(dy), static_cast<const T*>(gate),
+                        static_cast<const T*>(up)},
+                       {static_cast<T*>(dgate), static_cast<T*>(dup)}};
+    return launch_map(p, n, SwigluBwd{}, stream);
+  });
+  return Status::ok();
+}
+
+Status tanh_forward(DType dtype, void* y, const void* x, int64_t n, cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "tanh_forward", {
+    P1<T> p{{static_cast<const T*>(x)}, {static_cast<T*>(y)}};
+    return launch_map(p, n, TanhFwd{}, stream);
+  });
+  return Status::ok();
+}
+
+Status tanh_backward(DType dtype, void* dx, const void* dy, const void* y, int64_t n,
+                     cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "tanh_backward", {
+    P2<T> p{{static_cast<const T*>(dy), static_cast<const T*>(y)}, {static_cast<T*>(dx)}};
+    return launch_map(p, n, TanhBwd{}, stream);
+  });
+  return Status::ok();
+}
+
+Status add(DType dtype, void* y, const void* a, const void* b, int64_t n, cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "add", {
+    P2<T> p{{static_cast<const T*>(a), static_cast<const T*>(b)}, {static_cast<T*>(y)}};
+    return launch_map(p, n, AddOp{}, stream);
+  });
+  return Status::ok();
+}
+
+Status scale(DType dtype, void* x, int64_t n, float s, cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "scale", {
+    P1<T> p{{static_cast<const T*>(x)}, {static_cast<T*>(x)}};
+    return launch_map(p, n, ScaleOp{s}, stream);
+  });
+  return Status::ok();
+}
+
+Status sum_squares(DType dtype, float* out, const void* x, int64_t n, bool accumulate,
+                   cudaStream_t stream) {
+  if (!accumulate) LW_CUDA_TRY(cudaMemsetAsync(out, 0, sizeof(float), stream));
+  if (n <= 0) return Status::ok();
+  LW_DISPATCH_FLOAT(dtype, "sum_squares",
+    sum_squares_kernel<T><<<grid_for(n, 512), 512, 0, stream>>>(out, static_cast<const T*>(x), n));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status cast(DType to, void* y, DType from, const void* x, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return Status::ok();
+  switch (to) {
+    case DType::kF32: return cast_from(static_cast<float*>(y), from, x, n, stream);
+    case DType::kBF16: return cast_from(static_cast<__nv_bfloat16*>(y), from, x, n, stream);
+    case DType::kF16: return cast_from(static_cast<__half*>(y), from, x, n, stream);
+    default: return unsupported_dtype(to, "cast");
+  }
+}
+
+}  // namespace lw::cuda
