@@ -73,6 +73,13 @@ struct RunFilter {
   int limit = 0;              // 0 = all, newest first
 };
 
+// How open_with() opens a store; open() uses the defaults.
+struct StoreOpenOptions {
+  bool create_if_missing = true;
+  int busy_timeout_ms = 5000;        // how long to wait for another writer's transaction
+  double stale_heartbeat_s = 120;    // runs of writers on other machines: silent this long = interrupted
+};
+
 // One open database. Not thread-safe: use one ExperimentStore per thread
 // (SQLite handles several connections and processes; WAL lets readers run
 // while a writer writes).
@@ -84,13 +91,22 @@ class ExperimentStore {
   // corrupt, newer schema than this build knows.
   static Result<std::unique_ptr<ExperimentStore>> open(const std::string& project_dir,
                                                         bool create_if_missing = true);
-  // Read-only view for browsers (the Experiments page): never writes, never migrates.
+  static Result<std::unique_ptr<ExperimentStore>> open_with(const std::string& project_dir,
+                                                             const StoreOpenOptions& options);
+  // Read-only view for browsers (the Experiments page): never writes, never migrates
+  // (an older schema gives an error that says to open it once with write access).
+  // Runs whose writer is gone still read as interrupted (computed, not stored).
   static Result<std::unique_ptr<ExperimentStore>> open_read_only(const std::string& project_dir);
+  // The schema version of <project_dir>/experiments.sqlite without writing anything
+  // (to choose between open and open_read_only). Errors: missing, corrupt, locked.
+  static Result<int> peek_schema_version(const std::string& project_dir);
   ~ExperimentStore();
   ExperimentStore(const ExperimentStore&) = delete;
   ExperimentStore& operator=(const ExperimentStore&) = delete;
 
-  const std::string& path() const;
+  const std::string& path() const;         // <project_dir>/experiments.sqlite
+  const std::string& project_dir() const;
+  bool read_only() const;
   static int schema_version();  // the version this build writes
 
   // Writer side. create_run records this process as the run's writer (pid +
@@ -108,12 +124,15 @@ class ExperimentStore {
   Result<std::vector<RunRecord>> list_runs(const RunFilter& filter = {});
   Result<RunRecord> get_run(int64_t run_id);
   Result<std::vector<std::string>> metric_names(int64_t run_id);
+  // Ordered by step; a metric the run never logged gives an empty series.
+  // NaN values are stored and read back as NaN.
   Result<MetricSeries> read_metric(int64_t run_id, const std::string& name);
   Result<std::vector<Artifact>> artifacts(int64_t run_id);
-  Result<SystemInfo> system_info(int64_t run_id);
+  Result<SystemInfo> system_info(int64_t run_id);  // empty fields when none was recorded
   // A number that changes whenever any run or metric changes (for live refresh polling).
   Result<int64_t> change_counter();
   // Re-checks writers' liveness (dead pid or stale heartbeat) and marks those runs interrupted.
+  // A read-only store writes nothing: its readers already show such runs as interrupted.
   Status mark_dead_runs_interrupted();
 
   // Deletes the run's rows; with delete_files, also its artifact files/folders
