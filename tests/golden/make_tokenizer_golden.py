@@ -97,7 +97,7 @@ def sp_golden(folder, samples):
     sp = spm.SentencePieceProcessor(model_file=os.path.join(folder, "tokenizer.model"))
     recs = []
     for s in samples:
-        proto = sp.encode(s, out_type="immutable_proto")
+        proto = sp.encode(s, out_type="proto")
         ids = [p.id for p in proto.pieces]
         recs.append({
             "text": s,
