@@ -92,12 +92,21 @@ def hf_golden(name, tok, samples, pairs, lib_version):
     return out
 
 
+def sp_pieces(sp, text):
+    """Pieces with id, piece, begin, end; works across sentencepiece releases
+    (0.2.x removed out_type='immutable_proto'; the serialized proto is stable)."""
+    from sentencepiece import sentencepiece_pb2
+    spt = sentencepiece_pb2.SentencePieceText()
+    spt.ParseFromString(sp.encode_as_serialized_proto(text))
+    return spt
+
+
 def sp_golden(folder, samples):
     import sentencepiece as spm
     sp = spm.SentencePieceProcessor(model_file=os.path.join(folder, "tokenizer.model"))
     recs = []
     for s in samples:
-        proto = sp.encode(s, out_type="proto")
+        proto = sp_pieces(sp, s)
         ids = [p.id for p in proto.pieces]
         recs.append({
             "text": s,
