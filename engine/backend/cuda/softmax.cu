@@ -1,0 +1,205 @@
+// Row softmax (forward/backward) and the fused softmax + cross-entropy over logits:
+// the forward computes each row's log-sum-exp, its loss (with ignore-index and
+// PyTorch's label smoothing) without ever writing probabilities; the backward
+// writes dlogits = scale * (softmax - target distribution) in one pass.
+// Rows up to 2048 wide get a warp each; wider rows (vocabularies) get a block.
+#include "engine/backend/cuda/cuda_common.cuh"
+#include "engine/backend/cuda/cuda_kernels.h"
+
+namespace lw::cuda {
+
+// ============================== kernels ==============================================
+namespace {
+
+// Reduction over the threads that share a row: a warp (NT = 32) or the block.
+template <int NT>
+__device__ __forceinline__ float row_sum(float v, float* scratch) {
+  if constexpr (NT == 32) return warp_sum(v);
+  else return block_sum(v, scratch);
+}
+template <int NT>
+__device__ __forceinline__ float row_max(float v, float* scratch) {
+  if constexpr (NT == 32) return warp_max(v);
+  else return block_max(v, scratch);
+}
+
+// NT threads per row; a block of 256 threads handles 256 / NT rows at a time.
+template <typename T, int NT>
+__global__ void softmax_fwd_kernel(T* y, const T* x, int64_t rows, int cols) {
+  __shared__ float scratch[32];
+  constexpr int kRowsPerBlock = 256 / NT;
+  const int t = threadIdx.x % NT;
+  for (int64_t r0 = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock; r0 < rows;
+       r0 += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
+    const int64_t r = r0 + threadIdx.x / NT;
+    const bool live = r < rows;  // every thread stays for the block reductions
+    const T* xr = x + (live ? r : 0) * cols;
+    float m = -INFINITY;
+    if (live)
+      for (int c = t; c < cols; c += NT) m = fmaxf(m, to_f(xr[c]));
+    m = row_max<NT>(m, scratch);
+    float s = 0.f;
+    if (live && m != -INFINITY)
+      for (int c = t; c < cols; c += NT) s += __expf(to_f(xr[c]) - m);
+    s = row_sum<NT>(s, scratch);
+    if (live) {
+      const float inv = s > 0.f ? 1.f / s : 0.f;
+      for (int c = t; c < cols; c += NT)
+        y[r * cols + c] = from_f<T>(m == -INFINITY ? 0.f : __expf(to_f(xr[c]) - m) * inv);
+    }
+  }
+}
+
+template <typename T, int NT>
+__global__ void softmax_bwd_kernel(T* dx, const T* dy, const T* y, int64_t rows, int cols) {
+  __shared__ float scratch[32];
+  constexpr int kRowsPerBlock = 256 / NT;
+  const int t = threadIdx.x % NT;
+  for (int64_t r0 = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock; r0 < rows;
+       r0 += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
+    const int64_t r = r0 + threadIdx.x / NT;
+    const bool live = r < rows;
+    const int64_t off = (live ? r : 0) * cols;
+    float d = 0.f;
+    if (live)
+      for (int c = t; c < cols; c += NT) d += to_f(dy[off + c]) * to_f(y[off + c]);
+    d = row_sum<NT>(d, scratch);
+    if (live)
+      for (int c = t; c < cols; c += NT) {
+        const float yv = to_f(y[off + c]);
+        dx[off + c] = from_f<T>(yv * (to_f(dy[off + c]) - d));
+      }
+  }
+}
+
+// One block per row. Invalid targets (outside [0, V) and not ignore_index) give a NaN
+// loss, which the op layer reports as a numerical error instead of reading out of bounds.
+template <typename T>
+__global__ void ce_fwd_kernel(float* losses, float* lse_out, const T* logits,
+                              const int32_t* targets, int64_t N, int V, int ignore_index,
+                              float smoothing) {
+  __shared__ float scratch[32];
+  for (int64_t r = blockIdx.x; r < N; r += gridDim.x) {
+    const T* xr = logits + r * V;
+    float m = -INFINITY;
+    for (int c = threadIdx.x; c < V; c += blockDim.x) m = fmaxf(m, to_f(xr[c]));
+    m = block_max(m, scratch);
+    float s = 0.f, sx = 0.f;
+    for (int c = threadIdx.x; c < V; c += blockDim.x) {
+      const float v = to_f(xr[c]);
+      s += __expf(v - m);
+      sx += v;
+    }
+    s = block_sum(s, scratch);
+    if (smoothing > 0.f) sx = block_sum(sx, scratch);
+    if (threadIdx.x == 0) {
+      const float lse = m + logf(s);
+      const int tgt = targets[r];
+      lse_out[r] = lse;
+      float loss;
+      if (tgt == ignore_index) loss = 0.f;
+      else if (tgt < 0 || tgt >= V) loss = NAN;
+      else {
+        const float nll = lse - to_f(xr[tgt]);
+        loss = smoothing > 0.f ? (1.f - smoothing) * nll + smoothing * (lse - sx / V) : nll;
+      }
+      losses[r] = loss;
+    }
+  }
+}
+
+template <typename T>
+__global__ void ce_bwd_kernel(T* dlogits, const T* logits, const float* lse,
+                              const int32_t* targets, int64_t N, int V, int ignore_index,
+                              float smoothing, float grad_scale, const float* grad_scale_dev) {
+  const float gs = grad_scale_dev ? grad_scale * *grad_scale_dev : grad_scale;
+  for (int64_t r = blockIdx.x; r < N; r += gridDim.x) {
+    const int tgt = targets[r];
+    const bool skip = tgt == ignore_index || tgt < 0 || tgt >= V;
+    const float l = lse[r], off = smoothing / V;
+    for (int c = threadIdx.x; c < V; c += blockDim.x) {
+      float g = 0.f;
+      if (!skip) {
+        const float p = __expf(to_f(logits[r * V + c]) - l);
+        g = gs * (p - off - (c == tgt ? 1.f - smoothing : 0.f));
+      }
+      dlogits[r * V + c] = from_f<T>(g);
+    }
+  }
+}
+
+unsigned rows_grid(int64_t rows) {
+  const int64_t cap = 132 * 16;
+  return static_cast<unsigned>(rows < cap ? (rows < 1 ? 1 : rows) : cap);
+}
+
+}  // namespace
+
+// ============================== launchers ============================================
+Status softmax_forward(DType dtype, void* y, const void* x, int64_t rows, int cols,
+                       cudaStream_t stream) {
+  if (rows <= 0 || cols <= 0) return Status::ok();
+  LW_DISPATCH_FLOAT(dtype, "softmax_forward", {
+    if (cols <= 2048)
+      softmax_fwd_kernel<T, 32><<<rows_grid((rows + 7) / 8), 256, 0, stream>>>(
+          static_cast<T*>(y), static_cast<const T*>(x), rows, cols);
+    else
+      softmax_fwd_kernel<T, 256><<<rows_grid(rows), 256, 0, stream>>>(
+          static_cast<T*>(y), static_cast<const T*>(x), rows, cols);
+  });
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status softmax_backward(DType dtype, void* dx, const void* dy, const void* y, int64_t rows,
+                        int cols, cudaStream_t stream) {
+  if (rows <= 0 || cols <= 0) return Status::ok();
+  LW_DISPATCH_FLOAT(dtype, "softmax_backward", {
+    if (cols <= 2048)
+      softmax_bwd_kernel<T, 32><<<rows_grid((rows + 7) / 8), 256, 0, stream>>>(
+          static_cast<T*>(dx), static_cast<const T*>(dy), static_cast<const T*>(y), rows, cols);
+    else
+      softmax_bwd_kernel<T, 256><<<rows_grid(rows), 256, 0, stream>>>(
+          static_cast<T*>(dx), static_cast<const T*>(dy), static_cast<const T*>(y), rows, cols);
+  });
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status cross_entropy_forward(DType dtype, float* losses, float* lse, const void* logits,
+                             const int32_t* targets, int64_t N, int V, int ignore_index,
+                             float label_smoothing, cudaStream_t stream) {
+  if (N <= 0) return Status::ok();
+  LW_DISPATCH_FLOAT(dtype, "cross_entropy_forward",
+    ce_fwd_kernel<T><<<rows_grid(N), 512, 0, stream>>>(losses, lse, static_cast<const T*>(logits),
+                                                      targets, N, V, ignore_index, label_smoothing));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status cross_entropy_backward(DType dtype, void* dlogits, const void* logits, const float* lse,
+                              const int32_t* targets, int64_t N, int V, int ignore_index,
+                              float label_smoothing, float grad_scale, cudaStream_t stream) {
+  if (N <= 0) return Status::ok();
+  LW_DISPATCH_FLOAT(dtype, "cross_entropy_backward",
+    ce_bwd_kernel<T><<<rows_grid(N), 512, 0, stream>>>(
+        static_cast<T*>(dlogits), static_cast<const T*>(logits), lse, targets, N, V,
+        ignore_index, label_smoothing, grad_scale, nullptr));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status cross_entropy_backward_dev_scale(DType dtype, void* dlogits, const void* logits,
+                                        const float* lse, const int32_t* targets, int64_t N,
+                                        int V, int ignore_index, float label_smoothing,
+                                        const float* grad_scale, cudaStream_t stream) {
+  if (N <= 0) return Status::ok();
+  LW_DISPATCH_FLOAT(dtype, "cross_entropy_backward",
+    ce_bwd_kernel<T><<<rows_grid(N), 512, 0, stream>>>(
+        static_cast<T*>(dlogits), static_cast<const T*>(logits), lse, targets, N, V,
+        ignore_index, label_smoothing, 1.f, grad_scale));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+}  // namespace lw::cuda
