@@ -75,6 +75,10 @@ struct AttentionShape {
   int B, NH, NKV, T, D;
   bool causal;
   float scale;  // usually 1/sqrt(D)
+  // Added for KV-cache decode: key length when it differs from T (0 means T). Queries are
+  // the LAST T positions of the Tk keys: causal query i sees keys j <= Tk - T + i;
+  // key_mask is then [B,Tk], k/v/dk/dv [B,NKV,Tk,D], probs [B,NH,T,Tk].
+  int Tk = 0;
 };
 void attention_forward(float* out, float* lse, float* probs, const float* q, const float* k,
                        const float* v, const int32_t* key_mask, const AttentionShape& s);
@@ -82,6 +86,9 @@ void attention_forward(float* out, float* lse, float* probs, const float* q, con
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
                         const float* k, const float* v, const float* out, const float* lse,
                         const int32_t* key_mask, const AttentionShape& s);
+
+// [B, X, Y, D] -> [B, Y, X, D] (split / merge attention heads). Added alongside attention.
+void transpose12(float* y, const float* x, int B, int X, int Y, int D);
 
 // Rotary position embedding, Hugging Face "rotate_half" layout, in place on x [B,H,T,D]:
 // for i < D/2: (x_i, x_{i+D/2}) rotated by angle pos * theta^(-2i/D).
