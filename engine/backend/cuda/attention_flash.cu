@@ -1,0 +1,458 @@
+// Fused attention on tensor cores, FlashAttention-2 style: 64-query (or 64-key) tiles
+// per block of 4 warps, mma.sync m16n8k16 (bf16/f16 in, f32 accumulate) fed by
+// ldmatrix from padded shared memory, online softmax in registers, no T x T matrix
+// in memory. Forward saves the row log-sum-exp; backward recomputes probabilities:
+// one kernel per 64 queries for dQ and one per 64 keys for dK/dV (looping over the
+// query heads that share the key head, so GQA needs no atomics and is deterministic).
+// Masks: causal (key > query), key padding (key_mask[b,key] == 0), and T's tail.
+// Fragment layouts (PTX ISA, m16n8k16): g = lane/4, t = lane%4; C rows g and g+8,
+// columns 2t, 2t+1; A regs (g,2t) (g+8,2t) (g,2t+8) (g+8,2t+8); B regs (k=2t, n=g), (k=2t+8, n=g).
+#include "engine/backend/cuda/attention_flash.h"
+#include "engine/backend/cuda/cuda_common.cuh"
+
+namespace lw::cuda::flash {
+
+namespace {
+
+constexpr int kTile = 64;      // queries per block (forward, dQ) or keys per block (dK/dV)
+constexpr int kThreads = 128;  // 4 warps x 16 rows
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+// ============================== kernels ==============================================
+
+template <typename T> struct Mma;
+template <> struct Mma<__nv_bfloat16> {
+  static __device__ __forceinline__ void run(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&v);
+  }
+};
+template <> struct Mma<__half> {
+  static __device__ __forceinline__ void run(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+    __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&v);
+  }
+};
+
+__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const void* p) {
+  const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+__device__ __forceinline__ void ldsm_x4_t(uint32_t (&r)[4], const void* p) {
+  const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+
+// A fragment (16x16, row-major in smem [row][col], leading dimension ld).
+template <typename T>
+__device__ __forceinline__ void load_a(uint32_t (&a)[4], const T* s, int row0, int col0, int ld) {
+  const int lane = threadIdx.x & 31, m = lane >> 3, r = lane & 7;
+  ldsm_x4(a, s + (row0 + r + (m & 1) * 8) * ld + col0 + (m >> 1) * 8);
+}
+// B fragments of two n-tiles (n0, n0+8) x 16 k, from smem stored [n][k].
+template <typename T>
+__device__ __forceinline__ void load_b_nk(uint32_t (&b)[4], const T* s, int n0, int k0, int ld) {
+  const int lane = threadIdx.x & 31, m = lane >> 3, r = lane & 7;
+  ldsm_x4(b, s + (n0 + r + (m >> 1) * 8) * ld + k0 + (m & 1) * 8);
+}
+// B fragments of two n-tiles (n0, n0+8) x 16 k, from smem stored [k][n].
+template <typename T>
+__device__ __forceinline__ void load_b_kn(uint32_t (&b)[4], const T* s, int k0, int n0, int ld) {
+  const int lane = threadIdx.x & 31, m = lane >> 3, r = lane & 7;
+  ldsm_x4_t(b, s + (k0 + r + (m & 1) * 8) * ld + n0 + (m >> 1) * 8);
+}
+
+// acc[8][4] (16 rows x 64 cols) = A[row0:row0+16, :D] @ B[0:64, :D]^T, both in smem.
+template <typename T, int D>
+__device__ __forceinline__ void mma_abt(float (&acc)[8][4], const T* A, int row0, const T* B, int ld) {
+#pragma unroll
+  for (int i = 0; i < 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    uint32_t a[4];
+    load_a(a, A, row0, kk * 16, ld);
+#pragma unroll
+    for (int p = 0; p < 4; ++p) {
+      uint32_t b[4];
+      load_b_nk(b, B, p * 16, kk * 16, ld);
+      Mma<T>::run(acc[2 * p], a, b[0], b[1]);
+      Mma<T>::run(acc[2 * p + 1], a, b[2], b[3]);
+    }
+  }
+}
+
+// acc[D/8][4] += P (16 x 64, as C-layout floats) @ B[0:64, :D] (smem stored [k][n]).
+template <typename T, int D>
+__device__ __forceinline__ void mma_pb(float (&acc)[D / 8][4], const float (&p)[8][4], const T* B, int ld) {
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const uint32_t a[4] = {Mma<T>::pack(p[2 * j][0], p[2 * j][1]), Mma<T>::pack(p[2 * j][2], p[2 * j][3]),
+                           Mma<T>::pack(p[2 * j + 1][0], p[2 * j + 1][1]),
+                           Mma<T>::pack(p[2 * j + 1][2], p[2 * j + 1][3])};
+#pragma unroll
+    for (int dp = 0; dp < D / 16; ++dp) {
+      uint32_t b[4];
+      load_b_kn(b, B, j * 16, dp * 16, ld);
+      Mma<T>::run(acc[2 * dp], a, b[0], b[1]);
+      Mma<T>::run(acc[2 * dp + 1], a, b[2], b[3]);
+    }
+  }
+}
+
+// Copies rows [row0, row0+64) of a [T, D] matrix into smem (zeros past T).
+template <typename T, int D>
+__device__ __forceinline__ void load_tile(T* s, const T* g, int row0, int Tn) {
+  constexpr int kChunks = D / 8;  // 16-byte chunks per row
+  for (int c = threadIdx.x; c < kTile * kChunks; c += kThreads) {
+    const int r = c / kChunks, ch = c % kChunks;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (row0 + r < Tn) v = *reinterpret_cast<const uint4*>(g + static_cast<int64_t>(row0 + r) * D + ch * 8);
+    *reinterpret_cast<uint4*>(s + r * (D + 8) + ch * 8) = v;
+  }
+}
+
+struct Params {
+  const void *q, *k, *v, *out, *dout;
+  void *o, *dq, *dk, *dv;
+  const float* lse_in;
+  float* lse_out;
+  float* delta;
+  const int32_t* mask;
+  int B, NH, NKV, T;
+  bool causal;
+  float scale;
+};
+
+// Is (query, key) attended? (key < T is checked by the caller through `kvalid`.)
+__device__ __forceinline__ bool attends(const Params& p, int b, int query, int key) {
+  if (key >= p.T || query >= p.T) return false;
+  if (p.causal && key > query) return false;
+  return !p.mask || p.mask[static_cast<int64_t>(b) * p.T + key] != 0;
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(kThreads) fwd_kernel(Params p) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr int ld = D + 8;  // +16 bytes per row: ldmatrix rows hit distinct banks
+  T* Qs = reinterpret_cast<T*>(smem_raw);
+  T* Ks = Qs + kTile * ld;
+  T* Vs = Ks + kTile * ld;
+  const int q0 = blockIdx.x * kTile, bh = blockIdx.y;
+  const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
+  const T* q = static_cast<const T*>(p.q) + static_cast<int64_t>(bh) * p.T * D;
+  const T* k = static_cast<const T*>(p.k) + (static_cast<int64_t>(b) * p.NKV + hk) * p.T * D;
+  const T* v = static_cast<const T*>(p.v) + (static_cast<int64_t>(b) * p.NKV + hk) * p.T * D;
+  load_tile<T, D>(Qs, q, q0, p.T);
+
+  const float sl2 = p.scale * kLog2e;
+  float o[D / 8][4];
+#pragma unroll
+  for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
+  const int row_a = q0 + warp * 16 + g, row_b = row_a + 8;
+  const int kv_end = p.causal ? min(p.T, q0 + kTile) : p.T;
+
+  for (int k0 = 0; k0 < kv_end; k0 += kTile) {
+    __syncthreads();  // previous tile fully consumed (and Q stored, first time)
+    load_tile<T, D>(Ks, k, k0, p.T);
+    load_tile<T, D>(Vs, v, k0, p.T);
+    __syncthreads();
+    float s[8][4];
+    mma_abt<T, D>(s, Qs, warp * 16, Ks, ld);
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = k0 + nt * 8 + 2 * t4 + (e & 1);
+        const int row = e < 2 ? row_a : row_b;
+        const float val = attends(p, b, row, key) ? s[nt][e] * sl2 : -INFINITY;
+        s[nt][e] = val;
+        mx[e >> 1] = fmaxf(mx[e >> 1], val);
+      }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+    }
+    float alpha[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const float mnew = fmaxf(mrow[r], mx[r]);
+      alpha[r] = mnew == -INFINITY ? 1.f : exp2f(mrow[r] - mnew);  // exp2(-inf) = 0
+      mrow[r] = mnew;
+      lrow[r] *= alpha[r];
+    }
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float m = mrow[e >> 1];
+        const float pv = m == -INFINITY ? 0.f : exp2f(s[nt][e] - m);
+        s[nt][e] = pv;
+        lrow[e >> 1] += pv;
+      }
+#pragma unroll
+    for (int dt = 0; dt < D / 8; ++dt) {
+      o[dt][0] *= alpha[0]; o[dt][1] *= alpha[0];
+      o[dt][2] *= alpha[1]; o[dt][3] *= alpha[1];
+    }
+    mma_pb<T, D>(o, s, Vs, ld);
+  }
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 1);
+    lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 2);
+  }
+  T* out = static_cast<T*>(p.o) + static_cast<int64_t>(bh) * p.T * D;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int row = r == 0 ? row_a : row_b;
+    if (row >= p.T) continue;
+    const float inv = lrow[r] > 0.f ? 1.f / lrow[r] : 0.f;
+#pragma unroll
+    for (int dt = 0; dt < D / 8; ++dt) {
+      const uint32_t packed = Mma<T>::pack(o[dt][2 * r] * inv, o[dt][2 * r + 1] * inv);
+      *reinterpret_cast<uint32_t*>(out + static_cast<int64_t>(row) * D + dt * 8 + 2 * t4) = packed;
+    }
+    if (t4 == 0)
+      p.lse_out[static_cast<int64_t>(bh) * p.T + row] =
+          lrow[r] > 0.f ? mrow[r] * kLn2 + logf(lrow[r]) : -INFINITY;
+  }
+}
+
+// delta[row] = sum_d dout[row, d] * out[row, d]; one warp per row.
+template <typename T, int D>
+__global__ void delta_kernel(float* delta, const T* dout, const T* out, int64_t rows) {
+  const int64_t row = blockIdx.x * static_cast<int64_t>(blockDim.x >> 5) + (threadIdx.x >> 5);
+  if (row >= rows) return;
+  const int lane = threadIdx.x & 31;
+  float acc = 0.f;
+  for (int d = lane; d < D; d += 32) acc += to_f(dout[row * D + d]) * to_f(out[row * D + d]);
+  acc = warp_sum(acc);
+  if (lane == 0) delta[row] = acc;
+}
+
+// dQ for 64 queries: loop over key tiles, recompute P, dP = dO V^T, dS = P (dP - delta).
+template <typename T, int D>
+__global__ void __launch_bounds__(kThreads) dq_kernel(Params p) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr int ld = D + 8;
+  T* Qs = reinterpret_cast<T*>(smem_raw);
+  T* dOs = Qs + kTile * ld;
+  T* Ks = dOs + kTile * ld;
+  T* Vs = Ks + kTile * ld;
+  const int q0 = blockIdx.x * kTile, bh = blockIdx.y;
+  const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
+  const int64_t qoff = static_cast<int64_t>(bh) * p.T * D;
+  const int64_t koff = (static_cast<int64_t>(b) * p.NKV + hk) * p.T * D;
+  load_tile<T, D>(Qs, static_cast<const T*>(p.q) + qoff, q0, p.T);
+  load_tile<T, D>(dOs, static_cast<const T*>(p.dout) + qoff, q0, p.T);
+  const int row_a = q0 + warp * 16 + g, row_b = row_a + 8;
+  float lse2[2], dl[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int row = r == 0 ? row_a : row_b;
+    const bool ok = row < p.T;
+    const float l = ok ? p.lse_in[static_cast<int64_t>(bh) * p.T + row] : -INFINITY;
+    lse2[r] = l * kLog2e;
+    dl[r] = ok ? p.delta[static_cast<int64_t>(bh) * p.T + row] : 0.f;
+  }
+  const float sl2 = p.scale * kLog2e;
+  float acc[D / 8][4];
+#pragma unroll
+  for (int i = 0; i < D / 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
+  const int kv_end = p.causal ? min(p.T, q0 + kTile) : p.T;
+  for (int k0 = 0; k0 < kv_end; k0 += kTile) {
+    __syncthreads();
+    load_tile<T, D>(Ks, static_cast<const T*>(p.k) + koff, k0, p.T);
+    load_tile<T, D>(Vs, static_cast<const T*>(p.v) + koff, k0, p.T);
+    __syncthreads();
+    float s[8][4], dp[8][4];
+    mma_abt<T, D>(s, Qs, warp * 16, Ks, ld);
+    mma_abt<T, D>(dp, dOs, warp * 16, Vs, ld);
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = k0 + nt * 8 + 2 * t4 + (e & 1);
+        const int r = e >> 1;
+        const bool ok = attends(p, b, r == 0 ? row_a : row_b, key) && lse2[r] != -INFINITY;
+        const float pr = ok ? exp2f(s[nt][e] * sl2 - lse2[r]) : 0.f;
+        s[nt][e] = pr * (dp[nt][e] - dl[r]);  // dS (unscaled)
+      }
+    mma_pb<T, D>(acc, s, Ks, ld);
+  }
+  T* dq = static_cast<T*>(p.dq) + qoff;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int row = r == 0 ? row_a : row_b;
+    if (row >= p.T) continue;
+#pragma unroll
+    for (int dt = 0; dt < D / 8; ++dt)
+      *reinterpret_cast<uint32_t*>(dq + static_cast<int64_t>(row) * D + dt * 8 + 2 * t4) =
+          Mma<T>::pack(acc[dt][2 * r] * p.scale, acc[dt][2 * r + 1] * p.scale);
+  }
+}
+
+// dK, dV for 64 keys of one key head: loop over its query heads and query tiles, in the
+// transposed form (rows = keys): S^T = K Q^T, dP^T = V dO^T, dV += P^T dO, dK += dS^T Q.
+template <typename T, int D>
+__global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr int ld = D + 8;
+  T* Ks = reinterpret_cast<T*>(smem_raw);
+  T* Vs = Ks + kTile * ld;
+  T* Qs = Vs + kTile * ld;
+  T* dOs = Qs + kTile * ld;
+  float* lse_s = reinterpret_cast<float*>(dOs + kTile * ld);  // [64], log2 domain
+  float* dl_s = lse_s + kTile;                                 // [64]
+  const int k0 = blockIdx.x * kTile, bk = blockIdx.y;
+  const int b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
+  const int64_t koff = static_cast<int64_t>(bk) * p.T * D;
+  load_tile<T, D>(Ks, static_cast<const T*>(p.k) + koff, k0, p.T);
+  load_tile<T, D>(Vs, static_cast<const T*>(p.v) + koff, k0, p.T);
+  const int key_a = k0 + warp * 16 + g, key_b = key_a + 8;
+  const float sl2 = p.scale * kLog2e;
+  float dk[D / 8][4], dv[D / 8][4];
+#pragma unroll
+  for (int i = 0; i < D / 8; ++i)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) dk[i][e] = dv[i][e] = 0.f;
+  const int qstart = p.causal ? k0 : 0;
+  for (int hq = hk * group; hq < (hk + 1) * group; ++hq) {
+    const int64_t qoff = (static_cast<int64_t>(b) * p.NH + hq) * p.T * D;
+    const int64_t roff = (static_cast<int64_t>(b) * p.NH + hq) * p.T;
+    for (int q0 = qstart; q0 < p.T; q0 += kTile) {
+      __syncthreads();
+      load_tile<T, D>(Qs, static_cast<const T*>(p.q) + qoff, q0, p.T);
+      load_tile<T, D>(dOs, static_cast<const T*>(p.dout) + qoff, q0, p.T);
+      for (int i = threadIdx.x; i < kTile; i += kThreads) {
+        const bool ok = q0 + i < p.T;
+        lse_s[i] = ok ? p.lse_in[roff + q0 + i] * kLog2e : -INFINITY;
+        dl_s[i] = ok ? p.delta[roff + q0 + i] : 0.f;
+      }
+      __syncthreads();
+      float s[8][4];
+      mma_abt<T, D>(s, Ks, warp * 16, Qs, ld);  // S^T: rows keys, cols queries
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int qi = nt * 8 + 2 * t4 + (e & 1);
+          const int key = (e >> 1) == 0 ? key_a : key_b;
+          const float l2 = lse_s[qi];
+          const bool ok = attends(p, b, q0 + qi, key) && l2 != -INFINITY;
+          s[nt][e] = ok ? exp2f(s[nt][e] * sl2 - l2) : 0.f;  // P^T
+        }
+      mma_pb<T, D>(dv, s, dOs, ld);
+      float dp[8][4];
+      mma_abt<T, D>(dp, Vs, warp * 16, dOs, ld);  // dP^T
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int qi = nt * 8 + 2 * t4 + (e & 1);
+          dp[nt][e] = s[nt][e] * (dp[nt][e] - dl_s[qi]);  // dS^T (unscaled)
+        }
+      mma_pb<T, D>(dk, dp, Qs, ld);
+    }
+  }
+  T* dkp = static_cast<T*>(p.dk) + koff;
+  T* dvp = static_cast<T*>(p.dv) + koff;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int key = r == 0 ? key_a : key_b;
+    if (key >= p.T) continue;
+#pragma unroll
+    for (int dt = 0; dt < D / 8; ++dt) {
+      const int64_t off = static_cast<int64_t>(key) * D + dt * 8 + 2 * t4;
+      *reinterpret_cast<uint32_t*>(dkp + off) = Mma<T>::pack(dk[dt][2 * r] * p.scale, dk[dt][2 * r + 1] * p.scale);
+      *reinterpret_cast<uint32_t*>(dvp + off) = Mma<T>::pack(dv[dt][2 * r], dv[dt][2 * r + 1]);
+    }
+  }
+}
+
+template <typename K>
+Status launch(K kernel, dim3 grid, size_t smem, const Params& p, cudaStream_t stream) {
+  if (smem > 48 * 1024)
+    LW_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                     static_cast<int>(smem)));
+  kernel<<<grid, kThreads, smem, stream>>>(p);
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+template <typename T, int D>
+Status forward_t(const Params& p, cudaStream_t stream) {
+  const size_t smem = 3 * kTile * (D + 8) * sizeof(T);
+  const dim3 grid((p.T + kTile - 1) / kTile, p.B * p.NH);
+  return launch(fwd_kernel<T, D>, grid, smem, p, stream);
+}
+
+template <typename T, int D>
+Status backward_t(const Params& p, cudaStream_t stream) {
+  const int64_t rows = static_cast<int64_t>(p.B) * p.NH * p.T;
+  delta_kernel<T, D><<<static_cast<unsigned>((rows + 7) / 8), 256, 0, stream>>>(
+      p.delta, static_cast<const T*>(p.dout), static_cast<const T*>(p.out), rows);
+  LW_CUDA_LAUNCH_CHECK();
+  const size_t tiles = 4 * kTile * (D + 8) * sizeof(T);
+  const int nt = (p.T + kTile - 1) / kTile;
+  LW_TRY(launch(dq_kernel<T, D>, dim3(nt, p.B * p.NH), tiles, p, stream));
+  return launch(dkdv_kernel<T, D>, dim3(nt, p.B * p.NKV), tiles + 2 * kTile * sizeof(float), p, stream);
+}
+
+template <typename T>
+Status by_head_size(const Params& p, int D, bool fwd, cudaStream_t stream) {
+  if (D == 64) return fwd ? forward_t<T, 64>(p, stream) : backward_t<T, 64>(p, stream);
+  if (D == 128) return fwd ? forward_t<T, 128>(p, stream) : backward_t<T, 128>(p, stream);
+  return unsupported("flash attention: head size " + std::to_string(D) + " (64 or 128 only)");
+}
+
+Status dispatch(DType dtype, const Params& p, int D, bool fwd, cudaStream_t stream) {
+  if (dtype == DType::kBF16) return by_head_size<__nv_bfloat16>(p, D, fwd, stream);
+  if (dtype == DType::kF16) return by_head_size<__half>(p, D, fwd, stream);
+  return unsupported_dtype(dtype, "flash attention");
+}
+
+}  // namespace
+
+// ============================== launchers ============================================
+Status forward(DType dtype, void* out, float* lse, const void* q, const void* k, const void* v,
+               const int32_t* key_mask, const AttentionShape& s, cudaStream_t stream) {
+  Params p{};
+  p.q = q; p.k = k; p.v = v; p.o = out; p.lse_out = lse; p.mask = key_mask;
+  p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.causal = s.causal; p.scale = s.scale;
+  return dispatch(dtype, p, s.D, true, stream);
+}
+
+Status backward(DType dtype, void* dq, void* dk, void* dv, const void* dout, const void* q,
+                const void* k, const void* v, const void* out, const float* lse,
+                const int32_t* key_mask, const AttentionShape& s, float* delta,
+                cudaStream_t stream) {
+  Params p{};
+  p.q = q; p.k = k; p.v = v; p.out = out; p.dout = dout; p.dq = dq; p.dk = dk; p.dv = dv;
+  p.lse_in = lse; p.delta = delta; p.mask = key_mask;
+  p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.causal = s.causal; p.scale = s.scale;
+  return dispatch(dtype, p, s.D, false, stream);
+}
+
+}  // namespace lw::cuda::flash
