@@ -18,6 +18,10 @@
 
 namespace lw::ops {
 
+// The cudaStream_t (passed as void*) that CUDA ops issued from this thread run on;
+// nullptr (the default) is the legacy default stream. One stream per job.
+void set_cuda_stream(void* stream);
+
 // ---------------- GEMM ----------------
 // a [..., M, K] ([..., K, M] when trans_a), b [..., K, N] ([..., N, K] when trans_b)
 // -> [..., M, N] = alpha * op(a) @ op(b). Leading (batch) dims must match, or b may be 2-D

@@ -1,0 +1,203 @@
+// Attention, head transposes and rotary embeddings. The attention op checks the
+// grouped-query layout and the key mask, then calls the backend; CUDA picks its
+// fused path itself when no probabilities are requested.
+#include <cmath>
+
+#include "engine/backend/cpu/cpu_kernels.h"
+#include "engine/ops/op_common.h"
+#include "engine/ops/ops.h"
+
+namespace lw::ops {
+namespace {
+using namespace detail;
+
+Result<cpu::AttentionShape> check_attention(const char* op, const Tensor& q, const Tensor& k,
+                                            const Tensor& v, const Tensor& key_mask,
+                                            const AttentionOptions& opts) {
+  LW_TRY(check_float(op, "q", q));
+  LW_CHECK(q.dim() == 4, std::string(op) + ": q must be [B, NH, T, D], got " + describe(q));
+  LW_TRY(check_float(op, "k", k));
+  LW_TRY(check_same_device(op, "k", k, q));
+  LW_TRY(check_same_dtype(op, "k", k, q));
+  LW_CHECK(k.dim() == 4 && k.size(0) == q.size(0) && k.size(3) == q.size(3),
+           std::string(op) + ": k must be [B, NKV, Tk, D] matching q " + describe(q) + ", got " +
+               describe(k));
+  LW_TRY(check_like(op, "v", v, q, k.shape()));
+  cpu::AttentionShape s{};
+  s.B = static_cast<int>(q.size(0));
+  s.NH = static_cast<int>(q.size(1));
+  s.T = static_cast<int>(q.size(2));
+  s.D = static_cast<int>(q.size(3));
+  s.NKV = static_cast<int>(k.size(1));
+  s.Tk = static_cast<int>(k.size(2));
+  LW_CHECK(s.NKV > 0 && s.NH % s.NKV == 0,
+           std::string(op) + ": " + std::to_string(s.NH) + " query heads are not a multiple of " +
+               std::to_string(s.NKV) + " key/value heads");
+  LW_CHECK(s.Tk >= s.T || !opts.causal,
+           std::string(op) + ": causal attention needs at least as many keys (" +
+               std::to_string(s.Tk) + ") as queries (" + std::to_string(s.T) + ")");
+  if (key_mask.defined()) {
+    LW_TRY(check_i32(op, "key_mask", key_mask));
+    LW_TRY(check_same_device(op, "key_mask", key_mask, q));
+    LW_TRY(check_shape(op, "key_mask", key_mask, {s.B, s.Tk}));
+  }
+  s.causal = opts.causal;
+  s.scale = opts.scale != 0.0f ? opts.scale : 1.0f / std::sqrt(static_cast<float>(s.D));
+  return s;
+}
+
+const int32_t* mask_ptr(const Tensor& m) { return m.defined() ? m.data<int32_t>() : nullptr; }
+
+}  // namespace
+
+Result<AttentionOut> attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                               const Tensor& key_mask, const AttentionOptions& opts) {
+  const char* op = "attention";
+  LW_ASSIGN_OR_RETURN(cpu::AttentionShape s, check_attention(op, q, k, v, key_mask, opts));
+  AttentionOut out;
+  LW_ASSIGN_OR_RETURN(out.lse, Tensor::empty({s.B, s.NH, s.T}, DType::kF32, q.device()));
+  if (opts.capture_probs) {
+    LW_ASSIGN_OR_RETURN(out.probs, Tensor::empty({s.B, s.NH, s.T, s.Tk}, DType::kF32, q.device()));
+  }
+#if LW_WITH_CUDA
+  if (q.device().is_cuda()) {
+    LW_CHECK(s.Tk == s.T, std::string(op) + ": the CUDA backend needs as many keys as queries");
+    LW_ASSIGN_OR_RETURN(out.out, Tensor::empty(q.shape(), q.dtype(), q.device()));
+    // The launcher writes probs in q's dtype; the op returns them as f32.
+    Tensor probs_raw;
+    if (opts.capture_probs) {
+      LW_ASSIGN_OR_RETURN(probs_raw, Tensor::empty(out.probs.shape(), q.dtype(), q.device()));
+    }
+    LW_TRY(cuda::attention_forward(q.dtype(), out.out.data_ptr(), out.lse.data<float>(),
+                                   probs_raw.defined() ? probs_raw.data_ptr() : nullptr,
+                                   q.data_ptr(), k.data_ptr(), v.data_ptr(), mask_ptr(key_mask),
+                                   s, stream()));
+    if (probs_raw.defined()) LW_TRY(copy(out.probs, probs_raw));
+    return out;
+  }
+#endif
+  if (!q.device().is_cpu()) return no_backend(op, q);
+  LW_ASSIGN_OR_RETURN(Tensor q32, as_f32(q));
+  LW_ASSIGN_OR_RETURN(Tensor k32, as_f32(k));
+  LW_ASSIGN_OR_RETURN(Tensor v32, as_f32(v));
+  LW_ASSIGN_OR_RETURN(Tensor o32, Tensor::empty(q.shape(), DType::kF32));
+  cpu::attention_forward(o32.data<float>(), out.lse.data<float>(),
+                         opts.capture_probs ? out.probs.data<float>() : nullptr,
+                         q32.data<float>(), k32.data<float>(), v32.data<float>(),
+                         mask_ptr(key_mask), s);
+  LW_ASSIGN_OR_RETURN(out.out, from_f32(o32, q.dtype()));
+  return out;
+}
+
+Result<AttentionGrads> attention_backward(const Tensor& dout, const Tensor& q, const Tensor& k,
+                                          const Tensor& v, const AttentionOut& saved,
+                                          const Tensor& key_mask, const AttentionOptions& opts) {
+  const char* op = "attention_backward";
+  LW_ASSIGN_OR_RETURN(cpu::AttentionShape s, check_attention(op, q, k, v, key_mask, opts));
+  LW_TRY(check_like(op, "dout", dout, q, q.shape()));
+  LW_TRY(check_like(op, "out", saved.out, q, q.shape()));
+  LW_TRY(check_tensor(op, "lse", saved.lse));
+  LW_CHECK(saved.lse.dtype() == DType::kF32, std::string(op) + ": lse must be f32");
+  LW_TRY(check_shape(op, "lse", saved.lse, {s.B, s.NH, s.T}));
+  LW_TRY(check_same_device(op, "lse", saved.lse, q));
+  AttentionGrads g;
+#if LW_WITH_CUDA
+  if (q.device().is_cuda()) {
+    LW_CHECK(s.Tk == s.T, std::string(op) + ": the CUDA backend needs as many keys as queries");
+    LW_ASSIGN_OR_RETURN(g.dq, Tensor::empty(q.shape(), q.dtype(), q.device()));
+    LW_ASSIGN_OR_RETURN(g.dk, Tensor::empty(k.shape(), q.dtype(), q.device()));
+    LW_ASSIGN_OR_RETURN(g.dv, Tensor::empty(v.shape(), q.dtype(), q.device()));
+    size_t bytes = cuda::attention_backward_workspace_bytes(s);
+    LW_ASSIGN_OR_RETURN(Tensor ws, Tensor::empty({static_cast<int64_t>(bytes / 4 + 1)},
+                                                 DType::kF32, q.device()));
+    LW_TRY(cuda::attention_backward(q.dtype(), g.dq.data_ptr(), g.dk.data_ptr(), g.dv.data_ptr(),
+                                    dout.data_ptr(), q.data_ptr(), k.data_ptr(), v.data_ptr(),
+                                    saved.out.data_ptr(), saved.lse.data<float>(),
+                                    mask_ptr(key_mask), s, ws.data_ptr(), bytes, stream()));
+    return g;
+  }
+#endif
+  if (!q.device().is_cpu()) return no_backend(op, q);
+  LW_ASSIGN_OR_RETURN(Tensor do32, as_f32(dout));
+  LW_ASSIGN_OR_RETURN(Tensor q32, as_f32(q));
+  LW_ASSIGN_OR_RETURN(Tensor k32, as_f32(k));
+  LW_ASSIGN_OR_RETURN(Tensor v32, as_f32(v));
+  LW_ASSIGN_OR_RETURN(Tensor o32, as_f32(saved.out));
+  LW_ASSIGN_OR_RETURN(Tensor dq, Tensor::empty(q.shape(), DType::kF32));
+  LW_ASSIGN_OR_RETURN(Tensor dk, Tensor::empty(k.shape(), DType::kF32));
+  LW_ASSIGN_OR_RETURN(Tensor dv, Tensor::empty(v.shape(), DType::kF32));
+  cpu::attention_backward(dq.data<float>(), dk.data<float>(), dv.data<float>(),
+                          do32.data<float>(), q32.data<float>(), k32.data<float>(),
+                          v32.data<float>(), o32.data<float>(), saved.lse.data<float>(),
+                          mask_ptr(key_mask), s);
+  LW_ASSIGN_OR_RETURN(g.dq, from_f32(dq, q.dtype()));
+  LW_ASSIGN_OR_RETURN(g.dk, from_f32(dk, q.dtype()));
+  LW_ASSIGN_OR_RETURN(g.dv, from_f32(dv, q.dtype()));
+  return g;
+}
+
+Result<Tensor> transpose12(const Tensor& x) {
+  const char* op = "transpose12";
+  LW_TRY(check_float(op, "x", x));
+  LW_CHECK(x.dim() == 4, std::string(op) + ": x must be 4-D [B, X, Y, D], got " + describe(x));
+  int B = static_cast<int>(x.size(0)), X = static_cast<int>(x.size(1));
+  int Y = static_cast<int>(x.size(2)), D = static_cast<int>(x.size(3));
+  if (!x.device().is_cpu()) {
+    // No device transpose launcher yet: permute on the host and upload (correct, slow).
+    LW_ASSIGN_OR_RETURN(Tensor out, Tensor::empty({B, Y, X, D}, x.dtype(), x.device()));
+    LW_ASSIGN_OR_RETURN(Tensor h, x.to(Device::cpu()));
+    LW_ASSIGN_OR_RETURN(Tensor ht, transpose12(h));
+    LW_TRY(out.copy_from(ht));
+    return out;
+  }
+  LW_ASSIGN_OR_RETURN(Tensor x32, as_f32(x));
+  LW_ASSIGN_OR_RETURN(Tensor y32, Tensor::empty({B, Y, X, D}, DType::kF32));
+  cpu::transpose12(y32.data<float>(), x32.data<float>(), B, X, Y, D);
+  return from_f32(y32, x.dtype());
+}
+
+namespace {
+
+Result<Tensor> rope_impl(const char* op, const Tensor& x, const Tensor& positions, float theta,
+                         bool backward) {
+  LW_TRY(check_float(op, "x", x));
+  LW_CHECK(x.dim() == 4, std::string(op) + ": x must be [B, H, T, D], got " + describe(x));
+  int B = static_cast<int>(x.size(0)), H = static_cast<int>(x.size(1));
+  int T = static_cast<int>(x.size(2)), D = static_cast<int>(x.size(3));
+  LW_CHECK(D % 2 == 0, std::string(op) + ": head size must be even, got " + describe(x));
+  if (positions.defined()) {
+    LW_TRY(check_i32(op, "positions", positions));
+    LW_TRY(check_same_device(op, "positions", positions, x));
+    LW_TRY(check_shape(op, "positions", positions, {B, T}));
+  }
+  const int32_t* pos = positions.defined() ? positions.data<int32_t>() : nullptr;
+  LW_ASSIGN_OR_RETURN(Tensor y, x.clone());
+#if LW_WITH_CUDA
+  if (x.device().is_cuda()) {
+    if (backward)
+      LW_TRY(cuda::rope_backward(x.dtype(), y.data_ptr(), B, H, T, D, pos, theta, stream()));
+    else
+      LW_TRY(cuda::rope_forward(x.dtype(), y.data_ptr(), B, H, T, D, pos, theta, stream()));
+    return y;
+  }
+#endif
+  if (!x.device().is_cpu()) return no_backend(op, x);
+  LW_ASSIGN_OR_RETURN(Tensor y32, as_f32(y));
+  if (backward)
+    cpu::rope_backward(y32.data<float>(), B, H, T, D, pos, theta);
+  else
+    cpu::rope_forward(y32.data<float>(), B, H, T, D, pos, theta);
+  return from_f32(y32, x.dtype());
+}
+
+}  // namespace
+
+Result<Tensor> rope(const Tensor& x, const Tensor& positions, float theta) {
+  return rope_impl("rope", x, positions, theta, false);
+}
+
+Result<Tensor> rope_backward(const Tensor& dy, const Tensor& positions, float theta) {
+  return rope_impl("rope_backward", dy, positions, theta, true);
+}
+
+}  // namespace lw::ops
