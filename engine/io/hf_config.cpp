@@ -141,6 +141,12 @@ Result<std::string> HfConfig::get_string(const Aliases& names, const std::string
   return get_string(names);
 }
 
+int64_t HfConfig::count(const Aliases& names) const {
+  std::string found;
+  const auto* v = lookup(impl_->j, names, &found);
+  return v && (v->is_object() || v->is_array()) ? static_cast<int64_t>(v->size()) : -1;
+}
+
 std::string HfConfig::architecture() const {
   auto it = impl_->j.find("architectures");
   if (it == impl_->j.end() || !it->is_array() || it->empty() || !(*it)[0].is_string()) return "";

@@ -32,6 +32,9 @@ class HfConfig {
   Result<bool> get_bool(const Aliases& names, bool fallback) const;
   Result<std::string> get_string(const Aliases& names, const std::string& fallback) const;
 
+  // Number of entries of an object or array field; -1 when absent or of another type.
+  int64_t count(const Aliases& names) const;
+
   std::string architecture() const;  // architectures[0], or "" when absent
   std::string model_type() const;    // "" when absent
   std::string dtype() const;         // torch_dtype / dtype, "" when absent

@@ -1,0 +1,103 @@
+// Attention and MLP sub-blocks with explicit backward (see blocks.h).
+#include "engine/models/blocks.h"
+
+#include <vector>
+
+namespace lw::models {
+namespace {
+
+// [B,T,C] -> [B,NH,T,D]
+Result<Tensor> split_heads(const Tensor& x, int64_t NH) {
+  LW_ASSIGN_OR_RETURN(Tensor r, x.reshape({x.size(0), x.size(1), NH, x.size(2) / NH}));
+  return ops::transpose12(r);
+}
+
+// [B,NH,T,D] -> [B,T,C]
+Result<Tensor> merge_heads(const Tensor& x) {
+  LW_ASSIGN_OR_RETURN(Tensor t, ops::transpose12(x));
+  return t.reshape({x.size(0), x.size(2), x.size(1) * x.size(3)});
+}
+
+Tensor* opt(Tensor& t) { return t.defined() ? &t : nullptr; }
+
+}  // namespace
+
+Result<Tensor> attention_block(const Tensor& x, const AttnWeights& w, const Tensor& key_mask,
+                               const AttnConfig& cfg, AttnSaved* saved) {
+  LW_CHECK(x.dim() == 3 && x.size(2) % cfg.n_head == 0,
+           "attention block input must be [B,T,C] with C divisible by n_head, got " +
+               x.to_string());
+  LW_ASSIGN_OR_RETURN(Tensor q, ops::linear(x, w.wq, w.bq));
+  LW_ASSIGN_OR_RETURN(Tensor k, ops::linear(x, w.wk, w.bk));
+  LW_ASSIGN_OR_RETURN(Tensor v, ops::linear(x, w.wv, w.bv));
+  AttnSaved s;
+  s.x = x;
+  LW_ASSIGN_OR_RETURN(s.qh, split_heads(q, cfg.n_head));
+  LW_ASSIGN_OR_RETURN(s.kh, split_heads(k, cfg.n_head));
+  LW_ASSIGN_OR_RETURN(s.vh, split_heads(v, cfg.n_head));
+  ops::AttentionOptions ao;
+  ao.causal = cfg.causal;
+  ao.capture_probs = cfg.capture;
+  LW_ASSIGN_OR_RETURN(s.att, ops::attention(s.qh, s.kh, s.vh, key_mask, ao));
+  LW_ASSIGN_OR_RETURN(s.merged, merge_heads(s.att.out));
+  LW_ASSIGN_OR_RETURN(Tensor y, ops::linear(s.merged, w.wo, w.bo));
+  if (saved) *saved = std::move(s);
+  return y;
+}
+
+Result<Tensor> attention_block_backward(const Tensor& dy, const AttnWeights& w, AttnWeights& g,
+                                        const Tensor& key_mask, const AttnConfig& cfg,
+                                        const AttnSaved& s) {
+  LW_ASSIGN_OR_RETURN(Tensor dmerged,
+                      ops::linear_backward(dy, s.merged, w.wo, opt(g.wo), opt(g.bo)));
+  LW_ASSIGN_OR_RETURN(Tensor dout, split_heads(dmerged, cfg.n_head));
+  ops::AttentionOptions ao;
+  ao.causal = cfg.causal;
+  LW_ASSIGN_OR_RETURN(ops::AttentionGrads ag,
+                      ops::attention_backward(dout, s.qh, s.kh, s.vh, s.att, key_mask, ao));
+  LW_ASSIGN_OR_RETURN(Tensor dq, merge_heads(ag.dq));
+  LW_ASSIGN_OR_RETURN(Tensor dk, merge_heads(ag.dk));
+  LW_ASSIGN_OR_RETURN(Tensor dv, merge_heads(ag.dv));
+  LW_ASSIGN_OR_RETURN(Tensor dx, ops::linear_backward(dq, s.x, w.wq, opt(g.wq), opt(g.bq)));
+  LW_ASSIGN_OR_RETURN(Tensor dxk, ops::linear_backward(dk, s.x, w.wk, opt(g.wk), opt(g.bk)));
+  LW_ASSIGN_OR_RETURN(Tensor dxv, ops::linear_backward(dv, s.x, w.wv, opt(g.wv), opt(g.bv)));
+  LW_TRY(ops::add_(dx, dxk));
+  LW_TRY(ops::add_(dx, dxv));
+  return dx;
+}
+
+Result<Tensor> mlp_block(const Tensor& x, const MlpWeights& w, ops::Gelu kind, MlpSaved* saved) {
+  MlpSaved s;
+  s.x = x;
+  LW_ASSIGN_OR_RETURN(s.pre, ops::linear(x, w.w1));
+  LW_ASSIGN_OR_RETURN(s.act, ops::bias_gelu(s.pre, w.b1, kind));
+  LW_ASSIGN_OR_RETURN(Tensor y, ops::linear(s.act, w.w2, w.b2));
+  if (saved) *saved = std::move(s);
+  return y;
+}
+
+Result<Tensor> mlp_block_backward(const Tensor& dy, const MlpWeights& w, MlpWeights& g,
+                                  ops::Gelu kind, const MlpSaved& s) {
+  LW_ASSIGN_OR_RETURN(Tensor dact, ops::linear_backward(dy, s.act, w.w2, opt(g.w2), opt(g.b2)));
+  LW_ASSIGN_OR_RETURN(Tensor dpre, ops::bias_gelu_backward(dact, s.pre, w.b1, kind, opt(g.b1)));
+  return ops::linear_backward(dpre, s.x, w.w1, opt(g.w1), nullptr);
+}
+
+Result<Tensor> position_ids(int64_t B, int64_t T, Device device) {
+  std::vector<int32_t> pos(static_cast<size_t>(B * T));
+  for (int64_t i = 0; i < B * T; ++i) pos[i] = static_cast<int32_t>(i % T);
+  return Tensor::from_ints(pos, {B, T}, device);
+}
+
+Result<Tensor> shift_labels_left(const Tensor& labels) {
+  LW_CHECK(labels.dim() == 2, "causal-lm labels must be [B,T], got " + labels.to_string());
+  LW_ASSIGN_OR_RETURN(std::vector<int64_t> l, labels.to_int_vector());
+  const int64_t B = labels.size(0), T = labels.size(1);
+  std::vector<int32_t> t(l.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < T; ++i)
+      t[b * T + i] = i + 1 < T ? static_cast<int32_t>(l[b * T + i + 1]) : -100;
+  return Tensor::from_ints(t, {B, T}, labels.device());
+}
+
+}  // namespace lw::models

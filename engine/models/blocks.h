@@ -1,0 +1,59 @@
+// Layer modules shared by the families, each an explicit forward and backward written with
+// ops:: calls (llm.c style): the multi-head attention sub-block and the two-layer MLP.
+// Weights and gradients are passed as tensors (often views into a family's parameters, e.g.
+// GPT-2's fused qkv matrix sliced into q, k and v), so a family only wires them up.
+// Dimension letters: B batch, T sequence, C channels, NH heads, D = C / NH, F MLP width.
+#pragma once
+#include "engine/ops/ops.h"
+
+namespace lw::models {
+
+// nn.Linear layout: w [out, in], b [out] (b may be undefined).
+struct AttnWeights {
+  Tensor wq, bq, wk, bk, wv, bv;  // [C, C], [C]
+  Tensor wo, bo;                  // [C, C], [C]
+};
+
+struct AttnSaved {
+  Tensor x;                 // [B,T,C] block input
+  Tensor qh, kh, vh;        // [B,NH,T,D]
+  ops::AttentionOut att;    // out [B,NH,T,D], lse, probs when captured
+  Tensor merged;            // [B,T,C] heads merged, input of the output projection
+};
+
+struct AttnConfig {
+  int64_t n_head = 1;
+  bool causal = false;
+  bool capture = false;  // keep att.probs (the "attn_probs" capture point)
+};
+
+// y [B,T,C] = out_proj(attention(q(x), k(x), v(x))). key_mask [B,T] i32 or undefined.
+Result<Tensor> attention_block(const Tensor& x, const AttnWeights& w, const Tensor& key_mask,
+                               const AttnConfig& cfg, AttnSaved* saved);
+// Returns dx; gradients accumulate into g (same layout as the weights; undefined = skip).
+Result<Tensor> attention_block_backward(const Tensor& dy, const AttnWeights& w, AttnWeights& g,
+                                        const Tensor& key_mask, const AttnConfig& cfg,
+                                        const AttnSaved& saved);
+
+struct MlpWeights {
+  Tensor w1, b1;  // [F, C], [F]
+  Tensor w2, b2;  // [C, F], [C]
+};
+
+struct MlpSaved {
+  Tensor x;    // [B,T,C]
+  Tensor pre;  // [B,T,F] before bias and GELU
+  Tensor act;  // [B,T,F] after GELU
+};
+
+// y = w2 @ gelu(w1 @ x + b1) + b2.
+Result<Tensor> mlp_block(const Tensor& x, const MlpWeights& w, ops::Gelu kind, MlpSaved* saved);
+Result<Tensor> mlp_block_backward(const Tensor& dy, const MlpWeights& w, MlpWeights& g,
+                                  ops::Gelu kind, const MlpSaved& saved);
+
+// Host-built helper inputs: positions [B,T] = 0..T-1 (i32, on `device`).
+Result<Tensor> position_ids(int64_t B, int64_t T, Device device);
+// Causal-LM targets: targets[b,t] = labels[b,t+1], the last position ignored (-100).
+Result<Tensor> shift_labels_left(const Tensor& labels);
+
+}  // namespace lw::models

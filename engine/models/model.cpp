@@ -1,0 +1,176 @@
+// The parts of a model that only need its tensor table: allocation, gradients, checkpoint
+// loading (with the name variants real checkpoints use) and Hugging Face compatible saving.
+#include "engine/models/model.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/io/checkpoint.h"
+#include "engine/io/safetensors.h"
+#include "engine/ops/ops.h"
+
+namespace lw::models {
+namespace {
+
+// Old BERT checkpoints say LayerNorm.gamma/beta; bare trunks (GPT2Model, BertModel) drop the
+// "transformer." / "bert." prefix.
+std::vector<std::string> name_variants(const std::string& name) {
+  std::vector<std::string> out = {name};
+  for (const char* prefix : {"transformer.", "bert."}) {
+    size_t n = std::strlen(prefix);
+    if (name.compare(0, n, prefix) == 0) out.push_back(name.substr(n));
+  }
+  size_t count = out.size();
+  for (size_t i = 0; i < count; ++i) {
+    const std::string& s = out[i];
+    auto ends = [&](const char* suf) {
+      size_t n = std::strlen(suf);
+      return s.size() >= n && s.compare(s.size() - n, n, suf) == 0;
+    };
+    if (ends("LayerNorm.weight")) out.push_back(s.substr(0, s.size() - 6) + "gamma");
+    if (ends("LayerNorm.bias")) out.push_back(s.substr(0, s.size() - 4) + "beta");
+  }
+  return out;
+}
+
+std::vector<float> transpose2d(const std::vector<float>& x, int64_t rows, int64_t cols) {
+  std::vector<float> y(x.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) y[c * rows + r] = x[r * cols + c];
+  return y;
+}
+
+}  // namespace
+
+const char* role_name(Role r) {
+  switch (r) {
+    case Role::kEmbedding: return "embedding";
+    case Role::kWeight: return "weight";
+    case Role::kBias: return "bias";
+    case Role::kNormWeight: return "norm_weight";
+    case Role::kNormBias: return "norm_bias";
+  }
+  return "?";
+}
+
+const char* head_name(Head h) {
+  switch (h) {
+    case Head::kNone: return "none";
+    case Head::kCausalLm: return "causal-lm";
+    case Head::kSequenceClassification: return "classify";
+    case Head::kMaskedLm: return "mlm";
+  }
+  return "?";
+}
+
+Param* Model::find(const std::string& name) {
+  for (auto& prm : params_)
+    if (prm.spec.name == name) return &prm;
+  return nullptr;
+}
+
+int64_t Model::num_parameters() const {
+  int64_t n = 0;
+  for (const auto& prm : params_) n += shape_numel(prm.spec.shape);
+  return n;
+}
+
+Status Model::init_params(std::vector<ParamSpec> specs, Device device, DType dtype) {
+  LW_CHECK(dtype_is_float(dtype) && dtype != DType::kFP8E4M3 && dtype != DType::kFP8E5M2,
+           std::string("compute dtype must be f32, bf16 or f16, got ") + dtype_name(dtype));
+  device_ = device;
+  dtype_ = dtype;
+  params_.clear();
+  params_.reserve(specs.size());
+  for (auto& s : specs) {
+    Param prm;
+    prm.spec = std::move(s);
+    LW_ASSIGN_OR_RETURN(prm.value, Tensor::zeros(prm.spec.shape, dtype, device));
+    if (dtype != DType::kF32) {
+      LW_ASSIGN_OR_RETURN(prm.master, Tensor::zeros(prm.spec.shape, DType::kF32, device));
+    }
+    params_.push_back(std::move(prm));
+  }
+  return Status::ok();
+}
+
+Status Model::alloc_grads() {
+  for (auto& prm : params_) {
+    if (!prm.grad.defined()) {
+      LW_ASSIGN_OR_RETURN(prm.grad, Tensor::zeros(prm.spec.shape, dtype_, device_));
+    }
+  }
+  return Status::ok();
+}
+
+Status Model::zero_grads() {
+  for (auto& prm : params_)
+    if (prm.grad.defined()) LW_TRY(prm.grad.zero_());
+  return Status::ok();
+}
+
+Status Model::sync_values() {
+  for (auto& prm : params_)
+    if (prm.master.defined()) LW_TRY(ops::copy(prm.value, prm.master));
+  return Status::ok();
+}
+
+Status Model::load(const io::Checkpoint& ckpt) {
+  for (auto& prm : params_) {
+    const io::CheckpointTensor* t = nullptr;
+    std::string found;
+    for (const auto& hf : prm.spec.hf_names) {
+      for (const auto& v : name_variants(hf)) {
+        if ((t = ckpt.find(v))) {
+          found = v;
+          break;
+        }
+      }
+      if (t) break;
+    }
+    if (!t)
+      return invalid_argument(ckpt.path() + ": tensor '" + prm.spec.hf_names[0] + "' (" +
+                              prm.spec.name + ") is missing");
+    Shape want = prm.spec.shape;
+    if (prm.spec.transposed) std::swap(want[0], want[1]);
+    if (t->info->shape != want)
+      return invalid_argument(t->file->path() + ": tensor '" + found + "' has shape " +
+                              shape_to_string(t->info->shape) + ", the config implies " +
+                              shape_to_string(want));
+    std::vector<float> host(static_cast<size_t>(t->info->numel));
+    LW_TRY(io::copy_as_f32(t->file->path() + ": tensor '" + found + "'", t->info->dtype,
+                           t->data(), t->info->numel, host.data()));
+    if (prm.spec.transposed) host = transpose2d(host, want[0], want[1]);
+    LW_ASSIGN_OR_RETURN(Tensor f32, Tensor::from_floats(host, prm.spec.shape, DType::kF32, device_));
+    LW_TRY(prm.weights().copy_from(f32));
+    if (prm.master.defined()) LW_TRY(prm.value.copy_from(f32));
+  }
+  return Status::ok();
+}
+
+Status Model::save(const std::string& dir) const {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return io_error(dir + ": cannot create folder (" + std::strerror(errno) + ")");
+  std::vector<std::vector<float>> host;
+  std::vector<io::StTensorData> out;
+  host.reserve(params_.size());
+  for (const auto& prm : params_) {
+    if (prm.spec.hf_names.empty() || prm.spec.hf_names[0].empty()) continue;
+    const Tensor& w = prm.master.defined() ? prm.master : prm.value;
+    LW_ASSIGN_OR_RETURN(std::vector<float> v, w.to_float_vector());
+    Shape shape = prm.spec.shape;
+    if (prm.spec.transposed) {
+      v = transpose2d(v, shape[0], shape[1]);
+      std::swap(shape[0], shape[1]);
+    }
+    host.push_back(std::move(v));
+    out.push_back({prm.spec.hf_names[0], io::StDtype::kF32, shape, host.back().data(),
+                   host.back().size() * sizeof(float)});
+  }
+  LW_TRY(io::write_file_atomic(dir + "/config.json", config_json()));
+  return io::write_safetensors(dir + "/model.safetensors", out, {{"format", "pt"}});
+}
+
+}  // namespace lw::models
