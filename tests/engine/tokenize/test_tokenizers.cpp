@@ -1,0 +1,176 @@
+// Tokenizer behaviour on the real vocabularies (shared/data/tokenizers) with
+// hand-checked ids, the LLaMA tokenizer.json (our BPE) against the LLaMA .model
+// (the SentencePiece library) over the whole corpus, pairs, special and added
+// tokens, offsets, decode, and a speed bound on long inputs.
+#include <QtTest/QtTest>
+
+#include <chrono>
+
+#include "engine/tokenize/unicode.h"
+#include "tests/engine/tokenize/tokenize_test_util.h"
+
+using namespace tokenize_test;
+using Ids = std::vector<int32_t>;
+
+class TestTokenizers : public QObject {
+  Q_OBJECT
+  std::unique_ptr<lw::Tokenizer> gpt2_, bert_, llama_json_, llama_sp_;
+
+ private slots:
+  void initTestCase() {
+    gpt2_ = load(shared_tok("gpt2"));
+    bert_ = load(shared_tok("bert-base-uncased"));
+    llama_json_ = load(shared_tok("llama2/tokenizer.json"));
+    llama_sp_ = load(shared_tok("llama2/tokenizer.model"));
+  }
+
+  void kinds() {
+    QCOMPARE(gpt2_->kind(), lw::TokenizerKind::kByteLevelBpe);
+    QCOMPARE(bert_->kind(), lw::TokenizerKind::kWordPiece);
+    QCOMPARE(llama_json_->kind(), lw::TokenizerKind::kBpe);
+    QCOMPARE(llama_sp_->kind(), lw::TokenizerKind::kSentencePiece);
+    QCOMPARE(gpt2_->vocab_size(), 50257);
+    QCOMPARE(bert_->vocab_size(), 30522);
+    QCOMPARE(llama_json_->vocab_size(), 32000);
+    QCOMPARE(llama_sp_->vocab_size(), 32000);
+    // A folder picks tokenizer.json before tokenizer.model.
+    QCOMPARE(load(shared_tok("llama2"))->kind(), lw::TokenizerKind::kBpe);
+  }
+
+  void hand_checked_ids_data() {
+    QTest::addColumn<int>("which");
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<bool>("special");
+    QTest::addColumn<QString>("ids");
+    QTest::newRow("gpt2 hello") << 0 << "Hello, world!" << true << "15496,11,995,0";
+    QTest::newRow("gpt2 leading space") << 0 << " Hello world!" << false << "18435,995,0";
+    QTest::newRow("gpt2 endoftext") << 0 << "Hello<|endoftext|>" << true << "15496,50256";
+    QTest::newRow("bert hello") << 1 << "Hello, world!" << true << "101,7592,1010,2088,999,102";
+    QTest::newRow("bert no special") << 1 << "HELLO world" << false << "7592,2088";
+    QTest::newRow("bert wordpiece") << 1 << "unaffable" << false << "14477,20961,3468";
+    QTest::newRow("bert accents") << 1 << "Café" << false << "7668";
+    QTest::newRow("bert cjk") << 1 << "東京" << false << "1879,1755";
+    QTest::newRow("bert special in text") << 1 << "[CLS] hello [MASK]" << false << "101,7592,103";
+    QTest::newRow("bert long word") << 1 << QString(101, 'a') << false << "100";
+    QTest::newRow("llama json") << 2 << "Hello, world!" << true << "1,22557,28725,1526,28808";  // this file's vocabulary differs from the .model's
+    QTest::newRow("llama sp") << 3 << "Hello, world!" << true << "1,15043,29892,3186,29991";
+    QTest::newRow("llama empty") << 2 << "" << true << "1";
+    QTest::newRow("llama byte fallback") << 3 << "🤗" << false << "29871,243,162,167,154";
+  }
+  void hand_checked_ids() {
+    QFETCH(int, which);
+    QFETCH(QString, text);
+    QFETCH(bool, special);
+    QFETCH(QString, ids);
+    const lw::Tokenizer* t[] = {gpt2_.get(), bert_.get(), llama_json_.get(), llama_sp_.get()};
+    auto r = t[which]->encode(text.toStdString(), special);
+    QVERIFY2(r.is_ok(), r.status().to_string().c_str());
+    QCOMPARE(ids_str(r->ids), ids);
+  }
+
+  // Our BPE over tokenizer.json must agree with the SentencePiece library.
+  void llama_json_equals_sentencepiece() {
+    auto corpus = read_corpus();
+    corpus.push_back(std::string(2000, 'z') + " end");
+    for (const std::string& text : corpus) {
+      if (text.find("<s>") != std::string::npos || text.find("</s>") != std::string::npos ||
+          text.find("<unk>") != std::string::npos)
+        continue;  // tokenizer.json matches these as added tokens; the library does not
+      auto a = llama_json_->encode(text, true);
+      auto b = llama_sp_->encode(text, true);
+      QVERIFY(a.is_ok() && b.is_ok());
+      QVERIFY2(a->ids == b->ids, ("ids differ for: " + text).c_str());
+      auto da = llama_json_->decode(a->ids, true);
+      auto db = llama_sp_->decode(b->ids, true);
+      QVERIFY(da.is_ok() && db.is_ok());
+      QCOMPARE(QString::fromStdString(*da), QString::fromStdString(*db));
+    }
+  }
+
+  void bert_pair() {
+    auto r = bert_->encode_pair("Hello world", "How are you?", true);
+    QVERIFY(r.is_ok());
+    QCOMPARE(ids_str(r->ids), QString("101,7592,2088,102,2129,2024,2017,1029,102"));
+    QCOMPARE(r->type_ids, (Ids{0, 0, 0, 0, 1, 1, 1, 1, 1}));
+    QCOMPARE(r->sequence_ids, (std::vector<int8_t>{-1, 0, 0, -1, 1, 1, 1, 1, -1}));
+    auto c = r->char_offsets("Hello world", "How are you?");
+    QCOMPARE(c[1], lw::TokenOffset(0, 5));
+    QCOMPARE(c[5], lw::TokenOffset(4, 7));
+    QCOMPARE(c[7], lw::TokenOffset(11, 12));
+  }
+
+  void offsets_are_bytes() {
+    // "Ünï" : Ü is 2 bytes; BERT lower-cases and strips accents but offsets point at the input.
+    const std::string text = "Ünï café";
+    auto r = bert_->encode(text, false);
+    QVERIFY(r.is_ok());
+    QCOMPARE(r->offsets.back(), lw::TokenOffset(6, 11));  // "café" in bytes
+    auto chars = r->char_offsets(text);
+    QCOMPARE(chars.back(), lw::TokenOffset(4, 8));
+    auto g = gpt2_->encode("a 🤗", false);
+    QVERIFY(g.is_ok());
+    for (size_t i = 1; i < g->size(); ++i) QCOMPARE(g->char_offsets("a 🤗")[i].second, size_t(3));
+  }
+
+  void decode_round_trip() {
+    const std::string text = "Hello,   wörld!\n\ttabs 🤗 東京";
+    for (const lw::Tokenizer* t : {gpt2_.get(), llama_json_.get(), llama_sp_.get()}) {
+      auto e = t->encode(text, true);
+      QVERIFY(e.is_ok());
+      auto d = t->decode(e->ids, true);
+      QVERIFY(d.is_ok());
+      QCOMPARE(QString::fromStdString(*d), QString::fromStdString(text));
+    }
+    auto e = bert_->encode("Hello, world! Unaffable, isn't it?", true);
+    QCOMPARE(QString::fromStdString(*bert_->decode(e->ids, true)), QString("hello, world! unaffable, isn ' t it?"));
+    QCOMPARE(QString::fromStdString(*bert_->decode(e->ids, false)),
+             QString("[CLS] hello, world! unaffable, isn ' t it? [SEP]"));
+    QVERIFY(!gpt2_->decode({50257}, true).is_ok());
+    QVERIFY(!llama_sp_->decode({-1}, true).is_ok());
+  }
+
+  void special_tokens() {
+    QCOMPARE(bert_->special_tokens().cls, 101);
+    QCOMPARE(bert_->special_tokens().sep, 102);
+    QCOMPARE(bert_->special_tokens().mask, 103);
+    QCOMPARE(bert_->special_tokens().pad, 0);
+    QCOMPARE(bert_->special_tokens().unk, 100);
+    QCOMPARE(gpt2_->special_tokens().eos, 50256);
+    QCOMPARE(llama_json_->special_tokens().bos, 1);
+    QCOMPARE(llama_json_->special_tokens().eos, 2);
+    QCOMPARE(llama_sp_->special_tokens().unk, 0);
+    QCOMPARE(*bert_->token_to_id("[MASK]"), 103);
+    QCOMPARE(*gpt2_->id_to_token(15496), std::string("Hello"));
+    QCOMPARE(*llama_sp_->token_to_id("▁Hello"), 15043);
+    QVERIFY(!llama_sp_->token_to_id("no such piece").has_value());
+    QVERIFY(bert_->is_special(101));
+    QVERIFY(!bert_->is_special(7592));
+  }
+
+  void invalid_utf8_text() {
+    for (const lw::Tokenizer* t : {gpt2_.get(), bert_.get(), llama_json_.get(), llama_sp_.get()}) {
+      auto r = t->encode(std::string("ab\xC3(", 4), true);
+      QVERIFY(!r.is_ok());
+      QVERIFY(r.status().message().find("byte 2") != std::string::npos);
+    }
+  }
+
+  // Tokenizing must stay linear: 2 MB of text, and one 200 KB word without spaces.
+  void long_inputs_are_fast() {
+    std::string prose;
+    while (prose.size() < 2'000'000) prose += "The quick brown fox jumps over the lazy dog; 東京 café 🤗. ";
+    const std::string word(200'000, 'q');
+    for (const lw::Tokenizer* t : {gpt2_.get(), bert_.get(), llama_json_.get(), llama_sp_.get()}) {
+      auto t0 = std::chrono::steady_clock::now();
+      auto a = t->encode(prose, true);
+      auto b = t->encode(word, true);
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      QVERIFY(a.is_ok() && b.is_ok());
+      QVERIFY(a->size() > 100'000);
+      QVERIFY2(s < 20.0, (std::string(lw::tokenizer_kind_name(t->kind())) + " took " + std::to_string(s)).c_str());
+    }
+  }
+};
+
+QTEST_GUILESS_MAIN(TestTokenizers)
+#include "test_tokenizers.moc"
