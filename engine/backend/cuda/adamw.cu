@@ -13,18 +13,20 @@ namespace {
 
 template <typename G, typename P>
 __global__ void adamw_kernel(float* param, const G* grad, float* m, float* v, int64_t n,
-                             AdamWArgs a, float bc1, float bc2_sqrt, P* copy) {
+                             AdamWArgs a, float decay, float step, float bc2_sqrt, P* copy) {
   const float gs = a.grad_scale_dev ? a.grad_scale * *a.grad_scale_dev : a.grad_scale;
-  const float decay = 1.f - a.lr * a.weight_decay, step = a.lr / bc1;
+  const float w1 = 1.f - a.beta1, w2 = 1.f - a.beta2;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const float g = to_f(grad[i]) * gs;
-    const float mi = a.beta1 * m[i] + (1.f - a.beta1) * g;
-    const float vi = a.beta2 * v[i] + (1.f - a.beta2) * g * g;
+    const float pd = param[i] * decay;
+    float mi = m[i];
+    mi = mi + w1 * (g - mi);  // torch's lerp_ (weight < 0.5 form), as the CPU kernel
+    const float vi = v[i] * a.beta2 + w2 * g * g;
     m[i] = mi;
     v[i] = vi;
     const float denom = sqrtf(vi) / bc2_sqrt + a.eps;
-    const float p = param[i] * decay - step * mi / denom;
+    const float p = pd - step * (mi / denom);
     param[i] = p;
     if (copy) copy[i] = from_f<P>(p);
   }
@@ -40,13 +42,17 @@ Status adamw_for_grad(float* param, const G* grad, float* m, float* v, int64_t n
                       const AdamWArgs& a, DType copy_dtype, void* copy, cudaStream_t stream) {
   const double bc1 = 1.0 - std::pow(static_cast<double>(a.beta1), a.t);
   const double bc2 = 1.0 - std::pow(static_cast<double>(a.beta2), a.t);
-  const auto f1 = static_cast<float>(bc1), f2 = static_cast<float>(std::sqrt(bc2));
+  // Host-side constants computed exactly as lw::cpu::adamw_step does (double, then f32).
+  const auto decay = static_cast<float>(1.0 - static_cast<double>(a.lr) * a.weight_decay);
+  const auto step = static_cast<float>(a.lr / bc1);
+  const auto f2 = static_cast<float>(std::sqrt(bc2));
   const unsigned grid = grid_for(n, 256);
   if (!copy) {
-    adamw_kernel<G, float><<<grid, 256, 0, stream>>>(param, grad, m, v, n, a, f1, f2, nullptr);
+    adamw_kernel<G, float><<<grid, 256, 0, stream>>>(param, grad, m, v, n, a, decay, step, f2, nullptr);
   } else {
     LW_DISPATCH_FLOAT(copy_dtype, "adamw_step (parameter copy)",
-      adamw_kernel<G, T><<<grid, 256, 0, stream>>>(param, grad, m, v, n, a, f1, f2, static_cast<T*>(copy)));
+      adamw_kernel<G, T><<<grid, 256, 0, stream>>>(param, grad, m, v, n, a, decay, step, f2,
+                                                   static_cast<T*>(copy)));
   }
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();

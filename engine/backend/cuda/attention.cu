@@ -4,7 +4,8 @@
 // probabilities for the attention views) runs here: one block per query row keeps
 // that row's scores in shared memory, writes the probabilities when asked, and the
 // backward recomputes them from the saved log-sum-exp. O(T^2 D) work, no T x T buffer
-// beyond the caller's probs.
+// beyond the caller's probs. With AttentionShape::Tk the T queries are the last T of
+// Tk key positions (KV-cache decode), as in the CPU reference.
 #include "engine/backend/cuda/attention_flash.h"
 #include "engine/backend/cuda/cuda_common.cuh"
 #include "engine/backend/cuda/cuda_kernels.h"
@@ -17,15 +18,15 @@ namespace {
 constexpr int kRefThreads = 128;
 
 struct RefParams {
-  int B, NH, NKV, T, D;
+  int B, NH, NKV, T, D, Tk;
   bool causal;
   float scale;
   const int32_t* mask;
 };
 
 __device__ __forceinline__ bool ref_attends(const RefParams& p, int b, int i, int j) {
-  if (p.causal && j > i) return false;
-  return !p.mask || p.mask[static_cast<int64_t>(b) * p.T + j] != 0;
+  if (p.causal && j > p.Tk - p.T + i) return false;
+  return !p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + j] != 0;
 }
 
 template <typename T>
@@ -41,17 +42,17 @@ __global__ void ref_fwd_kernel(T* out, float* lse, T* probs, const T* q, const T
                                RefParams p) {
   extern __shared__ float sm[];
   float* sc = sm;
-  float* qs = sm + p.T;
+  float* qs = sm + p.Tk;
   __shared__ float scratch[32];
   const int i = blockIdx.x, bh = blockIdx.y, b = bh / p.NH, h = bh % p.NH;
   const int hk = h / (p.NH / p.NKV);
   const T* qr = q + (static_cast<int64_t>(bh) * p.T + i) * p.D;
-  const T* kb = k + (static_cast<int64_t>(b) * p.NKV + hk) * p.T * p.D;
-  const T* vb = v + (static_cast<int64_t>(b) * p.NKV + hk) * p.T * p.D;
+  const T* kb = k + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * p.D;
+  const T* vb = v + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * p.D;
   for (int d = threadIdx.x; d < p.D; d += blockDim.x) qs[d] = to_f(qr[d]);
   __syncthreads();
   float m = -INFINITY;
-  for (int j = threadIdx.x; j < p.T; j += blockDim.x) {
+  for (int j = threadIdx.x; j < p.Tk; j += blockDim.x) {
     const float s = ref_attends(p, b, i, j) ? p.scale * dot_row(kb + static_cast<int64_t>(j) * p.D, qs, p.D)
                                             : -INFINITY;
     sc[j] = s;
@@ -60,11 +61,11 @@ __global__ void ref_fwd_kernel(T* out, float* lse, T* probs, const T* q, const T
   m = block_max(m, scratch);
   float sum = 0.f;
   if (m != -INFINITY)
-    for (int j = threadIdx.x; j < p.T; j += blockDim.x) sum += expf(sc[j] - m);
+    for (int j = threadIdx.x; j < p.Tk; j += blockDim.x) sum += expf(sc[j] - m);
   sum = block_sum(sum, scratch);
   const float l = m == -INFINITY ? -INFINITY : m + logf(sum);
-  T* pr = probs ? probs + (static_cast<int64_t>(bh) * p.T + i) * p.T : nullptr;
-  for (int j = threadIdx.x; j < p.T; j += blockDim.x) {
+  T* pr = probs ? probs + (static_cast<int64_t>(bh) * p.T + i) * p.Tk : nullptr;
+  for (int j = threadIdx.x; j < p.Tk; j += blockDim.x) {
     const float pj = l == -INFINITY ? 0.f : expf(sc[j] - l);
     sc[j] = pj;
     if (pr) pr[j] = from_f<T>(pj);
@@ -73,7 +74,7 @@ __global__ void ref_fwd_kernel(T* out, float* lse, T* probs, const T* q, const T
   T* orow = out + (static_cast<int64_t>(bh) * p.T + i) * p.D;
   for (int d = threadIdx.x; d < p.D; d += blockDim.x) {
     float acc = 0.f;
-    for (int j = 0; j < p.T; ++j) acc += sc[j] * to_f(vb[static_cast<int64_t>(j) * p.D + d]);
+    for (int j = 0; j < p.Tk; ++j) acc += sc[j] * to_f(vb[static_cast<int64_t>(j) * p.D + d]);
     orow[d] = from_f<T>(acc);
   }
   if (threadIdx.x == 0) lse[static_cast<int64_t>(bh) * p.T + i] = l;
@@ -85,14 +86,14 @@ __global__ void ref_dq_kernel(T* dq, float* delta, const T* dout, const T* q, co
                               const T* v, const T* out, const float* lse, RefParams p) {
   extern __shared__ float sm[];
   float* ds = sm;
-  float* dos = sm + p.T;
+  float* dos = sm + p.Tk;
   float* qs = dos + p.D;
   __shared__ float scratch[32];
   const int i = blockIdx.x, bh = blockIdx.y, b = bh / p.NH, h = bh % p.NH;
   const int hk = h / (p.NH / p.NKV);
   const int64_t row = static_cast<int64_t>(bh) * p.T + i;
-  const T* kb = k + (static_cast<int64_t>(b) * p.NKV + hk) * p.T * p.D;
-  const T* vb = v + (static_cast<int64_t>(b) * p.NKV + hk) * p.T * p.D;
+  const T* kb = k + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * p.D;
+  const T* vb = v + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * p.D;
   float dd = 0.f;
   for (int d = threadIdx.x; d < p.D; d += blockDim.x) {
     dos[d] = to_f(dout[row * p.D + d]);
@@ -101,7 +102,7 @@ __global__ void ref_dq_kernel(T* dq, float* delta, const T* dout, const T* q, co
   }
   dd = block_sum(dd, scratch);  // also makes dos/qs visible to all threads
   const float l = lse[row];
-  for (int j = threadIdx.x; j < p.T; j += blockDim.x) {
+  for (int j = threadIdx.x; j < p.Tk; j += blockDim.x) {
     float g = 0.f;
     if (l != -INFINITY && ref_attends(p, b, i, j)) {
       const float pj = expf(p.scale * dot_row(kb + static_cast<int64_t>(j) * p.D, qs, p.D) - l);
@@ -112,7 +113,7 @@ __global__ void ref_dq_kernel(T* dq, float* delta, const T* dout, const T* q, co
   __syncthreads();
   for (int d = threadIdx.x; d < p.D; d += blockDim.x) {
     float acc = 0.f;
-    for (int j = 0; j < p.T; ++j) acc += ds[j] * to_f(kb[static_cast<int64_t>(j) * p.D + d]);
+    for (int j = 0; j < p.Tk; ++j) acc += ds[j] * to_f(kb[static_cast<int64_t>(j) * p.D + d]);
     dq[row * p.D + d] = from_f<T>(acc * p.scale);
   }
   if (threadIdx.x == 0) delta[row] = dd;
@@ -132,7 +133,7 @@ __global__ void ref_dkdv_kernel(T* dk, T* dv, const T* dout, const T* q, const T
   float* acc_v = acc_k + p.D;        // [D]
   const int j = blockIdx.x, bk = blockIdx.y, b = bk / p.NKV, hk = bk % p.NKV;
   const int group = p.NH / p.NKV;
-  const int64_t krow = static_cast<int64_t>(bk) * p.T + j;
+  const int64_t krow = static_cast<int64_t>(bk) * p.Tk + j;
   for (int d = threadIdx.x; d < p.D; d += blockDim.x) {
     ks[d] = to_f(k[krow * p.D + d]);
     vs[d] = to_f(v[krow * p.D + d]);
@@ -187,11 +188,13 @@ Status check_shape(const AttentionShape& s) {
            "attention: sizes must be positive (B, NH, NKV, T, D)");
   LW_CHECK(s.NH % s.NKV == 0, "attention: NH = " + std::to_string(s.NH) +
                                   " is not a multiple of NKV = " + std::to_string(s.NKV));
+  LW_CHECK(s.Tk == 0 || s.Tk >= s.T, "attention: key length Tk = " + std::to_string(s.Tk) +
+                                         " is shorter than the query length T = " + std::to_string(s.T));
   return Status::ok();
 }
 
 RefParams ref_params(const AttentionShape& s, const int32_t* mask) {
-  return RefParams{s.B, s.NH, s.NKV, s.T, s.D, s.causal, s.scale, mask};
+  return RefParams{s.B, s.NH, s.NKV, s.T, s.D, s.Tk > 0 ? s.Tk : s.T, s.causal, s.scale, mask};
 }
 
 }  // namespace
@@ -213,7 +216,8 @@ Status attention_forward(DType dtype, void* out, float* lse, void* probs, const 
   if (attention_uses_flash(dtype, s, probs != nullptr))
     return flash::forward(dtype, out, lse, q, k, v, key_mask, s, stream);
   const RefParams p = ref_params(s, key_mask);
-  const size_t smem = static_cast<size_t>(s.T + s.D) * sizeof(float);
+  const int Tk = s.Tk > 0 ? s.Tk : s.T;
+  const size_t smem = static_cast<size_t>(Tk + s.D) * sizeof(float);
   const dim3 grid(s.T, s.B * s.NH);
   LW_DISPATCH_FLOAT(dtype, "attention_forward", {
     LW_TRY(set_smem(reinterpret_cast<const void*>(ref_fwd_kernel<T>), smem));
@@ -238,7 +242,8 @@ Status attention_backward(DType dtype, void* dq, void* dk, void* dv, const void*
   if (attention_uses_flash(dtype, s, false))
     return flash::backward(dtype, dq, dk, dv, dout, q, k, v, out, lse, key_mask, s, delta, stream);
   const RefParams p = ref_params(s, key_mask);
-  const size_t smem_q = static_cast<size_t>(s.T + 2 * s.D) * sizeof(float);
+  const int Tk = s.Tk > 0 ? s.Tk : s.T;
+  const size_t smem_q = static_cast<size_t>(Tk + 2 * s.D) * sizeof(float);
   const size_t smem_k = static_cast<size_t>(4 * s.D + 2 * kRefThreads) * sizeof(float);
   LW_DISPATCH_FLOAT(dtype, "attention_backward", {
     LW_TRY(set_smem(reinterpret_cast<const void*>(ref_dq_kernel<T>), smem_q));
@@ -247,7 +252,7 @@ Status attention_backward(DType dtype, void* dq, void* dk, void* dv, const void*
         static_cast<T*>(dq), delta, static_cast<const T*>(dout), static_cast<const T*>(q),
         static_cast<const T*>(k), static_cast<const T*>(v), static_cast<const T*>(out), lse, p);
     LW_CUDA_LAUNCH_CHECK();
-    ref_dkdv_kernel<T><<<dim3(s.T, s.B * s.NKV), kRefThreads, smem_k, stream>>>(
+    ref_dkdv_kernel<T><<<dim3(Tk, s.B * s.NKV), kRefThreads, smem_k, stream>>>(
         static_cast<T*>(dk), static_cast<T*>(dv), static_cast<const T*>(dout),
         static_cast<const T*>(q), static_cast<const T*>(k), static_cast<const T*>(v), lse, delta,
         p);

@@ -4,7 +4,7 @@
 // in memory. Forward saves the row log-sum-exp; backward recomputes probabilities:
 // one kernel per 64 queries for dQ and one per 64 keys for dK/dV (looping over the
 // query heads that share the key head, so GQA needs no atomics and is deterministic).
-// Masks: causal (key > query), key padding (key_mask[b,key] == 0), and T's tail.
+// Masks: causal (key > Tk - T + query), key padding (key_mask[b,key] == 0), the tails.
 // Fragment layouts (PTX ISA, m16n8k16): g = lane/4, t = lane%4; C rows g and g+8,
 // columns 2t, 2t+1; A regs (g,2t) (g+8,2t) (g,2t+8) (g+8,2t+8); B regs (k=2t, n=g), (k=2t+8, n=g).
 #include "engine/backend/cuda/attention_flash.h"
@@ -133,16 +133,16 @@ struct Params {
   float* lse_out;
   float* delta;
   const int32_t* mask;
-  int B, NH, NKV, T;
+  int B, NH, NKV, T, Tk;  // Tk: key length (queries are the last T of Tk positions)
   bool causal;
   float scale;
 };
 
-// Is (query, key) attended? (key < T is checked by the caller through `kvalid`.)
+// Is (query, key) attended? Causal query i sees keys j <= Tk - T + i.
 __device__ __forceinline__ bool attends(const Params& p, int b, int query, int key) {
-  if (key >= p.T || query >= p.T) return false;
-  if (p.causal && key > query) return false;
-  return !p.mask || p.mask[static_cast<int64_t>(b) * p.T + key] != 0;
+  if (key >= p.Tk || query >= p.T) return false;
+  if (p.causal && key > p.Tk - p.T + query) return false;
+  return !p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + key] != 0;
 }
 
 template <typename T, int D>
@@ -156,8 +156,8 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(Params p) {
   const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   const T* q = static_cast<const T*>(p.q) + static_cast<int64_t>(bh) * p.T * D;
-  const T* k = static_cast<const T*>(p.k) + (static_cast<int64_t>(b) * p.NKV + hk) * p.T * D;
-  const T* v = static_cast<const T*>(p.v) + (static_cast<int64_t>(b) * p.NKV + hk) * p.T * D;
+  const T* k = static_cast<const T*>(p.k) + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
+  const T* v = static_cast<const T*>(p.v) + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
   load_tile<T, D>(Qs, q, q0, p.T);
 
   const float sl2 = p.scale * kLog2e;
@@ -166,12 +166,12 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(Params p) {
   for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
   float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
   const int row_a = q0 + warp * 16 + g, row_b = row_a + 8;
-  const int kv_end = p.causal ? min(p.T, q0 + kTile) : p.T;
+  const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + kTile) : p.Tk;
 
   for (int k0 = 0; k0 < kv_end; k0 += kTile) {
     __syncthreads();  // previous tile fully consumed (and Q stored, first time)
-    load_tile<T, D>(Ks, k, k0, p.T);
-    load_tile<T, D>(Vs, v, k0, p.T);
+    load_tile<T, D>(Ks, k, k0, p.Tk);
+    load_tile<T, D>(Vs, v, k0, p.Tk);
     __syncthreads();
     float s[8][4];
     mma_abt<T, D>(s, Qs, warp * 16, Ks, ld);
@@ -262,7 +262,7 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(Params p) {
   const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   const int64_t qoff = static_cast<int64_t>(bh) * p.T * D;
-  const int64_t koff = (static_cast<int64_t>(b) * p.NKV + hk) * p.T * D;
+  const int64_t koff = (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
   load_tile<T, D>(Qs, static_cast<const T*>(p.q) + qoff, q0, p.T);
   load_tile<T, D>(dOs, static_cast<const T*>(p.dout) + qoff, q0, p.T);
   const int row_a = q0 + warp * 16 + g, row_b = row_a + 8;
@@ -279,11 +279,11 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(Params p) {
   float acc[D / 8][4];
 #pragma unroll
   for (int i = 0; i < D / 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
-  const int kv_end = p.causal ? min(p.T, q0 + kTile) : p.T;
+  const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + kTile) : p.Tk;
   for (int k0 = 0; k0 < kv_end; k0 += kTile) {
     __syncthreads();
-    load_tile<T, D>(Ks, static_cast<const T*>(p.k) + koff, k0, p.T);
-    load_tile<T, D>(Vs, static_cast<const T*>(p.v) + koff, k0, p.T);
+    load_tile<T, D>(Ks, static_cast<const T*>(p.k) + koff, k0, p.Tk);
+    load_tile<T, D>(Vs, static_cast<const T*>(p.v) + koff, k0, p.Tk);
     __syncthreads();
     float s[8][4], dp[8][4];
     mma_abt<T, D>(s, Qs, warp * 16, Ks, ld);
@@ -327,9 +327,9 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
   const int k0 = blockIdx.x * kTile, bk = blockIdx.y;
   const int b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
-  const int64_t koff = static_cast<int64_t>(bk) * p.T * D;
-  load_tile<T, D>(Ks, static_cast<const T*>(p.k) + koff, k0, p.T);
-  load_tile<T, D>(Vs, static_cast<const T*>(p.v) + koff, k0, p.T);
+  const int64_t koff = static_cast<int64_t>(bk) * p.Tk * D;
+  load_tile<T, D>(Ks, static_cast<const T*>(p.k) + koff, k0, p.Tk);
+  load_tile<T, D>(Vs, static_cast<const T*>(p.v) + koff, k0, p.Tk);
   const int key_a = k0 + warp * 16 + g, key_b = key_a + 8;
   const float sl2 = p.scale * kLog2e;
   float dk[D / 8][4], dv[D / 8][4];
@@ -337,7 +337,7 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
   for (int i = 0; i < D / 8; ++i)
 #pragma unroll
     for (int e = 0; e < 4; ++e) dk[i][e] = dv[i][e] = 0.f;
-  const int qstart = p.causal ? k0 : 0;
+  const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
   for (int hq = hk * group; hq < (hk + 1) * group; ++hq) {
     const int64_t qoff = (static_cast<int64_t>(b) * p.NH + hq) * p.T * D;
     const int64_t roff = (static_cast<int64_t>(b) * p.NH + hq) * p.T;
@@ -381,7 +381,7 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int key = r == 0 ? key_a : key_b;
-    if (key >= p.T) continue;
+    if (key >= p.Tk) continue;
 #pragma unroll
     for (int dt = 0; dt < D / 8; ++dt) {
       const int64_t off = static_cast<int64_t>(key) * D + dt * 8 + 2 * t4;
@@ -417,7 +417,8 @@ Status backward_t(const Params& p, cudaStream_t stream) {
   const size_t tiles = 4 * kTile * (D + 8) * sizeof(T);
   const int nt = (p.T + kTile - 1) / kTile;
   LW_TRY(launch(dq_kernel<T, D>, dim3(nt, p.B * p.NH), tiles, p, stream));
-  return launch(dkdv_kernel<T, D>, dim3(nt, p.B * p.NKV), tiles + 2 * kTile * sizeof(float), p, stream);
+  const int nk = (p.Tk + kTile - 1) / kTile;
+  return launch(dkdv_kernel<T, D>, dim3(nk, p.B * p.NKV), tiles + 2 * kTile * sizeof(float), p, stream);
 }
 
 template <typename T>
@@ -440,7 +441,8 @@ Status forward(DType dtype, void* out, float* lse, const void* q, const void* k,
                const int32_t* key_mask, const AttentionShape& s, cudaStream_t stream) {
   Params p{};
   p.q = q; p.k = k; p.v = v; p.o = out; p.lse_out = lse; p.mask = key_mask;
-  p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.causal = s.causal; p.scale = s.scale;
+  p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.Tk = s.Tk > 0 ? s.Tk : s.T;
+  p.causal = s.causal; p.scale = s.scale;
   return dispatch(dtype, p, s.D, true, stream);
 }
 
@@ -451,7 +453,8 @@ Status backward(DType dtype, void* dq, void* dk, void* dv, const void* dout, con
   Params p{};
   p.q = q; p.k = k; p.v = v; p.out = out; p.dout = dout; p.dq = dq; p.dk = dk; p.dv = dv;
   p.lse_in = lse; p.delta = delta; p.mask = key_mask;
-  p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.causal = s.causal; p.scale = s.scale;
+  p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.Tk = s.Tk > 0 ? s.Tk : s.T;
+  p.causal = s.causal; p.scale = s.scale;
   return dispatch(dtype, p, s.D, false, stream);
 }
 

@@ -71,6 +71,9 @@ Status scale(DType dtype, void* x, int64_t n, float s, cudaStream_t stream);
 // (so a global norm over many tensors needs one read-back at the end).
 Status sum_squares(DType dtype, float* out, const void* x, int64_t n, bool accumulate,
                    cudaStream_t stream);
+// [B, X, Y, D] -> [B, Y, X, D] (split / merge attention heads).
+Status transpose12(DType dtype, void* y, const void* x, int B, int X, int Y, int D,
+                   cudaStream_t stream);
 // Storage conversion between any two of f32, bf16, f16 (round to nearest even).
 Status cast(DType to, void* y, DType from, const void* x, int64_t n, cudaStream_t stream);
 
@@ -131,7 +134,7 @@ Status dropout_backward(DType dtype, void* dx, const void* dy, int64_t n, float 
                         uint64_t offset, cudaStream_t stream);
 
 // ---- attention -----------------------------------------------------------------------
-// As lw::cpu::attention_forward. lse [B,NH,T] is f32; probs [B,NH,T,T] has storage
+// As lw::cpu::attention_forward (including AttentionShape::Tk for decode). lse [B,NH,T] is f32; probs [B,NH,T,T] has storage
 // `dtype` and is written only when non-null. bf16/f16 with D in {64, 128} and no probs
 // take the fused flash path (tensor cores, no T×T matrix in memory); everything else
 // (f32, other head sizes, probability capture) takes the reference path.

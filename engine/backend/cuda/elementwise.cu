@@ -130,6 +130,22 @@ __global__ void cast_kernel(To* y, const Ti* x, int64_t n) {
     y[i] = from_f<To>(to_f(x[i]));
 }
 
+// [B, X, Y, D] -> [B, Y, X, D]: one thread per element, reads coalesced along D.
+template <typename T>
+__global__ void transpose12_kernel(T* y, const T* x, int B, int X, int Y, int D) {
+  const int64_t total = static_cast<int64_t>(B) * X * Y * D;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int d = static_cast<int>(i % D);
+    int64_t r = i / D;
+    const int yy = static_cast<int>(r % Y);
+    r /= Y;
+    const int xx = static_cast<int>(r % X);
+    const int64_t b = r / X;
+    y[((b * Y + yy) * X + xx) * D + d] = x[i];
+  }
+}
+
 template <typename To>
 Status cast_from(To* y, DType from, const void* x, int64_t n, cudaStream_t stream) {
   LW_DISPATCH_FLOAT(from, "cast",
@@ -265,6 +281,17 @@ Status sum_squares(DType dtype, float* out, const void* x, int64_t n, bool accum
   if (n <= 0) return Status::ok();
   LW_DISPATCH_FLOAT(dtype, "sum_squares",
     sum_squares_kernel<T><<<grid_for(n, 512), 512, 0, stream>>>(out, static_cast<const T*>(x), n));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status transpose12(DType dtype, void* y, const void* x, int B, int X, int Y, int D,
+                   cudaStream_t stream) {
+  const int64_t total = static_cast<int64_t>(B) * X * Y * D;
+  if (total <= 0) return Status::ok();
+  LW_DISPATCH_FLOAT(dtype, "transpose12",
+    transpose12_kernel<T><<<grid_for(total, 256), 256, 0, stream>>>(
+        static_cast<T*>(y), static_cast<const T*>(x), B, X, Y, D));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }

@@ -53,7 +53,7 @@ __global__ void rope_kernel(T* x, int B, int H, int T_, int D, const int32_t* po
     const int b = static_cast<int>(row / (static_cast<int64_t>(T_) * H));
     const float pos = positions ? static_cast<float>(positions[static_cast<int64_t>(b) * T_ + t])
                                 : static_cast<float>(t);
-    const float inv_freq = powf(theta, -2.f * i / D);
+    const float inv_freq = 1.f / powf(theta, static_cast<float>(2 * i) / static_cast<float>(D));
     float sn, cs;
     sincosf(pos * inv_freq, &sn, &cs);
     sn *= sign;
