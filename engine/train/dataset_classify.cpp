@@ -357,7 +357,8 @@ ClassifyPreview preview_classify(const ClassifyDataset& data, int n_rows) {
     p.first_rows.push_back(data.examples[size_t(i)]);
   std::vector<std::string> names;
   for (const auto& [k, v] : counts) names.push_back(k);
-  for (const auto& name : LabelMap::build(names).labels()) p.label_counts.emplace_back(name, counts[name]);
+  LabelMap order = LabelMap::build(names);
+  for (const auto& name : order.labels()) p.label_counts.emplace_back(name, counts[name]);
   p.char_lengths = make_histogram(std::move(chars));
   p.word_lengths = make_histogram(std::move(words));
   return p;
