@@ -55,7 +55,8 @@ double log_sum_exp(std::span<const float> x) {
 Status SamplingParams::validate() const {
   if (!std::isfinite(temperature) || temperature < 0.0f)
     return invalid_argument("--temperature must be >= 0 (0 means greedy), got " + num(temperature));
-  if (top_k < 0) return invalid_argument("--top-k must be >= 0 (0 turns it off), got " + num(top_k));
+  if (top_k < 0)
+    return invalid_argument("--top-k must be >= 0 (0 turns it off), got " + num(top_k));
   if (!(top_p > 0.0f && top_p <= 1.0f))
     return invalid_argument("--top-p must be in (0, 1], got " + num(top_p));
   if (!(min_p >= 0.0f && min_p <= 1.0f))
@@ -196,8 +197,7 @@ float Sampler::top_p_threshold(float max_logit, float floor) {
 
 float Sampler::keep_threshold(float max_logit) {
   float t = kNegInf;
-  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < work_.size())
-    t = top_k_threshold();
+  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < work_.size()) t = top_k_threshold();
   if (params_.top_p < 1.0f) t = std::max(t, top_p_threshold(max_logit, t));
   if (params_.min_p > 0.0f) {
     // HF's MinPLogitsWarper drops p < min_p * p_max; the ratio of two probabilities does
@@ -233,8 +233,7 @@ double Sampler::uniform(uint64_t step) const {
   return static_cast<double>(bits) * (1.0 / 9007199254740992.0);
 }
 
-Result<SampleResult> Sampler::sample(std::span<const float> logits,
-                                     std::span<const int32_t> prompt,
+Result<SampleResult> Sampler::sample(std::span<const float> logits, std::span<const int32_t> prompt,
                                      std::span<const int32_t> generated) {
   LW_ASSIGN_OR_RETURN(float max_logit, process(logits, prompt, generated));
   const uint64_t step = step_++;
@@ -243,8 +242,8 @@ Result<SampleResult> Sampler::sample(std::span<const float> logits,
   double log_z = 0.0;
   if (params_.is_greedy()) {
     // First index of the maximum, as torch.argmax.
-    out.token.id = static_cast<int32_t>(std::find(work_.begin(), work_.end(), max_logit) -
-                                        work_.begin());
+    out.token.id =
+        static_cast<int32_t>(std::find(work_.begin(), work_.end(), max_logit) - work_.begin());
     if (params_.logprobs) log_z = log_sum_exp(work_);
   } else {
     threshold = keep_threshold(max_logit);

@@ -55,9 +55,9 @@ struct TokenLogprob {
 };
 
 struct SampleResult {
-  TokenLogprob token;              // the chosen id; log-probabilities when params.logprobs
-  std::vector<TokenLogprob> top;   // params.top_logprobs most likely by processed logit, best
-                                   // first (ties by lower id); may include the chosen id
+  TokenLogprob token;             // the chosen id; log-probabilities when params.logprobs
+  std::vector<TokenLogprob> top;  // params.top_logprobs most likely by processed logit, best
+                                  // first (ties by lower id); may include the chosen id
 };
 
 // One entry of the processed distribution: a token that can still be drawn.

@@ -10,12 +10,18 @@ namespace lw {
 
 const char* finish_reason_name(FinishReason reason) {
   switch (reason) {
-    case FinishReason::kNone: return "none";
-    case FinishReason::kLength: return "length";
-    case FinishReason::kEos: return "eos";
-    case FinishReason::kStopToken: return "stop_token";
-    case FinishReason::kStopString: return "stop_string";
-    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kNone:
+      return "none";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kEos:
+      return "eos";
+    case FinishReason::kStopToken:
+      return "stop_token";
+    case FinishReason::kStopString:
+      return "stop_string";
+    case FinishReason::kCancelled:
+      return "cancelled";
   }
   return "none";
 }
@@ -24,7 +30,8 @@ Result<StopRules> StopRules::create(const SamplingParams& params,
                                     std::vector<int32_t> eos_token_ids) {
   LW_TRY(params.validate());
   for (int32_t id : eos_token_ids)
-    LW_CHECK(id >= 0, "stop rules: the model's eos token id " + std::to_string(id) + " is negative");
+    LW_CHECK(id >= 0,
+             "stop rules: the model's eos token id " + std::to_string(id) + " is negative");
   StopRules rules;
   rules.stops_ = params.stop;
   rules.stop_ids_ = params.stop_token_ids;

@@ -27,7 +27,7 @@ enum class FinishReason {
 const char* finish_reason_name(FinishReason reason);
 
 struct StopStep {
-  std::string text;                      // text that became final with this token
+  std::string text;  // text that became final with this token
   FinishReason finish = FinishReason::kNone;
   bool done() const { return finish != FinishReason::kNone; }
 };
@@ -44,8 +44,7 @@ class StopRules {
  public:
   // Uses params.stop, stop_token_ids, ignore_eos and max_new_tokens; `eos_token_ids`
   // are the model's (several for some chat models; empty for none).
-  static Result<StopRules> create(const SamplingParams& params,
-                                  std::vector<int32_t> eos_token_ids);
+  static Result<StopRules> create(const SamplingParams& params, std::vector<int32_t> eos_token_ids);
 
   // One generated token: its id and its bytes as the tokenizer decodes it alone.
   // After a step that is done(), further pushes return an empty, done step.

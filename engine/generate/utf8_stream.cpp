@@ -21,7 +21,7 @@ struct SeqInfo {
 SeqInfo classify(const unsigned char* p, size_t n) {
   unsigned char b = p[0];
   if (b < 0x80) return {Seq::kComplete, 1};
-  size_t need;                       // continuation bytes
+  size_t need;                         // continuation bytes
   unsigned char lo = 0x80, hi = 0xBF;  // range of the first continuation byte
   if (b >= 0xC2 && b <= 0xDF) {
     need = 1;

@@ -58,9 +58,8 @@ inline std::vector<double> reference_distribution(const std::vector<float>& logi
   // Indices by logit, high first, then by id.
   std::vector<int32_t> order(V);
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-    return l[a] > l[b] || (l[a] == l[b] && a < b);
-  });
+  std::sort(order.begin(), order.end(),
+            [&](int32_t a, int32_t b) { return l[a] > l[b] || (l[a] == l[b] && a < b); });
   if (sp.top_k > 0 && size_t(sp.top_k) < V) {
     float kth = l[order[sp.top_k - 1]];
     for (size_t i = 0; i < V; ++i)

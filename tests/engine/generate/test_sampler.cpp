@@ -66,18 +66,20 @@ class TestSampler : public QObject {
     QTest::newRow("top-p 2") << 0 << 2.0 << "--top-p must be in (0, 1], got 2";
     QTest::newRow("top-p 0") << 0 << 0.0 << "--top-p must be in (0, 1], got 0";
     QTest::newRow("top-p nan") << 0 << double(NAN) << "--top-p must be in (0, 1], got nan";
-    QTest::newRow("temperature") << 1 << -0.5 << "--temperature must be >= 0 (0 means greedy), got -0.5";
+    QTest::newRow("temperature") << 1 << -0.5
+                                 << "--temperature must be >= 0 (0 means greedy), got -0.5";
     QTest::newRow("temperature inf") << 1 << double(INFINITY) << "--temperature must be >= 0";
     QTest::newRow("top-k") << 2 << -1.0 << "--top-k must be >= 0 (0 turns it off), got -1";
     QTest::newRow("min-p") << 3 << 1.5 << "--min-p must be in [0, 1], got 1.5";
-    QTest::newRow("repetition") << 4 << 0.0 << "--repetition-penalty must be > 0 (1 turns it off), got 0";
+    QTest::newRow("repetition") << 4 << 0.0
+                                << "--repetition-penalty must be > 0 (1 turns it off), got 0";
     QTest::newRow("presence") << 5 << 3.0 << "--presence-penalty must be in [-2, 2], got 3";
     QTest::newRow("frequency") << 6 << -2.5 << "--frequency-penalty must be in [-2, 2], got -2.5";
     QTest::newRow("max-new-tokens") << 7 << 0.0 << "--max-new-tokens must be >= 1, got 0";
     QTest::newRow("top-logprobs") << 8 << 101.0 << "--top-logprobs must be in [0, 100], got 101";
     QTest::newRow("empty stop") << 9 << 0.0 << "--stop string 2 is empty";
-    QTest::newRow("bad stop") << 10 << 0.0
-                              << "--stop string 1: invalid UTF-8 at line 1 (byte offset 1): byte 0xff";
+    QTest::newRow("bad stop")
+        << 10 << 0.0 << "--stop string 1: invalid UTF-8 at line 1 (byte offset 1): byte 0xff";
     QTest::newRow("stop token") << 11 << -3.0 << "--stop-token-id must be >= 0, got -3";
   }
 
@@ -89,18 +91,42 @@ class TestSampler : public QObject {
     QVERIFY(p.validate().is_ok());
     float v = float(value);
     switch (field) {
-      case 0: p.top_p = v; break;
-      case 1: p.temperature = v; break;
-      case 2: p.top_k = int32_t(value); break;
-      case 3: p.min_p = v; break;
-      case 4: p.repetition_penalty = v; break;
-      case 5: p.presence_penalty = v; break;
-      case 6: p.frequency_penalty = v; break;
-      case 7: p.max_new_tokens = int64_t(value); break;
-      case 8: p.top_logprobs = int32_t(value); break;
-      case 9: p.stop = {"ok", ""}; break;
-      case 10: p.stop = {"a\xFF"}; break;
-      case 11: p.stop_token_ids = {5, int32_t(value)}; break;
+      case 0:
+        p.top_p = v;
+        break;
+      case 1:
+        p.temperature = v;
+        break;
+      case 2:
+        p.top_k = int32_t(value);
+        break;
+      case 3:
+        p.min_p = v;
+        break;
+      case 4:
+        p.repetition_penalty = v;
+        break;
+      case 5:
+        p.presence_penalty = v;
+        break;
+      case 6:
+        p.frequency_penalty = v;
+        break;
+      case 7:
+        p.max_new_tokens = int64_t(value);
+        break;
+      case 8:
+        p.top_logprobs = int32_t(value);
+        break;
+      case 9:
+        p.stop = {"ok", ""};
+        break;
+      case 10:
+        p.stop = {"a\xFF"};
+        break;
+      case 11:
+        p.stop_token_ids = {5, int32_t(value)};
+        break;
     }
     lw::Status st = p.validate();
     QVERIFY(!st.is_ok());
@@ -215,15 +241,16 @@ class TestSampler : public QObject {
     QTest::addColumn<QVector<double>>("want");
     QTest::newRow("top-k 2") << 2 << 1.0f << 0.0f << QVector<double>{0.5 / 0.8, 0.3 / 0.8, 0, 0};
     QTest::newRow("top-k 9") << 9 << 1.0f << 0.0f << QVector<double>{0.5, 0.3, 0.15, 0.05};
-    QTest::newRow("top-p 0.75") << 0 << 0.75f << 0.0f << QVector<double>{0.5 / 0.8, 0.3 / 0.8, 0, 0};
+    QTest::newRow("top-p 0.75") << 0 << 0.75f << 0.0f
+                                << QVector<double>{0.5 / 0.8, 0.3 / 0.8, 0, 0};
     QTest::newRow("top-p 0.85") << 0 << 0.85f << 0.0f
                                 << QVector<double>{0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95, 0};
     QTest::newRow("top-p 0.4") << 0 << 0.4f << 0.0f << QVector<double>{1, 0, 0, 0};
     QTest::newRow("min-p 0.2") << 0 << 1.0f << 0.2f
                                << QVector<double>{0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95, 0};
     QTest::newRow("min-p 0.7") << 0 << 1.0f << 0.7f << QVector<double>{1, 0, 0, 0};
-    QTest::newRow("top-k 3 + top-p 0.8") << 3 << 0.8f << 0.0f
-                                         << QVector<double>{0.5 / 0.8, 0.3 / 0.8, 0, 0};
+    QTest::newRow("top-k 3 + top-p 0.8")
+        << 3 << 0.8f << 0.0f << QVector<double>{0.5 / 0.8, 0.3 / 0.8, 0, 0};
     // After top-k 3 the mass is 0.95; top-p 0.9 of it keeps three tokens; min-p 0.35
     // then drops 0.15 (< 0.35 * 0.5).
     QTest::newRow("top-k 3 + top-p 0.9 + min-p 0.35")
@@ -300,7 +327,9 @@ class TestSampler : public QObject {
     for (size_t i = 0; i < V; ++i) {
       if ((got[i] > 0) != (want[i] > 0))
         QFAIL(qPrintable(QString("token %1 kept by one side only: got %2, want %3")
-                             .arg(i).arg(got[i]).arg(want[i])));
+                             .arg(i)
+                             .arg(got[i])
+                             .arg(want[i])));
       kept += got[i] > 0;
     }
     QVERIFY(kept >= 1 && kept < V);

@@ -114,15 +114,17 @@ class TestSamplingStats : public QObject {
     for (size_t i = 0; i < l.size(); ++i) {
       if (target[i] == 0.0 && counts[i] != 0)
         QFAIL(qPrintable(QString("token %1 is outside the kept set but was drawn %2 times")
-                             .arg(i).arg(counts[i])));
+                             .arg(i)
+                             .arg(counts[i])));
       kept += target[i] > 0.0;
     }
     QVERIFY2(kept >= 4, "the row should keep several tokens");
     ChiSquare c = chi_square(counts, target);
     QVERIFY(c.dof >= 3);
-    QVERIFY2(c.stat < critical(c.dof),
-             qPrintable(QString("chi2 = %1 with %2 dof, critical %3")
-                            .arg(c.stat).arg(c.dof).arg(critical(c.dof))));
+    QVERIFY2(c.stat < critical(c.dof), qPrintable(QString("chi2 = %1 with %2 dof, critical %3")
+                                                      .arg(c.stat)
+                                                      .arg(c.dof)
+                                                      .arg(critical(c.dof))));
 
     // Power: the same counts against the target of a neighbouring setting (temperature
     // 10% higher, or no repetition penalty) are rejected.

@@ -202,7 +202,8 @@ class TestStopRules : public QObject {
     QVERIFY(!r.is_ok());
     QCOMPARE(r.status().message(), std::string("--stop string 1 is empty"));
     r = StopRules::create(SamplingParams{}, {-1});
-    QCOMPARE(r.status().message(), std::string("stop rules: the model's eos token id -1 is negative"));
+    QCOMPARE(r.status().message(),
+             std::string("stop rules: the model's eos token id -1 is negative"));
   }
 
   void independentOfTokenisation() {

@@ -102,7 +102,10 @@ class TestUtf8Stream : public QObject {
     row("overlong F0 80", "\xF0\x80\x80\x80", repl(4));
     row("surrogate", "\xED\xA0\x80", repl(3));
     row("above 10FFFF", "\xF4\x90\x80\x80", repl(4));
-    row("truncated emoji then ascii", "\xF0\x9F\x98" "A", repl(1) + "A");
+    row("truncated emoji then ascii",
+        "\xF0\x9F\x98"
+        "A",
+        repl(1) + "A");
     row("truncated at end", "ok\xE2\x82", "ok" + repl(1));
     row("valid 4-byte max", "\xF4\x8F\xBF\xBF", "\xF4\x8F\xBF\xBF");
   }
@@ -141,9 +144,11 @@ class TestUtf8Stream : public QObject {
     auto st = lw::check_utf8("ab\ncd\xFF", "p.txt");
     QVERIFY(!st.is_ok());
     QCOMPARE(st.code(), lw::StatusCode::kInvalidArgument);
-    QCOMPARE(st.message(), std::string("p.txt: invalid UTF-8 at line 2 (byte offset 5): byte 0xff"));
+    QCOMPARE(st.message(),
+             std::string("p.txt: invalid UTF-8 at line 2 (byte offset 5): byte 0xff"));
     st = lw::check_utf8("x\xE0\x80", "prompt");
-    QCOMPARE(st.message(), std::string("prompt: invalid UTF-8 at line 1 (byte offset 2): byte 0x80"));
+    QCOMPARE(st.message(),
+             std::string("prompt: invalid UTF-8 at line 1 (byte offset 2): byte 0x80"));
     st = lw::check_utf8("a\n\nb\xF0\x9F\x98", "f");
     QCOMPARE(st.message(), std::string("f: invalid UTF-8 at line 3 (byte offset 4): character cut "
                                        "off at the end (byte 0xf0)"));
