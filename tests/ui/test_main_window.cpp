@@ -1,0 +1,150 @@
+// The workbench shell: first start (welcome page, no pages without a project),
+// creating a project (project.json + experiments.sqlite, recent list, last
+// project reopened on the next start), bad project folders, the engine log in
+// the dock (from another thread), the settings dialog with a real dark theme,
+// and the device in the status bar.
+#include <QApplication>
+#include <QComboBox>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QStackedWidget>
+#include <QTemporaryDir>
+#include <QTest>
+#include <thread>
+
+#include "engine/core/log.h"
+#include "tests/ui/gui_test_support.h"
+#include "ui/app_settings.h"
+#include "ui/experiments/experiments_page.h"
+#include "ui/log_dock.h"
+#include "ui/main_window.h"
+#include "ui/project.h"
+#include "ui/settings_dialog.h"
+#include "ui/theme.h"
+#include "ui/welcome_page.h"
+
+class TestMainWindow : public QObject {
+  Q_OBJECT
+ private:
+  QTemporaryDir m_settings, m_root;
+
+ private slots:
+  void initTestCase() {
+    QVERIFY(m_settings.isValid() && m_root.isValid());
+    QCoreApplication::setOrganizationName("LLM Workbench Tests");
+    guitest::isolateSettings(m_settings.path());
+  }
+
+  void firstStartShowsWelcome() {
+    MainWindow w;
+    w.resize(1100, 700);
+    w.show();
+    w.startup();
+    QVERIFY(!w.project());
+    QVERIFY(qobject_cast<WelcomePage*>(w.pages()->currentWidget()));
+    QVERIFY(!w.sidebar()->isEnabled());
+    guitest::saveScreenshot(&w, "ui_main_window_welcome");
+  }
+
+  void createProjectThenReopenOnStart() {
+    const QString dir = m_root.filePath("first project");
+    {
+      MainWindow w;
+      QString error;
+      QVERIFY2(w.createProject(dir, "First project", &error), qPrintable(error));
+      QVERIFY(w.project());
+      QCOMPARE(w.project()->name(), QString("First project"));
+      QCOMPARE(w.pages()->currentWidget(), static_cast<QWidget*>(w.experimentsPage()));
+      QVERIFY(w.sidebar()->isEnabled());
+      QFile json(QDir(dir).filePath("project.json"));
+      QVERIFY(json.open(QIODevice::ReadOnly));
+      const QJsonObject obj = QJsonDocument::fromJson(json.readAll()).object();
+      QCOMPARE(obj.value("name").toString(), QString("First project"));
+      QVERIFY(QDateTime::fromString(obj.value("created").toString(), Qt::ISODate).isValid());
+      QVERIFY(QFile::exists(QDir(dir).filePath("experiments.sqlite")));
+      // Creating twice in the same folder is refused with the file named.
+      QVERIFY(!w.createProject(dir, "again", &error));
+      QVERIFY2(error.contains("project.json"), qPrintable(error));
+    }
+    QCOMPARE(AppSettings::recentProjects().value(0), QFileInfo(dir).absoluteFilePath());
+    MainWindow again;
+    again.startup();
+    QVERIFY(again.project());
+    QCOMPARE(again.project()->dir(), QFileInfo(dir).absoluteFilePath());
+  }
+
+  void badProjectFolders_data() {
+    QTest::addColumn<QByteArray>("content");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("missing") << QByteArray() << "not a workbench project";
+    QTest::newRow("not json") << QByteArray("{name: oops") << "invalid JSON";
+    QTest::newRow("no name") << QByteArray(R"({"created": "2026-01-01T00:00:00Z"})") << "field \"name\"";
+    QTest::newRow("bad date") << QByteArray(R"({"name": "x", "created": "yesterday"})") << "field \"created\"";
+  }
+  void badProjectFolders() {
+    QFETCH(QByteArray, content);
+    QFETCH(QString, expected);
+    const QString dir = m_root.filePath(QString("bad-%1").arg(QTest::currentDataTag()).replace(' ', '_'));
+    QVERIFY(QDir().mkpath(dir));
+    if (!content.isEmpty()) {
+      QFile f(QDir(dir).filePath("project.json"));
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(content);
+    }
+    MainWindow w;
+    QString error;
+    QVERIFY(!w.openProject(dir, &error));
+    QVERIFY2(error.contains(expected), qPrintable(error));
+    QVERIFY(!w.project());
+  }
+
+  void engineLogReachesDock() {
+    MainWindow w;
+    std::thread worker([] { lw::log_warn("hello from an engine thread"); });
+    worker.join();
+    lw::log_info("hello from the GUI thread");
+    QTRY_VERIFY(w.logDock()->text().contains("hello from an engine thread"));
+    QVERIFY(w.logDock()->text().contains("warn"));
+    QTRY_VERIFY(w.logDock()->text().contains("hello from the GUI thread"));
+  }
+
+  void deviceInStatusBar() {
+    MainWindow w;
+    QTRY_VERIFY_WITH_TIMEOUT(!w.deviceText().contains("detecting"), 10000);
+    QVERIFY2(w.deviceText().startsWith("Device: "), qPrintable(w.deviceText()));
+    AppSettings::setDefaultDevice("cpu");
+    w.applySettings();
+    QCOMPARE(w.deviceText(), QString("Device: cpu"));
+    AppSettings::setDefaultDevice("auto");
+  }
+
+  void settingsDialogAndDarkTheme() {
+    MainWindow w;
+    w.resize(1100, 700);
+    w.show();
+    QVERIFY(w.openProject(m_root.filePath("first project")));
+    SettingsDialog dialog({}, &w);
+    dialog.themeBox()->setCurrentIndex(dialog.themeBox()->findData("dark"));
+    dialog.deviceBox()->setCurrentIndex(dialog.deviceBox()->findData("cpu"));
+    dialog.folderEdit()->setText(m_root.filePath("projects"));
+    guitest::saveScreenshot(&dialog, "ui_settings_dialog");
+    dialog.save();
+    QCOMPARE(AppSettings::theme(), QString("dark"));
+    QCOMPARE(AppSettings::defaultDevice(), QString("cpu"));
+    QCOMPARE(AppSettings::projectsFolder(), m_root.filePath("projects"));
+    w.applySettings();
+    QVERIFY(qApp->palette().color(QPalette::Window).lightness() < 80);
+    QVERIFY(qApp->palette().color(QPalette::WindowText).lightness() > 180);
+    QTRY_VERIFY(w.experimentsPage()->palette().color(QPalette::Base).lightness() < 80);
+    guitest::saveScreenshot(&w, "ui_main_window_dark");
+    AppSettings::setTheme("light");
+    w.applySettings();
+    QVERIFY(qApp->palette().color(QPalette::Window).lightness() > 180);
+  }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "test_main_window.moc"
