@@ -128,9 +128,12 @@ Result<int> ExperimentStore::Impl::mark_dead_runs_in_txn() {
     LW_ASSIGN_OR_RETURN(RunRecord r, read_run_row(*this, s, now));
     if (r.status == RunStatus::kInterrupted) dead.emplace_back(r.id, r.error_message);
   }
-  Stmt upd(db, "UPDATE runs SET status = 'interrupted', error_message = ?, ended = ? WHERE id = ?");
+  // The run ended at its last sign of life, not when we noticed.
+  Stmt upd(db,
+           "UPDATE runs SET status = 'interrupted', error_message = ?, "
+           "ended = max(heartbeat, started) WHERE id = ?");
   for (const auto& [id, reason] : dead) {
-    upd.bind(1, reason).bind(2, now).bind(3, id);
+    upd.bind(1, reason).bind(2, id);
     LW_TRY(upd.run());
   }
   return int(dead.size());

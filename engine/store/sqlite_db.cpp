@@ -38,7 +38,8 @@ Status Db::error(int rc, const std::string& what) const {
       return io_error(head + "the database is read-only (" + detail + ")");
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return data_loss(head + "the file is corrupt or not an experiment database (" + detail + ")");
+      return data_loss(path_ + ": the file is corrupt or not an experiment database (" + detail +
+                       ")");
     case SQLITE_CANTOPEN:
       return io_error(head + "cannot open the file (" + detail + ")");
     case SQLITE_FULL:
