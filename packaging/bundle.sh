@@ -12,7 +12,8 @@ lw_install_missing
 if ! grep -q 'CMAKE_CUDA_ARCHITECTURES.*90' "$LW_BUILD/CMakeCache.txt" 2>/dev/null; then
   echo "note: configuring $LW_BUILD for sm_90 (the GPU machine's H100/H200)"
 fi
-lw_configure -DCMAKE_CUDA_ARCHITECTURES=90
+# LW_BUNDLE_CMAKE_ARGS adds configure options (e.g. -DLW_GUI=OFF with LW_BUILD_DIR=build-device).
+lw_configure -DCMAKE_CUDA_ARCHITECTURES=90 ${LW_BUNDLE_CMAKE_ARGS:-}
 lw_build
 
 stage=$(mktemp -d)
