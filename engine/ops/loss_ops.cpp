@@ -87,7 +87,8 @@ Result<CrossEntropyOut> cross_entropy(const Tensor& logits, const Tensor& target
 
 Result<Tensor> cross_entropy_backward(const Tensor& logits, const Tensor& targets,
                                       const CrossEntropyOut& saved,
-                                      const CrossEntropyOptions& opts, float grad_scale) {
+                                      const CrossEntropyOptions& opts,
+                                      std::optional<float> grad_scale) {
   const char* op = "cross_entropy_backward";
   int64_t count = 0;
   LW_ASSIGN_OR_RETURN(CeDims d, check_ce(op, logits, targets, opts, &count));
@@ -95,9 +96,9 @@ Result<Tensor> cross_entropy_backward(const Tensor& logits, const Tensor& target
   LW_CHECK(saved.lse.dtype() == DType::kF32, std::string(op) + ": lse must be f32");
   LW_TRY(check_shape(op, "lse", saved.lse, {d.N}));
   LW_TRY(check_same_device(op, "lse", saved.lse, logits));
-  float scale = grad_scale >= 0.0f ? grad_scale
-                : count > 0        ? static_cast<float>(1.0 / static_cast<double>(count))
-                                   : 0.0f;
+  float scale = grad_scale ? *grad_scale
+                : count > 0  ? static_cast<float>(1.0 / static_cast<double>(count))
+                             : 0.0f;
   LW_ASSIGN_OR_RETURN(Tensor dlogits, Tensor::empty(logits.shape(), logits.dtype(), logits.device()));
 #if LW_WITH_CUDA
   if (logits.device().is_cuda()) {

@@ -104,11 +104,6 @@ Status no_backend(const char* op, const Tensor& t) {
 }
 
 #if LW_WITH_CUDA
-namespace {
-thread_local void* t_stream = nullptr;
-}
-void* current_stream() { return t_stream; }
-
 Status check_grad_dtype(const char* op, const char* name, const Tensor* g, const Tensor& ref) {
   if (!g || !g->defined()) return Status::ok();
   LW_TRY(check_tensor(op, name, *g));
@@ -129,7 +124,7 @@ Result<Tensor> grad_or_scratch(Tensor* g, const Shape& shape, const Tensor& ref)
 
 void set_cuda_stream(void* stream) {
 #if LW_WITH_CUDA
-  detail::t_stream = stream;
+  cuda::set_current_stream(static_cast<cudaStream_t>(stream));
 #else
   (void)stream;
 #endif

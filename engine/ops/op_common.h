@@ -12,6 +12,7 @@
 #if LW_WITH_CUDA
 #include <cuda_runtime_api.h>
 
+#include "engine/backend/cuda/caching_allocator.h"
 #include "engine/backend/cuda/cuda_kernels.h"
 #endif
 
@@ -58,9 +59,9 @@ class GradAccum {
 Status no_backend(const char* op, const Tensor& t);
 
 #if LW_WITH_CUDA
-// The stream the current thread's ops run on (ops::set_cuda_stream).
-void* current_stream();
-inline cudaStream_t stream() { return static_cast<cudaStream_t>(current_stream()); }
+// The stream the current thread's ops run on: the CUDA backend's per-thread stream
+// (cuda::set_current_stream / ops::set_cuda_stream), shared with its allocator.
+inline cudaStream_t stream() { return cuda::current_stream(); }
 // The CUDA launchers take the storage dtype of the float tensors: all float tensors of
 // one call share it (parameter gradients included).
 Status check_grad_dtype(const char* op, const char* name, const Tensor* g, const Tensor& ref);

@@ -11,6 +11,7 @@
 // "[..., C]" means any leading dims, flattened to rows.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "engine/core/status.h"
@@ -19,7 +20,8 @@
 namespace lw::ops {
 
 // The cudaStream_t (passed as void*) that CUDA ops issued from this thread run on;
-// nullptr (the default) is the legacy default stream. One stream per job.
+// nullptr (the default) is the legacy default stream. One stream per job. Same as
+// cuda::set_current_stream (the allocator orders its blocks on that stream too).
 void set_cuda_stream(void* stream);
 
 // ---------------- GEMM ----------------
@@ -163,11 +165,11 @@ struct CrossEntropyOut {
 Result<CrossEntropyOut> cross_entropy(const Tensor& logits, const Tensor& targets,
                                       const CrossEntropyOptions& opts = {});
 // dlogits [..., V] (logits' dtype) for loss = grad_scale * sum of row losses;
-// grad_scale < 0 means 1/count (the gradient of the mean).
+// no grad_scale means 1/count (the gradient of the mean loss).
 Result<Tensor> cross_entropy_backward(const Tensor& logits, const Tensor& targets,
                                       const CrossEntropyOut& saved,
                                       const CrossEntropyOptions& opts = {},
-                                      float grad_scale = -1.0f);
+                                      std::optional<float> grad_scale = std::nullopt);
 
 // ---------------- optimizer ----------------
 struct AdamWConfig {
