@@ -110,7 +110,10 @@ class ExperimentStore {
   static int schema_version();  // the version this build writes
 
   // Writer side. create_run records this process as the run's writer (pid +
-  // process start time) and marks it running; heartbeat() refreshes liveness.
+  // process start time) and marks it running; log_metrics and heartbeat() refresh
+  // liveness. Readers on the same machine see a dead writer at once (pid + start
+  // time); readers elsewhere rely on the heartbeat, so a writer that can go quiet
+  // longer than stale_heartbeat_s (default 120 s) should call heartbeat() meanwhile.
   Result<int64_t> create_run(const RunSpec& spec);
   Status log_metrics(int64_t run_id, const std::vector<MetricPoint>& batch);  // one transaction
   Status heartbeat(int64_t run_id);

@@ -185,7 +185,7 @@ Result<int64_t> ExperimentStore::create_run(const RunSpec& spec) {
          "heartbeat, writer_pid, writer_start_time, writer_host, writer_boot_id) "
          "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)");
   s.bind(1, spec.kind).bind(2, spec.name).bind(3, spec.model).bind(4, spec.dataset);
-  s.bind(5, parsed.dump()).bind(6, now).bind(7, now).bind(8, now);
+  s.bind(5, params).bind(6, now).bind(7, now).bind(8, now);
   s.bind(9, me.pid).bind(10, me.start_time).bind(11, me.host).bind(12, me.boot_id);
   LW_TRY(s.run());
   int64_t id = sqlite3_last_insert_rowid(impl_->db.handle());

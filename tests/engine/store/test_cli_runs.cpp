@@ -108,7 +108,7 @@ class TestCliRuns : public QObject {
                     QString::fromStdString(csv)});
     QCOMPARE(r.code, 0);
     std::string text = storetest::read_bytes(csv);
-    QVERIFY(text.rfind("step,name,value,wall_time\n10,eval/accuracy,0.91000000000000003,", 0) == 0);
+    QVERIFY(text.rfind("step,name,value,wall_time\n10,eval/accuracy,0.91,", 0) == 0);
     std::string js = dir_.toStdString() + "/run1.json";
     r = llmwb({"runs", "export", "1", "--project", dir_, "--format", "json", "--out",
                QString::fromStdString(js), "--json"});
