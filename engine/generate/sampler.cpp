@@ -25,8 +25,8 @@ std::string num(double v) {
 }
 
 // Higher logit first, then lower id: a total order, so ties resolve the same everywhere.
-bool better(const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
-  return a.first > b.first || (a.first == b.first && a.second < b.second);
+bool better(const Sampler::Candidate& a, const Sampler::Candidate& b) {
+  return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
 }
 
 Status check_ids(std::span<const int32_t> ids, size_t vocab, const char* where) {
@@ -98,25 +98,13 @@ Result<Sampler> Sampler::create(const SamplingParams& params, uint32_t sequence)
   return Sampler(params, sequence);
 }
 
-Result<float> Sampler::process(std::span<const float> logits, std::span<const int32_t> prompt,
-                               std::span<const int32_t> generated) {
-  const size_t V = logits.size();
-  LW_CHECK(V > 0, "sampler: the logits row is empty");
-  LW_CHECK(V <= static_cast<size_t>(std::numeric_limits<int32_t>::max()),
-           "sampler: a logits row of " + std::to_string(V) + " entries is too long");
-  for (size_t i = 0; i < V; ++i) {
-    if (std::isnan(logits[i]) || logits[i] == std::numeric_limits<float>::infinity())
-      return Status(StatusCode::kNumerical, "sampler: logits[" + std::to_string(i) + "] is " +
-                                                (std::isnan(logits[i]) ? "NaN" : "+inf"));
-  }
-  LW_TRY(check_ids(prompt, V, "prompt"));
-  LW_TRY(check_ids(generated, V, "generated tokens"));
-  work_.assign(logits.begin(), logits.end());
-
+void Sampler::apply_penalties(std::span<const int32_t> prompt, std::span<const int32_t> generated) {
+  const size_t V = work_.size();
   if (params_.repetition_penalty != 1.0f) {
     // HF RepetitionPenaltyLogitsProcessor: once per distinct token seen, dividing a
     // positive logit and multiplying a negative one, so the token always loses.
     const float penalty = params_.repetition_penalty;
+    untouched_ = prompt.empty() && generated.empty();
     seen_.resize(V, 0);
     auto apply = [&](std::span<const int32_t> ids) {
       for (int32_t id : ids) {
@@ -134,16 +122,38 @@ Result<float> Sampler::process(std::span<const float> logits, std::span<const in
   if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
     // OpenAI / vLLM: logit -= count * frequency_penalty + (count > 0) * presence_penalty,
     // counting generated tokens only (the prompt is the user's, not a repetition).
+    untouched_ = untouched_ && generated.empty();
     counts_.resize(V, 0);
     for (int32_t id : generated) ++counts_[id];
     for (int32_t id : generated) {
       if (counts_[id] == 0) continue;
-      work_[id] -= counts_[id] * params_.frequency_penalty + params_.presence_penalty;
+      work_[id] -=
+          static_cast<float>(counts_[id]) * params_.frequency_penalty + params_.presence_penalty;
       counts_[id] = 0;
     }
   }
+}
+
+Result<float> Sampler::process(std::span<const float> logits, std::span<const int32_t> prompt,
+                               std::span<const int32_t> generated) {
+  const size_t V = logits.size();
+  LW_CHECK(V > 0, "sampler: the logits row is empty");
+  LW_CHECK(V <= static_cast<size_t>(std::numeric_limits<int32_t>::max()),
+           "sampler: a logits row of " + std::to_string(V) + " entries is too long");
+  for (size_t i = 0; i < V; ++i) {
+    if (std::isnan(logits[i]) || logits[i] == std::numeric_limits<float>::infinity())
+      return Status(StatusCode::kNumerical, "sampler: logits[" + std::to_string(i) + "] is " +
+                                                (std::isnan(logits[i]) ? "NaN" : "+inf"));
+  }
+  LW_TRY(check_ids(prompt, V, "prompt"));
+  LW_TRY(check_ids(generated, V, "generated tokens"));
+  work_.assign(logits.begin(), logits.end());
+  untouched_ = true;
+
+  apply_penalties(prompt, generated);
   if (!params_.is_greedy() && params_.temperature != 1.0f) {
     const float t = params_.temperature;
+    untouched_ = false;
     for (float& x : work_) x /= t;  // as HF: scores / temperature, in f32
   }
   float max_logit = kNegInf;
@@ -159,40 +169,90 @@ Result<float> Sampler::process(std::span<const float> logits, std::span<const in
 float Sampler::top_k_threshold() {
   // Every token tied with the k-th largest survives, as in HF's TopKLogitsWarper.
   const size_t k = static_cast<size_t>(params_.top_k);
-  select_.assign(work_.begin(), work_.end());
-  std::nth_element(select_.begin(), select_.begin() + (k - 1), select_.end(), std::greater<>());
-  return select_[k - 1];
+  if (k > 1024) {
+    select_.assign(work_.begin(), work_.end());
+    std::nth_element(select_.begin(), select_.begin() + (k - 1), select_.end(), std::greater<>());
+    return select_[k - 1];
+  }
+  // Small k: one pass with a min-heap of the k best; most values fail the first compare.
+  select_.assign(work_.begin(), work_.begin() + k);
+  std::make_heap(select_.begin(), select_.end(), std::greater<>());
+  for (size_t i = k; i < work_.size(); ++i) {
+    if (work_[i] <= select_.front()) continue;
+    std::pop_heap(select_.begin(), select_.end(), std::greater<>());
+    select_.back() = work_[i];
+    std::push_heap(select_.begin(), select_.end(), std::greater<>());
+  }
+  return select_.front();
 }
 
 float Sampler::top_p_threshold(float max_logit, float floor) {
   // HF's TopPLogitsWarper keeps the smallest head (in descending order) whose mass
   // reaches top_p: a token stays when the mass strictly before it is < top_p, and the
   // first always stays. Mass is over the tokens that survived top-k.
+  // Instead of sorting, the candidates are bucketed by logit; the bucket where the
+  // running mass crosses top_p is refined the same way until it is small, then sorted.
   candidates_.clear();
   double z = 0.0;
+  float lo = max_logit;
   for (size_t i = 0; i < work_.size(); ++i) {
     float x = work_[i];
-    if (x >= floor && x != kNegInf) {
-      candidates_.emplace_back(x, static_cast<int32_t>(i));
-      z += std::exp(static_cast<double>(x) - max_logit);
-    }
+    if (x < floor || x == kNegInf) continue;
+    float w = std::exp(x - max_logit);
+    candidates_.push_back({x, static_cast<int32_t>(i), w});
+    z += w;
+    lo = std::min(lo, x);
   }
   const double target = params_.top_p * z;
-  const size_t n = candidates_.size();
-  auto first = candidates_.begin();
-  double cum = 0.0;
-  size_t sorted = 0;
-  for (;;) {
-    size_t end = std::min(n, std::max<size_t>(256, 4 * sorted));
-    if (end < n) std::nth_element(first + sorted, first + end, candidates_.end(), better);
-    std::sort(first + sorted, first + end, better);
-    for (size_t j = sorted; j < end; ++j) {
-      if (j > 0 && cum >= target) return candidates_[j - 1].first;
-      cum += std::exp(static_cast<double>(candidates_[j].first) - max_logit);
+  double before = 0.0;     // mass of the tokens ahead of `cand`, all kept
+  float prev = max_logit;  // the smallest logit ahead of `cand` (when before > 0)
+  bool has_prev = false;
+  float hi = max_logit;
+  std::span<Candidate> cand(candidates_);
+  constexpr int kBuckets = 1024;
+  while (cand.size() > 2048 && lo < hi) {
+    double mass[kBuckets] = {};
+    float bmin[kBuckets];
+    uint32_t count[kBuckets] = {};
+    const double scale = kBuckets / (static_cast<double>(hi) - lo);
+    auto bucket = [&](float x) {  // 0 holds the largest logits
+      return std::clamp(static_cast<int>((static_cast<double>(hi) - x) * scale), 0, kBuckets - 1);
+    };
+    for (const Candidate& c : cand) {
+      int b = bucket(c.logit);
+      bmin[b] = count[b]++ ? std::min(bmin[b], c.logit) : c.logit;
+      mass[b] += c.weight;
     }
-    if (end == n) return candidates_[n - 1].first;
-    sorted = end;
+    int cross = -1;
+    for (int b = 0; b < kBuckets; ++b) {
+      if (count[b] == 0) continue;
+      if (before + mass[b] >= target) {
+        cross = b;
+        break;
+      }
+      before += mass[b];
+      prev = bmin[b];
+      has_prev = true;
+    }
+    if (cross < 0) return lo;  // rounding: the whole range is needed
+    size_t n = 0;
+    float top = kNegInf;
+    for (const Candidate& c : cand) {
+      if (bucket(c.logit) != cross) continue;
+      cand[n++] = c;
+      top = std::max(top, c.logit);
+    }
+    cand = cand.first(n);
+    hi = top;
+    lo = bmin[cross];
   }
+  if (lo == hi) return has_prev && before >= target ? prev : lo;  // all tied: kept together
+  std::sort(cand.begin(), cand.end(), better);
+  for (size_t j = 0; j < cand.size(); ++j) {
+    if ((j > 0 || has_prev) && before >= target) return j > 0 ? cand[j - 1].logit : prev;
+    before += cand[j].weight;
+  }
+  return cand.back().logit;
 }
 
 float Sampler::keep_threshold(float max_logit) {
@@ -261,7 +321,8 @@ Result<SampleResult> Sampler::sample(std::span<const float> logits, std::span<co
     log_z = max_logit + std::log(total);
   }
   if (params_.logprobs) {
-    const double raw_log_z = log_sum_exp(logits);
+    // Untouched logits over an untruncated set: the raw normaliser is the one just computed.
+    const double raw_log_z = untouched_ && threshold == kNegInf ? log_z : log_sum_exp(logits);
     out.token.logprob = static_cast<float>(work_[out.token.id] - log_z);
     out.token.raw_logprob = static_cast<float>(logits[out.token.id] - raw_log_z);
     if (params_.top_logprobs > 0) fill_top(out, log_z, raw_log_z, threshold, logits);
@@ -271,18 +332,28 @@ Result<SampleResult> Sampler::sample(std::span<const float> logits, std::span<co
 
 void Sampler::fill_top(SampleResult& out, double log_z, double raw_log_z, float threshold,
                        std::span<const float> logits) {
+  // A heap of the N best by (logit, lower id); its front is the worst of them.
+  const size_t n = static_cast<size_t>(params_.top_logprobs);
   candidates_.clear();
-  for (size_t i = 0; i < work_.size(); ++i)
-    if (work_[i] != kNegInf) candidates_.emplace_back(work_[i], static_cast<int32_t>(i));
-  size_t n = std::min(candidates_.size(), static_cast<size_t>(params_.top_logprobs));
-  std::partial_sort(candidates_.begin(), candidates_.begin() + n, candidates_.end(), better);
+  for (size_t i = 0; i < work_.size(); ++i) {
+    Candidate c{work_[i], static_cast<int32_t>(i), 0.0f};
+    if (c.logit == kNegInf) continue;
+    if (candidates_.size() < n) {
+      candidates_.push_back(c);
+      std::push_heap(candidates_.begin(), candidates_.end(), better);
+    } else if (better(c, candidates_.front())) {
+      std::pop_heap(candidates_.begin(), candidates_.end(), better);
+      candidates_.back() = c;
+      std::push_heap(candidates_.begin(), candidates_.end(), better);
+    }
+  }
+  std::sort_heap(candidates_.begin(), candidates_.end(), better);
   out.top.clear();
-  for (size_t j = 0; j < n; ++j) {
-    auto [x, id] = candidates_[j];
+  for (const Candidate& c : candidates_) {
     TokenLogprob t;
-    t.id = id;
-    t.logprob = x >= threshold ? static_cast<float>(x - log_z) : kNegInf;
-    t.raw_logprob = static_cast<float>(logits[id] - raw_log_z);
+    t.id = c.id;
+    t.logprob = c.logit >= threshold ? static_cast<float>(c.logit - log_z) : kNegInf;
+    t.raw_logprob = static_cast<float>(logits[c.id] - raw_log_z);
     out.top.push_back(t);
   }
 }

@@ -92,9 +92,19 @@ class Sampler {
   void set_step(uint64_t step) { step_ = step; }
   const SamplingParams& params() const { return params_; }
 
+ public:
+  // A token under consideration: processed logit, id, exp(logit - max) for top-p.
+  struct Candidate {
+    float logit;
+    int32_t id;
+    float weight;
+  };
+
  private:
   Sampler(const SamplingParams& params, uint32_t sequence) : params_(params), sequence_(sequence) {}
 
+  // Repetition, presence and frequency penalties on work_ (ids already checked).
+  void apply_penalties(std::span<const int32_t> prompt, std::span<const int32_t> generated);
   // Fills work_ with the penalised, temperature-scaled logits; returns its maximum.
   Result<float> process(std::span<const float> logits, std::span<const int32_t> prompt,
                         std::span<const int32_t> generated);
@@ -112,13 +122,14 @@ class Sampler {
   SamplingParams params_;
   uint32_t sequence_ = 0;
   uint64_t step_ = 0;
-  std::vector<float> work_;                            // [V] processed logits
-  std::vector<float> select_;                          // [V] scratch for top-k selection
-  std::vector<std::pair<float, int32_t>> candidates_;  // top-p candidates, sorted lazily
-  std::vector<int32_t> counts_;                        // [V] occurrences in `generated`
-  std::vector<uint8_t> seen_;                          // [V] in prompt or generated
-  std::vector<double> weights_;                        // exp of kept logits, in id order
-  std::vector<int32_t> kept_;                          // kept ids, increasing
+  bool untouched_ = true;              // work_ == logits: no penalty hit, no temperature
+  std::vector<float> work_;            // [V] processed logits
+  std::vector<float> select_;          // top-k heap, or [V] for large k
+  std::vector<Candidate> candidates_;  // top-p candidates; the top-N heap
+  std::vector<int32_t> counts_;        // [V] occurrences in `generated`
+  std::vector<uint8_t> seen_;          // [V] in prompt or generated
+  std::vector<double> weights_;        // exp of kept logits, in id order
+  std::vector<int32_t> kept_;          // kept ids, increasing
 };
 
 }  // namespace lw

@@ -281,35 +281,46 @@ class TestSampler : public QObject {
   }
 
   void largeRowsMatchReference_data() {
+    // Row shapes: 0 normal, 1 quantised (many exact ties), 2 narrow with a far outlier
+    // (the first logit buckets are too coarse: top-p must refine), 3 all equal but two.
+    QTest::addColumn<int>("shape");
     QTest::addColumn<int>("topK");
     QTest::addColumn<float>("topP");
     QTest::addColumn<float>("minP");
     QTest::addColumn<float>("temperature");
-    QTest::addColumn<bool>("ties");
-    QTest::newRow("top-p 0.9") << 0 << 0.9f << 0.0f << 1.0f << false;
-    QTest::newRow("top-p 0.999 hot") << 0 << 0.999f << 0.0f << 1.7f << false;  // large nucleus
-    QTest::newRow("top-p 0.5 cold") << 0 << 0.5f << 0.0f << 0.3f << false;
-    QTest::newRow("top-k 40") << 40 << 1.0f << 0.0f << 0.8f << false;
-    QTest::newRow("top-k 50 ties") << 50 << 1.0f << 0.0f << 1.0f << true;
-    QTest::newRow("top-p ties") << 0 << 0.7f << 0.0f << 1.0f << true;
-    QTest::newRow("min-p 0.05") << 0 << 1.0f << 0.05f << 1.0f << false;
-    QTest::newRow("all three") << 500 << 0.95f << 0.02f << 0.9f << false;
-    QTest::newRow("all three ties") << 300 << 0.8f << 0.01f << 1.2f << true;
+    QTest::newRow("top-p 0.9") << 0 << 0 << 0.9f << 0.0f << 1.0f;
+    QTest::newRow("top-p 0.999 hot") << 0 << 0 << 0.999f << 0.0f << 1.7f;  // large nucleus
+    QTest::newRow("top-p 0.5 cold") << 0 << 0 << 0.5f << 0.0f << 0.3f;
+    QTest::newRow("top-k 40") << 0 << 40 << 1.0f << 0.0f << 0.8f;
+    QTest::newRow("top-k 3000") << 0 << 3000 << 1.0f << 0.0f << 1.0f;  // the nth_element path
+    QTest::newRow("top-k 50 ties") << 1 << 50 << 1.0f << 0.0f << 1.0f;
+    QTest::newRow("top-p ties") << 1 << 0 << 0.7f << 0.0f << 1.0f;
+    QTest::newRow("min-p 0.05") << 0 << 0 << 1.0f << 0.05f << 1.0f;
+    QTest::newRow("all three") << 0 << 500 << 0.95f << 0.02f << 0.9f;
+    QTest::newRow("all three ties") << 1 << 300 << 0.8f << 0.01f << 1.2f;
+    QTest::newRow("top-p narrow outlier") << 2 << 0 << 0.6f << 0.0f << 1.0f;
+    QTest::newRow("top-p 0.3 flat") << 3 << 0 << 0.3f << 0.0f << 1.0f;
+    QTest::newRow("top-p 0.9 flat") << 3 << 0 << 0.9f << 0.0f << 1.0f;
   }
 
   void largeRowsMatchReference() {
+    QFETCH(int, shape);
     QFETCH(int, topK);
     QFETCH(float, topP);
     QFETCH(float, minP);
     QFETCH(float, temperature);
-    QFETCH(bool, ties);
     const size_t V = 50257;
     lw::PhiloxStream rng(1234);
     std::vector<float> l(V);
     for (float& x : l) {
-      x = 2.5f * rng.normal();
-      if (ties) x = std::round(x * 4.0f) / 4.0f;  // many exact ties
+      float n = rng.normal();
+      if (shape == 0) x = 2.5f * n;
+      if (shape == 1) x = std::round(n * 10.0f) / 4.0f;
+      if (shape == 2) x = 0.01f * n;
+      if (shape == 3) x = 0.0f;
     }
+    if (shape == 2) l[3] = -60.0f;
+    if (shape == 3) l[11] = l[12] = 12.0f;  // each holds 43% of the mass
     l[17] = -kInf;
     SamplingParams p;
     p.top_k = topK;
@@ -320,6 +331,7 @@ class TestSampler : public QObject {
     p.frequency_penalty = 0.2f;
     std::vector<int32_t> prompt = {5, 9, 5, 40000};
     std::vector<int32_t> gen = {9, 77, 77, 123};
+    if (shape == 3) prompt = gen = {};  // keep the ties exact
     Sampler s = make(p);
     auto got = dist(s, l, prompt, gen);
     auto want = lwtest::reference_distribution(l, p, prompt, gen);
@@ -334,6 +346,38 @@ class TestSampler : public QObject {
     }
     QVERIFY(kept >= 1 && kept < V);
     expect_near(got, want, 1e-9);
+    // Ties with the last kept token stay: both 12s at 0.3, every 0 at 0.9.
+    if (shape == 3) QCOMPARE(kept, topP < 0.5f ? size_t(2) : V - 1);
+  }
+
+  void rawLogprobsWithoutProcessing() {
+    // No penalty, temperature 1, no truncation: processed and raw log-probabilities agree
+    // (the sampler reuses one normaliser for both).
+    SamplingParams p;
+    p.top_logprobs = 4;
+    Sampler s = make(p);
+    std::vector<float> l = {0.1f, -2.0f, 1.5f, 0.7f, -kInf};
+    auto r = s.sample(l, {}, {});
+    QVERIFY(r.is_ok());
+    std::vector<double> ls = {0.1, -2.0, 1.5, 0.7};
+    auto sm = softmax(ls);
+    QVERIFY(std::abs(r->token.logprob - std::log(sm[r->token.id])) < 1e-6);
+    QCOMPARE(r->token.logprob, r->token.raw_logprob);
+    QCOMPARE(r->top.size(), size_t(4));  // the masked token is never an alternative
+    int order[] = {2, 3, 0, 1};
+    for (int j = 0; j < 4; ++j) {
+      QCOMPARE(r->top[j].id, order[j]);
+      QVERIFY(std::abs(r->top[j].raw_logprob - std::log(sm[order[j]])) < 1e-6);
+    }
+    // With a penalty hit the two differ.
+    p.repetition_penalty = 2.0f;
+    Sampler s2 = make(p);
+    std::vector<int32_t> gen = {2};
+    auto r2 = s2.sample(l, {}, gen);
+    QVERIFY(r2.is_ok());
+    QVERIFY(std::abs(r2->top[0].raw_logprob - std::log(sm[r2->top[0].id])) < 1e-6);
+    QCOMPARE(r2->top[0].id, 2);  // 1.5 / 2 = 0.75, still above 0.7
+    QVERIFY(r2->top[0].logprob != r2->top[0].raw_logprob);
   }
 
   void logprobs() {
