@@ -24,7 +24,7 @@ std::vector<std::string> name_variants(const std::string& name) {
   }
   size_t count = out.size();
   for (size_t i = 0; i < count; ++i) {
-    const std::string& s = out[i];
+    const std::string s = out[i];  // a copy: push_back below may reallocate
     auto ends = [&](const char* suf) {
       size_t n = std::strlen(suf);
       return s.size() >= n && s.compare(s.size() - n, n, suf) == 0;
