@@ -20,7 +20,7 @@ struct SamplingParams {
   bool greedy = false;              // argmax of the penalised logits; also when temperature == 0
   float temperature = 1.0f;         // [0, inf); 0 means greedy (as in vLLM and llama.cpp)
   int32_t top_k = 0;                // 0 = off; keeps every token tied with the k-th (as HF)
-  float top_p = 1.0f;               // (0, 1]; 1 = off
+  float top_p = 1.0f;               // (0, 1]; 1 = off; ties with the last kept token stay
   float min_p = 0.0f;               // [0, 1]; 0 = off; relative to the most likely token
   float repetition_penalty = 1.0f;  // (0, inf); HF: over prompt + generated tokens
   float presence_penalty = 0.0f;    // [-2, 2]; OpenAI: over generated tokens only
@@ -30,7 +30,7 @@ struct SamplingParams {
   std::vector<std::string> stop;        // stop strings, non-empty valid UTF-8, trimmed from output
   std::vector<int32_t> stop_token_ids;  // ids that end generation, besides the model's EOS
   bool ignore_eos = false;              // keep going past EOS (benchmarks)
-  bool logprobs = true;                 // report log-probabilities (costs an exp pass over V)
+  bool logprobs = true;                 // report log-probabilities (one more exp pass over V)
   int32_t top_logprobs = 0;             // [0, 100] alternatives per step, best first
 
   // Range checks with messages in the command line's words, e.g.
@@ -49,8 +49,8 @@ struct TokenLogprob {
   // transformers' output_scores and vLLM's "processed_logprobs" report it. Greedy
   // decoding has no temperature or truncation, so it is log-softmax of the penalised logits.
   float logprob = 0.0f;
-  // log-softmax of the logits as the model gave them: the model's own confidence,
-  // still meaningful where truncation made `logprob` 0 or -inf.
+  // log-softmax of the logits as the model gave them (vLLM's default "raw_logprobs"):
+  // the model's own confidence, still meaningful where truncation made `logprob` 0 or -inf.
   float raw_logprob = 0.0f;
 };
 
@@ -69,7 +69,11 @@ struct TokenProb {
 // A Sampler serves one sequence. Its draw for step t is a pure function of
 // (seed, sequence, t): rerunning with the same settings replays the same tokens, and a
 // batch gives each sequence its own index so equal prompts do not draw equal numbers.
-// Scratch buffers are kept between calls, so a step allocates nothing after the first.
+// The step counter starts at 0 and advances once per sample(); the generation loop
+// keeps it equal to the number of generated tokens (set_step(n) after truncating to n
+// tokens to continue from an alternative). Scratch buffers are kept between calls, so a
+// step allocates nothing after the first. Cost per step: O(V) passes (one exp pass over
+// the candidates, one more for logprobs) plus sorting at most ~2k tokens for top-p.
 class Sampler {
  public:
   static Result<Sampler> create(const SamplingParams& params, uint32_t sequence = 0);
