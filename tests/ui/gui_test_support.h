@@ -7,6 +7,7 @@
 #include <QStandardPaths>
 #include <QTest>
 #include <QWidget>
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -45,7 +46,7 @@ inline std::vector<lw::MetricPoint> makeCurves(int steps, double scale, unsigned
     const double loss = scale * (0.4 + 2.0 * std::exp(-i / 60.0)) + 0.25 * noise();
     points.push_back({i, "train/loss", loss, 1.7e9 + i});
     if (i % 20 == 0)
-      points.push_back({i, "eval/accuracy", 0.5 + 0.45 * (1 - std::exp(-i / 80.0)) / scale, 1.7e9 + i});
+      points.push_back({i, "eval/accuracy", 0.5 + 0.42 * (1 - std::exp(-i / 80.0)) / std::max(1.0, scale) + 0.03 * noise(), 1.7e9 + i});
   }
   return points;
 }

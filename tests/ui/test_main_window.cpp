@@ -19,6 +19,8 @@
 #include "tests/ui/gui_test_support.h"
 #include "ui/app_settings.h"
 #include "ui/experiments/experiments_page.h"
+#include "ui/experiments/run_table_model.h"
+#include "widgets/metric_plot.h"
 #include "ui/log_dock.h"
 #include "ui/main_window.h"
 #include "ui/project.h"
@@ -125,7 +127,19 @@ class TestMainWindow : public QObject {
     MainWindow w;
     w.resize(1100, 700);
     w.show();
-    QVERIFY(w.openProject(m_root.filePath("first project")));
+    const QString dir = m_root.filePath("first project");
+    {
+      auto store = lw::ExperimentStore::open(dir.toStdString(), false);
+      QVERIFY(store.is_ok());
+      auto id = store.value()->create_run({"causal-lm", "dark run", "gpt2-tiny", "tinystories.txt", "{}"});
+      QVERIFY(id.is_ok());
+      QVERIFY(store.value()->log_metrics(*id, guitest::makeCurves(200, 1.0, 4)).is_ok());
+      QVERIFY(store.value()->finish_run(*id, lw::RunStatus::kOk).is_ok());
+    }
+    QVERIFY(w.openProject(dir));
+    QTRY_COMPARE(w.experimentsPage()->model()->rowCount(), 1);
+    w.experimentsPage()->selectRuns({w.experimentsPage()->model()->runAt(0).id});
+    QTRY_COMPARE(w.experimentsPage()->plot()->seriesCount(), 1);
     SettingsDialog dialog({}, &w);
     dialog.themeBox()->setCurrentIndex(dialog.themeBox()->findData("dark"));
     dialog.deviceBox()->setCurrentIndex(dialog.deviceBox()->findData("cpu"));

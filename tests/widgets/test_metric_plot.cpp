@@ -132,6 +132,7 @@ class TestMetricPlot : public QObject {
     QCOMPARE(spy.at(0).at(2).toDouble(), 20.0);
     QCOMPARE(spy.at(0).at(3).toDouble(), 2.5);
     QVERIFY2(plot.hoverText().contains("step 20: 2.5"), qPrintable(plot.hoverText()));
+    QTest::qWait(50);  // the read-out replots on the event loop (queued replot)
     guitest::saveScreenshot(&plot, "widgets_metric_plot_hover");
   }
 

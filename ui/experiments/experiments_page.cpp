@@ -73,7 +73,7 @@ ExperimentsPage::ExperimentsPage(QWidget* parent, int pollMs)
   m_table->setWordWrap(false);
   m_table->verticalHeader()->hide();
   m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 8);
-  m_table->horizontalHeader()->setStretchLastSection(true);
+  m_table->horizontalHeader()->setStretchLastSection(false);
   m_table->horizontalHeader()->setHighlightSections(false);
   m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
 
