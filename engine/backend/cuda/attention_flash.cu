@@ -1,7 +1,8 @@
-// Fused attention on tensor cores, FlashAttention-2 style: 64-query (or 64-key) tiles
-// per block of 4 warps, mma.sync m16n8k16 (bf16/f16 in, f32 accumulate) fed by
-// ldmatrix from padded shared memory, online softmax in registers, no T x T matrix
-// in memory. Forward saves the row log-sum-exp; backward recomputes probabilities:
+// Fused attention on tensor cores, FlashAttention-2 style: 128 queries per block of 8
+// warps (forward, dQ) or 64 keys per block of 4 warps (dK/dV), mma.sync m16n8k16
+// (bf16/f16 in, f32 accumulate) fed by ldmatrix from padded shared memory, the next
+// tile's cp.async copy in flight during the current tile's math, online softmax in
+// registers, no T x T matrix in memory. Forward saves the row log-sum-exp; backward recomputes probabilities:
 // one kernel per 64 queries for dQ and one per 64 keys for dK/dV (looping over the
 // query heads that share the key head, so GQA needs no atomics and is deterministic).
 // Masks: causal (key > Tk - T + query), key padding (key_mask[b,key] == 0), the tails.
@@ -14,8 +15,8 @@ namespace lw::cuda::flash {
 
 namespace {
 
-constexpr int kTile = 64;      // queries per block (forward, dQ) or keys per block (dK/dV)
-constexpr int kThreads = 128;  // 4 warps x 16 rows
+constexpr int kTile = 64;      // keys per step (forward, dQ); keys per block and queries per step (dK/dV)
+constexpr int kThreads = 128;  // dK/dV: 4 warps x 16 key rows
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 
@@ -114,17 +115,22 @@ __device__ __forceinline__ void mma_pb(float (&acc)[D / 8][4], const float (&p)[
   }
 }
 
-// Copies rows [row0, row0+64) of a [T, D] matrix into smem (zeros past T).
-template <typename T, int D>
-__device__ __forceinline__ void load_tile(T* s, const T* g, int row0, int Tn) {
-  constexpr int kChunks = D / 8;  // 16-byte chunks per row
-  for (int c = threadIdx.x; c < kTile * kChunks; c += kThreads) {
+// Asynchronous copy (cp.async, 16 bytes per thread access) of rows [row0, row0+ROWS) of
+// a [Tn, D] matrix into padded smem; rows past Tn are zero-filled (src-size 0).
+template <typename T, int D, int ROWS, int NT>
+__device__ __forceinline__ void cp_tile(T* s, const T* g, int row0, int Tn) {
+  constexpr int kChunks = D / 8;
+  for (int c = threadIdx.x; c < ROWS * kChunks; c += NT) {
     const int r = c / kChunks, ch = c % kChunks;
-    uint4 v = make_uint4(0, 0, 0, 0);
-    if (row0 + r < Tn) v = *reinterpret_cast<const uint4*>(g + static_cast<int64_t>(row0 + r) * D + ch * 8);
-    *reinterpret_cast<uint4*>(s + r * (D + 8) + ch * 8) = v;
+    const bool ok = row0 + r < Tn;
+    const T* src = g + (ok ? static_cast<int64_t>(row0 + r) * D + ch * 8 : 0);
+    const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(s + r * (D + 8) + ch * 8));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(ok ? 16 : 0));
   }
 }
+__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 struct Params {
   const void *q, *k, *v, *out, *dout;
@@ -138,27 +144,45 @@ struct Params {
   float scale;
 };
 
-// Is (query, key) attended? Causal query i sees keys j <= Tk - T + i.
-__device__ __forceinline__ bool attends(const Params& p, int b, int query, int key) {
-  if (key >= p.Tk || query >= p.T) return false;
-  if (p.causal && key > p.Tk - p.T + query) return false;
-  return !p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + key] != 0;
+// Key validity of a 64-key tile (inside Tk and not padding), written next to the tile.
+template <int NT>
+__device__ __forceinline__ void key_flags(int* flags, const Params& p, int b, int k0) {
+  for (int i = threadIdx.x; i < kTile; i += NT) {
+    const int key = k0 + i;
+    flags[i] = key < p.Tk && (!p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + key] != 0);
+  }
+}
+// Causal query i sees keys j <= Tk - T + i.
+__device__ __forceinline__ bool causal_ok(const Params& p, int query, int key) {
+  return !p.causal || key <= p.Tk - p.T + query;
 }
 
-template <typename T, int D>
-__global__ void __launch_bounds__(kThreads) fwd_kernel(Params p) {
+// Forward for 16*NW queries per block; K/V tiles of 64 keys double-buffered with cp.async.
+template <typename T, int D, int NW>
+__global__ void __launch_bounds__(NW * 32) fwd_kernel(Params p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  constexpr int ld = D + 8;  // +16 bytes per row: ldmatrix rows hit distinct banks
+  constexpr int NT = NW * 32, QT = NW * 16, ld = D + 8;  // +16 bytes/row: no ldmatrix bank conflicts
   T* Qs = reinterpret_cast<T*>(smem_raw);
-  T* Ks = Qs + kTile * ld;
-  T* Vs = Ks + kTile * ld;
-  const int q0 = blockIdx.x * kTile, bh = blockIdx.y;
+  T* Ks = Qs + QT * ld;            // [2][64][ld]
+  T* Vs = Ks + 2 * kTile * ld;     // [2][64][ld]
+  int* kf = reinterpret_cast<int*>(Vs + 2 * kTile * ld);  // [2][64]
+  const int q0 = blockIdx.x * QT, bh = blockIdx.y;
   const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   const T* q = static_cast<const T*>(p.q) + static_cast<int64_t>(bh) * p.T * D;
   const T* k = static_cast<const T*>(p.k) + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
   const T* v = static_cast<const T*>(p.v) + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
-  load_tile<T, D>(Qs, q, q0, p.T);
+  const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + QT) : p.Tk;
+  const int n_tiles = kv_end > 0 ? (kv_end + kTile - 1) / kTile : 0;
+  auto issue = [&](int j) {
+    const int st = j & 1;
+    cp_tile<T, D, kTile, NT>(Ks + st * kTile * ld, k, j * kTile, p.Tk);
+    cp_tile<T, D, kTile, NT>(Vs + st * kTile * ld, v, j * kTile, p.Tk);
+    key_flags<NT>(kf + st * kTile, p, b, j * kTile);
+  };
+  cp_tile<T, D, QT, NT>(Qs, q, q0, p.T);
+  if (n_tiles > 0) issue(0);
+  cp_commit();
 
   const float sl2 = p.scale * kLog2e;
   float o[D / 8][4];
@@ -166,23 +190,30 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(Params p) {
   for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
   float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
   const int row_a = q0 + warp * 16 + g, row_b = row_a + 8;
-  const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + kTile) : p.Tk;
 
-  for (int k0 = 0; k0 < kv_end; k0 += kTile) {
-    __syncthreads();  // previous tile fully consumed (and Q stored, first time)
-    load_tile<T, D>(Ks, k, k0, p.Tk);
-    load_tile<T, D>(Vs, v, k0, p.Tk);
+  for (int j = 0; j < n_tiles; ++j) {
+    const int st = j & 1, k0 = j * kTile;
+    if (j + 1 < n_tiles) {
+      issue(j + 1);
+      cp_commit();
+      cp_wait<1>();
+    } else {
+      cp_wait<0>();
+    }
     __syncthreads();
+    const T* Kt = Ks + st * kTile * ld;
+    const T* Vt = Vs + st * kTile * ld;
+    const int* f = kf + st * kTile;
     float s[8][4];
-    mma_abt<T, D>(s, Qs, warp * 16, Ks, ld);
+    mma_abt<T, D>(s, Qs, warp * 16, Kt, ld);
     float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        const int key = k0 + nt * 8 + 2 * t4 + (e & 1);
-        const int row = e < 2 ? row_a : row_b;
-        const float val = attends(p, b, row, key) ? s[nt][e] * sl2 : -INFINITY;
+        const int kk = nt * 8 + 2 * t4 + (e & 1);
+        const bool ok = f[kk] && causal_ok(p, e < 2 ? row_a : row_b, k0 + kk);
+        const float val = ok ? s[nt][e] * sl2 : -INFINITY;
         s[nt][e] = val;
         mx[e >> 1] = fmaxf(mx[e >> 1], val);
       }
@@ -213,7 +244,8 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(Params p) {
       o[dt][0] *= alpha[0]; o[dt][1] *= alpha[0];
       o[dt][2] *= alpha[1]; o[dt][3] *= alpha[1];
     }
-    mma_pb<T, D>(o, s, Vs, ld);
+    mma_pb<T, D>(o, s, Vt, ld);
+    __syncthreads();  // stage st is refilled by the next iteration's issue
   }
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
@@ -249,22 +281,35 @@ __global__ void delta_kernel(float* delta, const T* dout, const T* out, int64_t 
   if (lane == 0) delta[row] = acc;
 }
 
-// dQ for 64 queries: loop over key tiles, recompute P, dP = dO V^T, dS = P (dP - delta).
-template <typename T, int D>
-__global__ void __launch_bounds__(kThreads) dq_kernel(Params p) {
+// dQ for 16*NW queries: loop over key tiles (double-buffered), recompute P, dP = dO V^T,
+// dS = P (dP - delta), dQ += dS K.
+template <typename T, int D, int NW>
+__global__ void __launch_bounds__(NW * 32) dq_kernel(Params p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  constexpr int ld = D + 8;
+  constexpr int NT = NW * 32, QT = NW * 16, ld = D + 8;
   T* Qs = reinterpret_cast<T*>(smem_raw);
-  T* dOs = Qs + kTile * ld;
-  T* Ks = dOs + kTile * ld;
-  T* Vs = Ks + kTile * ld;
-  const int q0 = blockIdx.x * kTile, bh = blockIdx.y;
+  T* dOs = Qs + QT * ld;
+  T* Ks = dOs + QT * ld;          // [2][64][ld]
+  T* Vs = Ks + 2 * kTile * ld;    // [2][64][ld]
+  int* kf = reinterpret_cast<int*>(Vs + 2 * kTile * ld);  // [2][64]
+  const int q0 = blockIdx.x * QT, bh = blockIdx.y;
   const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   const int64_t qoff = static_cast<int64_t>(bh) * p.T * D;
-  const int64_t koff = (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
-  load_tile<T, D>(Qs, static_cast<const T*>(p.q) + qoff, q0, p.T);
-  load_tile<T, D>(dOs, static_cast<const T*>(p.dout) + qoff, q0, p.T);
+  const T* k = static_cast<const T*>(p.k) + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
+  const T* v = static_cast<const T*>(p.v) + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
+  const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + QT) : p.Tk;
+  const int n_tiles = kv_end > 0 ? (kv_end + kTile - 1) / kTile : 0;
+  auto issue = [&](int j) {
+    const int st = j & 1;
+    cp_tile<T, D, kTile, NT>(Ks + st * kTile * ld, k, j * kTile, p.Tk);
+    cp_tile<T, D, kTile, NT>(Vs + st * kTile * ld, v, j * kTile, p.Tk);
+    key_flags<NT>(kf + st * kTile, p, b, j * kTile);
+  };
+  cp_tile<T, D, QT, NT>(Qs, static_cast<const T*>(p.q) + qoff, q0, p.T);
+  cp_tile<T, D, QT, NT>(dOs, static_cast<const T*>(p.dout) + qoff, q0, p.T);
+  if (n_tiles > 0) issue(0);
+  cp_commit();
   const int row_a = q0 + warp * 16 + g, row_b = row_a + 8;
   float lse2[2], dl[2];
 #pragma unroll
@@ -279,26 +324,34 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(Params p) {
   float acc[D / 8][4];
 #pragma unroll
   for (int i = 0; i < D / 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
-  const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + kTile) : p.Tk;
-  for (int k0 = 0; k0 < kv_end; k0 += kTile) {
+  for (int j = 0; j < n_tiles; ++j) {
+    const int st = j & 1, k0 = j * kTile;
+    if (j + 1 < n_tiles) {
+      issue(j + 1);
+      cp_commit();
+      cp_wait<1>();
+    } else {
+      cp_wait<0>();
+    }
     __syncthreads();
-    load_tile<T, D>(Ks, static_cast<const T*>(p.k) + koff, k0, p.Tk);
-    load_tile<T, D>(Vs, static_cast<const T*>(p.v) + koff, k0, p.Tk);
-    __syncthreads();
+    const T* Kt = Ks + st * kTile * ld;
+    const T* Vt = Vs + st * kTile * ld;
+    const int* f = kf + st * kTile;
     float s[8][4], dp[8][4];
-    mma_abt<T, D>(s, Qs, warp * 16, Ks, ld);
-    mma_abt<T, D>(dp, dOs, warp * 16, Vs, ld);
+    mma_abt<T, D>(s, Qs, warp * 16, Kt, ld);
+    mma_abt<T, D>(dp, dOs, warp * 16, Vt, ld);
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        const int key = k0 + nt * 8 + 2 * t4 + (e & 1);
+        const int kk = nt * 8 + 2 * t4 + (e & 1);
         const int r = e >> 1;
-        const bool ok = attends(p, b, r == 0 ? row_a : row_b, key) && lse2[r] != -INFINITY;
+        const bool ok = f[kk] && causal_ok(p, r == 0 ? row_a : row_b, k0 + kk) && lse2[r] != -INFINITY;
         const float pr = ok ? exp2f(s[nt][e] * sl2 - lse2[r]) : 0.f;
         s[nt][e] = pr * (dp[nt][e] - dl[r]);  // dS (unscaled)
       }
-    mma_pb<T, D>(acc, s, Ks, ld);
+    mma_pb<T, D>(acc, s, Kt, ld);
+    __syncthreads();
   }
   T* dq = static_cast<T*>(p.dq) + qoff;
 #pragma unroll
@@ -312,75 +365,95 @@ __global__ void __launch_bounds__(kThreads) dq_kernel(Params p) {
   }
 }
 
-// dK, dV for 64 keys of one key head: loop over its query heads and query tiles, in the
-// transposed form (rows = keys): S^T = K Q^T, dP^T = V dO^T, dV += P^T dO, dK += dS^T Q.
+// dK, dV for 64 keys of one key head: loop over its query heads and 64-query tiles
+// (double-buffered), in the transposed form (rows = keys): S^T = K Q^T, dP^T = V dO^T,
+// dV += P^T dO, dK += dS^T Q.
 template <typename T, int D>
 __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  constexpr int ld = D + 8;
+  constexpr int NT = kThreads, ld = D + 8;
   T* Ks = reinterpret_cast<T*>(smem_raw);
   T* Vs = Ks + kTile * ld;
-  T* Qs = Vs + kTile * ld;
-  T* dOs = Qs + kTile * ld;
-  float* lse_s = reinterpret_cast<float*>(dOs + kTile * ld);  // [64], log2 domain
-  float* dl_s = lse_s + kTile;                                 // [64]
+  T* Qs = Vs + kTile * ld;           // [2][64][ld]
+  T* dOs = Qs + 2 * kTile * ld;      // [2][64][ld]
+  float* lse_s = reinterpret_cast<float*>(dOs + 2 * kTile * ld);  // [2][64], log2 domain
+  float* dl_s = lse_s + 2 * kTile;                                 // [2][64]
+  int* kf = reinterpret_cast<int*>(dl_s + 2 * kTile);              // [64]
   const int k0 = blockIdx.x * kTile, bk = blockIdx.y;
   const int b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   const int64_t koff = static_cast<int64_t>(bk) * p.Tk * D;
-  load_tile<T, D>(Ks, static_cast<const T*>(p.k) + koff, k0, p.Tk);
-  load_tile<T, D>(Vs, static_cast<const T*>(p.v) + koff, k0, p.Tk);
-  const int key_a = k0 + warp * 16 + g, key_b = key_a + 8;
+  cp_tile<T, D, kTile, NT>(Ks, static_cast<const T*>(p.k) + koff, k0, p.Tk);
+  cp_tile<T, D, kTile, NT>(Vs, static_cast<const T*>(p.v) + koff, k0, p.Tk);
+  key_flags<NT>(kf, p, b, k0);
+  const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
+  const int nq = qstart < p.T ? (p.T - qstart + kTile - 1) / kTile : 0;
+  const int n_tiles = group * nq;
+  auto issue = [&](int j) {
+    const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * kTile;
+    const int64_t qoff = (static_cast<int64_t>(b) * p.NH + hq) * p.T * D;
+    const int64_t roff = (static_cast<int64_t>(b) * p.NH + hq) * p.T;
+    cp_tile<T, D, kTile, NT>(Qs + st * kTile * ld, static_cast<const T*>(p.q) + qoff, q0, p.T);
+    cp_tile<T, D, kTile, NT>(dOs + st * kTile * ld, static_cast<const T*>(p.dout) + qoff, q0, p.T);
+    for (int i = threadIdx.x; i < kTile; i += NT) {
+      const bool ok = q0 + i < p.T;
+      lse_s[st * kTile + i] = ok ? p.lse_in[roff + q0 + i] * kLog2e : -INFINITY;
+      dl_s[st * kTile + i] = ok ? p.delta[roff + q0 + i] : 0.f;
+    }
+  };
+  if (n_tiles > 0) issue(0);
+  cp_commit();
+  const int key_a = warp * 16 + g, key_b = key_a + 8;  // within the tile
   const float sl2 = p.scale * kLog2e;
   float dk[D / 8][4], dv[D / 8][4];
 #pragma unroll
   for (int i = 0; i < D / 8; ++i)
 #pragma unroll
     for (int e = 0; e < 4; ++e) dk[i][e] = dv[i][e] = 0.f;
-  const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
-  for (int hq = hk * group; hq < (hk + 1) * group; ++hq) {
-    const int64_t qoff = (static_cast<int64_t>(b) * p.NH + hq) * p.T * D;
-    const int64_t roff = (static_cast<int64_t>(b) * p.NH + hq) * p.T;
-    for (int q0 = qstart; q0 < p.T; q0 += kTile) {
-      __syncthreads();
-      load_tile<T, D>(Qs, static_cast<const T*>(p.q) + qoff, q0, p.T);
-      load_tile<T, D>(dOs, static_cast<const T*>(p.dout) + qoff, q0, p.T);
-      for (int i = threadIdx.x; i < kTile; i += kThreads) {
-        const bool ok = q0 + i < p.T;
-        lse_s[i] = ok ? p.lse_in[roff + q0 + i] * kLog2e : -INFINITY;
-        dl_s[i] = ok ? p.delta[roff + q0 + i] : 0.f;
-      }
-      __syncthreads();
-      float s[8][4];
-      mma_abt<T, D>(s, Ks, warp * 16, Qs, ld);  // S^T: rows keys, cols queries
-#pragma unroll
-      for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int qi = nt * 8 + 2 * t4 + (e & 1);
-          const int key = (e >> 1) == 0 ? key_a : key_b;
-          const float l2 = lse_s[qi];
-          const bool ok = attends(p, b, q0 + qi, key) && l2 != -INFINITY;
-          s[nt][e] = ok ? exp2f(s[nt][e] * sl2 - l2) : 0.f;  // P^T
-        }
-      mma_pb<T, D>(dv, s, dOs, ld);
-      float dp[8][4];
-      mma_abt<T, D>(dp, Vs, warp * 16, dOs, ld);  // dP^T
-#pragma unroll
-      for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int qi = nt * 8 + 2 * t4 + (e & 1);
-          dp[nt][e] = s[nt][e] * (dp[nt][e] - dl_s[qi]);  // dS^T (unscaled)
-        }
-      mma_pb<T, D>(dk, dp, Qs, ld);
+  for (int j = 0; j < n_tiles; ++j) {
+    const int st = j & 1, q0 = qstart + (j % nq) * kTile;
+    if (j + 1 < n_tiles) {
+      issue(j + 1);
+      cp_commit();
+      cp_wait<1>();
+    } else {
+      cp_wait<0>();
     }
+    __syncthreads();
+    const T* Qt = Qs + st * kTile * ld;
+    const T* dOt = dOs + st * kTile * ld;
+    const float* ls = lse_s + st * kTile;
+    const float* ds = dl_s + st * kTile;
+    float s[8][4];
+    mma_abt<T, D>(s, Ks, warp * 16, Qt, ld);  // S^T: rows keys, cols queries
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int qi = nt * 8 + 2 * t4 + (e & 1);
+        const int kk = (e >> 1) == 0 ? key_a : key_b;
+        const float l2 = ls[qi];
+        const bool ok = kf[kk] && causal_ok(p, q0 + qi, k0 + kk) && l2 != -INFINITY;
+        s[nt][e] = ok ? exp2f(s[nt][e] * sl2 - l2) : 0.f;  // P^T
+      }
+    mma_pb<T, D>(dv, s, dOt, ld);
+    float dp[8][4];
+    mma_abt<T, D>(dp, Vs, warp * 16, dOt, ld);  // dP^T
+#pragma unroll
+    for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int qi = nt * 8 + 2 * t4 + (e & 1);
+        dp[nt][e] = s[nt][e] * (dp[nt][e] - ds[qi]);  // dS^T (unscaled)
+      }
+    mma_pb<T, D>(dk, dp, Qt, ld);
+    __syncthreads();
   }
   T* dkp = static_cast<T*>(p.dk) + koff;
   T* dvp = static_cast<T*>(p.dv) + koff;
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
-    const int key = r == 0 ? key_a : key_b;
+    const int key = k0 + (r == 0 ? key_a : key_b);
     if (key >= p.Tk) continue;
 #pragma unroll
     for (int dt = 0; dt < D / 8; ++dt) {
@@ -392,20 +465,23 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
 }
 
 template <typename K>
-Status launch(K kernel, dim3 grid, size_t smem, const Params& p, cudaStream_t stream) {
+Status launch(K kernel, dim3 grid, int threads, size_t smem, const Params& p, cudaStream_t stream) {
   if (smem > 48 * 1024)
     LW_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                      static_cast<int>(smem)));
-  kernel<<<grid, kThreads, smem, stream>>>(p);
+  kernel<<<grid, threads, smem, stream>>>(p);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
 
+constexpr int kFwdWarps = 8;  // 128 queries per block: K/V tiles are reused by 8 warps
+
 template <typename T, int D>
 Status forward_t(const Params& p, cudaStream_t stream) {
-  const size_t smem = 3 * kTile * (D + 8) * sizeof(T);
-  const dim3 grid((p.T + kTile - 1) / kTile, p.B * p.NH);
-  return launch(fwd_kernel<T, D>, grid, smem, p, stream);
+  constexpr int QT = kFwdWarps * 16;
+  const size_t smem = (QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
+  const dim3 grid((p.T + QT - 1) / QT, p.B * p.NH);
+  return launch(fwd_kernel<T, D, kFwdWarps>, grid, kFwdWarps * 32, smem, p, stream);
 }
 
 template <typename T, int D>
@@ -414,11 +490,13 @@ Status backward_t(const Params& p, cudaStream_t stream) {
   delta_kernel<T, D><<<static_cast<unsigned>((rows + 7) / 8), 256, 0, stream>>>(
       p.delta, static_cast<const T*>(p.dout), static_cast<const T*>(p.out), rows);
   LW_CUDA_LAUNCH_CHECK();
-  const size_t tiles = 4 * kTile * (D + 8) * sizeof(T);
-  const int nt = (p.T + kTile - 1) / kTile;
-  LW_TRY(launch(dq_kernel<T, D>, dim3(nt, p.B * p.NH), tiles, p, stream));
+  constexpr int QT = kFwdWarps * 16;
+  const size_t smem_q = (2 * QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
+  LW_TRY(launch(dq_kernel<T, D, kFwdWarps>, dim3((p.T + QT - 1) / QT, p.B * p.NH), kFwdWarps * 32, smem_q, p,
+                stream));
+  const size_t smem_k = 6 * kTile * (D + 8) * sizeof(T) + 4 * kTile * sizeof(float) + kTile * sizeof(int);
   const int nk = (p.Tk + kTile - 1) / kTile;
-  return launch(dkdv_kernel<T, D>, dim3(nk, p.B * p.NKV), tiles + 2 * kTile * sizeof(float), p, stream);
+  return launch(dkdv_kernel<T, D>, dim3(nk, p.B * p.NKV), kThreads, smem_k, p, stream);
 }
 
 template <typename T>
