@@ -165,8 +165,9 @@ Result<ForwardResult> BertModel::forward(const Batch& batch, const ForwardOption
                std::to_string(cfg_.max_position_embeddings) + "]");
   double p_drop = opts.dropout >= 0 ? opts.dropout
                                     : std::max(cfg_.hidden_dropout_prob, cfg_.attention_probs_dropout_prob);
-  LW_CHECK(p_drop == 0.0 || !opts.keep_activations,
-           "BERT training with dropout is not available in this engine; use --no-dropout");
+  if (p_drop > 0 && opts.keep_activations)  // attention-probability dropout has no op yet
+    return unsupported("BERT training with the config's dropout (p=" + std::to_string(p_drop) +
+                       ") is not available in this engine; use --no-dropout"); use --no-dropout");
   acts_ = Acts{};
   Acts a;
   ForwardResult res;
