@@ -102,6 +102,61 @@ __global__ void norm_fwd_kernel(T* y, float* mean_out, float* rstd_out, T* sum_o
   }
 }
 
+// Forward with the row held in registers (rows of at most 32 * NP packets, 16-byte
+// aligned): x (and the residual) are read from memory exactly once.
+template <typename T, int NP, bool RMS>
+__global__ void norm_fwd_cached(T* y, float* mean_out, float* rstd_out, T* sum_out, const T* x,
+                                const T* res, const T* w, const T* b, int64_t rows, int C,
+                                float eps) {
+  constexpr int V = 16 / sizeof(T);
+  const int lane = threadIdx.x & 31, nv = C / V;
+  const int64_t warps = static_cast<int64_t>(gridDim.x) * (blockDim.x >> 5);
+  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x >> 5) + (threadIdx.x >> 5);
+       r < rows; r += warps) {
+    float v[NP][V];
+    float s = 0.f;
+#pragma unroll
+    for (int i = 0; i < NP; ++i) {
+      const int j = lane + 32 * i;
+      if (j < nv) {
+        float t[V];
+        row_input<T, V>(t, x + r * C, res ? res + r * C : nullptr, j);
+#pragma unroll
+        for (int e = 0; e < V; ++e) v[i][e] = t[e];
+        if (sum_out) store_vec<T, V>(sum_out + r * C, j, t);
+      } else {
+#pragma unroll
+        for (int e = 0; e < V; ++e) v[i][e] = 0.f;
+      }
+#pragma unroll
+      for (int e = 0; e < V; ++e) s += v[i][e];
+    }
+    const float mean = RMS ? 0.f : warp_sum(s) / C;
+    float ss = 0.f;
+#pragma unroll
+    for (int i = 0; i < NP; ++i)
+      if (lane + 32 * i < nv)
+#pragma unroll
+        for (int e = 0; e < V; ++e) ss += (v[i][e] - mean) * (v[i][e] - mean);
+    const float rstd = rsqrtf(warp_sum(ss) / C + eps);
+#pragma unroll
+    for (int i = 0; i < NP; ++i) {
+      const int j = lane + 32 * i;
+      if (j >= nv) continue;
+      float wv[V], bv[V], o[V];
+      load_vec<T, V>(wv, w, j);
+      if (!RMS) load_vec<T, V>(bv, b, j);
+#pragma unroll
+      for (int e = 0; e < V; ++e) o[e] = (v[i][e] - mean) * rstd * wv[e] + (RMS ? 0.f : bv[e]);
+      store_vec<T, V>(y + r * C, j, o);
+    }
+    if (lane == 0) {
+      if (!RMS) mean_out[r] = mean;
+      rstd_out[r] = rstd;
+    }
+  }
+}
+
 // Backward, one warp per row; NW warps per block share the block's dw/db partials.
 // scratch [gridDim.x][2C]: row g holds block g's dw then db partial sums.
 template <typename T, int VEC, bool RMS, int NW>
@@ -185,7 +240,17 @@ Status norm_forward(T* y, float* mean, float* rstd, T* sum, const T* x, const T*
   constexpr int V = 16 / sizeof(T);
   const int threads = 256;
   const unsigned grid = grid_for(rows * 32, threads);
-  if (packets_ok(C, V, {y, sum, x, res, w, b}))
+  const int nv = C / V;
+  const bool vec = packets_ok(C, V, {y, sum, x, res, w, b});
+  if (vec && nv <= 32)
+    norm_fwd_cached<T, 1, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+  else if (vec && nv <= 64)
+    norm_fwd_cached<T, 2, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+  else if (vec && nv <= 96)
+    norm_fwd_cached<T, 3, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+  else if (vec && nv <= 128)
+    norm_fwd_cached<T, 4, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+  else if (vec)
     norm_fwd_kernel<T, V, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
   else
     norm_fwd_kernel<T, 1, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
