@@ -61,7 +61,6 @@ Result<AttentionOut> attention(const Tensor& q, const Tensor& k, const Tensor& v
   }
 #if LW_WITH_CUDA
   if (q.device().is_cuda()) {
-    LW_CHECK(s.Tk == s.T, std::string(op) + ": the CUDA backend needs as many keys as queries");
     LW_ASSIGN_OR_RETURN(out.out, Tensor::empty(q.shape(), q.dtype(), q.device()));
     // The launcher writes probs in q's dtype; the op returns them as f32.
     Tensor probs_raw;
@@ -103,7 +102,6 @@ Result<AttentionGrads> attention_backward(const Tensor& dout, const Tensor& q, c
   AttentionGrads g;
 #if LW_WITH_CUDA
   if (q.device().is_cuda()) {
-    LW_CHECK(s.Tk == s.T, std::string(op) + ": the CUDA backend needs as many keys as queries");
     LW_ASSIGN_OR_RETURN(g.dq, Tensor::empty(q.shape(), q.dtype(), q.device()));
     LW_ASSIGN_OR_RETURN(g.dk, Tensor::empty(k.shape(), q.dtype(), q.device()));
     LW_ASSIGN_OR_RETURN(g.dv, Tensor::empty(v.shape(), q.dtype(), q.device()));
@@ -142,14 +140,14 @@ Result<Tensor> transpose12(const Tensor& x) {
   LW_CHECK(x.dim() == 4, std::string(op) + ": x must be 4-D [B, X, Y, D], got " + describe(x));
   int B = static_cast<int>(x.size(0)), X = static_cast<int>(x.size(1));
   int Y = static_cast<int>(x.size(2)), D = static_cast<int>(x.size(3));
-  if (!x.device().is_cpu()) {
-    // No device transpose launcher yet: permute on the host and upload (correct, slow).
-    LW_ASSIGN_OR_RETURN(Tensor out, Tensor::empty({B, Y, X, D}, x.dtype(), x.device()));
-    LW_ASSIGN_OR_RETURN(Tensor h, x.to(Device::cpu()));
-    LW_ASSIGN_OR_RETURN(Tensor ht, transpose12(h));
-    LW_TRY(out.copy_from(ht));
-    return out;
+#if LW_WITH_CUDA
+  if (x.device().is_cuda()) {
+    LW_ASSIGN_OR_RETURN(Tensor y, Tensor::empty({B, Y, X, D}, x.dtype(), x.device()));
+    LW_TRY(cuda::transpose12(x.dtype(), y.data_ptr(), x.data_ptr(), B, X, Y, D, stream()));
+    return y;
   }
+#endif
+  if (!x.device().is_cpu()) return no_backend(op, x);
   LW_ASSIGN_OR_RETURN(Tensor x32, as_f32(x));
   LW_ASSIGN_OR_RETURN(Tensor y32, Tensor::empty({B, Y, X, D}, DType::kF32));
   cpu::transpose12(y32.data<float>(), x32.data<float>(), B, X, Y, D);

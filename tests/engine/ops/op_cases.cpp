@@ -375,7 +375,7 @@ void add_misc(std::vector<OpCase>& v) {
     };
     ce.fwd = [=](const Tensors& t) -> Result<Tensors> {
       TRY_T(ops::CrossEntropyOut o, ops::cross_entropy(t[0], t[1], opts));
-      TRY_T(Tensor loss, Tensor::from_floats(std::vector<float>{o.loss}, {1}));
+      TRY_T(Tensor loss, Tensor::from_floats(std::vector<float>{o.loss}, {1}, DType::kF32, t[0].device()));
       return Tensors{loss, o.losses, o.lse};
     };
     ce.bwd = [=](const Tensors& t, const Tensors& dy) -> Result<Tensors> {
@@ -426,7 +426,8 @@ void add_misc(std::vector<OpCase>& v) {
       g.push_back(c);
     }
     TRY_T(double norm, ops::clip_grad_norm(g, 0.5f));
-    TRY_T(Tensor n, Tensor::from_floats(std::vector<float>{static_cast<float>(norm)}, {1}));
+    TRY_T(Tensor n, Tensor::from_floats(std::vector<float>{static_cast<float>(norm)}, {1},
+                                         DType::kF32, in[0].device()));
     g.insert(g.begin(), n);
     return g;
   };

@@ -233,6 +233,7 @@ class TestOps : public QObject {
                 const Tensors& dys) {
 #if LW_WITH_CUDA
     Tol tol = cuda_tol(dt);
+    if (dt != DType::kF32) tol.grad *= c.narrow_grad_tol;
     auto to_dev = [](const Tensors& ts) {
       Tensors d;
       for (const auto& t : ts) d.push_back(t.to(lw::Device::cuda(0)).value());
