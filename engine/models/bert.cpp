@@ -167,7 +167,7 @@ Result<ForwardResult> BertModel::forward(const Batch& batch, const ForwardOption
                                     : std::max(cfg_.hidden_dropout_prob, cfg_.attention_probs_dropout_prob);
   if (p_drop > 0 && opts.keep_activations)  // attention-probability dropout has no op yet
     return unsupported("BERT training with the config's dropout (p=" + std::to_string(p_drop) +
-                       ") is not available in this engine; use --no-dropout"); use --no-dropout");
+                       ") is not available in this engine; use --no-dropout");
   acts_ = Acts{};
   Acts a;
   ForwardResult res;

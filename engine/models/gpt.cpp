@@ -150,7 +150,7 @@ Result<ForwardResult> GptModel::forward(const Batch& batch, const ForwardOptions
   double p_drop = opts.dropout >= 0 ? opts.dropout : std::max({cfg_.resid_pdrop, cfg_.embd_pdrop, cfg_.attn_pdrop});
   if (p_drop > 0 && opts.keep_activations)  // attention-probability dropout has no op yet
     return unsupported("GPT-2 training with the config's dropout (p=" + std::to_string(p_drop) +
-                       ") is not available in this engine; use --no-dropout"); use --no-dropout");
+                       ") is not available in this engine; use --no-dropout");
   acts_ = Acts{};
   ForwardResult res;
   LW_ASSIGN_OR_RETURN(Tensor pos, position_ids(B, T, ids.device()));
