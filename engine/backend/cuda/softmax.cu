@@ -146,28 +146,52 @@ bool launch_cached(T* out, const T* a, const T* b, int64_t rows, int cols, cudaS
   return true;
 }
 
-// One block per row. Invalid targets (outside [0, V) and not ignore_index) give a NaN
-// loss, which the op layer reports as a numerical error instead of reading out of bounds.
+// Online (max, sum of exp) pairs: merging two gives the pair of their union.
+__device__ __forceinline__ void lse_merge(float& m, float& s, float m2, float s2) {
+  const float M = fmaxf(m, m2);
+  if (M == -INFINITY) return;
+  s = (m == -INFINITY ? 0.f : s * __expf(m - M)) + (m2 == -INFINITY ? 0.f : s2 * __expf(m2 - M));
+  m = M;
+}
+
+// One block per row, one pass over the logits (online log-sum-exp). Invalid targets
+// (outside [0, V) and not ignore_index) give a NaN loss, which the op layer reports as a
+// numerical error instead of reading out of bounds.
 template <typename T>
 __global__ void ce_fwd_kernel(float* losses, float* lse_out, const T* logits,
                               const int32_t* targets, int64_t N, int V, int ignore_index,
                               float smoothing) {
-  __shared__ float scratch[32];
+  __shared__ float sm_m[32], sm_s[32], scratch[32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
   for (int64_t r = blockIdx.x; r < N; r += gridDim.x) {
     const T* xr = logits + r * V;
-    float m = -INFINITY;
-    for (int c = threadIdx.x; c < V; c += blockDim.x) m = fmaxf(m, to_f(xr[c]));
-    m = block_max(m, scratch);
-    float s = 0.f, sx = 0.f;
+    float m = -INFINITY, s = 0.f, sx = 0.f;
     for (int c = threadIdx.x; c < V; c += blockDim.x) {
       const float v = to_f(xr[c]);
-      s += __expf(v - m);
+      if (v > m) {
+        s = (m == -INFINITY ? 0.f : s * __expf(m - v)) + 1.f;
+        m = v;
+      } else if (m != -INFINITY) {  // (-inf) - (-inf) would be NaN
+        s += __expf(v - m);
+      }
       sx += v;
     }
-    s = block_sum(s, scratch);
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+      const float m2 = __shfl_xor_sync(0xffffffffu, m, o), s2 = __shfl_xor_sync(0xffffffffu, s, o);
+      lse_merge(m, s, m2, s2);
+    }
+    __syncthreads();  // sm_m / sm_s of the previous row are consumed
+    if (lane == 0) {
+      sm_m[warp] = m;
+      sm_s[warp] = s;
+    }
+    __syncthreads();
     if (smoothing > 0.f) sx = block_sum(sx, scratch);
     if (threadIdx.x == 0) {
-      const float lse = m + logf(s);
+      float M = sm_m[0], S = sm_s[0];
+      for (int w = 1; w < nwarps; ++w) lse_merge(M, S, sm_m[w], sm_s[w]);
+      const float lse = M + logf(S);
       const int tgt = targets[r];
       lse_out[r] = lse;
       float loss;
