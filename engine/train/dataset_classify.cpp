@@ -61,6 +61,7 @@ Result<bool> next_csv(LineReader& in, Record& rec, size_t max_bytes) {
     if (!quoted) {
       if (line.empty()) continue;  // blank line between records
       rec.line = in.line_number();
+      bytes = line.size();
     } else {
       field.push_back('\n');
       bytes += line.size() + 1;
@@ -269,7 +270,11 @@ ColumnSpec ColumnSpec::parse(const std::string& text) {
 }
 
 std::string ColumnSpec::describe() const {
-  return by_name() ? "'" + name + "'" : "#" + std::to_string(index);
+  // Appended piecewise: GCC 12 warns (-Wrestrict, a false positive) on "'" + name + "'".
+  std::string out = by_name() ? "'" : "#";
+  out += by_name() ? name : std::to_string(index);
+  if (by_name()) out += "'";
+  return out;
 }
 
 Result<TableFormat> detect_table_format(const std::string& path) {

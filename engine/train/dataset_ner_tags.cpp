@@ -32,7 +32,10 @@ Result<std::vector<ParsedTag>> parse_all(const std::vector<std::string>& tags, T
 }
 
 std::string with_type(char prefix, std::string_view type) {
-  return std::string(1, prefix) + "-" + std::string(type);
+  std::string out(1, prefix);
+  out.push_back('-');
+  out.append(type);  // appended, not "a" + b: GCC 12 gives a false -Wrestrict on that
+  return out;
 }
 
 }  // namespace
@@ -103,16 +106,13 @@ Result<std::vector<std::string>> convert_tags(const std::vector<std::string>& ta
     if (from == TagScheme::kIob1 && t[i].prefix == 'I' && starts) iob2[i].prefix = 'B';
   }
   // ... then to the target.
-  std::vector<std::string> out(t.size());
+  std::vector<std::string> out;
+  out.reserve(t.size());
   for (size_t i = 0; i < t.size(); ++i) {
     ParsedTag cur = iob2[i];
-    if (cur.prefix == 'O') {
-      out[i] = "O";
-      continue;
-    }
     bool next_inside = i + 1 < t.size() && iob2[i + 1].prefix == 'I' && iob2[i + 1].type == cur.type;
-    if (to == TagScheme::kBioes && !next_inside) cur.prefix = cur.prefix == 'B' ? 'S' : 'E';
-    out[i] = with_type(cur.prefix, cur.type);
+    if (to == TagScheme::kBioes && cur.prefix != 'O' && !next_inside) cur.prefix = cur.prefix == 'B' ? 'S' : 'E';
+    out.emplace_back(cur.prefix == 'O' ? std::string(1, 'O') : with_type(cur.prefix, cur.type));
   }
   return out;
 }
