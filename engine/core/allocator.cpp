@@ -80,7 +80,7 @@ Result<Allocator*> allocator_for_device(Device device) {
   Allocator* a = allocator_for(device.type);
   if (!a)
     return unsupported("no allocator registered for " + device.to_string() +
-                       " (engine built without CUDA, or the CUDA backend was not initialized)");
+                       " (engine built without CUDA, or lw::cuda::init_backend() was not called)");
   return a;
 }
 

@@ -12,11 +12,13 @@ void cross_entropy_forward(float* losses, float* lse, const float* logits, const
   parallel_for(N, 4, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* x = logits + r * V;
-      double mx = -INFINITY, sum_x = 0.0;
+      float mx = -INFINITY;
+      double sum_x = 0.0;
       for (int v = 0; v < V; ++v) {
-        mx = std::fmax(mx, static_cast<double>(x[v]));
+        mx = std::fmax(mx, x[v]);
         sum_x += x[v];
       }
+      // f32 exponentials (the vocabulary is the hot loop), summed in double.
       double s = 0.0;
       for (int v = 0; v < V; ++v) s += std::exp(x[v] - mx);
       double l = mx + std::log(s);
@@ -45,12 +47,10 @@ void cross_entropy_backward(float* dlogits, const float* logits, const float* ls
         continue;
       }
       const float* x = logits + r * V;
-      double l = lse[r];
-      double uniform = static_cast<double>(label_smoothing) / V;
-      for (int v = 0; v < V; ++v) {
-        double target = (v == t ? 1.0 - label_smoothing : 0.0) + uniform;
-        d[v] = static_cast<float>(grad_scale * (std::exp(x[v] - l) - target));
-      }
+      float l = lse[r];
+      float uniform = label_smoothing / static_cast<float>(V);
+      for (int v = 0; v < V; ++v) d[v] = grad_scale * (std::exp(x[v] - l) - uniform);
+      d[t] -= grad_scale * (1.0f - label_smoothing);
     }
   });
 }
