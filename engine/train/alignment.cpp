@@ -74,9 +74,11 @@ TruncationReport count_truncation(const std::vector<int64_t>& token_counts, int6
   TruncationReport r;
   r.n_examples = int64_t(token_counts.size());
   r.max_length = max_length;
-  for (int64_t n : token_counts) {
+  for (size_t i = 0; i < token_counts.size(); ++i) {
+    int64_t n = token_counts[i];
     r.longest = std::max(r.longest, n);
     if (n > max_length) {
+      if (r.first_truncated.size() < 20) r.first_truncated.push_back(int64_t(i));
       r.n_truncated++;
       r.tokens_dropped += n - max_length;
     }

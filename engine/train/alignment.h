@@ -56,6 +56,7 @@ struct TruncationReport {
   int64_t n_truncated = 0;     // examples with more than max_length tokens
   int64_t tokens_dropped = 0;  // sum over examples of (count - max_length) where positive
   int64_t longest = 0;
+  std::vector<int64_t> first_truncated;  // indexes of the first (up to 20) cut examples, to show them
   double fraction_truncated() const { return n_examples ? double(n_truncated) / double(n_examples) : 0.0; }
   std::string describe() const;  // "12 of 700 examples (1.7%) are longer than 128 tokens ..."
 };

@@ -87,6 +87,7 @@ class TestDatasetAlignment : public QObject {
     QCOMPARE(r.tokens_dropped, int64_t(74));
     QCOMPARE(r.longest, int64_t(200));
     QCOMPARE(r.fraction_truncated(), 0.5);
+    QCOMPARE(r.first_truncated, (std::vector<int64_t>{1, 3}));
     QVERIFY2(r.describe().find("2 of 4 examples (50.0%) are longer than 128 tokens") == 0, r.describe().c_str());
     QCOMPARE(count_truncation({}, 16).n_truncated, int64_t(0));
   }
