@@ -4,6 +4,7 @@
 // vocab.json+merges.txt loaders fill them the way transformers' converters do.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -44,9 +45,9 @@ struct Metaspace {
 };
 struct WhitespaceSplit {};
 using PreTokenizerStep = std::variant<BertPreTokenizer, ByteLevel, Metaspace, WhitespaceSplit>;
-// Splits one normalized chunk into the words the model sees.
-void pre_tokenize(const std::vector<PreTokenizerStep>& steps, NormalizedString chunk,
-                  std::vector<NormalizedString>* words);
+// Splits one normalized chunk into the words the model sees, handing each to sink.
+using WordSink = std::function<void(NormalizedString&&)>;
+void pre_tokenize(const std::vector<PreTokenizerStep>& steps, NormalizedString chunk, const WordSink& sink);
 // GPT-2's split pattern on a UTF-8 string: [begin, end) byte ranges of the matches.
 std::vector<std::pair<size_t, size_t>> gpt2_split(std::string_view text);
 // GPT-2's byte <-> printable code point table.

@@ -108,23 +108,8 @@ void HfTokenizer::push_added(const AddedToken& t, size_t begin, size_t end, Enco
 
 void HfTokenizer::encode_chunk(NormalizedString chunk, Encoding* out) const {
   hf::normalize(c_.normalizer, &chunk);
-  std::vector<NormalizedString> parts;
-  if (any_normalized_added_) {
-    for (const Match& m : find_added(chunk.str(), true)) {
-      if (m.added >= 0) {
-        ByteSpan span = chunk.original_span(m.begin, m.end);
-        push_added(added_[m.added], span.begin, span.end, out);
-      } else if (m.end > m.begin) {
-        std::vector<NormalizedString> words;
-        hf::pre_tokenize(c_.pre_tokenizer, chunk.slice(m.begin, m.end), &words);
-        for (auto& w : words) parts.push_back(std::move(w));
-      }
-    }
-  } else {
-    hf::pre_tokenize(c_.pre_tokenizer, std::move(chunk), &parts);
-  }
   std::vector<ModelToken> tokens;
-  for (const NormalizedString& word : parts) {
+  const hf::WordSink run_model = [&](NormalizedString&& word) {
     tokens.clear();
     c_.model->tokenize(word.str(), &tokens);
     for (const ModelToken& t : tokens) {
@@ -132,6 +117,18 @@ void HfTokenizer::encode_chunk(NormalizedString chunk, Encoding* out) const {
       out->ids.push_back(t.id);
       out->offsets.emplace_back(span.begin, span.end);
       out->special_mask.push_back(0);
+    }
+  };
+  if (!any_normalized_added_) {
+    hf::pre_tokenize(c_.pre_tokenizer, std::move(chunk), run_model);
+    return;
+  }
+  for (const Match& m : find_added(chunk.str(), true)) {
+    if (m.added >= 0) {
+      ByteSpan span = chunk.original_span(m.begin, m.end);
+      push_added(added_[m.added], span.begin, span.end, out);
+    } else if (m.end > m.begin) {
+      hf::pre_tokenize(c_.pre_tokenizer, chunk.slice(m.begin, m.end), run_model);
     }
   }
 }

@@ -45,6 +45,12 @@ class NormalizedString {
       auto [cp, n] = unicode::decode_utf8(s_, i);
       tmp.clear();
       f(cp, &tmp);
+      if (tmp.size() == 1 && tmp[0] == cp) {  // unchanged: copy the bytes as they are
+        s.append(s_, i, n);
+        a.insert(a.end(), n, align_[i]);
+        i += n;
+        continue;
+      }
       for (char32_t c : tmp) {
         size_t before = s.size();
         unicode::append_utf8(c, &s);

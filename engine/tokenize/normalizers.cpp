@@ -25,33 +25,34 @@ bool is_bert_whitespace(char32_t c) {
   return c == '\t' || c == '\n' || c == '\r' || unicode::is_white_space(c);
 }
 
-void strip_accents(NormalizedString* s) {
-  s->map_chars([](char32_t c, std::u32string* out) {
-    std::u32string d;
-    unicode::append_nfd(c, &d);
-    for (char32_t x : d)
-      if (!unicode::is_nonspacing_mark(x)) out->push_back(x);
-  });
-}
-
+// All four BERT steps are per code point, so one pass does them in order.
 void apply(const BertNormalizer& n, NormalizedString* s) {
-  if (n.clean_text) {
-    s->map_chars([](char32_t c, std::u32string* out) {
-      if (c == 0 || c == 0xFFFD || is_bert_control(c)) return;
-      out->push_back(is_bert_whitespace(c) ? U' ' : c);
-    });
-  }
-  if (n.handle_chinese_chars) {
-    s->map_chars([](char32_t c, std::u32string* out) {
-      if (is_chinese_char(c)) {
-        out->append({U' ', c, U' '});
-      } else {
-        out->push_back(c);
-      }
-    });
-  }
-  if (n.strip_accents) strip_accents(s);
-  if (n.lowercase) s->map_chars([](char32_t c, std::u32string* out) { unicode::append_lower(c, out); });
+  s->map_chars([&n](char32_t c, std::u32string* out) {
+    if (c < 0x80) {  // ASCII: no CJK, no accents
+      if (n.clean_text && (c == 0 || is_bert_control(c))) return;
+      if (n.clean_text && is_bert_whitespace(c)) c = U' ';
+      out->push_back(n.lowercase && c >= 'A' && c <= 'Z' ? c + 32 : c);
+      return;
+    }
+    if (n.clean_text) {
+      if (c == 0xFFFD || is_bert_control(c)) return;
+      if (is_bert_whitespace(c)) c = U' ';
+    }
+    std::u32string chars(1, c);
+    if (n.handle_chinese_chars && is_chinese_char(c)) chars = {U' ', c, U' '};
+    if (n.strip_accents) {
+      std::u32string d;
+      for (char32_t x : chars) unicode::append_nfd(x, &d);
+      chars.clear();
+      for (char32_t x : d)
+        if (!unicode::is_nonspacing_mark(x)) chars.push_back(x);
+    }
+    if (!n.lowercase) {
+      out->append(chars);
+      return;
+    }
+    for (char32_t x : chars) unicode::append_lower(x, out);
+  });
 }
 
 struct Apply {

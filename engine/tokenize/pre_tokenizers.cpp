@@ -46,7 +46,7 @@ const std::array<std::string, 256>& byte_table() {
   return table;
 }
 
-void split_bert(const NormalizedString& s, std::vector<NormalizedString>* out) {
+void split_bert(const NormalizedString& s, const WordSink& out) {
   const std::string& t = s.str();
   size_t word = std::string::npos;
   for (size_t i = 0; i < t.size();) {
@@ -54,51 +54,51 @@ void split_bert(const NormalizedString& s, std::vector<NormalizedString>* out) {
     bool space = unicode::is_white_space(c);
     bool punct = (c < 0x80 && std::ispunct(int(c))) || unicode::is_punctuation(c);
     if (space || punct) {
-      if (word != std::string::npos) out->push_back(s.slice(word, i));
+      if (word != std::string::npos) out(s.slice(word, i));
       word = std::string::npos;
-      if (punct) out->push_back(s.slice(i, i + n));
+      if (punct) out(s.slice(i, i + n));
     } else if (word == std::string::npos) {
       word = i;
     }
     i += n;
   }
-  if (word != std::string::npos) out->push_back(s.slice(word, t.size()));
+  if (word != std::string::npos) out(s.slice(word, t.size()));
 }
 
-void split_whitespace(const NormalizedString& s, std::vector<NormalizedString>* out) {
+void split_whitespace(const NormalizedString& s, const WordSink& out) {
   const std::string& t = s.str();
   size_t word = std::string::npos;
   for (size_t i = 0; i < t.size();) {
     auto [c, n] = unicode::decode_utf8(t, i);
     if (unicode::is_white_space(c)) {
-      if (word != std::string::npos) out->push_back(s.slice(word, i));
+      if (word != std::string::npos) out(s.slice(word, i));
       word = std::string::npos;
     } else if (word == std::string::npos) {
       word = i;
     }
     i += n;
   }
-  if (word != std::string::npos) out->push_back(s.slice(word, t.size()));
+  if (word != std::string::npos) out(s.slice(word, t.size()));
 }
 
-void byte_level(const ByteLevel& bl, NormalizedString s, std::vector<NormalizedString>* out) {
+void byte_level(const ByteLevel& bl, NormalizedString s, const WordSink& out) {
   if (bl.add_prefix_space && !s.empty() && s.str()[0] != ' ') s.prepend(" ");
   auto map_bytes = [](std::string_view ch, std::string* dst) {
     for (unsigned char b : ch) *dst += byte_table()[b];
   };
   if (!bl.use_regex) {
     s.map_chars_to_bytes(map_bytes);
-    if (!s.empty()) out->push_back(std::move(s));
+    if (!s.empty()) out(std::move(s));
     return;
   }
   for (auto [b, e] : gpt2_split(s.str())) {
     NormalizedString w = s.slice(b, e);
     w.map_chars_to_bytes(map_bytes);
-    out->push_back(std::move(w));
+    out(std::move(w));
   }
 }
 
-void metaspace(const Metaspace& m, NormalizedString s, std::vector<NormalizedString>* out) {
+void metaspace(const Metaspace& m, NormalizedString s, const WordSink& out) {
   s.replace_all(" ", m.replacement);
   bool starts = s.str().compare(0, m.replacement.size(), m.replacement) == 0;
   if (!starts && (m.prepend_scheme == Metaspace::Prepend::kAlways ||
@@ -106,17 +106,17 @@ void metaspace(const Metaspace& m, NormalizedString s, std::vector<NormalizedStr
     s.prepend(m.replacement);
   if (s.empty()) return;
   if (!m.split) {
-    out->push_back(std::move(s));
+    out(std::move(s));
     return;
   }
   // Split before every replacement character, which stays with the word it starts.
   const std::string& t = s.str();
   size_t start = 0;
   for (size_t p = t.find(m.replacement, 1); p != std::string::npos; p = t.find(m.replacement, p + 1)) {
-    if (p > start) out->push_back(s.slice(start, p));
+    if (p > start) out(s.slice(start, p));
     start = p;
   }
-  out->push_back(s.slice(start, t.size()));
+  out(s.slice(start, t.size()));
 }
 
 }  // namespace
@@ -174,29 +174,27 @@ std::vector<std::pair<size_t, size_t>> gpt2_split(std::string_view t) {
 
 namespace {
 struct Apply {
-  std::vector<NormalizedString>* words;
-  void operator()(const BertPreTokenizer&, NormalizedString s) const { split_bert(s, words); }
-  void operator()(const WhitespaceSplit&, NormalizedString s) const { split_whitespace(s, words); }
-  void operator()(const ByteLevel& b, NormalizedString s) const { byte_level(b, std::move(s), words); }
-  void operator()(const Metaspace& m, NormalizedString s) const { metaspace(m, std::move(s), words); }
+  const WordSink& out;
+  void operator()(const BertPreTokenizer&, NormalizedString s) const { split_bert(s, out); }
+  void operator()(const WhitespaceSplit&, NormalizedString s) const { split_whitespace(s, out); }
+  void operator()(const ByteLevel& b, NormalizedString s) const { byte_level(b, std::move(s), out); }
+  void operator()(const Metaspace& m, NormalizedString s) const { metaspace(m, std::move(s), out); }
 };
-}  // namespace
 
-void pre_tokenize(const std::vector<PreTokenizerStep>& steps, NormalizedString chunk,
-                  std::vector<NormalizedString>* words) {
-  if (steps.empty()) {
-    if (!chunk.empty()) words->push_back(std::move(chunk));
+// Runs steps[i..] on one piece; words stream to the sink (no list of all words is built).
+void run_from(const std::vector<PreTokenizerStep>& steps, size_t i, NormalizedString piece,
+              const WordSink& sink) {
+  if (i == steps.size()) {
+    if (!piece.empty()) sink(std::move(piece));
     return;
   }
-  std::vector<NormalizedString> current{std::move(chunk)}, next;
-  for (const auto& step : steps) {
-    next.clear();
-    for (auto& piece : current)
-      std::visit([&](const auto& s) { Apply{&next}(s, std::move(piece)); }, step);
-    current.swap(next);
-  }
-  for (auto& w : current)
-    if (!w.empty()) words->push_back(std::move(w));
+  WordSink next = [&](NormalizedString&& w) { run_from(steps, i + 1, std::move(w), sink); };
+  std::visit([&](const auto& s) { Apply{next}(s, std::move(piece)); }, steps[i]);
+}
+}  // namespace
+
+void pre_tokenize(const std::vector<PreTokenizerStep>& steps, NormalizedString chunk, const WordSink& sink) {
+  run_from(steps, 0, std::move(chunk), sink);
 }
 
 }  // namespace lw::hf

@@ -3,6 +3,7 @@
 #pragma once
 #include <QtTest/QtTest>
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -17,7 +18,11 @@ namespace tokenize_test {
 inline std::string shared_tok(const std::string& rel) {
   return std::string(LW_SHARED_DATA) + "/tokenizers/" + rel;
 }
-inline std::string golden_dir() { return std::string(LW_SOURCE_DIR) + "/tests/golden/tokenizers"; }
+// LW_TOKENIZER_GOLDEN overrides the folder (to try a fresh run of the script before committing it).
+inline std::string golden_dir() {
+  const char* env = std::getenv("LW_TOKENIZER_GOLDEN");
+  return env && *env ? env : std::string(LW_SOURCE_DIR) + "/tests/golden/tokenizers";
+}
 
 inline std::unique_ptr<lw::Tokenizer> load(const std::string& path) {
   auto r = lw::load_tokenizer(path);
