@@ -177,10 +177,7 @@ __global__ void ref_dkdv_kernel(T* dk, T* dv, const T* dout, const T* q, const T
 Status set_smem(const void* kernel, size_t bytes) {
   LW_CHECK(bytes <= 220 * 1024, "attention: T too long for the reference CUDA path (" +
                                     std::to_string(bytes) + " bytes of shared memory per row)");
-  if (bytes > 48 * 1024)
-    LW_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     static_cast<int>(bytes)));
-  return Status::ok();
+  return allow_smem(kernel, bytes);
 }
 
 Status check_shape(const AttentionShape& s) {

@@ -466,9 +466,7 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
 
 template <typename K>
 Status launch(K kernel, dim3 grid, int threads, size_t smem, const Params& p, cudaStream_t stream) {
-  if (smem > 48 * 1024)
-    LW_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     static_cast<int>(smem)));
+  LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
   kernel<<<grid, threads, smem, stream>>>(p);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();

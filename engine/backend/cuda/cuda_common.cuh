@@ -8,6 +8,8 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "engine/backend/cuda/cuda_check.h"
@@ -86,6 +88,22 @@ inline unsigned grid_for(int64_t work, int threads) {
   const int64_t cap = 132 * 32;  // enough blocks to fill every SM many times over
   if (blocks > cap) blocks = cap;
   return static_cast<unsigned>(blocks < 1 ? 1 : blocks);
+}
+
+// Raises a kernel's dynamic shared-memory limit to at least `bytes` (needed above 48 KB).
+// Remembers what was set, so a warmed-up launcher makes no such call again: the first
+// call is a host-side attribute change, later launches stay pure stream work (graphs).
+inline Status allow_smem(const void* kernel, size_t bytes) {
+  if (bytes <= 48 * 1024) return Status::ok();
+  static std::mutex mu;
+  static std::map<const void*, size_t> granted;
+  std::lock_guard<std::mutex> lock(mu);
+  size_t& g = granted[kernel];
+  if (g >= bytes) return Status::ok();
+  LW_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   static_cast<int>(bytes)));
+  g = bytes;
+  return Status::ok();
 }
 
 // y_j[i] = f(x_0[i], ..., index i) over n elements: NIN inputs, NOUT outputs, all of

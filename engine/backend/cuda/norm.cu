@@ -9,7 +9,7 @@
 namespace lw::cuda {
 
 namespace {
-constexpr int kMaxPartials = 512;  // blocks of the backward pass = rows of scratch partials
+constexpr int kMaxPartials = 1024;  // blocks of the backward pass (8 per SM on H100) = scratch rows
 }
 
 size_t norm_backward_scratch_bytes(int64_t rows, int C) {
@@ -263,9 +263,7 @@ Status launch_bwd(int G, T* dx, float* scratch, const T* dy, const T* x, const T
                   const float* mean, const float* rstd, int64_t rows, int C, cudaStream_t stream) {
   const size_t smem = static_cast<size_t>(NW) * 2 * C * sizeof(float);
   auto kernel = norm_bwd_kernel<T, VEC, RMS, NW>;
-  if (smem > 48 * 1024)
-    LW_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                     static_cast<int>(smem)));
+  LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
   kernel<<<G, NW * 32, smem, stream>>>(dx, scratch, dy, x, w, mean, rstd, rows, C);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
