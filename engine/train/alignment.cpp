@@ -22,8 +22,9 @@ Result<WordAlignment> align_words(const std::vector<Span>& words, const std::vec
   for (size_t w = 0; w < words.size(); ++w) {
     LW_CHECK(!words[w].empty() && words[w].begin >= 0,
              "alignment: word " + std::to_string(w) + " has an empty span");
-    LW_CHECK(w == 0 || words[w].begin >= words[w - 1].end,
-             "alignment: word " + std::to_string(w) + " starts before word " + std::to_string(w - 1) + " ends");
+    LW_CHECK(w == 0 || words[w].begin >= words[w - 1].end, "alignment: word " + std::to_string(w) +
+                                                               " starts before word " +
+                                                               std::to_string(w - 1) + " ends");
   }
   WordAlignment a;
   a.token_word.assign(tokens.size(), -1);
@@ -36,7 +37,7 @@ Result<WordAlignment> align_words(const std::vector<Span>& words, const std::vec
     LW_CHECK(s.begin >= last_begin, "alignment: token " + std::to_string(t) + " starts at byte " +
                                         std::to_string(s.begin) + ", before the previous token");
     last_begin = s.begin;
-    while (w < words.size() && words[w].end <= s.begin) ++w;  // words entirely before the token
+    while (w < words.size() && words[w].end <= s.begin) ++w;     // words entirely before the token
     if (w == words.size() || words[w].begin >= s.end) continue;  // the token covers only spaces
     a.token_word[t] = int(w);
     if (a.word_first_token[w] < 0) a.word_first_token[w] = int(t);
@@ -56,8 +57,8 @@ Result<std::vector<int>> token_labels(const WordAlignment& a, const std::vector<
   return out;
 }
 
-Result<std::vector<int>> word_predictions(const WordAlignment& a, const std::vector<int>& token_preds,
-                                          int missing) {
+Result<std::vector<int>> word_predictions(const WordAlignment& a,
+                                          const std::vector<int>& token_preds, int missing) {
   LW_CHECK(token_preds.size() <= a.token_word.size(),
            "alignment: " + std::to_string(token_preds.size()) + " token predictions for " +
                std::to_string(a.token_word.size()) + " tokens");

@@ -46,8 +46,8 @@ Result<std::vector<int>> token_labels(const WordAlignment& a, const std::vector<
                                       int ignore_index = kIgnoreIndex);
 
 // [n_words] the prediction of each word's first token; `missing` for words without a token.
-Result<std::vector<int>> word_predictions(const WordAlignment& a, const std::vector<int>& token_preds,
-                                          int missing);
+Result<std::vector<int>> word_predictions(const WordAlignment& a,
+                                          const std::vector<int>& token_preds, int missing);
 
 // How many examples a max length cuts, from each example's token count (with special tokens).
 struct TruncationReport {
@@ -56,8 +56,11 @@ struct TruncationReport {
   int64_t n_truncated = 0;     // examples with more than max_length tokens
   int64_t tokens_dropped = 0;  // sum over examples of (count - max_length) where positive
   int64_t longest = 0;
-  std::vector<int64_t> first_truncated;  // indexes of the first (up to 20) cut examples, to show them
-  double fraction_truncated() const { return n_examples ? double(n_truncated) / double(n_examples) : 0.0; }
+  std::vector<int64_t>
+      first_truncated;  // indexes of the first (up to 20) cut examples, to show them
+  double fraction_truncated() const {
+    return n_examples ? double(n_truncated) / double(n_examples) : 0.0;
+  }
   std::string describe() const;  // "12 of 700 examples (1.7%) are longer than 128 tokens ..."
 };
 TruncationReport count_truncation(const std::vector<int64_t>& token_counts, int64_t max_length);

@@ -20,7 +20,8 @@ struct Record {
 };
 
 bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string lower(std::string s) {
@@ -52,8 +53,9 @@ Result<bool> next_csv(LineReader& in, Record& rec, size_t max_bytes) {
     LW_ASSIGN_OR_RETURN(bool more, in.next());
     if (!more) {
       if (quoted) {
-        return invalid_argument(in.where(rec.line) +
-                                ": quoted field opened on this line is not closed by the end of the file");
+        return invalid_argument(
+            in.where(rec.line) +
+            ": quoted field opened on this line is not closed by the end of the file");
       }
       return false;
     }
@@ -87,8 +89,9 @@ Result<bool> next_csv(LineReader& in, Record& rec, size_t max_bytes) {
         field.clear();
         after_quote = false;
       } else if (after_quote) {
-        return invalid_argument(in.where() + ": unexpected character after a closing quote at byte column " +
-                                std::to_string(i + 1) + " (a quote inside a field must be doubled)");
+        return invalid_argument(
+            in.where() + ": unexpected character after a closing quote at byte column " +
+            std::to_string(i + 1) + " (a quote inside a field must be doubled)");
       } else if (c == '"' && field.empty()) {
         quoted = true;
       } else {
@@ -120,14 +123,15 @@ Result<int> resolve_column(const ColumnSpec& spec, const std::vector<std::string
   }
   int idx = spec.index < 0 ? n_cols + spec.index : spec.index;
   LW_CHECK(idx >= 0 && idx < n_cols, in.where(first_line) + ": column " + spec.describe() +
-                                         " does not exist (the file has " +
-                                         std::to_string(n_cols) + " columns)");
+                                         " does not exist (the file has " + std::to_string(n_cols) +
+                                         " columns)");
   return idx;
 }
 
 Status check_nonempty(const std::string& value, const ColumnSpec& col, const char* what,
                       const LineReader& in, int64_t line) {
-  LW_CHECK(!value.empty(), in.where(line) + ": the " + what + " column " + col.describe() + " is empty");
+  LW_CHECK(!value.empty(),
+           in.where(line) + ": the " + what + " column " + col.describe() + " is empty");
   return Status::ok();
 }
 
@@ -163,10 +167,10 @@ Result<ClassifyDataset> read_table(LineReader& in, TableFormat format, const Cla
     }
     have = false;
     if (int(rec.fields.size()) != n_cols) {
-      return invalid_argument(in.where(rec.line) + ": expected " + std::to_string(n_cols) +
-                              " columns (as " + (has_header ? "in the header" : "on the first row") +
-                              " on line " + std::to_string(first_line) + "), found " +
-                              std::to_string(rec.fields.size()));
+      return invalid_argument(
+          in.where(rec.line) + ": expected " + std::to_string(n_cols) + " columns (as " +
+          (has_header ? "in the header" : "on the first row") + " on line " +
+          std::to_string(first_line) + "), found " + std::to_string(rec.fields.size()));
     }
     ClassifyExample ex;
     ex.line = rec.line;
@@ -194,7 +198,8 @@ Result<std::string> json_field(const nlohmann::json& j, const ColumnSpec& col, b
   if (it == j.end()) {
     std::string keys;
     for (auto k = j.begin(); k != j.end(); ++k) keys += (keys.empty() ? "" : ", ") + k.key();
-    return invalid_argument(in.where() + ": field '" + col.name + "' is missing (fields: " + keys + ")");
+    return invalid_argument(in.where() + ": field '" + col.name + "' is missing (fields: " + keys +
+                            ")");
   }
   if (it->is_string()) return it->get<std::string>();
   if (label && (it->is_number_integer())) return it->dump();
@@ -209,8 +214,10 @@ int json_depth(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (in_str) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_str = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_str = false;
     } else if (c == '"') {
       in_str = true;
     } else if (c == '[' || c == '{') {
@@ -233,7 +240,8 @@ Result<ClassifyDataset> read_jsonl(LineReader& in, const ClassifyOptions& o) {
     LW_CHECK(json_depth(in.line()) <= 64, in.where() + ": JSON nested deeper than 64 levels");
     auto j = nlohmann::json::parse(in.line(), nullptr, /*allow_exceptions=*/false);
     LW_CHECK(!j.is_discarded(), in.where() + ": not valid JSON (one object per line expected)");
-    LW_CHECK(j.is_object(), in.where() + ": expected a JSON object, got " + std::string(j.type_name()));
+    LW_CHECK(j.is_object(),
+             in.where() + ": expected a JSON object, got " + std::string(j.type_name()));
     ClassifyExample ex;
     ex.line = in.line_number();
     LW_ASSIGN_OR_RETURN(ex.text, json_field(j, o.text_column, false, in));
@@ -263,8 +271,9 @@ Result<ClassifyDataset> read_any(LineReader& in, const ClassifyOptions& o) {
 
 ColumnSpec ColumnSpec::parse(const std::string& text) {
   size_t i = (!text.empty() && text[0] == '-') ? 1 : 0;
-  bool digits = i < text.size() && text.size() - i <= 6 &&
-                std::all_of(text.begin() + long(i), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  bool digits =
+      i < text.size() && text.size() - i <= 6 &&
+      std::all_of(text.begin() + long(i), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (digits) return at(std::stoi(text));
   return named(text);
 }
@@ -280,11 +289,13 @@ std::string ColumnSpec::describe() const {
 Result<TableFormat> detect_table_format(const std::string& path) {
   std::string p = lower(path);
   if (ends_with(p, ".csv")) return TableFormat::kCsv;
-  if (ends_with(p, ".tsv") || ends_with(p, ".tab") || ends_with(p, ".txt")) return TableFormat::kTsv;
+  if (ends_with(p, ".tsv") || ends_with(p, ".tab") || ends_with(p, ".txt"))
+    return TableFormat::kTsv;
   if (ends_with(p, ".jsonl") || ends_with(p, ".ndjson") || ends_with(p, ".json"))
     return TableFormat::kJsonl;
-  return invalid_argument(path + ": cannot tell the format from the extension; "
-                                 "use .csv, .tsv or .jsonl, or choose the format");
+  return invalid_argument(path +
+                          ": cannot tell the format from the extension; "
+                          "use .csv, .tsv or .jsonl, or choose the format");
 }
 
 Result<ClassifyDataset> read_classify_file(const std::string& path, const ClassifyOptions& opts) {
@@ -302,15 +313,16 @@ Result<ClassifyDataset> parse_classify_text(const std::string& source, std::stri
 Status apply_label_map(ClassifyDataset& data, const LabelMap& labels) {
   for (auto& ex : data.examples) {
     ex.label_id = labels.id(ex.label);
-    LW_CHECK(ex.label_id >= 0, data.source + ":" + std::to_string(ex.line) + ": label '" + ex.label +
-                                   "' is not in the label map of the training data (" +
+    LW_CHECK(ex.label_id >= 0, data.source + ":" + std::to_string(ex.line) + ": label '" +
+                                   ex.label + "' is not in the label map of the training data (" +
                                    labels.describe() + ")");
   }
   return Status::ok();
 }
 
 Result<ClassifySplits> load_classify_splits(const SplitFiles& files, const ClassifyOptions& opts,
-                                            const SplitOptions& split, const LabelMap* fixed_labels) {
+                                            const SplitOptions& split,
+                                            const LabelMap* fixed_labels) {
   ClassifySplits out;
   LW_ASSIGN_OR_RETURN(ClassifyDataset all, read_classify_file(files.train, opts));
   double val_frac = files.validation.empty() ? split.validation_fraction : 0.0;
@@ -356,7 +368,8 @@ ClassifyPreview preview_classify(const ClassifyDataset& data, int n_rows) {
   for (const auto& ex : data.examples) {
     counts[ex.label]++;
     chars.push_back(utf8_length(ex.text) + utf8_length(ex.text_pair));
-    words.push_back(int64_t(split_whitespace(ex.text).size() + split_whitespace(ex.text_pair).size()));
+    words.push_back(
+        int64_t(split_whitespace(ex.text).size() + split_whitespace(ex.text_pair).size()));
   }
   for (int i = 0; i < n_rows && i < int(data.examples.size()); ++i)
     p.first_rows.push_back(data.examples[size_t(i)]);

@@ -85,7 +85,7 @@ struct ClassifyPreview {
   int64_t n_examples = 0;
   std::vector<ClassifyExample> first_rows;
   std::vector<std::pair<std::string, int64_t>> label_counts;  // sorted as LabelMap::build
-  LengthHistogram char_lengths;  // code points of text (+ pair)
+  LengthHistogram char_lengths;                               // code points of text (+ pair)
   LengthHistogram word_lengths;  // whitespace-separated words of text (+ pair)
 };
 

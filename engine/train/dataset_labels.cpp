@@ -170,11 +170,11 @@ Result<LabelMap> LabelMap::load(const std::string& path) {
 Result<std::vector<Split>> assign_splits(int64_t n, const std::vector<int>* strata,
                                          double validation_fraction, double test_fraction,
                                          uint64_t seed) {
-  bool ok = validation_fraction >= 0 && test_fraction >= 0 &&
-            validation_fraction + test_fraction < 1;
+  bool ok =
+      validation_fraction >= 0 && test_fraction >= 0 && validation_fraction + test_fraction < 1;
   LW_CHECK(ok, "split fractions must be >= 0 and sum to less than 1 (validation " +
-                   std::to_string(validation_fraction) + ", test " +
-                   std::to_string(test_fraction) + ")");
+                   std::to_string(validation_fraction) + ", test " + std::to_string(test_fraction) +
+                   ")");
   LW_ASSERT(!strata || int64_t(strata->size()) == n);
   // Group item indexes by stratum (in order of first appearance; one group when unstratified).
   std::map<int, std::vector<int64_t>> groups;

@@ -70,8 +70,8 @@ Result<std::vector<Split>> assign_splits(int64_t n, const std::vector<int>* stra
 struct LengthHistogram {
   int64_t count = 0, min = 0, max = 0;
   double mean = 0;
-  int64_t p50 = 0, p95 = 0;      // nearest-rank percentiles
-  int64_t bin_width = 1;         // bins[i] counts lengths in [i*bin_width, (i+1)*bin_width)
+  int64_t p50 = 0, p95 = 0;  // nearest-rank percentiles
+  int64_t bin_width = 1;     // bins[i] counts lengths in [i*bin_width, (i+1)*bin_width)
   std::vector<int64_t> bins;
 };
 

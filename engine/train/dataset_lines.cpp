@@ -11,7 +11,9 @@ namespace lw::train {
 namespace {
 constexpr size_t kChunkBytes = size_t(256) << 10;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
 }  // namespace
 
 int64_t find_invalid_utf8(std::string_view s) {
@@ -116,7 +118,8 @@ Result<size_t> LineReader::fill() {
   if (buf_pos_ < buf_end_ || eof_ || !file_) return buf_end_ - buf_pos_;
   size_t got = std::fread(buf_.data(), 1, buf_.size(), file_.get());
   if (got < buf_.size()) {
-    if (std::ferror(file_.get())) return io_error(source_ + ": read error (" + std::strerror(errno) + ")");
+    if (std::ferror(file_.get()))
+      return io_error(source_ + ": read error (" + std::strerror(errno) + ")");
     eof_ = true;
   }
   buf_pos_ = 0;
@@ -124,8 +127,12 @@ Result<size_t> LineReader::fill() {
   return got;
 }
 
-std::string LineReader::where() const { return where(line_no_); }
-std::string LineReader::where(int64_t line) const { return source_ + ":" + std::to_string(line); }
+std::string LineReader::where() const {
+  return where(line_no_);
+}
+std::string LineReader::where(int64_t line) const {
+  return source_ + ":" + std::to_string(line);
+}
 
 Result<bool> LineReader::next() {
   line_.clear();

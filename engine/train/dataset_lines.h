@@ -58,7 +58,7 @@ class LineReader {
 
   std::string source_;
   std::unique_ptr<FILE, int (*)(FILE*)> file_{nullptr, &std::fclose};
-  std::vector<char> buf_;   // chunk buffer for files; the whole text for from_text
+  std::vector<char> buf_;  // chunk buffer for files; the whole text for from_text
   size_t buf_pos_ = 0, buf_end_ = 0;
   bool eof_ = false;
   size_t max_line_ = kDefaultMaxLineBytes;

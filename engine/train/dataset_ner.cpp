@@ -18,16 +18,20 @@ struct Columns {
 Result<Columns> layout(const LineReader& in, const NerOptions& o) {
   Columns c;
   c.tabs = o.separator == NerOptions::Separator::kTab ||
-           (o.separator == NerOptions::Separator::kAuto && in.line().find('\t') != std::string_view::npos);
+           (o.separator == NerOptions::Separator::kAuto &&
+            in.line().find('\t') != std::string_view::npos);
   c.n = int(c.tabs ? split_on(in.line(), '\t').size() : split_whitespace(in.line()).size());
   c.token = o.token_column < 0 ? c.n + o.token_column : o.token_column;
   c.tag = o.tag_column < 0 ? c.n + o.tag_column : o.tag_column;
   LW_CHECK(c.n >= 2, in.where() + ": expected at least 2 columns (token and tag), found " +
-                         std::to_string(c.n) + (c.tabs ? " (tab-separated)" : " (whitespace-separated)"));
+                         std::to_string(c.n) +
+                         (c.tabs ? " (tab-separated)" : " (whitespace-separated)"));
   LW_CHECK(c.tag >= 0 && c.tag < c.n, in.where() + ": tag column #" + std::to_string(o.tag_column) +
-                                          " does not exist (the line has " + std::to_string(c.n) + " columns)");
-  LW_CHECK(c.token >= 0 && c.token < c.n, in.where() + ": token column #" + std::to_string(o.token_column) +
-                                              " does not exist (the line has " + std::to_string(c.n) + " columns)");
+                                          " does not exist (the line has " + std::to_string(c.n) +
+                                          " columns)");
+  LW_CHECK(c.token >= 0 && c.token < c.n,
+           in.where() + ": token column #" + std::to_string(o.token_column) +
+               " does not exist (the line has " + std::to_string(c.n) + " columns)");
   LW_CHECK(c.tag != c.token, in.where() + ": the token and tag columns are the same column");
   return c;
 }
@@ -57,8 +61,9 @@ Result<NerDataset> read_sentences(LineReader& in, const NerOptions& o) {
     }
     fields = cols.tabs ? split_on(in.line(), '\t') : split_whitespace(line);
     if (int(fields.size()) != cols.n) {
-      return invalid_argument(in.where() + ": expected " + std::to_string(cols.n) + " columns (as on line " +
-                              std::to_string(layout_line) + "), found " + std::to_string(fields.size()));
+      return invalid_argument(in.where() + ": expected " + std::to_string(cols.n) +
+                              " columns (as on line " + std::to_string(layout_line) + "), found " +
+                              std::to_string(fields.size()));
     }
     std::string_view token = trim(fields[size_t(cols.token)]), tag = trim(fields[size_t(cols.tag)]);
     LW_CHECK(!token.empty(), in.where() + ": the token is empty");
@@ -68,7 +73,8 @@ Result<NerDataset> read_sentences(LineReader& in, const NerOptions& o) {
     cur.tags.emplace_back(tag);
   }
   flush();
-  LW_CHECK(!data.sentences.empty(), in.source() + ": no sentences (the file holds only blank or -DOCSTART- lines)");
+  LW_CHECK(!data.sentences.empty(),
+           in.source() + ": no sentences (the file holds only blank or -DOCSTART- lines)");
   return data;
 }
 
@@ -78,13 +84,17 @@ Status check_scheme(NerDataset& data, TagScheme scheme) {
     scheme = TagScheme::kIob2;
     for (const auto& s : data.sentences)
       for (const auto& t : s.tags)
-        if (t.size() >= 2 && t[1] == '-' && (t[0] == 'E' || t[0] == 'S')) scheme = TagScheme::kBioes;
+        if (t.size() >= 2 && t[1] == '-' && (t[0] == 'E' || t[0] == 'S'))
+          scheme = TagScheme::kBioes;
   }
   for (auto& s : data.sentences) {
     size_t bad = 0;
     Status st = validate_tags(s.tags, scheme, &bad);
-    if (!st.is_ok()) return invalid_argument(data.source + ":" + std::to_string(s.line + int64_t(bad)) + ": " + st.message());
-    if (scheme == TagScheme::kIob1) s.tags = *convert_tags(s.tags, TagScheme::kIob1, TagScheme::kIob2);
+    if (!st.is_ok())
+      return invalid_argument(data.source + ":" + std::to_string(s.line + int64_t(bad)) + ": " +
+                              st.message());
+    if (scheme == TagScheme::kIob1)
+      s.tags = *convert_tags(s.tags, TagScheme::kIob1, TagScheme::kIob2);
   }
   data.scheme = scheme == TagScheme::kIob1 ? TagScheme::kIob2 : scheme;
   return Status::ok();
@@ -103,7 +113,8 @@ Result<NerDataset> read_ner_file(const std::string& path, const NerOptions& opts
   return read_any(in, opts);
 }
 
-Result<NerDataset> parse_ner_text(const std::string& source, std::string text, const NerOptions& opts) {
+Result<NerDataset> parse_ner_text(const std::string& source, std::string text,
+                                  const NerOptions& opts) {
   LW_CHECK(!text.empty(), source + ": the file is empty");
   auto in = LineReader::from_text(source, std::move(text), opts.max_line_bytes);
   return read_any(in, opts);
@@ -126,9 +137,9 @@ Status apply_tag_map(NerDataset& data, const LabelMap& tags) {
     s.tag_ids.resize(s.tags.size());
     for (size_t i = 0; i < s.tags.size(); ++i) {
       s.tag_ids[i] = tags.id(s.tags[i]);
-      LW_CHECK(s.tag_ids[i] >= 0, data.source + ":" + std::to_string(s.line + int64_t(i)) + ": tag '" +
-                                      s.tags[i] + "' is not in the label map of the training data (" +
-                                      tags.describe() + ")");
+      LW_CHECK(s.tag_ids[i] >= 0,
+               data.source + ":" + std::to_string(s.line + int64_t(i)) + ": tag '" + s.tags[i] +
+                   "' is not in the label map of the training data (" + tags.describe() + ")");
     }
   }
   return Status::ok();
@@ -144,9 +155,11 @@ Result<NerSplits> load_ner_splits(const SplitFiles& files, const NerOptions& opt
                                                 test_frac, split.seed));
   NerDataset* dest[3] = {&out.train, &out.validation, &out.test};
   for (auto* d : dest) d->source = all.source, d->scheme = all.scheme;
-  for (size_t i = 0; i < which.size(); ++i) dest[int(which[i])]->sentences.push_back(std::move(all.sentences[i]));
+  for (size_t i = 0; i < which.size(); ++i)
+    dest[int(which[i])]->sentences.push_back(std::move(all.sentences[i]));
   NerOptions others = opts;
-  if (opts.scheme != TagScheme::kIob1) others.scheme = all.scheme;  // dev/test follow the training file
+  if (opts.scheme != TagScheme::kIob1)
+    others.scheme = all.scheme;  // dev/test follow the training file
   if (!files.validation.empty()) {
     LW_ASSIGN_OR_RETURN(out.validation, read_ner_file(files.validation, others));
   }

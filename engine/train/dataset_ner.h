@@ -45,7 +45,8 @@ struct Entity {
 // seqeval's strict extraction (mode="strict"): IOB2 entities are B-x I-x*; BIOES entities
 // are S-x or B-x (I-x)* E-x. Tokens that fit no entity (I-x after O, B-x I-x O in BIOES)
 // yield nothing. Tags invalid for the scheme are an error.
-Result<std::vector<Entity>> extract_entities(const std::vector<std::string>& tags, TagScheme scheme);
+Result<std::vector<Entity>> extract_entities(const std::vector<std::string>& tags,
+                                             TagScheme scheme);
 
 struct NerOptions {
   int token_column = 0;
@@ -71,7 +72,8 @@ struct NerDataset {
 };
 
 Result<NerDataset> read_ner_file(const std::string& path, const NerOptions& opts);
-Result<NerDataset> parse_ner_text(const std::string& source, std::string text, const NerOptions& opts);
+Result<NerDataset> parse_ner_text(const std::string& source, std::string text,
+                                  const NerOptions& opts);
 
 // "O" first, then for every entity type seen (sorted) every tag of the scheme (B, I or
 // B, I, E, S), so a type seen only as single-token entities still knows its I- tag.

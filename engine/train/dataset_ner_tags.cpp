@@ -42,10 +42,14 @@ std::string with_type(char prefix, std::string_view type) {
 
 const char* tag_scheme_name(TagScheme s) {
   switch (s) {
-    case TagScheme::kAuto: return "auto";
-    case TagScheme::kIob1: return "IOB1";
-    case TagScheme::kIob2: return "IOB2";
-    case TagScheme::kBioes: return "BIOES";
+    case TagScheme::kAuto:
+      return "auto";
+    case TagScheme::kIob1:
+      return "IOB1";
+    case TagScheme::kIob2:
+      return "IOB2";
+    case TagScheme::kBioes:
+      return "BIOES";
   }
   return "?";
 }
@@ -56,9 +60,10 @@ Result<ParsedTag> parse_tag(std::string_view tag, TagScheme scheme) {
   char p = tag.size() >= 3 && tag[1] == '-' ? tag[0] : '\0';
   bool ok = p == 'B' || p == 'I' || (bioes && (p == 'E' || p == 'S'));
   if (!ok) {
-    return invalid_argument("tag '" + std::string(tag) + "' is not a valid " +
-                            tag_scheme_name(scheme == TagScheme::kAuto ? TagScheme::kBioes : scheme) +
-                            " tag (expected " + expected_tags(bioes ? TagScheme::kBioes : scheme) + ")");
+    return invalid_argument(
+        "tag '" + std::string(tag) + "' is not a valid " +
+        tag_scheme_name(scheme == TagScheme::kAuto ? TagScheme::kBioes : scheme) +
+        " tag (expected " + expected_tags(bioes ? TagScheme::kBioes : scheme) + ")");
   }
   return ParsedTag{p, tag.substr(2)};
 }
@@ -73,15 +78,19 @@ Status validate_tags(const std::vector<std::string>& tags, TagScheme scheme, siz
     std::string prev_text = i ? "'" + tags[i - 1] + "'" : "the sentence start";
     if (bad) *bad = i < t.size() ? i : (t.empty() ? 0 : t.size() - 1);
     if ((cur.prefix == 'I' || cur.prefix == 'E') && !continues(prev, cur)) {
-      return invalid_argument("tag '" + tags[i] + "' follows " + prev_text + "; in " +
-                              tag_scheme_name(scheme) + " an entity starts with " +
-                              with_type(scheme == TagScheme::kBioes && cur.prefix == 'E' ? 'S' : 'B', cur.type) +
-                              (scheme == TagScheme::kIob2 ? " (for files that start entities with I-, read them as IOB1)" : ""));
+      return invalid_argument(
+          "tag '" + tags[i] + "' follows " + prev_text + "; in " + tag_scheme_name(scheme) +
+          " an entity starts with " +
+          with_type(scheme == TagScheme::kBioes && cur.prefix == 'E' ? 'S' : 'B', cur.type) +
+          (scheme == TagScheme::kIob2
+               ? " (for files that start entities with I-, read them as IOB1)"
+               : ""));
     }
     bool open = scheme == TagScheme::kBioes && (prev.prefix == 'B' || prev.prefix == 'I');
     if (open && !(cur.prefix == 'I' || cur.prefix == 'E')) {
       if (bad) *bad = i - 1;
-      return invalid_argument("entity tag '" + tags[i - 1] + "' is not closed: in BIOES it must be followed by " +
+      return invalid_argument("entity tag '" + tags[i - 1] +
+                              "' is not closed: in BIOES it must be followed by " +
                               with_type('I', prev.type) + " or " + with_type('E', prev.type));
     }
   }
@@ -110,14 +119,17 @@ Result<std::vector<std::string>> convert_tags(const std::vector<std::string>& ta
   out.reserve(t.size());
   for (size_t i = 0; i < t.size(); ++i) {
     ParsedTag cur = iob2[i];
-    bool next_inside = i + 1 < t.size() && iob2[i + 1].prefix == 'I' && iob2[i + 1].type == cur.type;
-    if (to == TagScheme::kBioes && cur.prefix != 'O' && !next_inside) cur.prefix = cur.prefix == 'B' ? 'S' : 'E';
+    bool next_inside =
+        i + 1 < t.size() && iob2[i + 1].prefix == 'I' && iob2[i + 1].type == cur.type;
+    if (to == TagScheme::kBioes && cur.prefix != 'O' && !next_inside)
+      cur.prefix = cur.prefix == 'B' ? 'S' : 'E';
     out.emplace_back(cur.prefix == 'O' ? std::string(1, 'O') : with_type(cur.prefix, cur.type));
   }
   return out;
 }
 
-Result<std::vector<Entity>> extract_entities(const std::vector<std::string>& tags, TagScheme scheme) {
+Result<std::vector<Entity>> extract_entities(const std::vector<std::string>& tags,
+                                             TagScheme scheme) {
   LW_CHECK(scheme != TagScheme::kAuto, "extract_entities: name the tag scheme");
   if (scheme == TagScheme::kIob1) {
     LW_ASSIGN_OR_RETURN(auto iob2, convert_tags(tags, TagScheme::kIob1, TagScheme::kIob2));

@@ -13,8 +13,12 @@ namespace lw::train {
 
 namespace {
 
-double ratio(int64_t a, int64_t b) { return b ? double(a) / double(b) : 0.0; }
-double f1_of(double p, double r) { return p + r > 0 ? 2 * p * r / (p + r) : 0.0; }
+double ratio(int64_t a, int64_t b) {
+  return b ? double(a) / double(b) : 0.0;
+}
+double f1_of(double p, double r) {
+  return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+}
 
 void finish(PrfScore& s) {
   s.precision = ratio(s.correct, s.predicted);
@@ -40,8 +44,13 @@ void averages(const std::vector<PrfScore>& scores, double* mp, double* mr, doubl
 nlohmann::ordered_json scores_json(const std::vector<PrfScore>& scores) {
   auto out = nlohmann::ordered_json::array();
   for (const auto& s : scores)
-    out.push_back({{"name", s.name}, {"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1},
-                   {"support", s.support}, {"predicted", s.predicted}, {"correct", s.correct}});
+    out.push_back({{"name", s.name},
+                   {"precision", s.precision},
+                   {"recall", s.recall},
+                   {"f1", s.f1},
+                   {"support", s.support},
+                   {"predicted", s.predicted},
+                   {"correct", s.correct}});
   return out;
 }
 
@@ -78,9 +87,12 @@ Result<ClassificationReport> classification_report(const std::vector<int>& y_tru
 }
 
 std::string ClassificationReport::to_json() const {
-  nlohmann::ordered_json j = {{"n", n}, {"accuracy", accuracy},
-                              {"macro_precision", macro_precision}, {"macro_recall", macro_recall},
-                              {"macro_f1", macro_f1}, {"micro_f1", micro_f1},
+  nlohmann::ordered_json j = {{"n", n},
+                              {"accuracy", accuracy},
+                              {"macro_precision", macro_precision},
+                              {"macro_recall", macro_recall},
+                              {"macro_f1", macro_f1},
+                              {"micro_f1", micro_f1},
                               {"weighted_f1", weighted_f1}};
   j["per_class"] = scores_json(per_class);
   j["confusion"] = confusion;
@@ -91,8 +103,8 @@ Result<EntityReport> entity_report(const std::vector<std::vector<std::string>>& 
                                    const std::vector<std::vector<std::string>>& y_pred,
                                    TagScheme scheme) {
   LW_CHECK(y_true.size() == y_pred.size(), "metrics: " + std::to_string(y_true.size()) +
-                                               " true sentences but " + std::to_string(y_pred.size()) +
-                                               " predicted");
+                                               " true sentences but " +
+                                               std::to_string(y_pred.size()) + " predicted");
   using Key = std::tuple<size_t, std::string, int, int>;  // sentence, type, begin, end
   std::set<Key> truth, pred;
   std::map<std::string, PrfScore> by_type;
@@ -105,9 +117,11 @@ Result<EntityReport> entity_report(const std::vector<std::vector<std::string>>& 
     for (size_t i = 0; i < y_true[s].size(); ++i) same += y_true[s][i] == y_pred[s][i];
     tokens += int64_t(y_true[s].size());
     auto t = extract_entities(y_true[s], scheme);
-    if (!t.is_ok()) return t.status().with_context("metrics: true tags of sentence " + std::to_string(s));
+    if (!t.is_ok())
+      return t.status().with_context("metrics: true tags of sentence " + std::to_string(s));
     auto p = extract_entities(y_pred[s], scheme);
-    if (!p.is_ok()) return p.status().with_context("metrics: predicted tags of sentence " + std::to_string(s));
+    if (!p.is_ok())
+      return p.status().with_context("metrics: predicted tags of sentence " + std::to_string(s));
     for (auto& e : *t) truth.emplace(s, e.type, e.begin, e.end), by_type[e.type].support++;
     for (auto& e : *p) pred.emplace(s, e.type, e.begin, e.end), by_type[e.type].predicted++;
   }
@@ -132,8 +146,8 @@ Result<EntityReport> entity_report(const std::vector<std::vector<int>>& y_true,
                                    const std::vector<std::vector<int>>& y_pred,
                                    const LabelMap& tags, TagScheme scheme) {
   LW_CHECK(y_true.size() == y_pred.size(), "metrics: " + std::to_string(y_true.size()) +
-                                               " true sentences but " + std::to_string(y_pred.size()) +
-                                               " predicted");
+                                               " true sentences but " +
+                                               std::to_string(y_pred.size()) + " predicted");
   std::vector<std::vector<std::string>> t(y_true.size()), p(y_pred.size());
   for (size_t s = 0; s < y_true.size(); ++s) {
     LW_CHECK(y_true[s].size() == y_pred[s].size(),
@@ -153,10 +167,16 @@ Result<EntityReport> entity_report(const std::vector<std::vector<int>>& y_true,
 }
 
 std::string EntityReport::to_json() const {
-  nlohmann::ordered_json j = {{"precision", precision}, {"recall", recall}, {"f1", f1},
-                              {"n_true", n_true}, {"n_pred", n_pred}, {"n_correct", n_correct},
-                              {"macro_precision", macro_precision}, {"macro_recall", macro_recall},
-                              {"macro_f1", macro_f1}, {"weighted_f1", weighted_f1},
+  nlohmann::ordered_json j = {{"precision", precision},
+                              {"recall", recall},
+                              {"f1", f1},
+                              {"n_true", n_true},
+                              {"n_pred", n_pred},
+                              {"n_correct", n_correct},
+                              {"macro_precision", macro_precision},
+                              {"macro_recall", macro_recall},
+                              {"macro_f1", macro_f1},
+                              {"weighted_f1", weighted_f1},
                               {"token_accuracy", token_accuracy}};
   j["per_type"] = scores_json(per_type);
   return j.dump(2);

@@ -15,11 +15,11 @@
 namespace lw::train {
 
 struct PrfScore {
-  std::string name;        // class label or entity type
+  std::string name;  // class label or entity type
   double precision = 0, recall = 0, f1 = 0;
-  int64_t support = 0;     // true items of this class/type
-  int64_t predicted = 0;   // predicted items
-  int64_t correct = 0;     // true positives
+  int64_t support = 0;    // true items of this class/type
+  int64_t predicted = 0;  // predicted items
+  int64_t correct = 0;    // true positives
 };
 
 struct ClassificationReport {
@@ -29,7 +29,7 @@ struct ClassificationReport {
   double micro_precision = 0, micro_recall = 0, micro_f1 = 0;  // all equal accuracy (single label)
   double weighted_f1 = 0;                                      // by support
   std::vector<PrfScore> per_class;                             // [K] in label-map order
-  std::vector<std::vector<int64_t>> confusion;                 // [K][K] rows true, columns predicted
+  std::vector<std::vector<int64_t>> confusion;  // [K][K] rows true, columns predicted
   std::string to_json() const;
 };
 

@@ -72,12 +72,13 @@ class TestDatasetAlignment : public QObject {
   void badInput() {
     auto overlap = align_words({{0, 4}, {3, 6}}, {});
     QVERIFY(!overlap.is_ok());
-    QVERIFY(overlap.status().message().find("word 1 starts before word 0 ends") != std::string::npos);
+    QVERIFY(overlap.status().message().find("word 1 starts before word 0 ends") !=
+            std::string::npos);
     QVERIFY(!align_words({{2, 2}}, {}).is_ok());
     auto backwards = align_words({{0, 4}, {5, 9}}, {{5, 9}, {0, 4}});
     QVERIFY(!backwards.is_ok());
-    QVERIFY(backwards.status().message().find("token 1 starts at byte 0, before the previous token") !=
-            std::string::npos);
+    QVERIFY(backwards.status().message().find(
+                "token 1 starts at byte 0, before the previous token") != std::string::npos);
   }
 
   void truncationReport() {
@@ -88,7 +89,8 @@ class TestDatasetAlignment : public QObject {
     QCOMPARE(r.longest, int64_t(200));
     QCOMPARE(r.fraction_truncated(), 0.5);
     QCOMPARE(r.first_truncated, (std::vector<int64_t>{1, 3}));
-    QVERIFY2(r.describe().find("2 of 4 examples (50.0%) are longer than 128 tokens") == 0, r.describe().c_str());
+    QVERIFY2(r.describe().find("2 of 4 examples (50.0%) are longer than 128 tokens") == 0,
+             r.describe().c_str());
     QCOMPARE(count_truncation({}, 16).n_truncated, int64_t(0));
   }
 };

@@ -37,7 +37,8 @@ lw::Status run_case(const nlohmann::json& c) {
   if (kind == "classify") return read_classify_file(path, co).status();
   if (kind == "ner") return read_ner_file(path, no).status();
   if (kind == "classify_dev")
-    return load_classify_splits({kBad + c["train"].get<std::string>(), path, ""}, co, split).status();
+    return load_classify_splits({kBad + c["train"].get<std::string>(), path, ""}, co, split)
+        .status();
   if (kind == "ner_dev")
     return load_ner_splits({kBad + c["train"].get<std::string>(), path, ""}, no, split).status();
   if (kind == "label_map") return LabelMap::load(path).status();
@@ -46,8 +47,8 @@ lw::Status run_case(const nlohmann::json& c) {
 
 // A file whose second line is `bytes` long, written in pieces (the test itself must not
 // hold it either).
-std::string write_long_line(const QTemporaryDir& dir, const std::string& name, const std::string& first,
-                            size_t bytes) {
+std::string write_long_line(const QTemporaryDir& dir, const std::string& name,
+                            const std::string& first, size_t bytes) {
   std::string path = dir.filePath(QString::fromStdString(name)).toStdString();
   std::ofstream f(path, std::ios::binary);
   f << first;
@@ -84,10 +85,14 @@ class TestDatasetBadInputs : public QObject {
   void tenMegabyteLine_data() {
     QTest::addColumn<QString>("name");
     QTest::addColumn<QString>("first");
-    QTest::newRow("tsv") << "long.tsv" << "text\tlabel\n";
-    QTest::newRow("csv") << "long.csv" << "text,label\n";
-    QTest::newRow("jsonl") << "long.jsonl" << "{\"text\": \"a\", \"label\": 1}\n";
-    QTest::newRow("conll") << "long.conll" << "EU\tB-ORG\n";
+    QTest::newRow("tsv") << "long.tsv"
+                         << "text\tlabel\n";
+    QTest::newRow("csv") << "long.csv"
+                         << "text,label\n";
+    QTest::newRow("jsonl") << "long.jsonl"
+                           << "{\"text\": \"a\", \"label\": 1}\n";
+    QTest::newRow("conll") << "long.conll"
+                           << "EU\tB-ORG\n";
   }
   void tenMegabyteLine() {
     QFETCH(QString, name);
@@ -101,7 +106,8 @@ class TestDatasetBadInputs : public QObject {
                                             : read_classify_file(path, {}).status();
     QVERIFY(!st.is_ok());
     QVERIFY2(st.message().find(name.toStdString() + ":2: line is longer than 1048576 bytes") !=
-                 std::string::npos, st.message().c_str());
+                 std::string::npos,
+             st.message().c_str());
     // It stops at the limit instead of reading the 10 MB line (generous bound for slow CI).
     QVERIFY2(timer.elapsed() < 2000, std::to_string(timer.elapsed()).c_str());
   }

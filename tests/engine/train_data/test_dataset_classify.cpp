@@ -28,7 +28,8 @@ class TestDatasetClassify : public QObject {
   void snipsIntents() {
     QElapsedTimer timer;
     timer.start();
-    auto s = load_classify_splits({kData + "snips/train.tsv", kData + "snips/valid.tsv", ""}, {}, {});
+    auto s =
+        load_classify_splits({kData + "snips/train.tsv", kData + "snips/valid.tsv", ""}, {}, {});
     QVERIFY2(s.is_ok(), s.status().to_string().c_str());
     QCOMPARE(s->train.examples.size(), size_t(13784));
     QCOMPARE(s->validation.examples.size(), size_t(700));
@@ -42,7 +43,8 @@ class TestDatasetClassify : public QObject {
     QCOMPARE(first.label_id, s->labels.id("AddToPlaylist"));
     // A stray quote is plain text in TSV ("The Best Of The 12" Mixes").
     bool found = false;
-    for (const auto& ex : s->train.examples) found |= ex.text.find("12\" Mixes") != std::string::npos;
+    for (const auto& ex : s->train.examples)
+      found |= ex.text.find("12\" Mixes") != std::string::npos;
     QVERIFY(found);
     auto p = preview_classify(s->train, 5);
     QCOMPARE(p.n_examples, int64_t(13784));
@@ -118,8 +120,9 @@ class TestDatasetClassify : public QObject {
     o.text_pair_column = ColumnSpec::named("hypothesis");
     auto d = parse_classify_text("nli.csv", csv, o);
     QVERIFY(!d.is_ok());  // the last pair is empty
-    QVERIFY2(d.status().message().find("nli.csv:6: the text pair column 'hypothesis' is empty") == 0,
-             d.status().message().c_str());
+    QVERIFY2(
+        d.status().message().find("nli.csv:6: the text pair column 'hypothesis' is empty") == 0,
+        d.status().message().c_str());
     csv.replace(csv.find(",\"\","), 4, ",x,");
     d = parse_classify_text("nli.csv", csv, o);
     QVERIFY2(d.is_ok(), d.status().to_string().c_str());
@@ -208,7 +211,8 @@ class TestDatasetClassify : public QObject {
     auto s = load_classify_splits({path, "", ""}, {}, {0.0, 0.0, 1}, &fixed);
     QVERIFY(!s.is_ok());
     QVERIFY2(s.status().message().find("t.tsv:3: label 'BookRestaurant' is not in the label map") !=
-                 std::string::npos, s.status().message().c_str());
+                 std::string::npos,
+             s.status().message().c_str());
   }
 
   void histogram() {
@@ -219,7 +223,7 @@ class TestDatasetClassify : public QObject {
     QCOMPARE(h.mean, 3.6);
     QCOMPARE(h.p50, int64_t(2));
     QCOMPARE(h.p95, int64_t(10));
-    QCOMPARE(h.bin_width, int64_t(3));  // ceil(11 / 5)
+    QCOMPARE(h.bin_width, int64_t(3));                     // ceil(11 / 5)
     QCOMPARE(h.bins, (std::vector<int64_t>{3, 1, 0, 1}));  // [0,3) [3,6) [6,9) [9,12)
     QCOMPARE(utf8_length("Romántica"), int64_t(9));
   }

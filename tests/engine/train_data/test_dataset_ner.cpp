@@ -43,8 +43,8 @@ class TestDatasetNer : public QObject {
   void snipsSlots() {
     QElapsedTimer timer;
     timer.start();
-    auto s = load_ner_splits({kData + "snips-slots/train.conll", kData + "snips-slots/valid.conll", ""},
-                             {}, {});
+    auto s = load_ner_splits(
+        {kData + "snips-slots/train.conll", kData + "snips-slots/valid.conll", ""}, {}, {});
     qint64 ms = timer.elapsed();
     QVERIFY2(s.is_ok(), s.status().to_string().c_str());
     QCOMPARE(s->train.sentences.size(), size_t(13784));
@@ -82,7 +82,8 @@ class TestDatasetNer : public QObject {
     QCOMPARE(d->sentences[0].line, int64_t(3));
     QCOMPARE(d->sentences[1].line, int64_t(8));
     QCOMPARE(d->sentences[1].tags, (Tags{"B-PER", "I-PER"}));
-    QCOMPARE(build_tag_map(*d).labels(), (Tags{"O", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"}));
+    QCOMPARE(build_tag_map(*d).labels(),
+             (Tags{"O", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"}));
     NerOptions o;
     o.tag_column = 2;  // the chunk column, also BIO
     d = parse_ner_text("conll03.txt", text, o);
@@ -100,7 +101,8 @@ class TestDatasetNer : public QObject {
     auto d = parse_ner_text("b.tsv", "New\tB-LOC\nYork\tE-LOC\nis\tO\nbig\tS-ADJ\n", {});
     QVERIFY2(d.is_ok(), d.status().to_string().c_str());
     QCOMPARE(int(d->scheme), int(TagScheme::kBioes));
-    QCOMPARE(build_tag_map(*d).labels(), (Tags{"O", "B-ADJ", "I-ADJ", "E-ADJ", "S-ADJ", "B-LOC", "I-LOC", "E-LOC", "S-LOC"}));
+    QCOMPARE(build_tag_map(*d).labels(),
+             (Tags{"O", "B-ADJ", "I-ADJ", "E-ADJ", "S-ADJ", "B-LOC", "I-LOC", "E-LOC", "S-LOC"}));
     // IOB1 (I- starts entities) is an error as IOB2 and converted when asked for.
     std::string iob1 = "the\tO\nUnited\tI-LOC\nStates\tI-LOC\nEU\tI-ORG\nUN\tB-ORG\n";
     QVERIFY(!parse_ner_text("i.tsv", iob1, {}).is_ok());
@@ -119,7 +121,8 @@ class TestDatasetNer : public QObject {
     QCOMPARE(*convert_tags(bioes, TagScheme::kBioes, TagScheme::kIob2), iob2);
     QCOMPARE(*convert_tags(iob2, TagScheme::kIob2, TagScheme::kIob2), iob2);
     // Same entities either way.
-    QCOMPARE(*extract_entities(iob2, TagScheme::kIob2), *extract_entities(bioes, TagScheme::kBioes));
+    QCOMPARE(*extract_entities(iob2, TagScheme::kIob2),
+             *extract_entities(bioes, TagScheme::kBioes));
     QCOMPARE(extract_entities(iob2, TagScheme::kIob2)->size(), size_t(4));
     QVERIFY(!convert_tags({"O", "I-PER"}, TagScheme::kIob2, TagScheme::kBioes).is_ok());
     size_t bad = 0;

@@ -12,7 +12,9 @@ using namespace lw::train;
 using Tags = std::vector<std::vector<std::string>>;
 
 namespace {
-bool near(double a, double b) { return std::fabs(a - b) < 1e-12; }
+bool near(double a, double b) {
+  return std::fabs(a - b) < 1e-12;
+}
 const PrfScore* find(const std::vector<PrfScore>& v, const std::string& name) {
   for (const auto& s : v)
     if (s.name == name) return &s;
@@ -20,7 +22,8 @@ const PrfScore* find(const std::vector<PrfScore>& v, const std::string& name) {
 }
 }  // namespace
 
-#define QNEAR(a, b) QVERIFY2(near((a), (b)), (std::to_string(a) + " vs " + std::to_string(b)).c_str())
+#define QNEAR(a, b) \
+  QVERIFY2(near((a), (b)), (std::to_string(a) + " vs " + std::to_string(b)).c_str())
 
 class TestMetrics : public QObject {
   Q_OBJECT
@@ -32,7 +35,8 @@ class TestMetrics : public QObject {
     QCOMPARE(r->n, int64_t(7));
     QNEAR(r->accuracy, 5.0 / 7);
     QNEAR(r->micro_f1, 5.0 / 7);
-    QCOMPARE(r->confusion, (std::vector<std::vector<int64_t>>{{1, 1, 0, 0}, {0, 2, 0, 0}, {1, 0, 2, 0}, {0, 0, 0, 0}}));
+    QCOMPARE(r->confusion, (std::vector<std::vector<int64_t>>{
+                               {1, 1, 0, 0}, {0, 2, 0, 0}, {1, 0, 2, 0}, {0, 0, 0, 0}}));
     QNEAR(r->per_class[0].precision, 0.5);
     QNEAR(r->per_class[1].precision, 2.0 / 3);
     QNEAR(r->per_class[1].recall, 1.0);
@@ -58,12 +62,12 @@ class TestMetrics : public QObject {
               {"B-PER", "I-PER"},
               {"O", "O", "B-LOC"},
               {"B-LOC", "B-LOC", "O"}};
-    Tags p = {{"B-PER", "I-PER", "O", "B-LOC"},   // both right; LOC at sentence end
-              {"B-ORG", "I-ORG", "O", "O"},       // boundary wrong
-              {"O", "I-MISC", "I-MISC"},          // I- without B-: no entity in strict mode
-              {"B-PER", "I-LOC"},                 // type change: PER[0,1), I-LOC nothing
-              {"O", "B-LOC", "B-LOC"},            // one false, one right at the end
-              {"B-LOC", "I-LOC", "O"}};           // merges two true entities: wrong
+    Tags p = {{"B-PER", "I-PER", "O", "B-LOC"},  // both right; LOC at sentence end
+              {"B-ORG", "I-ORG", "O", "O"},      // boundary wrong
+              {"O", "I-MISC", "I-MISC"},         // I- without B-: no entity in strict mode
+              {"B-PER", "I-LOC"},                // type change: PER[0,1), I-LOC nothing
+              {"O", "B-LOC", "B-LOC"},           // one false, one right at the end
+              {"B-LOC", "I-LOC", "O"}};          // merges two true entities: wrong
     auto r = entity_report(t, p, TagScheme::kIob2);
     QVERIFY2(r.is_ok(), r.status().to_string().c_str());
     QCOMPARE(r->n_true, int64_t(8));
@@ -91,10 +95,11 @@ class TestMetrics : public QObject {
   }
 
   void entitiesBioes() {
-    Tags t = {{"S-PER", "O", "B-LOC", "I-LOC", "E-LOC"}, {"B-ORG", "E-ORG", "S-LOC"}, {"O", "S-MISC"}};
+    Tags t = {
+        {"S-PER", "O", "B-LOC", "I-LOC", "E-LOC"}, {"B-ORG", "E-ORG", "S-LOC"}, {"O", "S-MISC"}};
     Tags p = {{"S-PER", "O", "B-LOC", "I-LOC", "I-LOC"},  // LOC never closed: no entity
               {"B-ORG", "E-ORG", "S-LOC"},
-              {"E-MISC", "S-MISC"}};                       // E- alone starts nothing
+              {"E-MISC", "S-MISC"}};  // E- alone starts nothing
     auto r = entity_report(t, p, TagScheme::kBioes);
     QVERIFY2(r.is_ok(), r.status().to_string().c_str());
     QCOMPARE(r->n_true, int64_t(5));
@@ -117,7 +122,8 @@ class TestMetrics : public QObject {
     p = {{1, 0, 0, 0}};
     QNEAR(entity_report(t, p, tags, TagScheme::kIob2)->f1, 0.0);
     QVERIFY(!entity_report({{1}}, {{7}}, tags, TagScheme::kIob2).is_ok());
-    QVERIFY(entity_report(t, t, tags, TagScheme::kIob2)->to_json().find("\"per_type\"") != std::string::npos);
+    QVERIFY(entity_report(t, t, tags, TagScheme::kIob2)->to_json().find("\"per_type\"") !=
+            std::string::npos);
   }
 };
 
