@@ -75,6 +75,7 @@ MetricPlot::MetricPlot(QWidget* parent) : QWidget(parent) {
   connect(m_plot, &QCustomPlot::mousePress, this, [this] { m_userView = true; });
   connect(m_plot, &QCustomPlot::mouseWheel, this, [this] { m_userView = true; });
   connect(m_plot, &QCustomPlot::mouseMove, this, &MetricPlot::onMouseMove);
+  m_plot->installEventFilter(this);  // hide the read-out when the mouse leaves
 
   m_emptyText = tr("Select runs and metrics to plot");
   rebuildPanels();
@@ -166,6 +167,15 @@ QVector<double> MetricPlot::emaSmooth(const QVector<double>& y, double weight) {
     out[i] = last / (1 - debias);
   }
   return out;
+}
+
+bool MetricPlot::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == m_plot && event->type() == QEvent::Leave && m_tracer && m_tracer->visible()) {
+    m_tracer->setVisible(false);
+    m_hoverLabel->setVisible(false);
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+  }
+  return QWidget::eventFilter(watched, event);
 }
 
 void MetricPlot::changeEvent(QEvent* event) {

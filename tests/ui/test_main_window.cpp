@@ -111,6 +111,8 @@ class TestMainWindow : public QObject {
     QTRY_VERIFY(w.logDock()->text().contains("hello from an engine thread"));
     QVERIFY(w.logDock()->text().contains("warn"));
     QTRY_VERIFY(w.logDock()->text().contains("hello from the GUI thread"));
+    w.logDock()->resize(900, 200);
+    guitest::saveScreenshot(w.logDock(), "ui_log_dock");
   }
 
   void deviceInStatusBar() {

@@ -134,6 +134,9 @@ class TestMetricPlot : public QObject {
     QVERIFY2(plot.hoverText().contains("step 20: 2.5"), qPrintable(plot.hoverText()));
     QTest::qWait(50);  // the read-out replots on the event loop (queued replot)
     guitest::saveScreenshot(&plot, "widgets_metric_plot_hover");
+    QEvent leave(QEvent::Leave);
+    QApplication::sendEvent(plot.customPlot(), &leave);
+    QVERIFY(plot.hoverText().isEmpty());
   }
 
   void followsPalette() {

@@ -212,11 +212,8 @@ void ExperimentsPage::setProject(const QString& dir) {
 
 void ExperimentsPage::onRunsLoaded(const RunRecordList& runs) {
   const QList<qint64> keep = selectedRunIds();
-  const bool reset = runs.size() != m_model->rowCount() ||
-                     std::any_of(runs.begin(), runs.end(),
-                                 [this](const lw::RunRecord& r) { return m_model->rowOfRun(r.id) < 0; });
-  m_model->setRuns(runs);
-  QStringList all = m_model->allMetricNames();
+  m_model->setRuns(runs);  // same ids: in place; otherwise a reset that drops the selection
+  const QStringList all = m_model->allMetricNames();
   QStringList columns;
   if (AppSettings::hasMetricColumns()) {
     for (const QString& c : AppSettings::metricColumns())
@@ -230,8 +227,10 @@ void ExperimentsPage::onRunsLoaded(const RunRecordList& runs) {
     fitColumns();
     m_fittedOnce = true;
   }
-  if (reset) selectRuns(keep);
-  else if (!keep.isEmpty()) requestSelectionData();  // same runs, new values: refresh curves
+  if (selectedRunIds() != keep)
+    selectRuns(keep);  // restores what survived (a deleted run simply drops out)
+  else if (!keep.isEmpty())
+    requestSelectionData();  // same runs, new values: refresh curves and details
   emit runsReloaded(int(runs.size()));
 }
 
