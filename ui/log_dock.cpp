@@ -39,7 +39,8 @@ LogDock::LogDock(QWidget* parent) : QDockWidget(tr("Log"), parent) {
   layout->addWidget(m_view);
   setWidget(body);
   connect(clear, &QToolButton::clicked, m_view, &QPlainTextEdit::clear);
-  connect(LogRelay::instance(), &LogRelay::messageLogged, this, &LogDock::appendMessage);
+  // Always queued, so messages from every thread arrive in the order they were logged.
+  connect(LogRelay::instance(), &LogRelay::messageLogged, this, &LogDock::appendMessage, Qt::QueuedConnection);
 }
 
 QString LogDock::text() const { return m_view->toPlainText(); }
