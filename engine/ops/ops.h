@@ -43,7 +43,8 @@ Result<Tensor> linear_backward(const Tensor& dy, const Tensor& x, const Tensor& 
                                Tensor* db, bool w_kn = false, bool need_dx = true);
 
 // ---------------- embedding ----------------
-// ids [...] i32 (each in [0, V)), table [V, C] -> [..., C].
+// ids [...] i32 (each in [0, V)), table [V, C] -> [..., C]. Ids are validated on the host;
+// device ids are read back first (a sync point, so not inside a CUDA-graph capture).
 Result<Tensor> embedding(const Tensor& ids, const Tensor& table);
 // dtable [V, C] += scatter of dy [..., C] by ids.
 Status embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dtable);
@@ -161,7 +162,7 @@ struct CrossEntropyOut {
 };
 // logits [..., V] (float), targets [...] i32 with N = rows. A target outside [0, V) that is
 // not ignore_index is InvalidArgument naming the row, the id and V; a non-finite loss is
-// kNumerical naming the row.
+// kNumerical naming the row. On CUDA the targets and the row losses are read back (a sync).
 Result<CrossEntropyOut> cross_entropy(const Tensor& logits, const Tensor& targets,
                                       const CrossEntropyOptions& opts = {});
 // dlogits [..., V] (logits' dtype) for loss = grad_scale * sum of row losses;
