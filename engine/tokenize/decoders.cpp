@@ -129,10 +129,9 @@ struct Apply {
   }
   Tokens operator()(const StripDecoder& d, Tokens t) const { return strip(d, std::move(t)); }
   Tokens operator()(const MetaspaceDecoder& d, Tokens t) const {
-    for (size_t i = 0; i < t.size(); ++i) {
-      replace_all(&t[i], d.replacement, " ");
-      if (i == 0 && d.prepend && !t[i].empty() && t[i][0] == ' ') t[i].erase(0, 1);
-    }
+    // As the crate does: every replacement in the first token is dropped when a
+    // prefix was prepended, elsewhere each becomes a space.
+    for (size_t i = 0; i < t.size(); ++i) replace_all(&t[i], d.replacement, i == 0 && d.prepend ? "" : " ");
     return t;
   }
 };
