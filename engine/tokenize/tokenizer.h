@@ -53,6 +53,8 @@ struct AddedToken {
 enum class TokenizerKind { kWordPiece, kByteLevelBpe, kBpe, kSentencePiece };
 const char* tokenizer_kind_name(TokenizerKind kind);  // "wordpiece", "byte-level-bpe", ...
 
+// All methods are const and safe to call from several threads at once (the BPE
+// word cache is guarded by a mutex), so a data loader can share one tokenizer.
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;

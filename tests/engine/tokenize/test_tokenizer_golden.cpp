@@ -26,7 +26,7 @@ class TestTokenizerGolden : public QObject {
 
   void compare_hf(const std::string& golden_name, const std::string& tok_path) {
     json g = read_golden(golden_name);
-    if (g.is_null()) QSKIP(("golden file not generated yet: " + golden_name).c_str());
+    if (g.is_null()) QFAIL(("golden file missing: " + golden_name + " (run tests/golden/make_tokenizer_golden.py)").c_str());
     auto tok = load(shared_tok(tok_path));
     int checked = 0;
     for (const json& s : g["samples"]) {
@@ -67,7 +67,7 @@ class TestTokenizerGolden : public QObject {
 
   void llama2_sentencepiece() {
     json g = read_golden("llama2-sp.json");
-    if (g.is_null()) QSKIP("golden file not generated yet: llama2-sp.json");
+    if (g.is_null()) QFAIL("golden file missing: llama2-sp.json (run tests/golden/make_tokenizer_golden.py)");
     auto tok = load(shared_tok("llama2/tokenizer.model"));
     QCOMPARE(tok->vocab_size(), g["vocab_size"].get<int32_t>());
     QCOMPARE(tok->special_tokens().bos, g["bos_id"].get<int32_t>());
