@@ -29,8 +29,8 @@ std::vector<QRgb> anchors(ColorScaleKind kind) {
 ColorScale::ColorScale(ColorScaleKind kind) : m_kind(kind) {
   const std::vector<QRgb> a = anchors(kind);
   const int segments = int(a.size()) - 1;
-  for (int i = 0; i < 256; ++i) {
-    const double x = i / 255.0 * segments;
+  for (int i = 0; i < kSize; ++i) {
+    const double x = double(i) / (kSize - 1) * segments;
     const int k = std::min(int(x), segments - 1);
     const double f = x - k;
     auto mix = [f](int p, int q) { return int(std::lround(p + (q - p) * f)); };
@@ -41,8 +41,8 @@ ColorScale::ColorScale(ColorScaleKind kind) : m_kind(kind) {
 
 QRgb ColorScale::at(double t) const {
   if (!(t > 0)) return m_lut[0];  // also NaN
-  if (t >= 1) return m_lut[255];
-  return m_lut[int(t * 255.0 + 0.5)];
+  if (t >= 1) return m_lut[kSize - 1];
+  return m_lut[int(t * (kSize - 1) + 0.5)];
 }
 
 QRgb ColorScale::map(double v, double lo, double hi) const {
@@ -57,17 +57,20 @@ QList<double> ColorScale::niceTicks(double lo, double hi, int target) {
     return ticks;
   }
   const double raw = (hi - lo) / target;
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = mag * 10;
-  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
-    if (mag * m >= raw) {
-      step = mag * m;
+  const int e = int(std::floor(std::log10(raw)));
+  double m = 10;
+  for (double c : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    if (c * std::pow(10.0, e) >= raw) {
+      m = c;
       break;
     }
   }
-  const double eps = step * 1e-9;
-  for (double t = std::ceil((lo - eps) / step) * step; t <= hi + eps; t += step)
-    ticks.append(std::abs(t) < eps ? 0.0 : t);
+  // Tick k is k·m·10^e, computed as an exact multiple divided by an exact power
+  // of ten, so 0.6 prints as 0.6 rather than 0.6000000000000001.
+  const double p10 = std::pow(10.0, std::abs(e));
+  auto tick = [&](long k) { return e < 0 ? k * m / p10 : k * m * p10; };
+  const double step = tick(1);
+  for (long k = long(std::ceil(lo / step - 1e-9)); tick(k) <= hi + step * 1e-9; ++k) ticks.append(tick(k));
   return ticks;
 }
 

@@ -1,4 +1,4 @@
-// ColorScale: the colour maps of the heatmap views, as 256-entry lookup tables
+// ColorScale: the colour maps of the heatmap views, as 241-entry lookup tables
 // built from published anchor colours (viridis, ColorBrewer Blues and RdBu), so
 // that mapping a value is one table read on the render thread. Sequential maps
 // suit attention weights and counts; the diverging one suits signed differences.
@@ -27,5 +27,8 @@ class ColorScale {
 
  private:
   ColorScaleKind m_kind;
-  std::array<QRgb, 256> m_lut{};
+  // 241 entries: 240 is divisible by the anchor segment counts (10 and 8), so
+  // every anchor colour is exactly in the table.
+  static constexpr int kSize = 241;
+  std::array<QRgb, kSize> m_lut{};
 };
