@@ -66,6 +66,47 @@ Result<Tensor> attention_block_backward(const Tensor& dy, const AttnWeights& w, 
   return dx;
 }
 
+Result<Tensor> attention_block_cached(const Tensor& x, const AttnWeights& w,
+                                      const CachedAttnConfig& cfg, KvLayer& cache, int64_t past) {
+  LW_CHECK(x.dim() == 3 && x.size(0) == 1, "cached attention takes one sequence [1,T,C], got " +
+                                               x.to_string());
+  const int64_t T = x.size(1), Tk = past + T, P = cache.k.size(0);
+  LW_CHECK(past >= 0 && Tk <= P, "KV cache holds " + std::to_string(P) + " positions; " +
+                                     std::to_string(past) + " cached + " + std::to_string(T) +
+                                     " new do not fit");
+  LW_ASSIGN_OR_RETURN(Tensor q, ops::linear(x, w.wq, w.bq));
+  LW_ASSIGN_OR_RETURN(Tensor k, ops::linear(x, w.wk, w.bk));
+  LW_ASSIGN_OR_RETURN(Tensor v, ops::linear(x, w.wv, w.bv));
+  LW_ASSIGN_OR_RETURN(Tensor qh, split_heads(q, cfg.n_head));
+  if (cfg.rope_theta > 0) {
+    std::vector<int32_t> pos(static_cast<size_t>(T));
+    for (int64_t i = 0; i < T; ++i) pos[i] = static_cast<int32_t>(past + i);
+    LW_ASSIGN_OR_RETURN(Tensor positions, Tensor::from_ints(pos, {1, T}, x.device()));
+    LW_ASSIGN_OR_RETURN(qh, ops::rope(qh, positions, cfg.rope_theta));
+    LW_ASSIGN_OR_RETURN(Tensor kh, split_heads(k, cfg.n_kv_head));
+    LW_ASSIGN_OR_RETURN(kh, ops::rope(kh, positions, cfg.rope_theta));
+    LW_ASSIGN_OR_RETURN(k, merge_heads(kh));
+  }
+  // Rows [past, Tk) of a [P, NKV*D] buffer are one contiguous block: plain copies.
+  LW_ASSIGN_OR_RETURN(Tensor k_rows, cache.k.slice(past, T));
+  LW_ASSIGN_OR_RETURN(Tensor v_rows, cache.v.slice(past, T));
+  LW_ASSIGN_OR_RETURN(Tensor k2, k.reshape({T, k.size(2)}));
+  LW_ASSIGN_OR_RETURN(Tensor v2, v.reshape({T, v.size(2)}));
+  LW_TRY(ops::copy(k_rows, k2));
+  LW_TRY(ops::copy(v_rows, v2));
+  LW_ASSIGN_OR_RETURN(Tensor k_all, cache.k.slice(0, Tk));
+  LW_ASSIGN_OR_RETURN(Tensor v_all, cache.v.slice(0, Tk));
+  LW_ASSIGN_OR_RETURN(k_all, k_all.reshape({1, Tk, k_all.size(1)}));
+  LW_ASSIGN_OR_RETURN(v_all, v_all.reshape({1, Tk, v_all.size(1)}));
+  LW_ASSIGN_OR_RETURN(Tensor kh, split_heads(k_all, cfg.n_kv_head));
+  LW_ASSIGN_OR_RETURN(Tensor vh, split_heads(v_all, cfg.n_kv_head));
+  ops::AttentionOptions ao;
+  ao.causal = true;  // query i sits at position Tk - T + i
+  LW_ASSIGN_OR_RETURN(ops::AttentionOut att, ops::attention(qh, kh, vh, Tensor{}, ao));
+  LW_ASSIGN_OR_RETURN(Tensor merged, merge_heads(att.out));
+  return ops::linear(merged, w.wo, w.bo);
+}
+
 Result<Tensor> mlp_block(const Tensor& x, const MlpWeights& w, ops::Gelu kind, MlpSaved* saved) {
   MlpSaved s;
   s.x = x;

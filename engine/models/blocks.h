@@ -4,6 +4,7 @@
 // GPT-2's fused qkv matrix sliced into q, k and v), so a family only wires them up.
 // Dimension letters: B batch, T sequence, C channels, NH heads, D = C / NH, F MLP width.
 #pragma once
+#include "engine/models/model.h"
 #include "engine/ops/ops.h"
 
 namespace lw::models {
@@ -34,6 +35,19 @@ Result<Tensor> attention_block(const Tensor& x, const AttnWeights& w, const Tens
 Result<Tensor> attention_block_backward(const Tensor& dy, const AttnWeights& w, AttnWeights& g,
                                         const Tensor& key_mask, const AttnConfig& cfg,
                                         const AttnSaved& saved);
+
+// Incremental attention for ONE sequence with a KV cache (engine/generate). x [1,T,C] holds
+// the tokens at positions past..past+T-1; their keys/values are written into rows
+// [past, past+T) of cache.k/v ([P, NKV*D]), and the queries attend causally to rows
+// [0, past+T). n_kv_head < n_head is grouped-query (w.wk/wv are then [NKV*D, C]);
+// rope_theta > 0 rotates q and k at their absolute positions (LLaMA).
+struct CachedAttnConfig {
+  int64_t n_head = 1;
+  int64_t n_kv_head = 1;
+  float rope_theta = 0.0f;
+};
+Result<Tensor> attention_block_cached(const Tensor& x, const AttnWeights& w,
+                                      const CachedAttnConfig& cfg, KvLayer& cache, int64_t past);
 
 struct MlpWeights {
   Tensor w1, b1;  // [F, C], [F]

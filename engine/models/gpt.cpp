@@ -65,6 +65,10 @@ class GptModel final : public Model {
   std::string config_json() const override { return cfg_.to_json(architecture()); }
   Result<ForwardResult> forward(const Batch& batch, const ForwardOptions& opts) override;
   Status backward() override;
+  Result<KvLayout> kv_layout() const override {
+    return KvLayout{cfg_.n_layer, cfg_.n_head, cfg_.n_embd / cfg_.n_head, cfg_.n_positions};
+  }
+  Result<Tensor> forward_cached(const Tensor& ids, int64_t past, std::vector<KvLayer>& cache) override;
 
  private:
   Result<AttnWeights> attn_weights(const LayerParams& l, bool grads);
@@ -228,6 +232,44 @@ Status GptModel::backward() {
   LW_TRY(ops::embedding_backward(dx, acts_.pos, g(wpe_)));
   acts_ = Acts{};
   return Status::ok();
+}
+
+// The same block stack as forward() for one sequence, attention reading the cache; only the
+// last position goes through ln_f and the head.
+Result<Tensor> GptModel::forward_cached(const Tensor& ids, int64_t past, std::vector<KvLayer>& cache) {
+  LW_CHECK(head_ == Head::kCausalLm, "incremental decoding needs GPT2LMHeadModel");
+  LW_CHECK(ids.defined() && ids.dim() == 2 && ids.size(0) == 1 && ids.dtype() == DType::kI32,
+           "forward_cached takes ids [1,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
+  LW_CHECK(static_cast<int64_t>(cache.size()) == cfg_.n_layer,
+           "KV cache has " + std::to_string(cache.size()) + " layers, the model " +
+               std::to_string(cfg_.n_layer));
+  const int64_t T = ids.size(1);
+  LW_CHECK(past >= 0 && past + T <= cfg_.n_positions,
+           "positions " + std::to_string(past) + ".." + std::to_string(past + T - 1) +
+               " exceed n_positions=" + std::to_string(cfg_.n_positions));
+  std::vector<int32_t> pos_host(static_cast<size_t>(T));
+  for (int64_t i = 0; i < T; ++i) pos_host[i] = static_cast<int32_t>(past + i);
+  LW_ASSIGN_OR_RETURN(Tensor pos, Tensor::from_ints(pos_host, {1, T}, ids.device()));
+  LW_ASSIGN_OR_RETURN(Tensor tok_emb, ops::embedding(ids, w(wte_)));
+  LW_ASSIGN_OR_RETURN(Tensor pos_emb, ops::embedding(pos, w(wpe_)));
+  LW_ASSIGN_OR_RETURN(Tensor x, ops::add(tok_emb, pos_emb));
+  CachedAttnConfig ac{cfg_.n_head, cfg_.n_head, 0.0f};
+  const float eps = float(cfg_.layer_norm_epsilon);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const LayerParams& l = layers_[i];
+    LW_ASSIGN_OR_RETURN(ops::NormOut ln1, ops::layernorm(x, w(l.ln1w), w(l.ln1b), eps));
+    LW_ASSIGN_OR_RETURN(AttnWeights aw, attn_weights(l, false));
+    LW_ASSIGN_OR_RETURN(Tensor att, attention_block_cached(ln1.y, aw, ac, cache[i], past));
+    LW_ASSIGN_OR_RETURN(Tensor mid, ops::add(x, att));
+    LW_ASSIGN_OR_RETURN(ops::NormOut ln2, ops::layernorm(mid, w(l.ln2w), w(l.ln2b), eps));
+    LW_ASSIGN_OR_RETURN(MlpWeights mw, mlp_weights(l, false));
+    LW_ASSIGN_OR_RETURN(Tensor m, mlp_block(ln2.y, mw, cfg_.activation, nullptr));
+    LW_ASSIGN_OR_RETURN(x, ops::add(mid, m));
+  }
+  LW_ASSIGN_OR_RETURN(Tensor x2, x.reshape({T, cfg_.n_embd}));
+  LW_ASSIGN_OR_RETURN(Tensor last, x2.slice(T - 1, 1));
+  LW_ASSIGN_OR_RETURN(ops::NormOut lnf, ops::layernorm(last, w(lnfw_), w(lnfb_), eps));
+  return ops::linear(lnf.y, w(head_w_));
 }
 
 }  // namespace

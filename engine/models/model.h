@@ -69,6 +69,19 @@ struct ForwardResult {
   bool has_loss = false;
 };
 
+// Incremental decoding (engine/generate's KvCache): what one sequence's cache holds.
+struct KvLayout {
+  int64_t n_layer = 0;
+  int64_t n_kv_head = 0;      // NKV (< NH for grouped-query attention)
+  int64_t head_dim = 0;       // D
+  int64_t max_positions = 0;  // the longest sequence the model takes
+};
+// One layer's keys and values for ONE sequence, rows = positions: [P, NKV*D] each, the
+// model's device and dtype. Row-major by position so rows [0, n) are a contiguous view.
+struct KvLayer {
+  Tensor k, v;
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -83,6 +96,17 @@ class Model {
   // Backpropagates the loss of the last forward (keep_activations) into the params' grads
   // (accumulating), then drops the activations.
   virtual Status backward() = 0;
+
+  // The cache layout forward_cached() needs; kUnsupported for models without one (encoders).
+  virtual Result<KvLayout> kv_layout() const {
+    return unsupported(architecture() + " has no incremental (KV-cache) forward");
+  }
+  // One sequence: ids [1,T] i32 at positions past..past+T-1. Writes their keys and values into
+  // rows [past, past+T) of `cache` (kv_layout().n_layer layers), attends to rows [0, past+T)
+  // and returns the logits of the LAST position only, [1,V] (prefill needs no others).
+  virtual Result<Tensor> forward_cached(const Tensor& ids, int64_t past, std::vector<KvLayer>& cache) {
+    return unsupported(architecture() + " has no incremental (KV-cache) forward");
+  }
 
   std::vector<Param>& params() { return params_; }
   const std::vector<Param>& params() const { return params_; }
