@@ -6,6 +6,7 @@
 #include "engine/io/hf_config.h"
 #include "engine/models/bert.h"
 #include "engine/models/gpt.h"
+#include "engine/models/llama.h"
 #include "engine/models/model.h"
 
 namespace lw::models {
@@ -26,9 +27,14 @@ Result<std::unique_ptr<Model>> create_model(const io::HfConfig& config, const Lo
                                                         : Head::kNone;
     return make_bert(c, head, opts.device, opts.dtype);
   }
+  if (is_llama_family(arch, type)) {
+    LW_ASSIGN_OR_RETURN(LlamaConfig c, LlamaConfig::from_hf(config));
+    return make_llama(c, opts.device, opts.dtype);
+  }
   return unsupported(config.source() + ": architecture '" + arch + "' (model_type '" + type +
                      "') is not supported; known: GPT2LMHeadModel, GPT2Model, BertModel, "
-                     "BertForSequenceClassification, BertForMaskedLM");
+                     "BertForSequenceClassification, BertForMaskedLM, LlamaForCausalLM, "
+                     "MistralForCausalLM, Qwen2ForCausalLM");
 }
 
 Result<std::unique_ptr<Model>> load_model(const std::string& dir, const LoadOptions& opts) {
