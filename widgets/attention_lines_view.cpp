@@ -32,7 +32,9 @@ bool AttentionLinesView::setData(const QStringList& left, const QStringList& rig
   if (weights.size() != qsizetype(left.size()) * right.size()) {
     if (error)
       *error = QStringLiteral("AttentionLinesView: %1 weights for %2 x %3 tokens")
-                   .arg(weights.size()).arg(left.size()).arg(right.size());
+                   .arg(weights.size())
+                   .arg(left.size())
+                   .arg(right.size());
     return false;
   }
   m_left = left;
@@ -45,7 +47,8 @@ bool AttentionLinesView::setData(const QStringList& left, const QStringList& rig
   const QFontMetricsF fm(font());
   m_labelW = 20;
   for (const QStringList* list : {&m_left, &m_right})
-    for (const QString& t : *list) m_labelW = std::max(m_labelW, std::min(kMaxLabel, fm.horizontalAdvance(shown(t))));
+    for (const QString& t : *list)
+      m_labelW = std::max(m_labelW, std::min(kMaxLabel, fm.horizontalAdvance(shown(t))));
   m_hoverSide = m_hoverIndex = -1;
   updateGeometry();
   update();
@@ -63,15 +66,20 @@ void AttentionLinesView::setTitle(const QString& title) {
   update();
 }
 
-double AttentionLinesView::rowHeight() const { return QFontMetricsF(font()).height() + 6; }
+double AttentionLinesView::rowHeight() const {
+  return QFontMetricsF(font()).height() + 6;
+}
 double AttentionLinesView::top() const {
   return kMargin + (m_title.isEmpty() ? 0 : QFontMetricsF(font()).height() + 10);
 }
-double AttentionLinesView::columnWidth() const { return m_labelW + 2 * kPad; }
+double AttentionLinesView::columnWidth() const {
+  return m_labelW + 2 * kPad;
+}
 
 QSize AttentionLinesView::sizeHint() const {
   const int n = int(std::max(m_left.size(), m_right.size()));
-  return QSize(int(2 * kMargin + 2 * columnWidth() + 2 * kGapMin), int(top() + n * rowHeight() + kMargin));
+  return QSize(int(2 * kMargin + 2 * columnWidth() + 2 * kGapMin),
+               int(top() + n * rowHeight() + kMargin));
 }
 
 QRectF AttentionLinesView::tokenRect(Side side, int index) const {
@@ -132,9 +140,12 @@ void AttentionLinesView::paintEvent(QPaintEvent*) {
     for (int k = 0; k < tokens.size(); ++k) {
       const QRectF r = tokenRect(Side(side), k).adjusted(0, 1, 0, -1);
       double tint = 0;
-      if (m_hoverSide == side && m_hoverIndex == k) tint = 0.35;
-      else if (m_hoverSide == Left && side == Right) tint = 0.6 * weightOf(m_hoverIndex, k);
-      else if (m_hoverSide == Right && side == Left) tint = 0.6 * weightOf(k, m_hoverIndex);
+      if (m_hoverSide == side && m_hoverIndex == k)
+        tint = 0.35;
+      else if (m_hoverSide == Left && side == Right)
+        tint = 0.6 * weightOf(m_hoverIndex, k);
+      else if (m_hoverSide == Right && side == Left)
+        tint = 0.6 * weightOf(k, m_hoverIndex);
       if (tint > 0) {
         QColor c = m_color;
         c.setAlphaF(float(tint));
@@ -144,8 +155,8 @@ void AttentionLinesView::paintEvent(QPaintEvent*) {
       }
       p.setPen(QColor(0x20, 0x20, 0x20));
       const QString text = fm.elidedText(shown(tokens[k]), Qt::ElideRight, m_labelW);
-      p.drawText(r.adjusted(kPad, 0, -kPad, 0), (side == Left ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter,
-                 text);
+      p.drawText(r.adjusted(kPad, 0, -kPad, 0),
+                 (side == Left ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter, text);
     }
   }
 }
@@ -172,11 +183,15 @@ void AttentionLinesView::setHover(Hit hit) {
     emit tokenHovered(hit.side, hit.index);
 }
 
-void AttentionLinesView::mouseMoveEvent(QMouseEvent* e) { setHover(tokenAt(e->position())); }
+void AttentionLinesView::mouseMoveEvent(QMouseEvent* e) {
+  setHover(tokenAt(e->position()));
+}
 
 void AttentionLinesView::mouseReleaseEvent(QMouseEvent* e) {
   const Hit hit = tokenAt(e->position());
   if (e->button() == Qt::LeftButton && hit.side >= 0) emit tokenClicked(hit.side, hit.index);
 }
 
-void AttentionLinesView::leaveEvent(QEvent*) { setHover({}); }
+void AttentionLinesView::leaveEvent(QEvent*) {
+  setHover({});
+}

@@ -70,7 +70,8 @@ QList<double> ColorScale::niceTicks(double lo, double hi, int target) {
   const double p10 = std::pow(10.0, std::abs(e));
   auto tick = [&](long k) { return e < 0 ? k * m / p10 : k * m * p10; };
   const double step = tick(1);
-  for (long k = long(std::ceil(lo / step - 1e-9)); tick(k) <= hi + step * 1e-9; ++k) ticks.append(tick(k));
+  for (long k = long(std::ceil(lo / step - 1e-9)); tick(k) <= hi + step * 1e-9; ++k)
+    ticks.append(tick(k));
   return ticks;
 }
 

@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cmath>
 
-QRgb heatmapMaskColor() { return qRgb(0xd4, 0xd4, 0xd4); }
+QRgb heatmapMaskColor() {
+  return qRgb(0xd4, 0xd4, 0xd4);
+}
 
-QImage renderHeatmapCells(const HeatmapCells& cells, const ColorScale& scale, double lo, double hi) {
+QImage renderHeatmapCells(const HeatmapCells& cells, const ColorScale& scale, double lo,
+                          double hi) {
   if (cells.rows <= 0 || cells.cols <= 0) return {};
   QImage image(cells.cols, cells.rows, QImage::Format_RGB32);
   const bool masked = cells.mask.size() == cells.values.size();

@@ -12,14 +12,17 @@ HeatmapThumbnail::HeatmapThumbnail(QWidget* parent) : QWidget(parent) {
   setAttribute(Qt::WA_Hover);
 }
 
-bool HeatmapThumbnail::setCells(const HeatmapCells& cells, ColorScaleKind kind, double lo, double hi,
-                                QString* error) {
+bool HeatmapThumbnail::setCells(const HeatmapCells& cells, ColorScaleKind kind, double lo,
+                                double hi, QString* error) {
   const qsizetype n = qsizetype(cells.rows) * cells.cols;
   if (cells.rows < 0 || cells.cols < 0 || cells.values.size() != n ||
       (!cells.mask.isEmpty() && cells.mask.size() != n)) {
     if (error)
       *error = QStringLiteral("HeatmapThumbnail: %1 values and %2 mask entries for %3 x %4 cells")
-                   .arg(cells.values.size()).arg(cells.mask.size()).arg(cells.rows).arg(cells.cols);
+                   .arg(cells.values.size())
+                   .arg(cells.mask.size())
+                   .arg(cells.rows)
+                   .arg(cells.cols);
     return false;
   }
   const ColorScale scale(kind);

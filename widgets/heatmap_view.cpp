@@ -65,21 +65,30 @@ HeatmapView::~HeatmapView() = default;
 bool HeatmapView::setData(const HeatmapData& data, QString* error) {
   const qsizetype n = qsizetype(data.rows) * data.cols;
   if (data.rows < 0 || data.cols < 0)
-    return fail(error, QStringLiteral("HeatmapData: negative size %1 x %2").arg(data.rows).arg(data.cols));
+    return fail(error,
+                QStringLiteral("HeatmapData: negative size %1 x %2").arg(data.rows).arg(data.cols));
   if (data.values.size() != n)
     return fail(error, QStringLiteral("HeatmapData.values: %1 values for %2 x %3 = %4 cells")
-                           .arg(data.values.size()).arg(data.rows).arg(data.cols).arg(n));
+                           .arg(data.values.size())
+                           .arg(data.rows)
+                           .arg(data.cols)
+                           .arg(n));
   if (!data.rowLabels.isEmpty() && data.rowLabels.size() != data.rows)
     return fail(error, QStringLiteral("HeatmapData.rowLabels: %1 labels for %2 rows")
-                           .arg(data.rowLabels.size()).arg(data.rows));
+                           .arg(data.rowLabels.size())
+                           .arg(data.rows));
   if (!data.colLabels.isEmpty() && data.colLabels.size() != data.cols)
     return fail(error, QStringLiteral("HeatmapData.colLabels: %1 labels for %2 columns")
-                           .arg(data.colLabels.size()).arg(data.cols));
+                           .arg(data.colLabels.size())
+                           .arg(data.cols));
   if (!data.mask.isEmpty() && data.mask.size() != n)
-    return fail(error, QStringLiteral("HeatmapData.mask: %1 entries for %2 cells").arg(data.mask.size()).arg(n));
+    return fail(
+        error,
+        QStringLiteral("HeatmapData.mask: %1 entries for %2 cells").arg(data.mask.size()).arg(n));
   if (!data.annotations.isEmpty() && data.annotations.size() != n)
     return fail(error, QStringLiteral("HeatmapData.annotations: %1 entries for %2 cells")
-                           .arg(data.annotations.size()).arg(n));
+                           .arg(data.annotations.size())
+                           .arg(n));
   m_data = data;
   const QFontMetricsF fm(font());
   m_rowText.clear();
@@ -96,7 +105,8 @@ bool HeatmapView::setData(const HeatmapData& data, QString* error) {
   m_hover = {-1, -1};
   m_hoverText.clear();
   if (m_autoRange) {
-    const auto r = heatmapAutoRange({data.rows, data.cols, data.values, data.mask}, m_scale.isDiverging());
+    const auto r =
+        heatmapAutoRange({data.rows, data.cols, data.values, data.mask}, m_scale.isDiverging());
     m_lo = r.first;
     m_hi = r.second;
   }
@@ -124,7 +134,8 @@ void HeatmapView::setValueRange(double lo, double hi) {
 
 void HeatmapView::setAutoValueRange() {
   m_autoRange = true;
-  const auto r = heatmapAutoRange({m_data.rows, m_data.cols, m_data.values, m_data.mask}, m_scale.isDiverging());
+  const auto r = heatmapAutoRange({m_data.rows, m_data.cols, m_data.values, m_data.mask},
+                                  m_scale.isDiverging());
   m_lo = r.first;
   m_hi = r.second;
   startRender();
@@ -153,8 +164,12 @@ void HeatmapView::startRender() {
   viewport()->update();
 }
 
-QString HeatmapView::rowLabel(int r) const { return m_data.rowLabels.value(r, QString::number(r)); }
-QString HeatmapView::colLabel(int c) const { return m_data.colLabels.value(c, QString::number(c)); }
+QString HeatmapView::rowLabel(int r) const {
+  return m_data.rowLabels.value(r, QString::number(r));
+}
+QString HeatmapView::colLabel(int c) const {
+  return m_data.colLabels.value(c, QString::number(c));
+}
 
 QPointF HeatmapView::scrollOffset() const {
   return QPointF(horizontalScrollBar()->value(), verticalScrollBar()->value());
@@ -189,8 +204,12 @@ void HeatmapView::setCellSize(double pixels) {
   zoomAround(pixels, l.grid.topLeft());
 }
 
-void HeatmapView::zoomIn() { zoomAround(m_cell * 1.25, computeLayout(viewport()->size(), m_cell, false).grid.center()); }
-void HeatmapView::zoomOut() { zoomAround(m_cell / 1.25, computeLayout(viewport()->size(), m_cell, false).grid.center()); }
+void HeatmapView::zoomIn() {
+  zoomAround(m_cell * 1.25, computeLayout(viewport()->size(), m_cell, false).grid.center());
+}
+void HeatmapView::zoomOut() {
+  zoomAround(m_cell / 1.25, computeLayout(viewport()->size(), m_cell, false).grid.center());
+}
 
 void HeatmapView::fitToWindow() {
   m_fit = true;
@@ -253,7 +272,8 @@ void HeatmapView::setHover(QPoint cell, QPoint globalPos) {
                          masked ? tr("not applicable") : QString::asprintf("%.6g", double(v)));
   if (!m_data.annotations.isEmpty() && !m_data.annotations[i].isEmpty())
     m_hoverText += QStringLiteral("  (%1)").arg(m_data.annotations[i]);
-  QToolTip::showText(globalPos, m_hoverText, viewport(), cellRect(cell.y(), cell.x()).toAlignedRect());
+  QToolTip::showText(globalPos, m_hoverText, viewport(),
+                     cellRect(cell.y(), cell.x()).toAlignedRect());
   emit hovered(cell.y(), cell.x(), double(v));
 }
 
@@ -300,11 +320,18 @@ void HeatmapView::wheelEvent(QWheelEvent* e) {
 void HeatmapView::keyPressEvent(QKeyEvent* e) {
   switch (e->key()) {
     case Qt::Key_Plus:
-    case Qt::Key_Equal: zoomIn(); return;
-    case Qt::Key_Minus: zoomOut(); return;
+    case Qt::Key_Equal:
+      zoomIn();
+      return;
+    case Qt::Key_Minus:
+      zoomOut();
+      return;
     case Qt::Key_0:
-    case Qt::Key_F: fitToWindow(); return;
-    default: QAbstractScrollArea::keyPressEvent(e);
+    case Qt::Key_F:
+      fitToWindow();
+      return;
+    default:
+      QAbstractScrollArea::keyPressEvent(e);
   }
 }
 
@@ -314,15 +341,18 @@ void HeatmapView::resizeEvent(QResizeEvent* e) {
   updateScrollBars();
 }
 
-void HeatmapView::scrollContentsBy(int, int) { viewport()->update(); }
+void HeatmapView::scrollContentsBy(int, int) {
+  viewport()->update();
+}
 
 QImage HeatmapView::renderImage(double scale) const {
   double cell = m_cell;
   const double side = std::max(m_data.rows, m_data.cols) * cell * scale;
   if (side > kMaxExportSide) cell *= kMaxExportSide / side;
   const Layout l = computeLayout({}, cell, true);
-  QImage image(QSize(int(std::ceil(l.total.width() * scale)), int(std::ceil(l.total.height() * scale))),
-               QImage::Format_ARGB32_Premultiplied);
+  QImage image(
+      QSize(int(std::ceil(l.total.width() * scale)), int(std::ceil(l.total.height() * scale))),
+      QImage::Format_ARGB32_Premultiplied);
   image.fill(Qt::white);
   QPainter p(&image);
   p.scale(scale, scale);
@@ -362,7 +392,8 @@ bool HeatmapView::exportSvg(const QString& path, QString* error) const {
 
 bool HeatmapView::exportCsv(const QString& path, QString* error) const {
   QSaveFile file(path);
-  if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) return fail(error, path + ": " + file.errorString());
+  if (!file.open(QIODevice::WriteOnly | QIODevice::Text))
+    return fail(error, path + ": " + file.errorString());
   QString out;
   for (int c = 0; c < m_data.cols; ++c) out += ',' + csvField(colLabel(c));
   out += '\n';
@@ -371,7 +402,8 @@ bool HeatmapView::exportCsv(const QString& path, QString* error) const {
     for (int c = 0; c < m_data.cols; ++c) {
       const qsizetype i = qsizetype(r) * m_data.cols + c;
       out += ',';
-      if (m_data.mask.isEmpty() || !m_data.mask[i]) out += QString::asprintf("%.9g", double(m_data.values[i]));
+      if (m_data.mask.isEmpty() || !m_data.mask[i])
+        out += QString::asprintf("%.9g", double(m_data.values[i]));
     }
     out += '\n';
   }

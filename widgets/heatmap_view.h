@@ -8,9 +8,9 @@
 #include <QAbstractScrollArea>
 #include <QFutureWatcher>
 #include <QImage>
+#include <QSize>
 #include <QStringList>
 #include <QVector>
-#include <QSize>
 
 #include "widgets/color_scale.h"
 
@@ -110,7 +110,7 @@ class HeatmapView : public QAbstractScrollArea {
   double m_lo = 0, m_hi = 1;
   double m_cell = 16;
   bool m_fit = true;
-  QStringList m_rowText, m_colText;  // labels as drawn: control characters shown, elided
+  QStringList m_rowText, m_colText;       // labels as drawn: control characters shown, elided
   double m_rowTextW = 0, m_colTextW = 0;  // widest drawn label of each axis
   QImage m_image;
   bool m_pending = false;

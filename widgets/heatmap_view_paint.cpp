@@ -21,7 +21,9 @@ QFont titleFont(QFont f) {
   return f;
 }
 
-QString tickText(double v) { return QString::number(v, 'g', 4); }
+QString tickText(double v) {
+  return QString::number(v, 'g', 4);
+}
 
 }  // namespace
 
@@ -32,17 +34,20 @@ HeatmapView::Layout HeatmapView::computeLayout(QSizeF target, double cell, bool 
   const double fh = fm.height();
   l.rotateCols = m_colTextW + 6 > cell;
   l.colLabelH = l.rotateCols ? m_colTextW + kGap : fh + 4;
-  const double left = 10 + (m_data.rowAxisTitle.isEmpty() ? 0 : fh + 8) + m_rowTextW + kGap;
-  const double top = 10 + (m_data.title.isEmpty() ? 0 : QFontMetricsF(titleFont(font())).height() + 8);
+  double left = 10 + (m_data.rowAxisTitle.isEmpty() ? 0 : fh + 8) + m_rowTextW + kGap;
+  const double top =
+      10 + (m_data.title.isEmpty() ? 0 : QFontMetricsF(titleFont(font())).height() + 8);
   const double bottom = 4 + l.colLabelH + (m_data.colAxisTitle.isEmpty() ? 0 : fh + 6) + 10;
   double tickW = 0;
-  for (double t : ColorScale::niceTicks(m_lo, m_hi)) tickW = std::max(tickW, fm.horizontalAdvance(tickText(t)));
+  for (double t : ColorScale::niceTicks(m_lo, m_hi))
+    tickW = std::max(tickW, fm.horizontalAdvance(tickText(t)));
   const double right = 16 + kBarWidth + 5 + tickW + 12;
   const double contentW = m_data.cols * cell, contentH = m_data.rows * cell;
   l.availW = std::max(0.0, target.width() - left - right);
   l.availH = std::max(0.0, target.height() - top - bottom);
   const double w = fullContent ? contentW : std::min(contentW, l.availW);
   const double h = fullContent ? contentH : std::min(contentH, l.availH);
+  if (!fullContent && w < l.availW) left += (l.availW - w) / 2;  // centred when it all fits
   l.grid = QRectF(left, top, w, h);
   l.title = QRectF(left, 8, std::max(w, 1.0), top - 14);
   const double barH = std::max(h, std::min(100.0, fullContent ? 100.0 : l.availH));
@@ -57,7 +62,8 @@ void HeatmapView::paintMap(QPainter& p, const Layout& l, QPointF scroll, bool in
   if (!m_data.title.isEmpty()) {
     p.setFont(titleFont(font()));
     p.setPen(QColor(0x20, 0x20, 0x20));
-    const QRectF r(0, l.title.top(), std::max(l.total.width(), l.title.right() + 10), l.title.height());
+    const QRectF r(0, l.title.top(), std::max(l.total.width(), l.title.right() + 10),
+                   l.title.height());
     // Centred over the grid, but never pushed off the left edge.
     const double tw = QFontMetricsF(p.font()).horizontalAdvance(m_data.title);
     const double x = std::max(8.0, l.grid.center().x() - tw / 2);
@@ -126,9 +132,11 @@ void HeatmapView::paintCells(QPainter& p, const Layout& l, QPointF scroll, bool 
   if (cell >= 18) {  // separators make large cells (confusion matrices) easier to read
     p.setPen(QPen(QColor(255, 255, 255, 200), 1));
     for (int c = c0 + 1; c < c1; ++c)
-      p.drawLine(QPointF(origin.x() + c * cell, l.grid.top()), QPointF(origin.x() + c * cell, l.grid.bottom()));
+      p.drawLine(QPointF(origin.x() + c * cell, l.grid.top()),
+                 QPointF(origin.x() + c * cell, l.grid.bottom()));
     for (int r = r0 + 1; r < r1; ++r)
-      p.drawLine(QPointF(l.grid.left(), origin.y() + r * cell), QPointF(l.grid.right(), origin.y() + r * cell));
+      p.drawLine(QPointF(l.grid.left(), origin.y() + r * cell),
+                 QPointF(l.grid.right(), origin.y() + r * cell));
   }
   if (m_data.annotations.size() == m_data.values.size()) {
     const QFontMetricsF fm(p.font());
@@ -167,7 +175,8 @@ void HeatmapView::paintLabels(QPainter& p, const Layout& l, QPointF scroll) cons
   }
   p.restore();
   p.save();
-  p.setClipRect(QRectF(l.grid.left() - fh / 2, l.grid.bottom(), l.grid.width() + fh, l.colLabelH + 4));
+  p.setClipRect(
+      QRectF(l.grid.left() - fh / 2, l.grid.bottom(), l.grid.width() + fh, l.colLabelH + 4));
   p.setPen(ink);
   const int c0 = std::max(0, int(scroll.x() / cell) / kc * kc);
   for (int c = c0; c < m_data.cols; c += kc) {
@@ -183,8 +192,8 @@ void HeatmapView::paintLabels(QPainter& p, const Layout& l, QPointF scroll) cons
                  m_colText.value(c));
       p.restore();
     } else {
-      p.drawText(QRectF(cx - cell / 2, l.grid.bottom() + 3, cell, fh), Qt::AlignHCenter | Qt::AlignTop,
-                 m_colText.value(c));
+      p.drawText(QRectF(cx - cell / 2, l.grid.bottom() + 3, cell, fh),
+                 Qt::AlignHCenter | Qt::AlignTop, m_colText.value(c));
     }
   }
   p.restore();
@@ -195,7 +204,7 @@ void HeatmapView::paintLabels(QPainter& p, const Layout& l, QPointF scroll) cons
                Qt::AlignHCenter | Qt::AlignTop, m_data.colAxisTitle);
   if (!m_data.rowAxisTitle.isEmpty()) {
     p.save();
-    p.translate(10 + fh / 2, l.grid.center().y());
+    p.translate(l.grid.left() - kGap - m_rowTextW - 8 - fh / 2, l.grid.center().y());
     p.rotate(-90);
     p.drawText(QRectF(-l.grid.height() / 2, -fh / 2, l.grid.height(), fh), Qt::AlignCenter,
                m_data.rowAxisTitle);
@@ -230,7 +239,7 @@ void HeatmapView::paintEvent(QPaintEvent*) {
   paintMap(p, l, scrollOffset(), true, false);
   if (m_pending) {
     p.setPen(QColor(0x60, 0x60, 0x60));
-    p.drawText(QRectF(l.grid.left(), 0, l.grid.width(), l.grid.top()), Qt::AlignRight | Qt::AlignVCenter,
-               tr("rendering…"));
+    p.drawText(QRectF(l.grid.left(), 0, l.grid.width(), l.grid.top()),
+               Qt::AlignRight | Qt::AlignVCenter, tr("rendering…"));
   }
 }

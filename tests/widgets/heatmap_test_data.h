@@ -11,13 +11,14 @@
 namespace heatmaptest {
 
 inline QStringList tokens24() {
-  return {"<|endoftext|>", "The", "Ġquick", "Ġbrown", "Ġfox", "Ġjumps", "Ġover", "Ġthe",
-          "Ġlazy", "Ġdog", ".", "ĠIt", "Ġwas", "Ġnot", "Ġamused", "Ġ—", "Ġ東京", "Ġis",
-          "Ġfar", ",", "Ġsaid", "Ġthe", "Ġcat", "."};
+  return {"<|endoftext|>", "The",  "Ġquick", "Ġbrown", "Ġfox",  "Ġjumps", "Ġover",   "Ġthe",
+          "Ġlazy",         "Ġdog", ".",      "ĠIt",    "Ġwas",  "Ġnot",   "Ġamused", "Ġ—",
+          "Ġ東京",         "Ġis",  "Ġfar",   ",",      "Ġsaid", "Ġthe",   "Ġcat",    "."};
 }
 
-// Row-softmax over the causal prefix of deterministic scores with a sink on
-// the first token and a bump on the previous one (as real heads often show).
+// Row-softmax over the causal prefix of deterministic scores; the seed picks
+// how strongly the head attends to the first token (a "sink"), the previous
+// token and itself, as real heads do in different mixes.
 inline QVector<float> causalAttention(int n, unsigned seed) {
   QVector<float> w(n * n, 0.0f);
   unsigned s = seed;
@@ -25,10 +26,14 @@ inline QVector<float> causalAttention(int n, unsigned seed) {
     s = s * 1103515245u + 12345u;
     return ((s >> 8) % 1000) / 1000.0;
   };
+  const double sink = seed == 7 ? 2.0 : 3.0 * (seed % 5) / 4.0;
+  const double prev = seed == 7 ? 1.6 : 3.5 * ((seed / 5) % 3) / 2.0;
+  const double self = seed == 7 ? 0.0 : 3.0 * ((seed / 3) % 4 == 0);
   for (int i = 0; i < n; ++i) {
     double sum = 0;
     for (int j = 0; j <= i; ++j) {
-      const double score = 1.5 * noise() + (j == 0 ? 2.0 : 0) + (j == i - 1 ? 1.6 : 0);
+      const double score =
+          1.5 * noise() + (j == 0 ? sink : 0) + (j == i - 1 ? prev : 0) + (j == i ? self : 0);
       w[i * n + j] = float(std::exp(score));
       sum += w[i * n + j];
     }
@@ -60,8 +65,9 @@ inline HeatmapData attentionData(int n = 24) {
 
 inline HeatmapData confusionData() {
   const QStringList classes{"World", "Sports", "Business", "Sci/Tech", "Health", "Arts", "Other"};
-  const int counts[7][7] = {{412, 8, 21, 9, 3, 5, 2},   {6, 455, 4, 3, 1, 9, 2},   {25, 5, 371, 44, 6, 3, 6},
-                            {11, 2, 39, 398, 12, 2, 6}, {4, 1, 7, 15, 301, 1, 3},  {9, 12, 3, 4, 2, 188, 21},
+  const int counts[7][7] = {{412, 8, 21, 9, 3, 5, 2},  {6, 455, 4, 3, 1, 9, 2},
+                            {25, 5, 371, 44, 6, 3, 6}, {11, 2, 39, 398, 12, 2, 6},
+                            {4, 1, 7, 15, 301, 1, 3},  {9, 12, 3, 4, 2, 188, 21},
                             {7, 5, 11, 9, 6, 24, 97}};
   HeatmapData d;
   d.rows = d.cols = 7;

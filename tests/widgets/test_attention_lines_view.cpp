@@ -22,7 +22,8 @@ class TestAttentionLinesView : public QObject {
     QVERIFY(qBlue(line) > qRed(line) + 60);  // the line colour, nearly opaque
     // Between rows 0 and 1 no line passes (weights 0 there).
     const QPointF between = (view.lineMidpoint(0, 0) + view.lineMidpoint(1, 1)) / 2;
-    QCOMPARE(shot.pixel(between.toPoint()) & 0xffffff, view.palette().color(QPalette::Base).rgb() & 0xffffff);
+    QCOMPARE(shot.pixel(between.toPoint()) & 0xffffff,
+             view.palette().color(QPalette::Base).rgb() & 0xffffff);
     QString error;
     QVERIFY(!view.setData(t, {"x"}, {1, 2}, &error));
     QCOMPARE(error, QString("AttentionLinesView: 2 weights for 3 x 1 tokens"));
@@ -41,14 +42,15 @@ class TestAttentionLinesView : public QObject {
     QCOMPARE(spy.count(), 1);
     QCOMPARE(spy[0][0].toInt(), int(AttentionLinesView::Left));
     QCOMPARE(spy[0][1].toInt(), 1);
-    QCOMPARE(view.lineOpacity(0, 2), 0.0);                 // other rows hidden
+    QCOMPARE(view.lineOpacity(0, 2), 0.0);                          // other rows hidden
     QCOMPARE(view.lineOpacity(1, 0), double(0.6f) / double(0.8f));  // relative to the max
     QTest::mouseMove(&view, view.tokenRect(AttentionLinesView::Right, 2).center().toPoint());
     QCOMPARE(view.hoveredSide(), int(AttentionLinesView::Right));
     QCOMPARE(view.lineOpacity(1, 0), 0.0);
     QVERIFY(view.lineOpacity(2, 2) > 0 && view.lineOpacity(0, 2) > 0);
     QSignalSpy clicks(&view, &AttentionLinesView::tokenClicked);
-    QTest::mouseClick(&view, Qt::LeftButton, {}, view.tokenRect(AttentionLinesView::Right, 2).center().toPoint());
+    QTest::mouseClick(&view, Qt::LeftButton, {},
+                      view.tokenRect(AttentionLinesView::Right, 2).center().toPoint());
     QCOMPARE(clicks.count(), 1);
     QCOMPARE(clicks[0][0].toInt(), int(AttentionLinesView::Right));
     QCOMPARE(clicks[0][1].toInt(), 2);

@@ -2,6 +2,7 @@
 // against the colour scale, masked cells, exact hover values, clicks, zoom,
 // off-thread rendering of a 512 × 512 map, confusion-matrix annotations, PNG /
 // SVG / CSV export (the CSV read back), and screenshots of realistic maps.
+#include <QElapsedTimer>
 #include <QFile>
 #include <QGridLayout>
 #include <QScrollBar>
@@ -9,7 +10,6 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QWheelEvent>
-#include <QElapsedTimer>
 
 #include "tests/widgets/heatmap_test_data.h"
 #include "widgets/color_scale.h"
@@ -31,9 +31,12 @@ QList<QStringList> readCsv(const QString& path) {
   for (qsizetype i = 0; i < text.size(); ++i) {
     const QChar ch = text[i];
     if (quoted) {
-      if (ch == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-      else if (ch == '"') quoted = false;
-      else field += ch;
+      if (ch == '"' && i + 1 < text.size() && text[i + 1] == '"')
+        field += '"', ++i;
+      else if (ch == '"')
+        quoted = false;
+      else
+        field += ch;
     } else if (ch == '"') {
       quoted = true;
     } else if (ch == ',') {
@@ -52,7 +55,8 @@ HeatmapData smallData() {
   HeatmapData d;
   d.rows = 3;
   d.cols = 4;
-  d.values = {0.0f, 0.25f, 0.5f, 1.0f, 0.123456789f, 0.75f, 0.333333343f, 0.9f, 0.05f, 0.6f, 0.45f, 0.2f};
+  d.values = {0.0f,         0.25f, 0.5f,  1.0f, 0.123456789f, 0.75f,
+              0.333333343f, 0.9f,  0.05f, 0.6f, 0.45f,        0.2f};
   d.rowLabels = {"r0", "r1", "r2"};
   d.colLabels = {"a", "b", "c", "d"};
   return d;
@@ -229,9 +233,9 @@ class TestHeatmapView : public QObject {
     QElapsedTimer timer;
     timer.start();
     QVERIFY(view.setData(d));
-    QVERIFY(view.isRenderPending());  // returned before the image exists
+    QVERIFY(view.isRenderPending());                 // returned before the image exists
     QCOMPARE(view.cellImage().size(), QSize(4, 3));  // the previous image is still shown
-    view.viewport()->grab();  // painting while pending works
+    view.viewport()->grab();                         // painting while pending works
     QVERIFY(spy.wait(10000));
     QVERIFY(!view.isRenderPending());
     QCOMPARE(view.cellImage().size(), QSize(n, n));
@@ -255,7 +259,8 @@ class TestHeatmapView : public QObject {
       const QRect rect = view.cellRect(r, c).toRect().adjusted(3, 3, -3, -3);
       const int bg = qGray(view.cellImage().pixel(c, r));
       for (int y = rect.top(); y <= rect.bottom(); ++y)
-        for (int x = rect.left(); x <= rect.right(); ++x) n += sign * (qGray(shot.pixel(x, y)) - bg) > 80;
+        for (int x = rect.left(); x <= rect.right(); ++x)
+          n += sign * (qGray(shot.pixel(x, y)) - bg) > 80;
       return n;
     };
     // Dark diagonal cells carry light counts, light off-diagonal cells dark ones.
@@ -276,7 +281,8 @@ class TestHeatmapView : public QObject {
     d.mask[3] = 1;
     QVERIFY(view.setData(d));
     QString error;
-    const QString png = dir.filePath("map.png"), svg = dir.filePath("map.svg"), csv = dir.filePath("map.csv");
+    const QString png = dir.filePath("map.png"), svg = dir.filePath("map.svg"),
+                  csv = dir.filePath("map.csv");
     QVERIFY2(view.exportPng(png, 2.0, &error), qPrintable(error));
     QImage image(png);
     QCOMPARE(image.size(), view.renderImage(2.0).size());
@@ -318,7 +324,8 @@ class TestHeatmapView : public QObject {
     QTest::mouseClick(&thumb, Qt::LeftButton, {}, thumb.mapRect().center().toPoint());
     QCOMPARE(spy.count(), 1);
     QString error;
-    QVERIFY(!thumb.setCells(HeatmapCells{2, 2, {1, 2, 3}, {}}, ColorScaleKind::Viridis, 0, 0, &error));
+    QVERIFY(
+        !thumb.setCells(HeatmapCells{2, 2, {1, 2, 3}, {}}, ColorScaleKind::Viridis, 0, 0, &error));
     QVERIFY(error.contains("3 values"));
   }
 
@@ -326,6 +333,8 @@ class TestHeatmapView : public QObject {
     HeatmapView attention;
     attention.resize(760, 720);
     QVERIFY(attention.setData(heatmaptest::attentionData(24)));
+    attention.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&attention));
     QTest::mouseMove(attention.viewport(), attention.cellRect(16, 4).center().toPoint());
     heatmaptest::saveScreenshot(&attention, "heatmap_attention_causal");
 
@@ -343,8 +352,9 @@ class TestHeatmapView : public QObject {
     for (int l = 0; l < layers; ++l)
       for (int h = 0; h < heads; ++h) {
         auto* t = new HeatmapThumbnail(&grid);
-        QVERIFY(t->setCells({n, n, heatmaptest::causalAttention(n, 11 + l * heads + h), heatmaptest::causalMask(n)},
-                            ColorScaleKind::Viridis, 0, 1));
+        QVERIFY(t->setCells(
+            {n, n, heatmaptest::causalAttention(n, 11 + l * heads + h), heatmaptest::causalMask(n)},
+            ColorScaleKind::Viridis, 0, 1));
         t->setCaption(QStringLiteral("L%1 H%2").arg(l).arg(h));
         t->setSelected(l == 3 && h == 5);
         layout->addWidget(t, l, h);
