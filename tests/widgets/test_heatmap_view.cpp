@@ -338,6 +338,20 @@ class TestHeatmapView : public QObject {
     QTest::mouseMove(attention.viewport(), attention.cellRect(16, 4).center().toPoint());
     heatmaptest::saveScreenshot(&attention, "heatmap_attention_causal");
 
+    // A long input: labels thin out to every k-th token, the map still fits.
+    HeatmapView longInput;
+    longInput.resize(760, 720);
+    QSignalSpy rendered(&longInput, &HeatmapView::rendered);
+    HeatmapData d256 = heatmaptest::attentionData(256);
+    d256.title = QStringLiteral("Layer 0 · Head 1 (256 tokens)");
+    QVERIFY(longInput.setData(d256));
+    QVERIFY(rendered.count() == 1 || rendered.wait(10000));
+    QVERIFY(longInput.cellSize() < 3);
+    heatmaptest::saveScreenshot(&longInput, "heatmap_attention_256");
+    longInput.setCellSize(14);
+    longInput.scrollToCell(200, 190);
+    heatmaptest::saveScreenshot(&longInput, "heatmap_attention_256_zoomed");
+
     HeatmapView confusion;
     confusion.resize(720, 600);
     confusion.setColorScale(ColorScaleKind::Blues);
