@@ -1,0 +1,235 @@
+// The generation loop (see generator.h). Each sequence owns a KvCache sized to
+// min(context, prompt + max_new_tokens), a Sampler (its batch index seeds its draws) and
+// StopRules. Streamed text comes from decoding the generated ids as a whole and passing
+// on what grew, held back while it ends in an incomplete character (U+FFFD), so byte-level
+// BPE never splits a multi-byte character and decoders that look at neighbours stay right.
+#include "engine/generate/generator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+#include "engine/generate/kv_cache.h"
+
+namespace lw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+struct Sequence {
+  std::optional<KvCache> cache;
+  std::optional<Sampler> sampler;
+  std::optional<StopRules> stop;
+  std::vector<int32_t> all;  // prompt + generated
+  std::string decoded;       // generated text already handed to the stop rules
+  SequenceResult out;
+  bool done = false;
+};
+
+class Loop {
+ public:
+  Loop(models::Model& model, const Tokenizer* tok, const GenerateRequest& req,
+       const GenerateCallbacks& cb)
+      : model_(model), tok_(tok), req_(req), cb_(cb) {}
+  Result<GenerateResult> run();
+
+ private:
+  Status setup(const models::KvLayout& layout);
+  Result<Tensor> forward(Sequence& s, size_t new_tokens);
+  Status step(size_t i, const Tensor& logits);
+  Result<std::string> next_text(Sequence& s, bool final);
+  bool ends_here(const Sequence& s, int32_t id) const;
+  void finish(size_t i, FinishReason reason);
+  bool cancelled() const { return cb_.cancel && cb_.cancel(); }
+
+  models::Model& model_;
+  const Tokenizer* tok_;
+  const GenerateRequest& req_;
+  const GenerateCallbacks& cb_;
+  int64_t context_ = 0;
+  int64_t vocab_ = 0;
+  std::vector<Sequence> seqs_;
+  std::vector<float> row_;  // [V] host logits
+};
+
+Status Loop::setup(const models::KvLayout& layout) {
+  LW_CHECK(!req_.prompts.empty(), "generate needs at least one prompt");
+  LW_TRY(req_.params.validate());
+  LW_CHECK(tok_ || req_.params.stop.empty(),
+           "stop strings need the model's tokenizer (none was loaded)");
+  context_ = layout.max_positions;
+  seqs_.resize(req_.prompts.size());
+  for (size_t i = 0; i < seqs_.size(); ++i) {
+    const auto& prompt = req_.prompts[i];
+    const int64_t n = static_cast<int64_t>(prompt.size());
+    std::string which = seqs_.size() > 1 ? "prompt " + std::to_string(i) : "the prompt";
+    LW_CHECK(n >= 1, which + " is empty");
+    LW_CHECK(n < context_, which + " has " + std::to_string(n) +
+                               " tokens; the model's context holds " + std::to_string(context_) +
+                               " (n_positions), leaving no room to generate");
+    Sequence& s = seqs_[i];
+    s.all = prompt;
+    s.out.prompt = prompt;
+    LW_ASSIGN_OR_RETURN(Sampler sampler, Sampler::create(req_.params, static_cast<uint32_t>(i)));
+    s.sampler.emplace(std::move(sampler));
+    LW_ASSIGN_OR_RETURN(StopRules stop, StopRules::create(req_.params, req_.eos_token_ids));
+    s.stop.emplace(std::move(stop));
+    if (req_.use_kv_cache) {
+      int64_t cap = std::min<int64_t>(context_, n + req_.params.max_new_tokens);
+      LW_ASSIGN_OR_RETURN(KvCache c, KvCache::create(layout, cap, model_.device(), model_.dtype()));
+      s.cache.emplace(std::move(c));
+    }
+  }
+  return Status::ok();
+}
+
+// Logits [1,V] of the last position after feeding the last `new_tokens` ids of s.all.
+Result<Tensor> Loop::forward(Sequence& s, size_t new_tokens) {
+  if (s.cache) {
+    const int64_t past = s.cache->length();
+    std::vector<int32_t> ids(s.all.end() - static_cast<std::ptrdiff_t>(new_tokens), s.all.end());
+    LW_ASSIGN_OR_RETURN(Tensor t, Tensor::from_ints(ids, {1, int64_t(new_tokens)}, model_.device()));
+    LW_ASSIGN_OR_RETURN(Tensor logits, model_.forward_cached(t, past, s.cache->layers()));
+    LW_TRY(s.cache->set_length(past + static_cast<int64_t>(new_tokens)));
+    return logits;
+  }
+  const int64_t n = static_cast<int64_t>(s.all.size());
+  models::Batch batch;
+  LW_ASSIGN_OR_RETURN(batch.input_ids, Tensor::from_ints(s.all, {1, n}, model_.device()));
+  LW_ASSIGN_OR_RETURN(models::ForwardResult r, model_.forward(batch, {}));
+  LW_CHECK(r.logits.defined() && r.logits.dim() == 3,
+           model_.architecture() + " has no language-model head to generate with");
+  LW_ASSIGN_OR_RETURN(Tensor rows, r.logits.reshape({n, r.logits.size(2)}));
+  return rows.slice(n - 1, 1);
+}
+
+bool Loop::ends_here(const Sequence& s, int32_t id) const {
+  const auto& p = req_.params;
+  auto in = [id](const std::vector<int32_t>& v) {
+    return std::find(v.begin(), v.end(), id) != v.end();
+  };
+  return (!p.ignore_eos && in(req_.eos_token_ids)) || in(p.stop_token_ids) ||
+         static_cast<int64_t>(s.out.ids.size()) >= p.max_new_tokens ||
+         static_cast<int64_t>(s.all.size()) >= context_;
+}
+
+Result<std::string> Loop::next_text(Sequence& s, bool final) {
+  if (!tok_) return std::string();
+  LW_ASSIGN_OR_RETURN(std::string full, tok_->decode(s.out.ids, /*skip_special_tokens=*/true));
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  if (!final && full.size() >= 3 && std::string_view(full).substr(full.size() - 3) == kReplacement)
+    return std::string();  // an incomplete character: wait for its next bytes
+  if (full.size() <= s.decoded.size()) return std::string();
+  std::string delta = full.substr(s.decoded.size());
+  s.decoded = std::move(full);
+  return delta;
+}
+
+// Samples from one sequence's logits, streams the token and applies the stop rules.
+Status Loop::step(size_t i, const Tensor& logits) {
+  Sequence& s = seqs_[i];
+  std::span<const float> row;
+  if (logits.dtype() == DType::kF32 && logits.device().is_cpu() && logits.is_contiguous()) {
+    row = {logits.data<float>(), static_cast<size_t>(logits.numel())};
+  } else {
+    LW_ASSIGN_OR_RETURN(row_, logits.to_float_vector());
+    row = row_;
+  }
+  if (vocab_ == 0) {
+    vocab_ = static_cast<int64_t>(row.size());
+    LW_TRY(req_.params.validate_for_vocab(vocab_));
+  }
+  std::span<const int32_t> gen(s.all.data() + s.out.prompt.size(), s.out.ids.size());
+  LW_ASSIGN_OR_RETURN(SampleResult r, s.sampler->sample(row, s.out.prompt, gen));
+  GeneratedToken t{r.token.id, r.token.logprob, r.token.raw_logprob, std::move(r.top), {}};
+  s.out.ids.push_back(t.id);
+  s.all.push_back(t.id);
+  LW_ASSIGN_OR_RETURN(std::string bytes, next_text(s, ends_here(s, t.id)));
+  StopStep st = s.stop->push(t.id, bytes);
+  if (!st.done() && static_cast<int64_t>(s.all.size()) >= context_) {
+    StopStep end = s.stop->end(FinishReason::kLength);  // the context is full
+    st.text += end.text;
+    st.finish = end.finish;
+  }
+  t.text = std::move(st.text);
+  s.out.text += t.text;
+  s.out.tokens.push_back(std::move(t));
+  if (st.done()) {
+    s.done = true;
+    s.out.finish = st.finish;
+    s.out.matched_stop = s.stop->matched_stop();
+  }
+  if (cb_.on_token) {
+    StreamEvent ev{i, static_cast<int64_t>(s.out.tokens.size()) - 1, &s.out.tokens.back(),
+                   s.out.finish, s.out.tokens.back().text};
+    cb_.on_token(ev);
+  }
+  return Status::ok();
+}
+
+void Loop::finish(size_t i, FinishReason reason) {
+  Sequence& s = seqs_[i];
+  if (s.done) return;
+  StopStep st = s.stop->end(reason);
+  s.out.text += st.text;
+  s.out.finish = st.finish;
+  s.done = true;
+  if (cb_.on_token) {
+    StreamEvent ev{i, static_cast<int64_t>(s.out.tokens.size()), nullptr, st.finish, st.text};
+    cb_.on_token(ev);
+  }
+}
+
+Result<GenerateResult> Loop::run() {
+  const auto t0 = Clock::now();
+  LW_ASSIGN_OR_RETURN(models::KvLayout layout, model_.kv_layout());
+  LW_TRY(setup(layout));
+  GenerateResult res;
+  // Prefill: every prompt through the model, first token sampled.
+  bool stop = false;
+  for (size_t i = 0; i < seqs_.size() && !stop; ++i) {
+    if ((stop = cancelled())) break;
+    const auto tp = Clock::now();
+    LW_ASSIGN_OR_RETURN(Tensor logits, forward(seqs_[i], seqs_[i].all.size()));
+    res.timing.prefill_s += seconds_since(tp);
+    res.timing.prefill_tokens += static_cast<int64_t>(seqs_[i].all.size());
+    LW_TRY(step(i, logits));
+  }
+  res.timing.time_to_first_token_s = seconds_since(t0);
+  // Decode: one token per live sequence per round.
+  const auto td = Clock::now();
+  for (bool live = !stop; live && !stop;) {
+    live = false;
+    for (size_t i = 0; i < seqs_.size(); ++i) {
+      if (seqs_[i].done) continue;
+      if ((stop = cancelled())) break;
+      LW_ASSIGN_OR_RETURN(Tensor logits, forward(seqs_[i], 1));
+      LW_TRY(step(i, logits));
+      ++res.timing.decode_tokens;
+      live = live || !seqs_[i].done;
+    }
+  }
+  res.timing.decode_s = seconds_since(td);
+  for (size_t i = 0; i < seqs_.size(); ++i) finish(i, FinishReason::kCancelled);
+  for (auto& s : seqs_) {
+    if (s.cache) res.kv_cache_bytes += s.cache->nbytes();
+    res.sequences.push_back(std::move(s.out));
+  }
+  return res;
+}
+
+}  // namespace
+
+Result<GenerateResult> generate(models::Model& model, const Tokenizer* tokenizer,
+                                const GenerateRequest& request, const GenerateCallbacks& callbacks) {
+  LW_CHECK(model.head() == models::Head::kCausalLm,
+           model.architecture() + " has no language-model head to generate with");
+  Loop loop(model, tokenizer, request, callbacks);
+  return loop.run();
+}
+
+}  // namespace lw
