@@ -75,6 +75,9 @@ bool has_tokenizer_files(const std::string& dir) {
 }
 
 int run_inspect(const std::string& dir, bool json) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return lwcli::fail(kCmd, dir + ": not a model folder (expected config.json and safetensors weights)");
   auto hf = lw::io::HfConfig::read(dir + "/config.json");
   if (!hf.is_ok()) return lwcli::fail(kCmd, hf.status().to_string());
   auto family = check_config(*hf);

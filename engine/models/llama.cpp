@@ -88,6 +88,11 @@ class LlamaModel final : public Model {
   std::string config_json() const override { return cfg_.to_json(); }
   Result<ForwardResult> forward(const Batch& batch, const ForwardOptions& opts) override;
   Status backward() override;
+  Result<KvLayout> kv_layout() const override {
+    return KvLayout{cfg_.num_hidden_layers, cfg_.num_key_value_heads, cfg_.head_dim,
+                    cfg_.max_position_embeddings};
+  }
+  Result<Tensor> forward_cached(const Tensor& ids, int64_t past, std::vector<KvLayer>& cache) override;
 
  private:
   Result<Tensor> attention(const Tensor& x, const std::vector<size_t>& l, const Tensor& mask,
@@ -276,6 +281,42 @@ Status LlamaModel::backward() {
   LW_TRY(ops::embedding_backward(dx, acts_.ids, params_[embed_].grad));
   acts_ = Acts{};
   return Status::ok();
+}
+
+// The same block stack as forward() for one sequence, attention reading the cache (keys are
+// stored rotated at their absolute positions); only the last position reaches the head.
+Result<Tensor> LlamaModel::forward_cached(const Tensor& ids, int64_t past, std::vector<KvLayer>& cache) {
+  LW_CHECK(ids.defined() && ids.dim() == 2 && ids.size(0) == 1 && ids.dtype() == DType::kI32,
+           "forward_cached takes ids [1,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
+  LW_CHECK(static_cast<int64_t>(cache.size()) == cfg_.num_hidden_layers,
+           "KV cache has " + std::to_string(cache.size()) + " layers, the model " +
+               std::to_string(cfg_.num_hidden_layers));
+  const int64_t T = ids.size(1);
+  LW_CHECK(past >= 0 && past + T <= cfg_.max_position_embeddings,
+           "positions " + std::to_string(past) + ".." + std::to_string(past + T - 1) +
+               " exceed max_position_embeddings=" + std::to_string(cfg_.max_position_embeddings));
+  if (cfg_.sliding_window > 0 && past + T > cfg_.sliding_window)
+    return unsupported("position " + std::to_string(past + T - 1) + " is beyond the sliding window (" +
+                       std::to_string(cfg_.sliding_window) + "); windowed attention is not available");
+  LW_ASSIGN_OR_RETURN(Tensor x, ops::embedding(ids, params_[embed_].value));
+  CachedAttnConfig ac{cfg_.num_attention_heads, cfg_.num_key_value_heads, theta()};
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const auto& l = layers_[i];
+    LW_ASSIGN_OR_RETURN(ops::NormOut n1, ops::rmsnorm(x, w(l, kAttnNorm), eps()));
+    AttnWeights aw{w(l, kQw), w(l, kQb), w(l, kKw), w(l, kKb), w(l, kVw), w(l, kVb), w(l, kOw), w(l, kOb)};
+    LW_ASSIGN_OR_RETURN(Tensor att, attention_block_cached(n1.y, aw, ac, cache[i], past));
+    LW_ASSIGN_OR_RETURN(Tensor mid, ops::add(x, att));
+    LW_ASSIGN_OR_RETURN(ops::NormOut n2, ops::rmsnorm(mid, w(l, kMlpNorm), eps()));
+    LW_ASSIGN_OR_RETURN(Tensor gate, ops::linear(n2.y, w(l, kGw), w(l, kGb)));
+    LW_ASSIGN_OR_RETURN(Tensor up, ops::linear(n2.y, w(l, kUw), w(l, kUb)));
+    LW_ASSIGN_OR_RETURN(Tensor act, ops::swiglu(gate, up));
+    LW_ASSIGN_OR_RETURN(Tensor m, ops::linear(act, w(l, kDw), w(l, kDb)));
+    LW_ASSIGN_OR_RETURN(x, ops::add(mid, m));
+  }
+  LW_ASSIGN_OR_RETURN(Tensor x2, x.reshape({T, cfg_.hidden_size}));
+  LW_ASSIGN_OR_RETURN(Tensor last, x2.slice(T - 1, 1));
+  LW_ASSIGN_OR_RETURN(ops::NormOut nf, ops::rmsnorm(last, params_[norm_].value, eps()));
+  return ops::linear(nf.y, params_[head_w_].value);
 }
 
 }  // namespace

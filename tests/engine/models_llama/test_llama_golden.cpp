@@ -149,6 +149,40 @@ class TestLlamaGolden : public QObject {
     }
   }
 
+  // KV-cache decoding of row 0 (no padding): a 10-token prefill, then one token at a time;
+  // each step's last-position logits match transformers' full forward at that position.
+  void cachedForward_data() { cases(); }
+  void cachedForward() {
+    QFETCH(QString, name);
+    std::string n = name.toStdString();
+    auto model = models::load_model(case_dir(n) + "/model");
+    QVERIFY(model.is_ok());
+    auto batch = load_inputs(n);
+    auto ref = open_file(n, "forward.safetensors");
+    QVERIFY(batch.is_ok() && ref.is_ok());
+    auto layout = (*model)->kv_layout();
+    QVERIFY2(layout.is_ok(), layout.status().to_string().c_str());
+    std::vector<models::KvLayer> cache(static_cast<size_t>(layout->n_layer));
+    for (auto& c : cache) {
+      c.k = *Tensor::zeros({layout->max_positions, layout->n_kv_head * layout->head_dim}, DType::kF32, Device::cpu());
+      c.v = *Tensor::zeros({layout->max_positions, layout->n_kv_head * layout->head_dim}, DType::kF32, Device::cpu());
+    }
+    auto ids = *batch->input_ids.to_int_vector();
+    auto logits = ref->get("logits");
+    const int64_t T = batch->input_ids.size(1), V = int64_t(logits.size()) / (4 * T);
+    int64_t past = 0;
+    for (int64_t end : {int64_t(10), int64_t(11), int64_t(12), int64_t(13), int64_t(14), int64_t(15), int64_t(16)}) {
+      std::vector<int32_t> chunk(ids.begin() + past, ids.begin() + end);
+      auto x = Tensor::from_ints(chunk, {1, end - past}, Device::cpu());
+      auto out = (*model)->forward_cached(*x, past, cache);
+      QVERIFY2(out.is_ok(), out.status().to_string().c_str());
+      std::vector<float> theirs(logits.begin() + (end - 1) * V, logits.begin() + end * V);
+      double e = golden::rel_error(floats(*out), theirs);
+      QVERIFY2(e <= 1e-4, (n + " position " + std::to_string(end - 1) + " rel error " + std::to_string(e)).c_str());
+      past = end;
+    }
+  }
+
   // Our folder holds exactly transformers' tensors (a sharded checkpoint comes back as one
   // file) and loads back to the same logits.
   void saveAndReload_data() { cases(); }
