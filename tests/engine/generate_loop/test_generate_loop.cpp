@@ -14,7 +14,7 @@
 #include "engine/api/generate.h"
 #include "engine/generate/kv_cache.h"
 #include "engine/generate/utf8_stream.h"
-#include "engine/tokenize/hf_pipeline.h"
+#include "tests/engine/generate_loop/tiny_tokenizer.h"
 #include "tests/golden/golden_util.h"
 
 using namespace lw;
@@ -22,6 +22,9 @@ using namespace lw;
 namespace {
 
 std::string gpt2_dir() { return golden::dir("gpt2") + "/model"; }
+bool make_folder_with_tokenizer(const QTemporaryDir& tmp) {
+  return tiny_tokenizer::make_gpt2_folder(gpt2_dir(), tmp.path().toStdString());
+}
 
 GenerateRequest greedy_request(std::vector<std::vector<int32_t>> prompts, int64_t n) {
   GenerateRequest r;
@@ -31,30 +34,6 @@ GenerateRequest greedy_request(std::vector<std::vector<int32_t>> prompts, int64_
   r.params.ignore_eos = true;
   r.params.top_logprobs = 3;
   return r;
-}
-
-// A byte-level BPE over the 256 bytes plus 256 merges of two letters a..p: 512 tokens, the
-// golden GPT-2's vocabulary size, so every id the model picks decodes.
-void write_tokenizer(const QString& dir) {
-  nlohmann::ordered_json vocab;
-  for (int b = 0; b < 256; ++b) vocab[hf::byte_to_unicode(static_cast<uint8_t>(b))] = b;
-  std::ofstream merges((dir + "/merges.txt").toStdString());
-  merges << "#version: 0.2\n";
-  const std::string letters = "abcdefghijklmnop";
-  for (int i = 0; i < 256; ++i) {
-    std::string a(1, letters[i / 16]), b(1, letters[i % 16]);
-    merges << a << " " << b << "\n";
-    vocab[a + b] = 256 + i;
-  }
-  std::ofstream((dir + "/vocab.json").toStdString()) << vocab.dump();
-}
-
-// The golden GPT-2 folder plus the tokenizer above, in a temporary folder.
-bool make_folder_with_tokenizer(const QTemporaryDir& tmp) {
-  for (const char* f : {"config.json", "generation_config.json", "model.safetensors"})
-    if (!QFile::copy(QString::fromStdString(gpt2_dir() + "/" + f), tmp.filePath(f))) return false;
-  write_tokenizer(tmp.path());
-  return true;
 }
 
 }  // namespace
