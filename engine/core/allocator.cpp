@@ -76,8 +76,26 @@ Allocator* allocator_for(DeviceType type) {
   return slot(type).load();
 }
 
+std::atomic<BackendInitializer>& initializer_slot(DeviceType type) {
+  static std::atomic<BackendInitializer> slots[kNumDeviceTypes] = {};
+  return slots[static_cast<int>(type)];
+}
+
+void register_backend_initializer(DeviceType type, BackendInitializer init) {
+  initializer_slot(type).store(init);
+}
+
 Result<Allocator*> allocator_for_device(Device device) {
   Allocator* a = allocator_for(device.type);
+  if (!a) {
+    // First use of this device type: let its backend register itself (once; the
+    // backend's init is idempotent and thread-safe), and report why it could not.
+    if (BackendInitializer init = initializer_slot(device.type).load()) {
+      Status st = init();
+      if (!st.is_ok()) return st.with_context("starting the backend for " + device.to_string());
+      a = allocator_for(device.type);
+    }
+  }
   if (!a)
     return unsupported("no allocator registered for " + device.to_string() +
                        " (engine built without CUDA, or lw::cuda::init_backend() was not called)");

@@ -41,6 +41,12 @@ class Allocator {
 
 // Registers (or replaces) the allocator for a device type. Not owned; must outlive all tensors.
 void register_allocator(DeviceType type, Allocator* allocator);
+// A backend that registers its allocator on first use (the CUDA backend's
+// init_backend). The ops layer registers it at static-initialisation time, so
+// nobody has to remember an explicit engine start-up call.
+using BackendInitializer = Status (*)();
+void register_backend_initializer(DeviceType type, BackendInitializer init);
+
 // The allocator for a type, or nullptr when none is registered (e.g. built without CUDA).
 Allocator* allocator_for(DeviceType type);
 // The allocator for a device, or kUnsupported naming the device when none is registered.

@@ -2,6 +2,9 @@
 #include "engine/ops/op_common.h"
 
 #include "engine/ops/ops.h"
+#if LW_WITH_CUDA
+#include "engine/backend/cuda/caching_allocator.h"
+#endif
 
 namespace lw::ops {
 namespace detail {
@@ -121,6 +124,15 @@ Result<Tensor> grad_or_scratch(Tensor* g, const Shape& shape, const Tensor& ref)
 #endif
 
 }  // namespace detail
+
+#if LW_WITH_CUDA
+namespace {
+// Every program that computes links this file, so the CUDA backend starts on
+// the first CUDA tensor without an explicit start-up call (core/allocator.h).
+const bool kCudaInitializerRegistered =
+    (register_backend_initializer(DeviceType::kCuda, &cuda::init_backend), true);
+}  // namespace
+#endif
 
 void set_cuda_stream(void* stream) {
 #if LW_WITH_CUDA
