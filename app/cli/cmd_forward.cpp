@@ -11,6 +11,9 @@
 #include "engine/io/checkpoint.h"
 #include "engine/io/safetensors.h"
 #include "engine/models/model.h"
+#if LW_WITH_CUDA
+#include "engine/backend/cuda/caching_allocator.h"
+#endif
 
 namespace {
 
@@ -38,7 +41,8 @@ lw::Result<lw::Tensor> read_ids(const lw::io::SafeTensorsFile& f, const std::str
   if (!t) return lw::Tensor{};
   const std::string where = f.path() + ": tensor '" + name + "'";
   if (t->dtype != lw::io::StDtype::kI32 && t->dtype != lw::io::StDtype::kI64)
-    return lw::invalid_argument(where + " must be int32 or int64, got " + lw::io::st_dtype_name(t->dtype));
+    return lw::invalid_argument(where + " must be int32 or int64, got " +
+                                lw::io::st_dtype_name(t->dtype));
   if (t->shape.size() != 2 || t->shape[0] < 1 || t->shape[1] < 1)
     return lw::invalid_argument(where + " must be [B,T], got " + lw::shape_to_string(t->shape));
   if (want && t->shape != *want)
@@ -82,14 +86,16 @@ int run_forward(const std::vector<std::string>& argv) {
   lwcli::Args args;
   std::string error;
   if (!args.parse(argv, {"json"}, &error)) return lwcli::usage_error(kCmd, error);
-  if (auto bad = args.unknown({"model", "inputs", "out", "dump", "device", "dtype", "json"}); !bad.empty())
+  if (auto bad = args.unknown({"model", "inputs", "out", "dump", "device", "dtype", "json"});
+      !bad.empty())
     return lwcli::usage_error(kCmd, "unknown option --" + bad.front());
   if (!args.positional().empty())
     return lwcli::usage_error(kCmd, "unexpected argument '" + args.positional().front() + "'");
   for (const char* req : {"model", "inputs", "out"})
     if (!args.has(req)) return lwcli::usage_error(kCmd, std::string("--") + req + " is required");
   std::set<std::string> dump;
-  if (!parse_dump(args.get("dump", "logits"), &dump, &error)) return lwcli::usage_error(kCmd, error);
+  if (!parse_dump(args.get("dump", "logits"), &dump, &error))
+    return lwcli::usage_error(kCmd, error);
   auto device = lw::parse_device(args.get("device", "cpu"));
   if (!device.is_ok()) return lwcli::usage_error(kCmd, device.status().message());
   auto dtype = lw::parse_dtype(args.get("dtype", "f32"));
@@ -97,6 +103,12 @@ int run_forward(const std::vector<std::string>& argv) {
   if (*dtype != lw::DType::kF32 && *dtype != lw::DType::kBF16)
     return lwcli::usage_error(kCmd, "--dtype must be f32 or bf16");
 
+#if LW_WITH_CUDA
+  if (device->is_cuda()) {
+    auto st = lw::cuda::init_backend();
+    if (!st.is_ok()) return lwcli::fail(kCmd, st.to_string());
+  }
+#endif
   auto model = lw::models::load_model(args.get("model"), {*device, *dtype});
   if (!model.is_ok()) return lwcli::fail(kCmd, model.status().to_string());
   auto batch = read_batch(args.get("inputs"), *device);
@@ -110,7 +122,8 @@ int run_forward(const std::vector<std::string>& argv) {
   std::vector<std::pair<std::string, lw::Tensor>> named;
   if (dump.count("logits")) {
     if (!out->logits.defined())
-      return lwcli::fail(kCmd, (*model)->architecture() + " has no head: no logits (dump hidden instead)");
+      return lwcli::fail(
+          kCmd, (*model)->architecture() + " has no head: no logits (dump hidden instead)");
     named.emplace_back("logits", out->logits);
   }
   if (dump.count("hidden")) named.emplace_back("last_hidden", out->last_hidden);
@@ -134,8 +147,10 @@ int run_forward(const std::vector<std::string>& argv) {
                                        {"dtype", lw::dtype_name(*dtype)}});
   if (!st.is_ok()) return lwcli::fail(kCmd, st.to_string());
   if (args.has("json")) {
-    nlohmann::json j = {{"out", args.get("out")}, {"architecture", (*model)->architecture()},
-                        {"device", device->to_string()}, {"dtype", lw::dtype_name(*dtype)},
+    nlohmann::json j = {{"out", args.get("out")},
+                        {"architecture", (*model)->architecture()},
+                        {"device", device->to_string()},
+                        {"dtype", lw::dtype_name(*dtype)},
                         {"tensors", listed}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
@@ -144,7 +159,7 @@ int run_forward(const std::vector<std::string>& argv) {
   return 0;
 }
 
-const lwcli::CommandRegistration kRegistration({kCmd, "run a model once and write logits, hidden states, attentions",
-                                                kUsage, run_forward});
+const lwcli::CommandRegistration kRegistration(
+    {kCmd, "run a model once and write logits, hidden states, attentions", kUsage, run_forward});
 
 }  // namespace

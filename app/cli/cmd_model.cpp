@@ -27,7 +27,8 @@ constexpr const char* kCmd = "model";
 
 const char* kUsage =
     "Usage: llmwb model inspect PATH [--json]\n"
-    "       llmwb model init --arch bert|gpt2|llama --config FILE.json --out DIR [--seed N] [--json]\n"
+    "       llmwb model init --arch bert|gpt2|llama --config FILE.json --out DIR [--seed N] "
+    "[--json]\n"
     "\n"
     "inspect  reads a Hugging Face model folder (config.json + model.safetensors or shards):\n"
     "         architecture, config, parameter count, dtypes, every tensor (name, shape, dtype),\n"
@@ -77,7 +78,8 @@ bool has_tokenizer_files(const std::string& dir) {
 int run_inspect(const std::string& dir, bool json) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return lwcli::fail(kCmd, dir + ": not a model folder (expected config.json and safetensors weights)");
+    return lwcli::fail(kCmd,
+                       dir + ": not a model folder (expected config.json and safetensors weights)");
   auto hf = lw::io::HfConfig::read(dir + "/config.json");
   if (!hf.is_ok()) return lwcli::fail(kCmd, hf.status().to_string());
   auto family = check_config(*hf);
@@ -97,7 +99,8 @@ int run_inspect(const std::string& dir, bool json) {
   if (has_tokenizer_files(dir)) {
     auto t = lw::load_tokenizer(dir);
     if (!t.is_ok()) return lwcli::fail(kCmd, t.status().to_string());
-    tok = {{"kind", lw::tokenizer_kind_name((*t)->kind())}, {"vocab_size", (*t)->vocab_size()},
+    tok = {{"kind", lw::tokenizer_kind_name((*t)->kind())},
+           {"vocab_size", (*t)->vocab_size()},
            {"describe", (*t)->describe()}};
   }
   Json j = {{"path", dir},
@@ -119,13 +122,18 @@ int run_inspect(const std::string& dir, bool json) {
               hf->model_type().c_str(), family.is_ok() ? "" : "  [not supported]");
   if (!family.is_ok()) std::printf("              %s\n", family.status().message().c_str());
   std::printf("parameters    %lld\n", static_cast<long long>(params));
-  for (const auto& [dt, n] : dtypes) std::printf("dtype         %s: %lld\n", dt.c_str(), static_cast<long long>(n));
-  if (tok.is_null()) std::printf("tokenizer     none\n");
-  else std::printf("tokenizer     %s, vocabulary %d\n", tok["kind"].get<std::string>().c_str(), tok["vocab_size"].get<int>());
+  for (const auto& [dt, n] : dtypes)
+    std::printf("dtype         %s: %lld\n", dt.c_str(), static_cast<long long>(n));
+  if (tok.is_null())
+    std::printf("tokenizer     none\n");
+  else
+    std::printf("tokenizer     %s, vocabulary %d\n", tok["kind"].get<std::string>().c_str(),
+                tok["vocab_size"].get<int>());
   std::printf("tensors       %zu\n", tensors.size());
   for (const auto& t : tensors) {
     std::string shape;
-    for (const auto& d : t["shape"]) shape += (shape.empty() ? "" : ", ") + std::to_string(d.get<int64_t>());
+    for (const auto& d : t["shape"])
+      shape += (shape.empty() ? "" : ", ") + std::to_string(d.get<int64_t>());
     std::printf("  %-60s [%s] %s\n", t["name"].get<std::string>().c_str(), shape.c_str(),
                 t["dtype"].get<std::string>().c_str());
   }
@@ -141,18 +149,24 @@ lw::Result<std::string> complete_config(const std::string& path, const std::stri
   if (arch == "llama") {
     if (type.empty()) type = "llama";
     if (type != "llama" && type != "mistral" && type != "qwen2")
-      return lw::invalid_argument(path + ": model_type '" + type + "' is not of --arch llama (llama, mistral, qwen2)");
-    if (a.empty()) a = type == "mistral" ? "MistralForCausalLM" : type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM";
+      return lw::invalid_argument(path + ": model_type '" + type +
+                                  "' is not of --arch llama (llama, mistral, qwen2)");
+    if (a.empty())
+      a = type == "mistral" ? "MistralForCausalLM"
+          : type == "qwen2" ? "Qwen2ForCausalLM"
+                            : "LlamaForCausalLM";
     if (!lw::models::is_llama_family(a, type))
       return lw::invalid_argument(path + ": architecture '" + a + "' is not of --arch llama");
   } else {
     const std::string prefix = arch == "bert" ? "Bert" : "GPT2";
     if (type.empty()) type = arch;
     if (type != arch)
-      return lw::invalid_argument(path + ": model_type '" + type + "' does not match --arch " + arch);
+      return lw::invalid_argument(path + ": model_type '" + type + "' does not match --arch " +
+                                  arch);
     if (a.empty()) a = arch == "bert" ? "BertForMaskedLM" : "GPT2LMHeadModel";
     if (a.rfind(prefix, 0) != 0)
-      return lw::invalid_argument(path + ": architecture '" + a + "' does not match --arch " + arch);
+      return lw::invalid_argument(path + ": architecture '" + a + "' does not match --arch " +
+                                  arch);
   }
   j["architectures"] = {a};
   j["model_type"] = type;
@@ -160,8 +174,8 @@ lw::Result<std::string> complete_config(const std::string& path, const std::stri
 }
 
 // transformers' _init_weights, by tensor role.
-lw::Status init_weights(lw::models::Model& model, const lw::io::HfConfig& hf, const std::string& arch,
-                        uint64_t seed) {
+lw::Status init_weights(lw::models::Model& model, const lw::io::HfConfig& hf,
+                        const std::string& arch, uint64_t seed) {
   LW_ASSIGN_OR_RETURN(double range, hf.get_double({"initializer_range"}, 0, 10, 0.02));
   LW_ASSIGN_OR_RETURN(int64_t n_layer, hf.get_int({"n_layer", "num_hidden_layers"}, 1, 1024));
   LW_ASSIGN_OR_RETURN(int64_t pad, hf.get_int({"pad_token_id"}, -1, int64_t(1) << 40, -1));
@@ -175,7 +189,8 @@ lw::Status init_weights(lw::models::Model& model, const lw::io::HfConfig& hf, co
     } else if (s.role == Role::kEmbedding || s.role == Role::kWeight) {
       const std::string hfn = s.hf_names.empty() ? "" : s.hf_names[0];
       double std = range;
-      if (arch == "gpt2" && hfn.size() >= 13 && hfn.compare(hfn.size() - 13, 13, "c_proj.weight") == 0)
+      if (arch == "gpt2" && hfn.size() >= 13 &&
+          hfn.compare(hfn.size() - 13, 13, "c_proj.weight") == 0)
         std /= std::sqrt(2.0 * double(n_layer));
       for (auto& x : v) x = static_cast<float>(std * rng.normal());
       // nn.Embedding(padding_idx): BERT's and LLaMA's word embeddings keep the pad row zero.
@@ -184,7 +199,8 @@ lw::Status init_weights(lw::models::Model& model, const lw::io::HfConfig& hf, co
       if (word_embedding && pad >= 0 && pad < s.shape[0])
         std::fill(v.begin() + pad * s.shape[1], v.begin() + (pad + 1) * s.shape[1], 0.0f);
     }
-    LW_ASSIGN_OR_RETURN(lw::Tensor t, lw::Tensor::from_floats(v, s.shape, lw::DType::kF32, model.device()));
+    LW_ASSIGN_OR_RETURN(lw::Tensor t,
+                        lw::Tensor::from_floats(v, s.shape, lw::DType::kF32, model.device()));
     LW_TRY(p.weights().copy_from(t));
     if (p.master.defined()) LW_TRY(p.value.copy_from(t));
   }
@@ -200,7 +216,8 @@ int run_init(const lwcli::Args& args) {
   long long seed = 0;
   std::string error;
   if (!args.get_int("seed", 0, &seed, &error)) return lwcli::usage_error(kCmd, error);
-  if (exists(out)) return lwcli::fail(kCmd, out + ": already exists (init never overwrites a folder)");
+  if (exists(out))
+    return lwcli::fail(kCmd, out + ": already exists (init never overwrites a folder)");
   auto text = complete_config(args.get("config"), arch);
   if (!text.is_ok()) return lwcli::fail(kCmd, text.status().to_string());
   auto hf = lw::io::HfConfig::parse(args.get("config"), *text);
@@ -219,11 +236,15 @@ int run_init(const lwcli::Args& args) {
     ::rmdir(tmp.c_str());
     return lwcli::fail(kCmd, st.to_string());
   }
-  Json j = {{"out", out}, {"architecture", (*model)->architecture()},
-            {"parameters", (*model)->num_parameters()}, {"seed", seed}};
-  if (args.has("json")) std::printf("%s\n", j.dump(2).c_str());
-  else std::printf("wrote %s: %s, %lld parameters\n", out.c_str(), (*model)->architecture().c_str(),
-                   static_cast<long long>((*model)->num_parameters()));
+  Json j = {{"out", out},
+            {"architecture", (*model)->architecture()},
+            {"parameters", (*model)->num_parameters()},
+            {"seed", seed}};
+  if (args.has("json"))
+    std::printf("%s\n", j.dump(2).c_str());
+  else
+    std::printf("wrote %s: %s, %lld parameters\n", out.c_str(), (*model)->architecture().c_str(),
+                static_cast<long long>((*model)->num_parameters()));
   return 0;
 }
 
@@ -248,7 +269,7 @@ int run_model(const std::vector<std::string>& argv) {
   return lwcli::usage_error(kCmd, "unknown subcommand '" + pos[0] + "' (inspect, init)");
 }
 
-const lwcli::CommandRegistration kRegistration({kCmd, "inspect a model folder, or init a random-weight one",
-                                                kUsage, run_model});
+const lwcli::CommandRegistration kRegistration(
+    {kCmd, "inspect a model folder, or init a random-weight one", kUsage, run_model});
 
 }  // namespace

@@ -42,11 +42,28 @@ constexpr TableRow kTensors[] = {
 };
 // clang-format on
 
-constexpr const char* kLayerNames[] = {"attn_norm.w", "q.w", "q.b", "k.w", "k.b", "v.w",
-                                       "v.b", "o.w", "o.b", "mlp_norm.w", "gate.w", "gate.b",
-                                       "up.w", "up.b", "down.w", "down.b"};
+constexpr const char* kLayerNames[] = {
+    "attn_norm.w", "q.w",        "q.b",    "k.w",    "k.b",  "v.w",  "v.b",    "o.w",
+    "o.b",         "mlp_norm.w", "gate.w", "gate.b", "up.w", "up.b", "down.w", "down.b"};
 constexpr int kPerLayer = 16;
-enum Slot { kAttnNorm, kQw, kQb, kKw, kKb, kVw, kVb, kOw, kOb, kMlpNorm, kGw, kGb, kUw, kUb, kDw, kDb };
+enum Slot {
+  kAttnNorm,
+  kQw,
+  kQb,
+  kKw,
+  kKb,
+  kVw,
+  kVb,
+  kOw,
+  kOb,
+  kMlpNorm,
+  kGw,
+  kGb,
+  kUw,
+  kUb,
+  kDw,
+  kDb
+};
 constexpr size_t kAbsent = size_t(-1);
 
 bool ends_with(const std::string& s, const char* suffix) {
@@ -67,12 +84,12 @@ Result<Tensor> merge_heads(const Tensor& x) {
 }
 
 struct LayerActs {
-  Tensor x_in;         // [B,T,C] residual stream entering the block
+  Tensor x_in;  // [B,T,C] residual stream entering the block
   ops::NormOut n1;
-  Tensor qh, kh, vh;   // [B,NH,T,D] and [B,NKV,T,D], q and k rotated
+  Tensor qh, kh, vh;  // [B,NH,T,D] and [B,NKV,T,D], q and k rotated
   ops::AttentionOut att;
-  Tensor merged;       // [B,T,Q]
-  Tensor x_mid;        // x_in + attention
+  Tensor merged;  // [B,T,Q]
+  Tensor x_mid;   // x_in + attention
   ops::NormOut n2;
   Tensor gate, up, act;  // [B,T,F]
 };
@@ -92,7 +109,8 @@ class LlamaModel final : public Model {
     return KvLayout{cfg_.num_hidden_layers, cfg_.num_key_value_heads, cfg_.head_dim,
                     cfg_.max_position_embeddings};
   }
-  Result<Tensor> forward_cached(const Tensor& ids, int64_t past, std::vector<KvLayer>& cache) override;
+  Result<Tensor> forward_cached(const Tensor& ids, int64_t past,
+                                std::vector<KvLayer>& cache) override;
 
  private:
   Result<Tensor> attention(const Tensor& x, const std::vector<size_t>& l, const Tensor& mask,
@@ -131,7 +149,8 @@ Status LlamaModel::init(Device device, DType dtype) {
     if (n == "lm_head.w") return !cfg_.tie_word_embeddings;
     if (ends_with(n, ".q.b") || ends_with(n, ".k.b") || ends_with(n, ".v.b")) return cfg_.qkv_bias;
     if (ends_with(n, ".o.b")) return cfg_.o_bias;
-    if (ends_with(n, "gate.b") || ends_with(n, "up.b") || ends_with(n, "down.b")) return cfg_.mlp_bias;
+    if (ends_with(n, "gate.b") || ends_with(n, "up.b") || ends_with(n, "down.b"))
+      return cfg_.mlp_bias;
     return true;
   });
   LW_TRY(init_params(std::move(specs), device, dtype));
@@ -181,11 +200,13 @@ Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptio
                std::to_string(cfg_.max_position_embeddings) + "]");
   if (cfg_.sliding_window > 0 && T > cfg_.sliding_window)
     return unsupported("sequence length " + std::to_string(T) + " exceeds the sliding window (" +
-                       std::to_string(cfg_.sliding_window) + "); windowed attention is not available");
+                       std::to_string(cfg_.sliding_window) +
+                       "); windowed attention is not available");
   double p_drop = opts.dropout >= 0 ? opts.dropout : cfg_.attention_dropout;
   if (p_drop > 0 && opts.keep_activations)
-    return unsupported(architecture() + " training with attention dropout (p=" +
-                       std::to_string(p_drop) + ") is not available in this engine; use --no-dropout");
+    return unsupported(architecture() +
+                       " training with attention dropout (p=" + std::to_string(p_drop) +
+                       ") is not available in this engine; use --no-dropout");
   acts_ = Acts{};
   ForwardResult res;
   LW_ASSIGN_OR_RETURN(Tensor x, ops::embedding(ids, params_[embed_].value));
@@ -193,7 +214,8 @@ Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptio
     LayerActs a;
     a.x_in = x;
     LW_ASSIGN_OR_RETURN(a.n1, ops::rmsnorm(x, w(l, kAttnNorm), eps()));
-    LW_ASSIGN_OR_RETURN(Tensor att, attention(a.n1.y, l, batch.attention_mask, opts.capture_attention, a));
+    LW_ASSIGN_OR_RETURN(Tensor att,
+                        attention(a.n1.y, l, batch.attention_mask, opts.capture_attention, a));
     if (opts.capture_attention) res.attn_probs.push_back(a.att.probs);
     LW_ASSIGN_OR_RETURN(a.x_mid, ops::add(x, att));
     LW_ASSIGN_OR_RETURN(a.n2, ops::rmsnorm(a.x_mid, w(l, kMlpNorm), eps()));
@@ -231,17 +253,21 @@ Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptio
 
 Result<Tensor> LlamaModel::mlp_backward(const Tensor& dy, const std::vector<size_t>& l,
                                         const LayerActs& a) {
-  LW_ASSIGN_OR_RETURN(Tensor dact, ops::linear_backward(dy, a.act, w(l, kDw), g(l, kDw), g(l, kDb)));
+  LW_ASSIGN_OR_RETURN(Tensor dact,
+                      ops::linear_backward(dy, a.act, w(l, kDw), g(l, kDw), g(l, kDb)));
   LW_ASSIGN_OR_RETURN(ops::SwigluGrads sg, ops::swiglu_backward(dact, a.gate, a.up));
-  LW_ASSIGN_OR_RETURN(Tensor dn2, ops::linear_backward(sg.dgate, a.n2.y, w(l, kGw), g(l, kGw), g(l, kGb)));
-  LW_ASSIGN_OR_RETURN(Tensor dn2u, ops::linear_backward(sg.dup, a.n2.y, w(l, kUw), g(l, kUw), g(l, kUb)));
+  LW_ASSIGN_OR_RETURN(Tensor dn2,
+                      ops::linear_backward(sg.dgate, a.n2.y, w(l, kGw), g(l, kGw), g(l, kGb)));
+  LW_ASSIGN_OR_RETURN(Tensor dn2u,
+                      ops::linear_backward(sg.dup, a.n2.y, w(l, kUw), g(l, kUw), g(l, kUb)));
   LW_TRY(ops::add_(dn2, dn2u));
   return dn2;
 }
 
 Result<Tensor> LlamaModel::attention_backward(const Tensor& dy, const std::vector<size_t>& l,
                                               const Tensor& mask, const LayerActs& a) {
-  LW_ASSIGN_OR_RETURN(Tensor dmerged, ops::linear_backward(dy, a.merged, w(l, kOw), g(l, kOw), g(l, kOb)));
+  LW_ASSIGN_OR_RETURN(Tensor dmerged,
+                      ops::linear_backward(dy, a.merged, w(l, kOw), g(l, kOw), g(l, kOb)));
   LW_ASSIGN_OR_RETURN(Tensor dout, split_heads(dmerged, cfg_.num_attention_heads));
   ops::AttentionOptions ao;
   ao.causal = true;
@@ -253,8 +279,10 @@ Result<Tensor> LlamaModel::attention_backward(const Tensor& dy, const std::vecto
   LW_ASSIGN_OR_RETURN(Tensor dk, merge_heads(dkh));
   LW_ASSIGN_OR_RETURN(Tensor dv, merge_heads(ag.dv));
   LW_ASSIGN_OR_RETURN(Tensor dx, ops::linear_backward(dq, a.n1.y, w(l, kQw), g(l, kQw), g(l, kQb)));
-  LW_ASSIGN_OR_RETURN(Tensor dxk, ops::linear_backward(dk, a.n1.y, w(l, kKw), g(l, kKw), g(l, kKb)));
-  LW_ASSIGN_OR_RETURN(Tensor dxv, ops::linear_backward(dv, a.n1.y, w(l, kVw), g(l, kVw), g(l, kVb)));
+  LW_ASSIGN_OR_RETURN(Tensor dxk,
+                      ops::linear_backward(dk, a.n1.y, w(l, kKw), g(l, kKw), g(l, kKb)));
+  LW_ASSIGN_OR_RETURN(Tensor dxv,
+                      ops::linear_backward(dv, a.n1.y, w(l, kVw), g(l, kVw), g(l, kVb)));
   LW_TRY(ops::add_(dx, dxk));
   LW_TRY(ops::add_(dx, dxv));
   return dx;
@@ -263,7 +291,8 @@ Result<Tensor> LlamaModel::attention_backward(const Tensor& dy, const std::vecto
 Status LlamaModel::backward() {
   LW_CHECK(acts_.valid, "backward() needs a forward with keep_activations and labels first");
   LW_TRY(alloc_grads());
-  LW_ASSIGN_OR_RETURN(Tensor dlogits, ops::cross_entropy_backward(acts_.logits, acts_.targets, acts_.ce));
+  LW_ASSIGN_OR_RETURN(Tensor dlogits,
+                      ops::cross_entropy_backward(acts_.logits, acts_.targets, acts_.ce));
   LW_ASSIGN_OR_RETURN(Tensor dnf, ops::linear_backward(dlogits, acts_.nf.y, params_[head_w_].value,
                                                        &params_[head_w_].grad, nullptr));
   LW_ASSIGN_OR_RETURN(Tensor dx, ops::rmsnorm_backward(dnf, acts_.x_final, params_[norm_].value,
@@ -272,10 +301,12 @@ Status LlamaModel::backward() {
     const auto& l = layers_[i];
     const LayerActs& a = acts_.layers[i];
     LW_ASSIGN_OR_RETURN(Tensor dn2, mlp_backward(dx, l, a));
-    LW_ASSIGN_OR_RETURN(Tensor dmid, ops::rmsnorm_backward(dn2, a.x_mid, w(l, kMlpNorm), a.n2, g(l, kMlpNorm)));
+    LW_ASSIGN_OR_RETURN(Tensor dmid,
+                        ops::rmsnorm_backward(dn2, a.x_mid, w(l, kMlpNorm), a.n2, g(l, kMlpNorm)));
     LW_TRY(ops::add_(dmid, dx));  // the residual path
     LW_ASSIGN_OR_RETURN(Tensor dn1, attention_backward(dmid, l, acts_.mask, a));
-    LW_ASSIGN_OR_RETURN(dx, ops::rmsnorm_backward(dn1, a.x_in, w(l, kAttnNorm), a.n1, g(l, kAttnNorm)));
+    LW_ASSIGN_OR_RETURN(dx,
+                        ops::rmsnorm_backward(dn1, a.x_in, w(l, kAttnNorm), a.n1, g(l, kAttnNorm)));
     LW_TRY(ops::add_(dx, dmid));
   }
   LW_TRY(ops::embedding_backward(dx, acts_.ids, params_[embed_].grad));
@@ -285,9 +316,11 @@ Status LlamaModel::backward() {
 
 // The same block stack as forward() for one sequence, attention reading the cache (keys are
 // stored rotated at their absolute positions); only the last position reaches the head.
-Result<Tensor> LlamaModel::forward_cached(const Tensor& ids, int64_t past, std::vector<KvLayer>& cache) {
-  LW_CHECK(ids.defined() && ids.dim() == 2 && ids.size(0) == 1 && ids.dtype() == DType::kI32,
-           "forward_cached takes ids [1,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
+Result<Tensor> LlamaModel::forward_cached(const Tensor& ids, int64_t past,
+                                          std::vector<KvLayer>& cache) {
+  LW_CHECK(
+      ids.defined() && ids.dim() == 2 && ids.size(0) == 1 && ids.dtype() == DType::kI32,
+      "forward_cached takes ids [1,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
   LW_CHECK(static_cast<int64_t>(cache.size()) == cfg_.num_hidden_layers,
            "KV cache has " + std::to_string(cache.size()) + " layers, the model " +
                std::to_string(cfg_.num_hidden_layers));
@@ -296,14 +329,16 @@ Result<Tensor> LlamaModel::forward_cached(const Tensor& ids, int64_t past, std::
            "positions " + std::to_string(past) + ".." + std::to_string(past + T - 1) +
                " exceed max_position_embeddings=" + std::to_string(cfg_.max_position_embeddings));
   if (cfg_.sliding_window > 0 && past + T > cfg_.sliding_window)
-    return unsupported("position " + std::to_string(past + T - 1) + " is beyond the sliding window (" +
-                       std::to_string(cfg_.sliding_window) + "); windowed attention is not available");
+    return unsupported("position " + std::to_string(past + T - 1) +
+                       " is beyond the sliding window (" + std::to_string(cfg_.sliding_window) +
+                       "); windowed attention is not available");
   LW_ASSIGN_OR_RETURN(Tensor x, ops::embedding(ids, params_[embed_].value));
   CachedAttnConfig ac{cfg_.num_attention_heads, cfg_.num_key_value_heads, theta()};
   for (size_t i = 0; i < layers_.size(); ++i) {
     const auto& l = layers_[i];
     LW_ASSIGN_OR_RETURN(ops::NormOut n1, ops::rmsnorm(x, w(l, kAttnNorm), eps()));
-    AttnWeights aw{w(l, kQw), w(l, kQb), w(l, kKw), w(l, kKb), w(l, kVw), w(l, kVb), w(l, kOw), w(l, kOb)};
+    AttnWeights aw{w(l, kQw), w(l, kQb), w(l, kKw), w(l, kKb),
+                   w(l, kVw), w(l, kVb), w(l, kOw), w(l, kOb)};
     LW_ASSIGN_OR_RETURN(Tensor att, attention_block_cached(n1.y, aw, ac, cache[i], past));
     LW_ASSIGN_OR_RETURN(Tensor mid, ops::add(x, att));
     LW_ASSIGN_OR_RETURN(ops::NormOut n2, ops::rmsnorm(mid, w(l, kMlpNorm), eps()));

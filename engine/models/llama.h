@@ -15,19 +15,19 @@ enum class LlamaVariant { kLlama, kMistral, kQwen2 };
 
 struct LlamaConfig {
   LlamaVariant variant = LlamaVariant::kLlama;
-  int64_t vocab_size = 32000;             // V
-  int64_t max_position_embeddings = 2048; // P: longest sequence
-  int64_t hidden_size = 4096;             // C
-  int64_t intermediate_size = 11008;      // F: SwiGLU width
-  int64_t num_hidden_layers = 32;         // L
-  int64_t num_attention_heads = 32;       // NH
-  int64_t num_key_value_heads = 32;       // NKV (NH % NKV == 0)
-  int64_t head_dim = 128;                 // D (C / NH unless the config says otherwise)
+  int64_t vocab_size = 32000;              // V
+  int64_t max_position_embeddings = 2048;  // P: longest sequence
+  int64_t hidden_size = 4096;              // C
+  int64_t intermediate_size = 11008;       // F: SwiGLU width
+  int64_t num_hidden_layers = 32;          // L
+  int64_t num_attention_heads = 32;        // NH
+  int64_t num_key_value_heads = 32;        // NKV (NH % NKV == 0)
+  int64_t head_dim = 128;                  // D (C / NH unless the config says otherwise)
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;
-  bool qkv_bias = false;   // Qwen2 always; LLaMA with attention_bias
-  bool o_bias = false;     // LLaMA with attention_bias
-  bool mlp_bias = false;   // LLaMA mlp_bias
+  bool qkv_bias = false;  // Qwen2 always; LLaMA with attention_bias
+  bool o_bias = false;    // LLaMA with attention_bias
+  bool mlp_bias = false;  // LLaMA mlp_bias
   bool tie_word_embeddings = false;
   int64_t sliding_window = 0;  // 0 = none; longer inputs are refused (no windowed kernel)
   double attention_dropout = 0.0;

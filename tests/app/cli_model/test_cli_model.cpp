@@ -18,7 +18,9 @@ using Json = nlohmann::json;
 
 namespace {
 
-std::string golden(const std::string& c) { return std::string(LW_SOURCE_DIR) + "/tests/golden/data_llama/" + c; }
+std::string golden(const std::string& c) {
+  return std::string(LW_SOURCE_DIR) + "/tests/golden/data_llama/" + c;
+}
 
 struct Run {
   int code;
@@ -29,7 +31,8 @@ Run run(const QStringList& args) {
   QProcess p;
   p.start(LW_LLMWB_MODEL_CLI, args);
   p.waitForFinished(120000);
-  return {p.exitCode(), p.readAllStandardOutput().toStdString(), p.readAllStandardError().toStdString()};
+  return {p.exitCode(), p.readAllStandardOutput().toStdString(),
+          p.readAllStandardError().toStdString()};
 }
 
 std::vector<float> get(const lw::io::SafeTensorsFile& f, const std::string& name) {
@@ -53,7 +56,9 @@ double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
-void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+void write(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
 
 const char* kTinyLlama = R"({"vocab_size": 300, "hidden_size": 64, "intermediate_size": 96,
   "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
@@ -97,9 +102,9 @@ class TestCliModel : public QObject {
   void forwardDefaultsToLogits() {
     QTemporaryDir tmp;
     std::string out = tmp.path().toStdString() + "/o.safetensors";
-    Run r = run({"forward", "--model", QString::fromStdString(golden("qwen2") + "/model"), "--inputs",
-                 QString::fromStdString(golden("qwen2") + "/inputs.safetensors"), "--out",
-                 QString::fromStdString(out)});
+    Run r = run({"forward", "--model", QString::fromStdString(golden("qwen2") + "/model"),
+                 "--inputs", QString::fromStdString(golden("qwen2") + "/inputs.safetensors"),
+                 "--out", QString::fromStdString(out)});
     QVERIFY2(r.code == 0, r.err.c_str());
     auto f = lw::io::SafeTensorsFile::open(out);
     QVERIFY(f.is_ok());
@@ -108,7 +113,8 @@ class TestCliModel : public QObject {
   }
 
   void inspectShardedFolder() {
-    Run r = run({"model", "inspect", QString::fromStdString(golden("mistral") + "/model"), "--json"});
+    Run r =
+        run({"model", "inspect", QString::fromStdString(golden("mistral") + "/model"), "--json"});
     QVERIFY2(r.code == 0, r.err.c_str());
     Json j = Json::parse(r.out);
     QCOMPARE(j["architecture"].get<std::string>(), std::string("MistralForCausalLM"));
@@ -137,8 +143,8 @@ class TestCliModel : public QObject {
     std::string dir = tmp.path().toStdString();
     write(dir + "/cfg.json", kTinyLlama);
     QString out = QString::fromStdString(dir + "/m");
-    Run r = run({"model", "init", "--arch", "llama", "--config", QString::fromStdString(dir + "/cfg.json"),
-                 "--out", out, "--seed", "7", "--json"});
+    Run r = run({"model", "init", "--arch", "llama", "--config",
+                 QString::fromStdString(dir + "/cfg.json"), "--out", out, "--seed", "7", "--json"});
     QVERIFY2(r.code == 0, r.err.c_str());
     Json j = Json::parse(r.out);
     QCOMPARE(j["architecture"].get<std::string>(), std::string("LlamaForCausalLM"));
@@ -158,18 +164,21 @@ class TestCliModel : public QObject {
     QCOMPARE(max_abs(std::vector<float>(emb.begin(), emb.begin() + 64)), 0.0);  // pad row
     QVERIFY(max_abs(std::vector<float>(emb.begin() + 64, emb.begin() + 128)) > 0);
     // Same seed, same bytes; the folder is never overwritten.
-    Run again = run({"model", "init", "--arch", "llama", "--config", QString::fromStdString(dir + "/cfg.json"),
-                     "--out", QString::fromStdString(dir + "/m2"), "--seed", "7"});
+    Run again = run({"model", "init", "--arch", "llama", "--config",
+                     QString::fromStdString(dir + "/cfg.json"), "--out",
+                     QString::fromStdString(dir + "/m2"), "--seed", "7"});
     QVERIFY2(again.code == 0, again.err.c_str());
     auto f2 = lw::io::SafeTensorsFile::open(dir + "/m2/model.safetensors");
     QVERIFY(f2.is_ok());
     QCOMPARE(max_diff(get(*f2, "lm_head.weight"), get(*f, "lm_head.weight")), 0.0);
-    Run over = run({"model", "init", "--arch", "llama", "--config", QString::fromStdString(dir + "/cfg.json"),
-                    "--out", out});
+    Run over = run({"model", "init", "--arch", "llama", "--config",
+                    QString::fromStdString(dir + "/cfg.json"), "--out", out});
     QCOMPARE(over.code, 1);
-    QCOMPARE(over.err, "llmwb model: " + dir + "/m: already exists (init never overwrites a folder)\n");
+    QCOMPARE(over.err,
+             "llmwb model: " + dir + "/m: already exists (init never overwrites a folder)\n");
     // A tokenizer beside the weights is reported.
-    QVERIFY(QFile::copy(QString(LW_SHARED_DATA) + "/tokenizers/llama2/tokenizer.model", out + "/tokenizer.model"));
+    QVERIFY(QFile::copy(QString(LW_SHARED_DATA) + "/tokenizers/llama2/tokenizer.model",
+                        out + "/tokenizer.model"));
     Run ins = run({"model", "inspect", out, "--json"});
     QVERIFY2(ins.code == 0, ins.err.c_str());
     Json ij = Json::parse(ins.out);
@@ -184,24 +193,29 @@ class TestCliModel : public QObject {
   void initGpt2AndBert() {
     QTemporaryDir tmp;
     std::string dir = tmp.path().toStdString();
-    write(dir + "/g.json", R"({"vocab_size": 100, "n_positions": 16, "n_embd": 32, "n_layer": 2, "n_head": 2})");
+    write(dir + "/g.json",
+          R"({"vocab_size": 100, "n_positions": 16, "n_embd": 32, "n_layer": 2, "n_head": 2})");
     write(dir + "/b.json", R"({"vocab_size": 100, "hidden_size": 32, "num_hidden_layers": 1,
       "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": 16})");
-    Run g = run({"model", "init", "--arch", "gpt2", "--config", QString::fromStdString(dir + "/g.json"),
-                 "--out", QString::fromStdString(dir + "/g")});
+    Run g =
+        run({"model", "init", "--arch", "gpt2", "--config", QString::fromStdString(dir + "/g.json"),
+             "--out", QString::fromStdString(dir + "/g")});
     QVERIFY2(g.code == 0, g.err.c_str());
-    Run b = run({"model", "init", "--arch", "bert", "--config", QString::fromStdString(dir + "/b.json"),
-                 "--out", QString::fromStdString(dir + "/b")});
+    Run b =
+        run({"model", "init", "--arch", "bert", "--config", QString::fromStdString(dir + "/b.json"),
+             "--out", QString::fromStdString(dir + "/b")});
     QVERIFY2(b.code == 0, b.err.c_str());
     Run bi = run({"model", "inspect", QString::fromStdString(dir + "/b"), "--json"});
     QVERIFY2(bi.code == 0, bi.err.c_str());
-    QCOMPARE(Json::parse(bi.out)["architecture"].get<std::string>(), std::string("BertForMaskedLM"));
+    QCOMPARE(Json::parse(bi.out)["architecture"].get<std::string>(),
+             std::string("BertForMaskedLM"));
     auto f = lw::io::SafeTensorsFile::open(dir + "/g/model.safetensors");
     QVERIFY(f.is_ok());
     auto proj = get(*f, "transformer.h.0.attn.c_proj.weight");  // 0.02 / sqrt(2 * 2)
     double s2 = 0;
     for (float x : proj) s2 += double(x) * x;
-    QVERIFY2(std::fabs(std::sqrt(s2 / proj.size()) - 0.01) < 0.001, std::to_string(std::sqrt(s2 / proj.size())).c_str());
+    QVERIFY2(std::fabs(std::sqrt(s2 / proj.size()) - 0.01) < 0.001,
+             std::to_string(std::sqrt(s2 / proj.size())).c_str());
   }
 
   void badInput_data() {
@@ -209,16 +223,20 @@ class TestCliModel : public QObject {
     QTest::addColumn<int>("code");
     QTest::addColumn<QString>("message");
     QString model = QString::fromStdString(golden("llama") + "/model");
-    QTest::newRow("no subcommand") << QStringList{"model"} << 2
-                                   << "llmwb model: expected a subcommand: inspect or init";
-    QTest::newRow("bad arch") << QStringList{"model", "init", "--arch", "t5", "--config", "x", "--out", "y"} << 2
-                              << "llmwb model: --arch must be bert, gpt2 or llama, got 't5'";
-    QTest::newRow("bad dump") << QStringList{"forward", "--model", model, "--inputs", "x", "--out", "y", "--dump", "logits,probs"}
-                              << 2 << "llmwb forward: --dump takes logits, hidden, attentions; got 'probs'";
-    QTest::newRow("missing inputs file") << QStringList{"forward", "--model", model, "--out", "y"} << 2
-                                         << "llmwb forward: --inputs is required";
+    QTest::newRow("no subcommand")
+        << QStringList{"model"} << 2 << "llmwb model: expected a subcommand: inspect or init";
+    QTest::newRow("bad arch") << QStringList{"model",    "init", "--arch", "t5",
+                                             "--config", "x",    "--out",  "y"}
+                              << 2 << "llmwb model: --arch must be bert, gpt2 or llama, got 't5'";
+    QTest::newRow("bad dump")
+        << QStringList{"forward", "--model", model,    "--inputs",    "x",
+                       "--out",   "y",       "--dump", "logits,probs"}
+        << 2 << "llmwb forward: --dump takes logits, hidden, attentions; got 'probs'";
+    QTest::newRow("missing inputs file") << QStringList{"forward", "--model", model, "--out", "y"}
+                                         << 2 << "llmwb forward: --inputs is required";
     QTest::newRow("not a folder") << QStringList{"model", "inspect", "/nonexistent/m"} << 1
-                                  << "llmwb model: /nonexistent/m: not a model folder (expected config.json and safetensors weights)\n";
+                                  << "llmwb model: /nonexistent/m: not a model folder (expected "
+                                     "config.json and safetensors weights)\n";
   }
   void badInput() {
     QFETCH(QStringList, args);
@@ -233,18 +251,29 @@ class TestCliModel : public QObject {
     QTemporaryDir tmp;
     std::string path = tmp.path().toStdString() + "/in.safetensors";
     std::vector<float> ids(8, 1.0f);
-    QVERIFY(lw::io::write_safetensors(path, {{"input_ids", lw::io::StDtype::kF32, {2, 4}, ids.data(), 32}}).is_ok());
-    Run r = run({"forward", "--model", QString::fromStdString(golden("llama") + "/model"), "--inputs",
-                 QString::fromStdString(path), "--out", QString::fromStdString(tmp.path().toStdString() + "/o")});
+    QVERIFY(lw::io::write_safetensors(
+                path, {{"input_ids", lw::io::StDtype::kF32, {2, 4}, ids.data(), 32}})
+                .is_ok());
+    Run r = run({"forward", "--model", QString::fromStdString(golden("llama") + "/model"),
+                 "--inputs", QString::fromStdString(path), "--out",
+                 QString::fromStdString(tmp.path().toStdString() + "/o")});
     QCOMPARE(r.code, 1);
-    QVERIFY2(r.err.find(path + ": tensor 'input_ids' must be int32 or int64, got F32") != std::string::npos, r.err.c_str());
+    QVERIFY2(r.err.find(path + ": tensor 'input_ids' must be int32 or int64, got F32") !=
+                 std::string::npos,
+             r.err.c_str());
     std::vector<int32_t> ok(8, 1), mask(6, 1);
-    QVERIFY(lw::io::write_safetensors(path, {{"input_ids", lw::io::StDtype::kI32, {2, 4}, ok.data(), 32},
-                                             {"attention_mask", lw::io::StDtype::kI32, {2, 3}, mask.data(), 24}}).is_ok());
+    QVERIFY(lw::io::write_safetensors(
+                path, {{"input_ids", lw::io::StDtype::kI32, {2, 4}, ok.data(), 32},
+                       {"attention_mask", lw::io::StDtype::kI32, {2, 3}, mask.data(), 24}})
+                .is_ok());
     r = run({"forward", "--model", QString::fromStdString(golden("llama") + "/model"), "--inputs",
-             QString::fromStdString(path), "--out", QString::fromStdString(tmp.path().toStdString() + "/o")});
+             QString::fromStdString(path), "--out",
+             QString::fromStdString(tmp.path().toStdString() + "/o")});
     QCOMPARE(r.code, 1);
-    QVERIFY2(r.err.find(path + ": tensor 'attention_mask' has shape [2, 3], input_ids has [2, 4]") != std::string::npos, r.err.c_str());
+    QVERIFY2(
+        r.err.find(path + ": tensor 'attention_mask' has shape [2, 3], input_ids has [2, 4]") !=
+            std::string::npos,
+        r.err.c_str());
   }
 };
 

@@ -16,9 +16,14 @@ using Json = nlohmann::json;
 namespace {
 
 Json base() {
-  return Json{{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"vocab_size", 100},
-              {"hidden_size", 32}, {"intermediate_size", 48}, {"num_hidden_layers", 2},
-              {"num_attention_heads", 4}, {"max_position_embeddings", 64}};
+  return Json{{"architectures", {"LlamaForCausalLM"}},
+              {"model_type", "llama"},
+              {"vocab_size", 100},
+              {"hidden_size", 32},
+              {"intermediate_size", 48},
+              {"num_hidden_layers", 2},
+              {"num_attention_heads", 4},
+              {"max_position_embeddings", 64}};
 }
 
 Result<models::LlamaConfig> parse(const Json& j) {
@@ -95,17 +100,23 @@ class TestLlamaConfig : public QObject {
     QTest::addColumn<QString>("patch");
     QTest::addColumn<QString>("message");
     QTest::newRow("llama3 rope") << R"({"rope_scaling": {"rope_type": "llama3", "factor": 8.0}})"
-                                 << "config.json: field 'rope_scaling.rope_type' = 'llama3': only the default rotary embedding is supported";
-    QTest::newRow("yarn in rope_parameters") << R"({"rope_parameters": {"rope_type": "yarn", "rope_theta": 1e4}})"
-                                             << "config.json: field 'rope_parameters.rope_type' = 'yarn': only the default rotary embedding is supported";
-    QTest::newRow("gqa") << R"({"num_key_value_heads": 3})"
-                         << "config.json: num_attention_heads 4 is not a multiple of num_key_value_heads 3";
+                                 << "config.json: field 'rope_scaling.rope_type' = 'llama3': only "
+                                    "the default rotary embedding is supported";
+    QTest::newRow("yarn in rope_parameters")
+        << R"({"rope_parameters": {"rope_type": "yarn", "rope_theta": 1e4}})"
+        << "config.json: field 'rope_parameters.rope_type' = 'yarn': only the default rotary "
+           "embedding is supported";
+    QTest::newRow("gqa")
+        << R"({"num_key_value_heads": 3})"
+        << "config.json: num_attention_heads 4 is not a multiple of num_key_value_heads 3";
     QTest::newRow("act") << R"({"hidden_act": "gelu"})"
                          << "config.json: hidden_act 'gelu' is not supported (silu)";
-    QTest::newRow("layers") << R"({"num_hidden_layers": 1000000000000})"
-                            << "config.json: field 'num_hidden_layers' = 1000000000000 is out of range [1, 1024]";
+    QTest::newRow("layers")
+        << R"({"num_hidden_layers": 1000000000000})"
+        << "config.json: field 'num_hidden_layers' = 1000000000000 is out of range [1, 1024]";
     QTest::newRow("heads") << R"({"num_attention_heads": 5})"
-                           << "config.json: hidden_size 32 is not divisible by num_attention_heads 5 (and head_dim is absent)";
+                           << "config.json: hidden_size 32 is not divisible by num_attention_heads "
+                              "5 (and head_dim is absent)";
   }
   void refusals() {
     QFETCH(QString, patch);

@@ -40,7 +40,8 @@ std::vector<float> floats(const Tensor& t) {
 
 // inputs.safetensors as a Batch (input_ids and attention_mask, i64 on disk).
 Result<models::Batch> load_inputs(const std::string& name) {
-  LW_ASSIGN_OR_RETURN(io::SafeTensorsFile f, io::SafeTensorsFile::open(case_dir(name) + "/inputs.safetensors"));
+  LW_ASSIGN_OR_RETURN(io::SafeTensorsFile f,
+                      io::SafeTensorsFile::open(case_dir(name) + "/inputs.safetensors"));
   models::Batch b;
   for (const char* key : {"input_ids", "attention_mask"}) {
     const auto* t = f.find(key);
@@ -138,7 +139,8 @@ class TestLlamaGolden : public QObject {
       double theirs = tj["losses"][s].get<double>();
       QVERIFY2(std::fabs((*losses)[s] - theirs) <= 1e-4 * theirs,
                ("step " + std::to_string(s) + ": " + std::to_string((*losses)[s]) + " vs " +
-                std::to_string(theirs)).c_str());
+                std::to_string(theirs))
+                   .c_str());
     }
     auto ref = open_file("llama", "final.safetensors");
     QVERIFY(ref.is_ok());
@@ -164,21 +166,26 @@ class TestLlamaGolden : public QObject {
     QVERIFY2(layout.is_ok(), layout.status().to_string().c_str());
     std::vector<models::KvLayer> cache(static_cast<size_t>(layout->n_layer));
     for (auto& c : cache) {
-      c.k = *Tensor::zeros({layout->max_positions, layout->n_kv_head * layout->head_dim}, DType::kF32, Device::cpu());
-      c.v = *Tensor::zeros({layout->max_positions, layout->n_kv_head * layout->head_dim}, DType::kF32, Device::cpu());
+      c.k = *Tensor::zeros({layout->max_positions, layout->n_kv_head * layout->head_dim},
+                           DType::kF32, Device::cpu());
+      c.v = *Tensor::zeros({layout->max_positions, layout->n_kv_head * layout->head_dim},
+                           DType::kF32, Device::cpu());
     }
     auto ids = *batch->input_ids.to_int_vector();
     auto logits = ref->get("logits");
     const int64_t T = batch->input_ids.size(1), V = int64_t(logits.size()) / (4 * T);
     int64_t past = 0;
-    for (int64_t end : {int64_t(10), int64_t(11), int64_t(12), int64_t(13), int64_t(14), int64_t(15), int64_t(16)}) {
+    for (int64_t end : {int64_t(10), int64_t(11), int64_t(12), int64_t(13), int64_t(14),
+                        int64_t(15), int64_t(16)}) {
       std::vector<int32_t> chunk(ids.begin() + past, ids.begin() + end);
       auto x = Tensor::from_ints(chunk, {1, end - past}, Device::cpu());
       auto out = (*model)->forward_cached(*x, past, cache);
       QVERIFY2(out.is_ok(), out.status().to_string().c_str());
       std::vector<float> theirs(logits.begin() + (end - 1) * V, logits.begin() + end * V);
       double e = golden::rel_error(floats(*out), theirs);
-      QVERIFY2(e <= 1e-4, (n + " position " + std::to_string(end - 1) + " rel error " + std::to_string(e)).c_str());
+      QVERIFY2(
+          e <= 1e-4,
+          (n + " position " + std::to_string(end - 1) + " rel error " + std::to_string(e)).c_str());
       past = end;
     }
   }

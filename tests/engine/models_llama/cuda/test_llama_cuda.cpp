@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/backend/cuda/caching_allocator.h"
 #include "engine/models/model.h"
 #include "engine/train/fixed_batches.h"
 #include "tests/golden/golden_util.h"
@@ -20,7 +21,8 @@ std::string case_dir(const std::string& name) {
 }
 
 Result<golden::Tensors> open_file(const std::string& name, const std::string& file) {
-  LW_ASSIGN_OR_RETURN(io::SafeTensorsFile f, io::SafeTensorsFile::open(case_dir(name) + "/" + file));
+  LW_ASSIGN_OR_RETURN(io::SafeTensorsFile f,
+                      io::SafeTensorsFile::open(case_dir(name) + "/" + file));
   return golden::Tensors{std::move(f)};
 }
 
@@ -30,7 +32,8 @@ std::vector<float> floats(const Tensor& t) {
 }
 
 Result<models::Batch> load_inputs(const std::string& name, Device device) {
-  LW_ASSIGN_OR_RETURN(io::SafeTensorsFile f, io::SafeTensorsFile::open(case_dir(name) + "/inputs.safetensors"));
+  LW_ASSIGN_OR_RETURN(io::SafeTensorsFile f,
+                      io::SafeTensorsFile::open(case_dir(name) + "/inputs.safetensors"));
   models::Batch b;
   for (const char* key : {"input_ids", "attention_mask"}) {
     const auto* t = f.find(key);
@@ -48,6 +51,12 @@ Result<models::Batch> load_inputs(const std::string& name, Device device) {
 class TestLlamaCuda : public QObject {
   Q_OBJECT
  private slots:
+  // A cuda-labelled test runs on the GPU machine: no device there is a failure, not a skip.
+  void initTestCase() {
+    Status st = cuda::init_backend();
+    QVERIFY2(st.is_ok(), st.to_string().c_str());
+  }
+
   void forward_data() {
     QTest::addColumn<QString>("name");
     QTest::addColumn<QString>("dtype");
@@ -82,7 +91,8 @@ class TestLlamaCuda : public QObject {
     QVERIFY2(e <= tol, std::to_string(e).c_str());
     QCOMPARE(out->attn_probs.size(), size_t(2));
     for (size_t l = 0; l < out->attn_probs.size(); ++l) {
-      double d = golden::max_abs_diff(floats(out->attn_probs[l]), ref->get("attn." + std::to_string(l)));
+      double d =
+          golden::max_abs_diff(floats(out->attn_probs[l]), ref->get("attn." + std::to_string(l)));
       qInfo("%s %s attn.%zu max abs diff %.3g", n.c_str(), dtype.toUtf8().constData(), l, d);
       QVERIFY2(d <= tol, std::to_string(d).c_str());
     }
@@ -113,7 +123,8 @@ class TestLlamaCuda : public QObject {
       QVERIFY2(out.is_ok(), out.status().to_string().c_str());
       std::vector<float> theirs(logits.begin() + (end - 1) * V, logits.begin() + end * V);
       double e = golden::rel_error(floats(*out), theirs);
-      QVERIFY2(e <= 2e-2, ("position " + std::to_string(end - 1) + " rel error " + std::to_string(e)).c_str());
+      QVERIFY2(e <= 2e-2,
+               ("position " + std::to_string(end - 1) + " rel error " + std::to_string(e)).c_str());
       past = end;
     }
   }
@@ -137,7 +148,8 @@ class TestLlamaCuda : public QObject {
       double theirs = tj["losses"][s].get<double>();
       QVERIFY2(std::fabs((*losses)[s] - theirs) <= 2e-2 * theirs,
                ("step " + std::to_string(s) + ": " + std::to_string((*losses)[s]) + " vs " +
-                std::to_string(theirs)).c_str());
+                std::to_string(theirs))
+                   .c_str());
     }
   }
 };
