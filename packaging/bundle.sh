@@ -20,10 +20,14 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/lib/bundle"
 
-# Executables that run without a display: skip anything linking Qt Gui/Widgets.
-for exe in "$LW_BUILD"/bin/*; do
-  [ -x "$exe" ] && [ -f "$exe" ] || continue
-  if ldd "$exe" | grep -q -E 'libQt6(Gui|Widgets)'; then continue; fi
+# What the GPU machine runs: llmwb and the executables of the tests labelled
+# cuda or nccl (each test binary links the whole engine, so bundling every test
+# would pass the 64 MiB transfer limit).
+exes=("$LW_BUILD/bin/llmwb")
+while read -r exe; do exes+=("$exe"); done < <(
+  ctest --test-dir "$LW_BUILD" -L "cuda|nccl" -N -V 2>/dev/null |
+    sed -n 's/^[0-9]*: Test command: \([^ ]*\).*/\1/p' | sort -u)
+for exe in "${exes[@]}"; do
   cp "$exe" "$stage/bin/"
   strip --strip-unneeded "$stage/bin/$(basename "$exe")" 2>/dev/null || true
 done
