@@ -141,4 +141,15 @@ Result<Tensor> shift_labels_left(const Tensor& labels) {
   return Tensor::from_ints(t, {B, T}, labels.device());
 }
 
+Result<CausalLmLoss> causal_lm_loss(const Tensor& logits, const Tensor& labels,
+                                    const Tensor& input_ids) {
+  LW_CHECK(labels.shape() == input_ids.shape(),
+           "causal-lm labels must have the shape of input_ids " +
+               shape_to_string(input_ids.shape()) + ", got " + shape_to_string(labels.shape()));
+  CausalLmLoss out;
+  LW_ASSIGN_OR_RETURN(out.targets, shift_labels_left(labels));
+  LW_ASSIGN_OR_RETURN(out.ce, ops::cross_entropy(logits, out.targets));
+  return out;
+}
+
 }  // namespace lw::models

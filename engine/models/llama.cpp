@@ -230,11 +230,9 @@ Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptio
   res.last_hidden = acts_.nf.y;
   LW_ASSIGN_OR_RETURN(res.logits, ops::linear(acts_.nf.y, params_[head_w_].value));
   if (batch.labels.defined()) {
-    LW_CHECK(batch.labels.shape() == ids.shape(),
-             "causal-lm labels must have the shape of input_ids " + shape_to_string(ids.shape()) +
-                 ", got " + shape_to_string(batch.labels.shape()));
-    LW_ASSIGN_OR_RETURN(acts_.targets, shift_labels_left(batch.labels));
-    LW_ASSIGN_OR_RETURN(acts_.ce, ops::cross_entropy(res.logits, acts_.targets));
+    LW_ASSIGN_OR_RETURN(CausalLmLoss lm, causal_lm_loss(res.logits, batch.labels, ids));
+    acts_.targets = lm.targets;
+    acts_.ce = lm.ce;
     res.loss = acts_.ce.loss;
     res.has_loss = true;
   }
