@@ -16,23 +16,18 @@
 
 using Json = nlohmann::json;
 
+#include "tests/app/cli_test_util.h"
+
 namespace {
 
 std::string golden(const std::string& c) {
   return std::string(LW_SOURCE_DIR) + "/tests/golden/data_llama/" + c;
 }
 
-struct Run {
-  int code;
-  std::string out, err;
-};
+using Run = lwtest::CliResult;
 
 Run run(const QStringList& args) {
-  QProcess p;
-  p.start(LW_LLMWB_MODEL_CLI, args);
-  p.waitForFinished(120000);
-  return {p.exitCode(), p.readAllStandardOutput().toStdString(),
-          p.readAllStandardError().toStdString()};
+  return lwtest::run_cli(LW_LLMWB_MODEL_CLI, args, 120000);
 }
 
 std::vector<float> get(const lw::io::SafeTensorsFile& f, const std::string& name) {

@@ -8,24 +8,15 @@
 #include <fstream>
 
 #include "tests/engine/generate_loop/tiny_tokenizer.h"
+#include "tests/app/cli_test_util.h"
 #include "tests/golden/golden_util.h"
 
 namespace {
 
-struct CliResult {
-  int code = -1;
-  std::string out, err;
-};
+using lwtest::CliResult;
 
 CliResult llmwb(const QStringList& args) {
-  QProcess p;
-  p.start(LW_LLMWB_GENERATE_CLI, args);
-  p.waitForFinished(120000);
-  CliResult r;
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-  r.out = p.readAllStandardOutput().toStdString();
-  r.err = p.readAllStandardError().toStdString();
-  return r;
+  return lwtest::run_cli(LW_LLMWB_GENERATE_CLI, args, 120000);
 }
 
 QString gpt2() { return QString::fromStdString(golden::dir("gpt2") + "/model"); }

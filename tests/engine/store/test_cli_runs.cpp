@@ -12,25 +12,17 @@
 #include "engine/api/experiment_store.h"
 #include "tests/engine/store/store_test_util.h"
 
+#include "tests/app/cli_test_util.h"
+
 namespace fs = std::filesystem;
 using lw::ExperimentStore;
 
 namespace {
 
-struct CliResult {
-  int code = -1;
-  std::string out, err;
-};
+using lwtest::CliResult;
 
 CliResult llmwb(const QStringList& args) {
-  QProcess p;
-  p.start(LW_LLMWB_RUNS_CLI, args);
-  CliResult r;
-  if (!p.waitForFinished(30000)) return r;
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-  r.out = p.readAllStandardOutput().toStdString();
-  r.err = p.readAllStandardError().toStdString();
-  return r;
+  return lwtest::run_cli(LW_LLMWB_RUNS_CLI, args, 30000);
 }
 
 }  // namespace

@@ -5,24 +5,15 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "tests/app/cli_test_util.h"
 #include "tests/golden/golden_util.h"
 
 namespace {
 
-struct CliResult {
-  int code = -1;
-  std::string out, err;
-};
+using lwtest::CliResult;
 
 CliResult llmwb(const QStringList& args) {
-  QProcess p;
-  p.start(LW_LLMWB_TRAIN_CLI, args);
-  p.waitForFinished(300000);
-  CliResult r;
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-  r.out = p.readAllStandardOutput().toStdString();
-  r.err = p.readAllStandardError().toStdString();
-  return r;
+  return lwtest::run_cli(LW_LLMWB_TRAIN_CLI, args, 300000);
 }
 
 QStringList golden_args(const std::string& name, const std::string& task) {
