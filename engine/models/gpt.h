@@ -1,7 +1,7 @@
 // The GPT family: GPT-2 (GPT2LMHeadModel / GPT2Model) from its config; a pre-norm decoder
 // with learned positions, fused qkv (Conv1D, stored transposed by Hugging Face) and tanh GELU.
-// LLaMA-family checkpoints fit the same file later by config (RMSNorm, RoPE, SwiGLU and
-// grouped-query attention are in the op set).
+// LLaMA-family decoders (RMSNorm, RoPE, SwiGLU, grouped-query attention) live in llama.h;
+// both share the blocks in blocks.h and the KV-cache interface of model.h.
 #pragma once
 #include <memory>
 
