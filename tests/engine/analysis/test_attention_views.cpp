@@ -75,7 +75,7 @@ void expect_metric(const lw::Result<lw::HeadMetric>& r, const std::vector<double
 }
 
 void expect_error(const lw::Status& st, const char* fragment) {
-  QVERIFY(!st.is_ok());
+  QVERIFY2(!st.is_ok(), fragment);
   QCOMPARE(st.code(), lw::StatusCode::kInvalidArgument);
   QVERIFY2(st.message().find(fragment) != std::string::npos, st.message().c_str());
 }
@@ -160,9 +160,9 @@ class TestAttentionViews : public QObject {
     std::vector<float> negative = kCausal;
     negative[0] = -0.5f;
     expect_error(lw::attention_rollout(make(negative, 2, 2, 3)).status(), "is not a probability");
-    // Query 1 puts 0.5 on key 1: wrong if key 1 is padding.
+    // Query 2 puts 0.25 on key 1: wrong if key 1 is padding (query 1, padding, is not checked).
     expect_error(lw::attention_rollout(make(kCausal, 2, 2, 3, {1, 0, 1})).status(),
-                 "layer 0 head 0 query 1: puts 0.5");
+                 "layer 0 head 0 query 2: puts 0.25");
     expect_error(lw::attention_rollout(make(kCausal, 2, 2, 3, {1, 1})).status(),
                  "attention key mask: 2 entries, expected T = 3");
     expect_error(lw::attention_rollout(make(kCausal, 2, 2, 3, {0, 0, 0})).status(), "every token is padding");
