@@ -8,7 +8,7 @@
 # Run (CPU is enough; also fine on the GPU machine):
 #   python3 tests/golden/make_golden_rollout.py --data tests/golden/data [--out DIR]
 # It writes <out>/<case>/attention_views.safetensors (default out = data), per sequence b:
-#   key_valid [B,T] i64 (1 = real token), special [B,T] i64 (1 = special token),
+#   key_valid [B,T] f32 (1 = real token), special [B,T] f32 (1 = special token),
 #   rollout [B,L,T,T] f32 (rollout through layers 0..l), entropy / distance / special_share [B,L,H] f32.
 # Conventions (the same as the engine): statistics average over real query rows only; padding keys
 # are dropped; a padding query row of the rollout is the identity row. Special tokens: GPT-2
@@ -97,7 +97,7 @@ def run_case(data, out, case, special_ids):
     n_layer = len([k for k in fwd if k.startswith("attn.")])
     attn = np.stack([fwd[f"attn.{l}"] for l in range(n_layer)], axis=1).astype(np.float64)  # [B,L,H,T,T]
     special = np.isin(ids, special_ids) & (mask != 0)
-    res = {"key_valid": mask.astype(np.int64), "special": special.astype(np.int64)}
+    res = {"key_valid": mask.astype(np.float32), "special": special.astype(np.float32)}
     rolls, stats = [], {"entropy": [], "distance": [], "special_share": []}
     for b in range(B):
         valid = mask[b] != 0
