@@ -8,6 +8,22 @@ namespace lw::ops {
 namespace {
 using namespace detail;
 
+#if LW_WITH_CUDA
+// The CUDA norm backward kernels reduce dw/db through a scratch buffer (no
+// atomics, so the result is deterministic); both norms size it the same way.
+struct NormScratch {
+  Tensor buffer;
+  size_t bytes = 0;
+};
+Result<NormScratch> norm_backward_scratch(int64_t rows, int C, Device device) {
+  NormScratch s;
+  s.bytes = cuda::norm_backward_scratch_bytes(rows, C);
+  LW_ASSIGN_OR_RETURN(s.buffer, Tensor::empty({static_cast<int64_t>(s.bytes / 4 + 1)},
+                                              DType::kF32, device));
+  return s;
+}
+#endif
+
 // Checks x [..., C] and a parameter vector [C]; returns C.
 Result<int> check_norm_args(const char* op, const Tensor& x, const Tensor& w, const char* wname) {
   LW_TRY(check_float(op, "x", x));
@@ -70,13 +86,11 @@ Result<Tensor> layernorm_backward(const Tensor& dy, const Tensor& x, const Tenso
     LW_TRY(check_grad_dtype(op, "db", db, x));
     LW_ASSIGN_OR_RETURN(Tensor gw, grad_or_scratch(dw, {C}, x));
     LW_ASSIGN_OR_RETURN(Tensor gb, grad_or_scratch(db, {C}, x));
-    size_t bytes = cuda::norm_backward_scratch_bytes(rows, C);
-    LW_ASSIGN_OR_RETURN(Tensor scratch, Tensor::empty({static_cast<int64_t>(bytes / 4 + 1)},
-                                                      DType::kF32, x.device()));
+    LW_ASSIGN_OR_RETURN(NormScratch scratch, norm_backward_scratch(rows, C, x.device()));
     LW_TRY(cuda::layernorm_backward(x.dtype(), dx.data_ptr(), gw.data_ptr(), gb.data_ptr(),
                                     dy.data_ptr(), x.data_ptr(), w.data_ptr(),
                                     saved.mean.data<float>(), saved.rstd.data<float>(), rows, C,
-                                    scratch.data<float>(), bytes, stream()));
+                                    scratch.buffer.data<float>(), scratch.bytes, stream()));
     return dx;
   }
 #endif
@@ -185,12 +199,10 @@ Result<Tensor> rmsnorm_backward(const Tensor& dy, const Tensor& x, const Tensor&
   if (x.device().is_cuda()) {
     LW_TRY(check_grad_dtype(op, "dw", dw, x));
     LW_ASSIGN_OR_RETURN(Tensor gw, grad_or_scratch(dw, {C}, x));
-    size_t bytes = cuda::norm_backward_scratch_bytes(rows, C);
-    LW_ASSIGN_OR_RETURN(Tensor scratch, Tensor::empty({static_cast<int64_t>(bytes / 4 + 1)},
-                                                      DType::kF32, x.device()));
+    LW_ASSIGN_OR_RETURN(NormScratch scratch, norm_backward_scratch(rows, C, x.device()));
     LW_TRY(cuda::rmsnorm_backward(x.dtype(), dx.data_ptr(), gw.data_ptr(), dy.data_ptr(),
                                   x.data_ptr(), w.data_ptr(), saved.rstd.data<float>(), rows, C,
-                                  scratch.data<float>(), bytes, stream()));
+                                  scratch.buffer.data<float>(), scratch.bytes, stream()));
     return dx;
   }
 #endif
