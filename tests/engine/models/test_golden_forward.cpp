@@ -7,16 +7,14 @@
 
 #include "engine/models/model.h"
 #include "engine/train/fixed_batches.h"
+#include "tests/golden/golden_forward_check.h"
 #include "tests/golden/golden_util.h"
 
 using namespace lw;
 
 namespace {
 
-std::vector<float> floats(const Tensor& t) {
-  auto v = t.to_float_vector();
-  return v.is_ok() ? *v : std::vector<float>{};
-}
+using golden::floats;
 
 }  // namespace
 
@@ -37,24 +35,7 @@ class TestGoldenForward : public QObject {
     fo.capture_attention = true;
     auto out = (*model)->forward((*batches)[0], fo);
     QVERIFY2(out.is_ok(), out.status().to_string().c_str());
-    std::vector<int64_t> shape;
-    auto logits = ref->get("logits", &shape);
-    QCOMPARE(out->logits.shape(), shape);
-    double e = golden::rel_error(floats(out->logits), logits);
-    qInfo("%s logits rel error %.3g", n.c_str(), e);
-    QVERIFY2(e <= 1e-4, std::to_string(e).c_str());
-    e = golden::rel_error(floats(out->last_hidden), ref->get("last_hidden"));
-    qInfo("%s last_hidden rel error %.3g", n.c_str(), e);
-    QVERIFY2(e <= 1e-4, std::to_string(e).c_str());
-    QCOMPARE(out->attn_probs.size(), size_t(2));
-    for (size_t l = 0; l < out->attn_probs.size(); ++l) {
-      auto ours = floats(out->attn_probs[l]);
-      auto theirs = ref->get("attn." + std::to_string(l));
-      QVERIFY(!theirs.empty());
-      double d = golden::max_abs_diff(ours, theirs);
-      qInfo("%s attn.%zu max abs diff %.3g", n.c_str(), l, d);
-      QVERIFY2(d <= 1e-5, std::to_string(d).c_str());
-    }
+    golden::check_forward(n, *out, *ref, 2);
   }
 
   void gradients_data() { cases(); }
