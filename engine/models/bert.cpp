@@ -184,12 +184,13 @@ Result<ForwardResult> BertModel::forward(const Batch& batch, const ForwardOption
   a.emb_sum = e;
   LW_ASSIGN_OR_RETURN(a.emb_ln, ops::layernorm(e, w(at("emb.ln.w")), w(at("emb.ln.b")), eps()));
   Tensor x = a.emb_ln.y;
-  AttnConfig ac{cfg_.num_attention_heads, /*causal=*/false, opts.capture_attention};
+  AttnConfig ac{cfg_.num_attention_heads, /*causal=*/false, false};
   for (const auto& l : layers_) {
+    ac.capture = opts.captures(int64_t(&l - layers_.data()));
     LayerActs la;
     LW_ASSIGN_OR_RETURN(Tensor att, attention_block(x, attn_weights(l, false), batch.attention_mask,
                                                     ac, &la.attn));
-    if (opts.capture_attention) res.attn_probs.push_back(la.attn.att.probs);
+    if (opts.capture_attention) res.attn_probs.push_back(ac.capture ? la.attn.att.probs : Tensor());
     LW_ASSIGN_OR_RETURN(la.r1, ops::residual_layernorm(att, x, w(l.ln1w), w(l.ln1b), eps()));
     LW_ASSIGN_OR_RETURN(Tensor m, mlp_block(la.r1.norm.y, mlp_weights(l, false), cfg_.activation, &la.mlp));
     LW_ASSIGN_OR_RETURN(la.r2, ops::residual_layernorm(m, la.r1.norm.y, w(l.ln2w), w(l.ln2b), eps()));

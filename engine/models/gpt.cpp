@@ -161,14 +161,15 @@ Result<ForwardResult> GptModel::forward(const Batch& batch, const ForwardOptions
   LW_ASSIGN_OR_RETURN(Tensor tok_emb, ops::embedding(ids, w(wte_)));
   LW_ASSIGN_OR_RETURN(Tensor pos_emb, ops::embedding(pos, w(wpe_)));
   LW_ASSIGN_OR_RETURN(Tensor x, ops::add(tok_emb, pos_emb));
-  AttnConfig ac{cfg_.n_head, /*causal=*/true, opts.capture_attention};
+  AttnConfig ac{cfg_.n_head, /*causal=*/true, false};
   for (const auto& l : layers_) {
+    ac.capture = opts.captures(int64_t(&l - layers_.data()));
     LayerActs a;
     a.x_in = x;
     LW_ASSIGN_OR_RETURN(a.ln1, ops::layernorm(x, w(l.ln1w), w(l.ln1b), float(cfg_.layer_norm_epsilon)));
     LW_ASSIGN_OR_RETURN(AttnWeights aw, attn_weights(l, false));
     LW_ASSIGN_OR_RETURN(Tensor att, attention_block(a.ln1.y, aw, batch.attention_mask, ac, &a.attn));
-    if (opts.capture_attention) res.attn_probs.push_back(a.attn.att.probs);
+    if (opts.capture_attention) res.attn_probs.push_back(ac.capture ? a.attn.att.probs : Tensor());
     LW_ASSIGN_OR_RETURN(a.x_mid, ops::add(x, att));
     LW_ASSIGN_OR_RETURN(a.ln2, ops::layernorm(a.x_mid, w(l.ln2w), w(l.ln2b), float(cfg_.layer_norm_epsilon)));
     LW_ASSIGN_OR_RETURN(MlpWeights mw, mlp_weights(l, false));

@@ -211,12 +211,12 @@ Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptio
   ForwardResult res;
   LW_ASSIGN_OR_RETURN(Tensor x, ops::embedding(ids, params_[embed_].value));
   for (const auto& l : layers_) {
+    const bool capture = opts.captures(int64_t(&l - layers_.data()));
     LayerActs a;
     a.x_in = x;
     LW_ASSIGN_OR_RETURN(a.n1, ops::rmsnorm(x, w(l, kAttnNorm), eps()));
-    LW_ASSIGN_OR_RETURN(Tensor att,
-                        attention(a.n1.y, l, batch.attention_mask, opts.capture_attention, a));
-    if (opts.capture_attention) res.attn_probs.push_back(a.att.probs);
+    LW_ASSIGN_OR_RETURN(Tensor att, attention(a.n1.y, l, batch.attention_mask, capture, a));
+    if (opts.capture_attention) res.attn_probs.push_back(capture ? a.att.probs : Tensor());
     LW_ASSIGN_OR_RETURN(a.x_mid, ops::add(x, att));
     LW_ASSIGN_OR_RETURN(a.n2, ops::rmsnorm(a.x_mid, w(l, kMlpNorm), eps()));
     LW_ASSIGN_OR_RETURN(a.gate, ops::linear(a.n2.y, w(l, kGw), w(l, kGb)));

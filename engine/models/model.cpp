@@ -1,5 +1,6 @@
 // The parts of a model that only need its tensor table: allocation, gradients, checkpoint
 // loading (with the name variants real checkpoints use) and Hugging Face compatible saving.
+#include <algorithm>
 #include "engine/models/model.h"
 
 #include <sys/stat.h>
@@ -53,6 +54,12 @@ const char* role_name(Role r) {
     case Role::kNormBias: return "norm_bias";
   }
   return "?";
+}
+
+bool ForwardOptions::captures(int64_t layer) const {
+  if (!capture_attention) return false;
+  if (capture_layers.empty()) return true;
+  return std::find(capture_layers.begin(), capture_layers.end(), layer) != capture_layers.end();
 }
 
 const char* head_name(Head h) {

@@ -56,6 +56,10 @@ struct Batch {
 
 struct ForwardOptions {
   bool capture_attention = false;  // fill ForwardResult::attn_probs
+  // With capture_attention: the layers to capture (empty = all). The others keep the fused
+  // attention path (no probabilities materialized) and leave an undefined tensor in attn_probs.
+  std::vector<int64_t> capture_layers;
+  bool captures(int64_t layer) const;
   bool keep_activations = false;   // needed by a following backward()
   float dropout = -1.0f;           // >= 0 overrides the config's dropout probabilities
   uint64_t dropout_seed = 0;
@@ -64,7 +68,8 @@ struct ForwardOptions {
 struct ForwardResult {
   Tensor logits;       // [B,T,V], or [B,num_labels]; undefined for Head::kNone
   Tensor last_hidden;  // [B,T,C]: hidden_states[-1] as transformers returns it
-  std::vector<Tensor> attn_probs;  // capture point "attn_probs": per layer [B,NH,T,T] f32
+  // Capture point "attn_probs": per layer [B,NH,T,T] f32 (undefined where not captured).
+  std::vector<Tensor> attn_probs;
   float loss = 0.0f;   // when the batch has labels
   bool has_loss = false;
 };
