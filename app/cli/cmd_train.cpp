@@ -1,6 +1,7 @@
 // `llmwb train causal-lm|classify|mlm --batches FILE`: trains a Hugging Face model folder on a
 // fixed list of batches with AdamW and reports every step's loss, so anyone can check our
 // trajectory against PyTorch's (tests/golden/make_golden.py writes such files).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -48,6 +49,11 @@ bool parse_betas(const std::string& text, float* b1, float* b2) {
 
 int run_train(const std::vector<std::string>& argv) {
   const std::string cmd = "train";
+  if (!argv.empty()) {
+    auto mode = lwcli::train_mode_registry().find(argv[0]);
+    bool fixed_batches = std::find(argv.begin(), argv.end(), "--batches") != argv.end();
+    if (mode != lwcli::train_mode_registry().end() && !fixed_batches) return mode->second.run(argv);
+  }
   lwcli::Args args;
   std::string error;
   if (!args.parse(argv, {"no-dropout", "json"}, &error)) return lwcli::usage_error(cmd, error);

@@ -105,4 +105,14 @@ int usage_error(const std::string& command, const std::string& message) {
   return 2;
 }
 
+std::map<std::string, TrainMode>& train_mode_registry() {
+  static std::map<std::string, TrainMode> registry;
+  return registry;
+}
+
+TrainModeRegistration::TrainModeRegistration(TrainMode mode) {
+  std::string task = mode.task;
+  train_mode_registry().emplace(std::move(task), std::move(mode));
+}
+
 }  // namespace lwcli

@@ -45,6 +45,19 @@ struct CommandRegistration {
   explicit CommandRegistration(Command command);
 };
 
+// `llmwb train <task>` modes that live in their own cmd_train_<task>.cpp (classify/ner from
+// dataset files, prompt tuning, ...). A registered mode takes the command line when its task
+// comes first and no --batches is given: the fixed-batch trajectory path stays in cmd_train.cpp.
+struct TrainMode {
+  std::string task;   // "classify", "ner", "prompt"
+  std::string usage;  // appended to `llmwb train --help`
+  std::function<int(const std::vector<std::string>& args)> run;  // args include the task
+};
+std::map<std::string, TrainMode>& train_mode_registry();
+struct TrainModeRegistration {
+  explicit TrainModeRegistration(TrainMode mode);
+};
+
 // Errors go to stderr as "llmwb <command>: <message>"; returns exit code 1.
 int fail(const std::string& command, const std::string& message);
 // Exit code 2: usage error, with a pointer to --help.

@@ -43,7 +43,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   for (const auto& a : rest) {
     if (a == "--help" || a == "-h") {
-      std::printf("%s\n", it->second.usage.c_str());
+      std::string usage = it->second.usage;
+      if (it->first == "train") {  // modes registered by cmd_train_<task>.cpp
+        const auto& modes = lwcli::train_mode_registry();
+        auto mode = rest.empty() ? modes.end() : modes.find(rest[0]);
+        if (mode != modes.end()) usage = mode->second.usage;
+        else
+          for (const auto& [task, m] : modes) usage += "\n" + m.usage;
+      }
+      std::printf("%s\n", usage.c_str());
       return 0;
     }
   }
