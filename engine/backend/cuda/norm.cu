@@ -103,7 +103,26 @@ __global__ void norm_fwd_kernel(T* y, float* mean_out, float* rstd_out, T* sum_o
 }
 
 // Forward with the row held in registers (rows of at most 32 * NP packets, 16-byte
-// aligned): x (and the residual) are read from memory exactly once.
+// aligned): x (and the residual) are read from memory exactly once. Each warp walks
+// several rows with the weights kept in registers, and loads its next row before it
+// reduces the current one, so the loads of two rows are in flight per warp.
+template <typename T, int NP>
+__device__ __forceinline__ void load_row(float (&v)[NP][16 / sizeof(T)], const T* x, const T* res,
+                                         int64_t r, int C, int lane) {
+  constexpr int V = 16 / sizeof(T);
+  const int nv = C / V;
+#pragma unroll
+  for (int i = 0; i < NP; ++i) {
+    const int j = lane + 32 * i;
+    if (j < nv) {
+      row_input<T, V>(v[i], x + r * C, res ? res + r * C : nullptr, j);
+    } else {
+#pragma unroll
+      for (int e = 0; e < V; ++e) v[i][e] = 0.f;
+    }
+  }
+}
+
 template <typename T, int NP, bool RMS>
 __global__ void norm_fwd_cached(T* y, float* mean_out, float* rstd_out, T* sum_out, const T* x,
                                 const T* res, const T* w, const T* b, int64_t rows, int C,
@@ -111,26 +130,27 @@ __global__ void norm_fwd_cached(T* y, float* mean_out, float* rstd_out, T* sum_o
   constexpr int V = 16 / sizeof(T);
   const int lane = threadIdx.x & 31, nv = C / V;
   const int64_t warps = static_cast<int64_t>(gridDim.x) * (blockDim.x >> 5);
-  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x >> 5) + (threadIdx.x >> 5);
-       r < rows; r += warps) {
-    float v[NP][V];
+  int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x >> 5) + (threadIdx.x >> 5);
+  if (r >= rows) return;
+  float wv[NP][V], bv[NP][V];
+#pragma unroll
+  for (int i = 0; i < NP; ++i) {
+    const int j = lane + 32 * i;
+    if (j >= nv) continue;
+    load_vec<T, V>(wv[i], w, j);
+    if (!RMS) load_vec<T, V>(bv[i], b, j);
+  }
+  float v[NP][V];
+  load_row<T, NP>(v, x, res, r, C, lane);
+  for (; r < rows; r += warps) {
+    float nxt[NP][V];
+    const bool more = r + warps < rows;
+    if (more) load_row<T, NP>(nxt, x, res, r + warps, C, lane);
     float s = 0.f;
 #pragma unroll
-    for (int i = 0; i < NP; ++i) {
-      const int j = lane + 32 * i;
-      if (j < nv) {
-        float t[V];
-        row_input<T, V>(t, x + r * C, res ? res + r * C : nullptr, j);
-#pragma unroll
-        for (int e = 0; e < V; ++e) v[i][e] = t[e];
-        if (sum_out) store_vec<T, V>(sum_out + r * C, j, t);
-      } else {
-#pragma unroll
-        for (int e = 0; e < V; ++e) v[i][e] = 0.f;
-      }
+    for (int i = 0; i < NP; ++i)
 #pragma unroll
       for (int e = 0; e < V; ++e) s += v[i][e];
-    }
     const float mean = RMS ? 0.f : warp_sum(s) / C;
     float ss = 0.f;
 #pragma unroll
@@ -143,17 +163,96 @@ __global__ void norm_fwd_cached(T* y, float* mean_out, float* rstd_out, T* sum_o
     for (int i = 0; i < NP; ++i) {
       const int j = lane + 32 * i;
       if (j >= nv) continue;
-      float wv[V], bv[V], o[V];
-      load_vec<T, V>(wv, w, j);
-      if (!RMS) load_vec<T, V>(bv, b, j);
+      if (sum_out) store_vec<T, V>(sum_out + r * C, j, v[i]);
+      float o[V];
 #pragma unroll
-      for (int e = 0; e < V; ++e) o[e] = (v[i][e] - mean) * rstd * wv[e] + (RMS ? 0.f : bv[e]);
+      for (int e = 0; e < V; ++e) o[e] = (v[i][e] - mean) * rstd * wv[i][e] + (RMS ? 0.f : bv[i][e]);
       store_vec<T, V>(y + r * C, j, o);
     }
     if (lane == 0) {
       if (!RMS) mean_out[r] = mean;
       rstd_out[r] = rstd;
     }
+    if (more) {
+#pragma unroll
+      for (int i = 0; i < NP; ++i)
+#pragma unroll
+        for (int e = 0; e < V; ++e) v[i][e] = nxt[i][e];
+    }
+  }
+}
+
+// Backward with the row and the warp's dw/db partials held in registers (rows of at most
+// 32 * NP packets, 16-byte aligned): a lane always owns the same columns, so it sums its
+// columns' parameter gradients over all its rows without touching shared memory; the warps
+// of a block combine theirs once at the end. scratch [gridDim.x][2C] as norm_bwd_kernel.
+template <typename T, int NP, bool RMS, int NW>
+__global__ void __launch_bounds__(NW * 32)
+norm_bwd_cached(T* dx, float* scratch, const T* dy, const T* x, const T* w, const float* mean,
+                const float* rstd, int64_t rows, int C) {
+  constexpr int V = 16 / sizeof(T);
+  extern __shared__ float part[];  // [NW][2C]
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nv = C / V;
+  float wv[NP][V], dw[NP][V], db[NP][V];
+#pragma unroll
+  for (int i = 0; i < NP; ++i) {
+    const int j = lane + 32 * i;
+#pragma unroll
+    for (int e = 0; e < V; ++e) dw[i][e] = db[i][e] = 0.f;
+    if (j < nv) load_vec<T, V>(wv[i], w, j);
+  }
+  for (int64_t r = blockIdx.x * static_cast<int64_t>(NW) + warp; r < rows;
+       r += static_cast<int64_t>(gridDim.x) * NW) {
+    float xh[NP][V], g[NP][V];
+    const float mu = RMS ? 0.f : mean[r], rs = rstd[r];
+    float s1 = 0.f, s2 = 0.f;
+#pragma unroll
+    for (int i = 0; i < NP; ++i) {
+      const int j = lane + 32 * i;
+      if (j >= nv) continue;
+      float xv[V], gv[V];
+      load_vec<T, V>(xv, x + r * C, j);
+      load_vec<T, V>(gv, dy + r * C, j);
+#pragma unroll
+      for (int e = 0; e < V; ++e) {
+        xh[i][e] = (xv[e] - mu) * rs;
+        g[i][e] = gv[e] * wv[i][e];
+        s1 += g[i][e];
+        s2 += g[i][e] * xh[i][e];
+        dw[i][e] += gv[e] * xh[i][e];
+        db[i][e] += gv[e];
+      }
+    }
+    s1 = warp_sum(s1) / C;
+    s2 = warp_sum(s2) / C;
+#pragma unroll
+    for (int i = 0; i < NP; ++i) {
+      const int j = lane + 32 * i;
+      if (j >= nv) continue;
+      float o[V];
+#pragma unroll
+      for (int e = 0; e < V; ++e)
+        o[e] = RMS ? rs * (g[i][e] - xh[i][e] * s2) : rs * (g[i][e] - s1 - xh[i][e] * s2);
+      store_vec<T, V>(dx + r * C, j, o);
+    }
+  }
+  float* pw = part + static_cast<size_t>(warp) * 2 * C;
+#pragma unroll
+  for (int i = 0; i < NP; ++i) {
+    const int j = lane + 32 * i;
+    if (j >= nv) continue;
+#pragma unroll
+    for (int e = 0; e < V; ++e) {
+      pw[j * V + e] = dw[i][e];
+      pw[C + j * V + e] = db[i][e];
+    }
+  }
+  __syncthreads();
+  for (int c = threadIdx.x; c < 2 * C; c += blockDim.x) {
+    float s = 0.f;
+#pragma unroll
+    for (int k = 0; k < NW; ++k) s += part[static_cast<size_t>(k) * 2 * C + c];
+    scratch[static_cast<size_t>(blockIdx.x) * 2 * C + c] = s;
   }
 }
 
@@ -197,33 +296,42 @@ __global__ void norm_bwd_kernel(T* dx, float* scratch, const T* dy, const T* x, 
       for (int e = 0; e < VEC; ++e) {
         const float xh = (xv[e] - mu) * rs, g = gv[e] * wv[e];
         o[e] = RMS ? rs * (g - xh * s2) : rs * (g - s1 - xh * s2);
-        pw[j * VEC + e] += gv[e] * xh;
-        if (!RMS) pb[j * VEC + e] += gv[e];
+        // Stored element-major (e * nv + j): consecutive lanes hit consecutive banks.
+        pw[e * nv + j] += gv[e] * xh;
+        if (!RMS) pb[e * nv + j] += gv[e];
       }
       store_vec<T, VEC>(dx + r * C, j, o);
     }
   }
   __syncthreads();
   for (int c = threadIdx.x; c < 2 * C; c += blockDim.x) {
+    const int half = c < C ? 0 : C, col = c - half;
+    const int at = half + (col % VEC) * nv + col / VEC;
     float s = 0.f;
 #pragma unroll
-    for (int k = 0; k < NW; ++k) s += part[static_cast<size_t>(k) * 2 * C + c];
+    for (int k = 0; k < NW; ++k) s += part[static_cast<size_t>(k) * 2 * C + at];
     scratch[static_cast<size_t>(blockIdx.x) * 2 * C + c] = s;
   }
 }
 
-// dw[c] += sum_g scratch[g][c]; db[c] += sum_g scratch[g][C + c] (fixed order).
+// dw[c] += sum_g scratch[g][c]; db[c] += sum_g scratch[g][C + c], in a fixed order: thread
+// row ty of a 32 x 8 block sums partials g = ty, ty + 8, ..., then row 0 adds the 8 sums.
 template <typename T>
 __global__ void norm_bwd_finish(T* dw, T* db, const float* scratch, int G, int C) {
-  const int c = blockIdx.x * blockDim.x + threadIdx.x;
-  if (c >= C) return;
-  float sw = 0.f, sb = 0.f;
-  for (int g = 0; g < G; ++g) {
-    sw += scratch[static_cast<size_t>(g) * 2 * C + c];
-    sb += scratch[static_cast<size_t>(g) * 2 * C + C + c];
-  }
-  dw[c] = from_f<T>(to_f(dw[c]) + sw);
-  if (db) db[c] = from_f<T>(to_f(db[c]) + sb);
+  __shared__ float acc[8][33];
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  const int c = blockIdx.x * 32 + tx;  // over 2C: dw columns, then db columns
+  float s = 0.f;
+  if (c < 2 * C)
+    for (int g = ty; g < G; g += 8) s += scratch[static_cast<size_t>(g) * 2 * C + c];
+  acc[ty][tx] = s;
+  __syncthreads();
+  if (ty != 0 || c >= 2 * C) return;
+  float t = 0.f;
+#pragma unroll
+  for (int k = 0; k < 8; ++k) t += acc[k][tx];
+  if (c < C) dw[c] = from_f<T>(to_f(dw[c]) + t);
+  else if (db) db[c - C] = from_f<T>(to_f(db[c - C]) + t);
 }
 
 bool packets_ok(int C, int vec, std::initializer_list<const void*> ptrs) {
@@ -240,16 +348,18 @@ Status norm_forward(T* y, float* mean, float* rstd, T* sum, const T* x, const T*
   constexpr int V = 16 / sizeof(T);
   const int threads = 256;
   const unsigned grid = grid_for(rows * 32, threads);
+  // The register-cached kernels walk several rows per warp: 4 blocks of 8 warps per SM.
+  const unsigned cached_grid = grid < 132 * 4 ? grid : 132 * 4;
   const int nv = C / V;
   const bool vec = packets_ok(C, V, {y, sum, x, res, w, b});
   if (vec && nv <= 32)
-    norm_fwd_cached<T, 1, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+    norm_fwd_cached<T, 1, RMS><<<cached_grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
   else if (vec && nv <= 64)
-    norm_fwd_cached<T, 2, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+    norm_fwd_cached<T, 2, RMS><<<cached_grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
   else if (vec && nv <= 96)
-    norm_fwd_cached<T, 3, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+    norm_fwd_cached<T, 3, RMS><<<cached_grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
   else if (vec && nv <= 128)
-    norm_fwd_cached<T, 4, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+    norm_fwd_cached<T, 4, RMS><<<cached_grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
   else if (vec)
     norm_fwd_kernel<T, V, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
   else
@@ -282,18 +392,37 @@ Status norm_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, c
            "norm backward: C = " + std::to_string(C) + " exceeds the CUDA kernel's limit 25600");
   constexpr int V = 16 / sizeof(T);
   const bool vec = packets_ok(C, V, {dx, dy, x, w});
-  const bool four = static_cast<size_t>(C) * 32 <= 192 * 1024;
-  const int nw = four ? 4 : 1;
-  int64_t g64 = (rows + nw - 1) / nw;
-  const int G = static_cast<int>(g64 < kMaxPartials ? g64 : kMaxPartials);
-  if (four) {
-    if (vec) LW_TRY((launch_bwd<T, V, RMS, 4>(G, dx, scratch, dy, x, w, mean, rstd, rows, C, stream)));
-    else LW_TRY((launch_bwd<T, 1, RMS, 4>(G, dx, scratch, dy, x, w, mean, rstd, rows, C, stream)));
+  const int nv = C / V;
+  int G = 0;
+  if (vec && nv <= 128) {  // rows held in registers: 8 warps per block, 4 blocks per SM
+    constexpr int NW = 8;
+    const int64_t g64 = (rows + NW - 1) / NW;
+    G = static_cast<int>(g64 < 132 * 4 ? g64 : 132 * 4);
+    const size_t smem = static_cast<size_t>(NW) * 2 * C * sizeof(float);
+    auto launch = [&](auto kernel) -> Status {
+      LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
+      kernel<<<G, NW * 32, smem, stream>>>(dx, scratch, dy, x, w, mean, rstd, rows, C);
+      LW_CUDA_LAUNCH_CHECK();
+      return Status::ok();
+    };
+    if (nv <= 32) LW_TRY(launch(norm_bwd_cached<T, 1, RMS, NW>));
+    else if (nv <= 64) LW_TRY(launch(norm_bwd_cached<T, 2, RMS, NW>));
+    else if (nv <= 96) LW_TRY(launch(norm_bwd_cached<T, 3, RMS, NW>));
+    else LW_TRY(launch(norm_bwd_cached<T, 4, RMS, NW>));
   } else {
-    if (vec) LW_TRY((launch_bwd<T, V, RMS, 1>(G, dx, scratch, dy, x, w, mean, rstd, rows, C, stream)));
-    else LW_TRY((launch_bwd<T, 1, RMS, 1>(G, dx, scratch, dy, x, w, mean, rstd, rows, C, stream)));
+    const bool four = static_cast<size_t>(C) * 32 <= 192 * 1024;
+    const int nw = four ? 4 : 1;
+    const int64_t g64 = (rows + nw - 1) / nw;
+    G = static_cast<int>(g64 < kMaxPartials ? g64 : kMaxPartials);
+    if (four) {
+      if (vec) LW_TRY((launch_bwd<T, V, RMS, 4>(G, dx, scratch, dy, x, w, mean, rstd, rows, C, stream)));
+      else LW_TRY((launch_bwd<T, 1, RMS, 4>(G, dx, scratch, dy, x, w, mean, rstd, rows, C, stream)));
+    } else {
+      if (vec) LW_TRY((launch_bwd<T, V, RMS, 1>(G, dx, scratch, dy, x, w, mean, rstd, rows, C, stream)));
+      else LW_TRY((launch_bwd<T, 1, RMS, 1>(G, dx, scratch, dy, x, w, mean, rstd, rows, C, stream)));
+    }
   }
-  norm_bwd_finish<T><<<(C + 255) / 256, 256, 0, stream>>>(dw, db, scratch, G, C);
+  norm_bwd_finish<T><<<(2 * C + 31) / 32, dim3(32, 8), 0, stream>>>(dw, db, scratch, G, C);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }

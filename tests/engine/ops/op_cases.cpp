@@ -467,6 +467,13 @@ std::vector<OpCase> make_cases() {
   add_norms(v, 1, 1);
   add_norms(v, 3, 7);
   add_norms(v, 4, 64);
+  // CUDA paths: warps walking several rows (fwd and bwd), a row of 97 packets (partly
+  // filled register tiles), and the generic wide-row kernels.
+  for (auto [rows, C] : {std::pair<int64_t, int>{9000, 64}, {600, 776}, {40, 2056}}) {
+    const size_t first = v.size();
+    add_norms(v, rows, C);
+    for (size_t i = first; i < v.size(); ++i) v[i].large = true;
+  }
   add_elementwise(v, {3, 5});
   add_elementwise(v, {1, 1, 17});
   add_attention(v, {"T1", 1, 1, 1, 1, 1, 4, false, false});

@@ -47,6 +47,10 @@ struct OpCase {
   // computed from outputs rounded to the narrow dtype, e.g. softmax).
   double narrow_grad_tol = 1.0;
   std::vector<DType> dtypes{DType::kF32, DType::kBF16, DType::kF16};
+  // Shapes that exercise the CUDA kernels' multi-row and wide-row paths: too big for the
+  // O(n^2) finite differences, so on CPU only the forward is checked against the reference
+  // (CUDA still checks forward and backward against the CPU backend).
+  bool large = false;
   // Edits generated input values before tensors are made (e.g. ignored targets).
   std::function<void(std::vector<Buf>&)> fixup;
 };
