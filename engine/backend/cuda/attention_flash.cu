@@ -48,6 +48,14 @@ template <> struct Mma<__half> {
   }
 };
 
+// 2^x on the SFU (ex2.approx, relative error ~2^-22; exp2f without fast-math is a longer
+// sequence that guards denormals). ex2(-inf) = +0, which the masking relies on.
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
 __device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const void* p) {
   const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(p));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -78,23 +86,37 @@ __device__ __forceinline__ void load_b_kn(uint32_t (&b)[4], const T* s, int k0, 
   ldsm_x4_t(b, s + (k0 + r + (m & 1) * 8) * ld + n0 + (m >> 1) * 8);
 }
 
-// acc[8][4] (16 rows x 64 cols) = A[row0:row0+16, :D] @ B[0:64, :D]^T, both in smem.
+// The A fragments of rows [row0, row0+16) x D of a row-major smem matrix (kept in
+// registers by the kernels whose A operand is the same for every tile).
 template <typename T, int D>
-__device__ __forceinline__ void mma_abt(float (&acc)[8][4], const T* A, int row0, const T* B, int ld) {
+__device__ __forceinline__ void load_a_frags(uint32_t (&a)[D / 16][4], const T* A, int row0, int ld) {
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) load_a(a[kk], A, row0, kk * 16, ld);
+}
+
+// acc[8][4] (16 rows x 64 cols) = A (fragments) @ B[0:64, :D]^T, B in smem.
+template <typename T, int D>
+__device__ __forceinline__ void mma_abt_frags(float (&acc)[8][4], const uint32_t (&a)[D / 16][4], const T* B, int ld) {
 #pragma unroll
   for (int i = 0; i < 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk) {
-    uint32_t a[4];
-    load_a(a, A, row0, kk * 16, ld);
 #pragma unroll
     for (int p = 0; p < 4; ++p) {
       uint32_t b[4];
       load_b_nk(b, B, p * 16, kk * 16, ld);
-      Mma<T>::run(acc[2 * p], a, b[0], b[1]);
-      Mma<T>::run(acc[2 * p + 1], a, b[2], b[3]);
+      Mma<T>::run(acc[2 * p], a[kk], b[0], b[1]);
+      Mma<T>::run(acc[2 * p + 1], a[kk], b[2], b[3]);
     }
   }
+}
+
+// acc[8][4] (16 rows x 64 cols) = A[row0:row0+16, :D] @ B[0:64, :D]^T, both in smem.
+template <typename T, int D>
+__device__ __forceinline__ void mma_abt(float (&acc)[8][4], const T* A, int row0, const T* B, int ld) {
+  uint32_t a[D / 16][4];
+  load_a_frags<T, D>(a, A, row0, ld);
+  mma_abt_frags<T, D>(acc, a, B, ld);
 }
 
 // acc[D/8][4] += P (16 x 64, as C-layout floats) @ B[0:64, :D] (smem stored [k][n]).
@@ -157,9 +179,16 @@ __device__ __forceinline__ bool causal_ok(const Params& p, int query, int key) {
   return !p.causal || key <= p.Tk - p.T + query;
 }
 
+// True when every key of the tile is valid (flags of 64 keys; one warp reads them all).
+__device__ __forceinline__ bool tile_keys_valid(const int* flags) {
+  const int lane = threadIdx.x & 31;
+  return __all_sync(0xffffffffu, flags[lane] && flags[lane + 32]);
+}
+
 // Forward for 16*NW queries per block; K/V tiles of 64 keys double-buffered with cp.async.
+// Two blocks per SM at D = 64 (16 warps hide the tile loads); D = 128 needs the registers.
 template <typename T, int D, int NW>
-__global__ void __launch_bounds__(NW * 32) fwd_kernel(Params p) {
+__global__ void __launch_bounds__(NW * 32, D <= 64 ? 2 : 1) fwd_kernel(Params p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int NT = NW * 32, QT = NW * 16, ld = D + 8;  // +16 bytes/row: no ldmatrix bank conflicts
   T* Qs = reinterpret_cast<T*>(smem_raw);
@@ -190,6 +219,7 @@ __global__ void __launch_bounds__(NW * 32) fwd_kernel(Params p) {
   for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
   float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
   const int row_a = q0 + warp * 16 + g, row_b = row_a + 8;
+  uint32_t qf[D / 16][4];  // this warp's 16 query rows, loaded once
 
   for (int j = 0; j < n_tiles; ++j) {
     const int st = j & 1, k0 = j * kTile;
@@ -201,22 +231,35 @@ __global__ void __launch_bounds__(NW * 32) fwd_kernel(Params p) {
       cp_wait<0>();
     }
     __syncthreads();
+    if (j == 0) load_a_frags<T, D>(qf, Qs, warp * 16, ld);
     const T* Kt = Ks + st * kTile * ld;
     const T* Vt = Vs + st * kTile * ld;
     const int* f = kf + st * kTile;
     float s[8][4];
-    mma_abt<T, D>(s, Qs, warp * 16, Kt, ld);
+    mma_abt_frags<T, D>(s, qf, Kt, ld);
     float mx[2] = {-INFINITY, -INFINITY};
+    // Interior tiles (every key valid and visible to all 16 rows) need no per-element mask.
+    const bool full = tile_keys_valid(f) && causal_ok(p, q0 + warp * 16, k0 + kTile - 1);
+    if (full) {
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
+      for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int kk = nt * 8 + 2 * t4 + (e & 1);
-        const bool ok = f[kk] && causal_ok(p, e < 2 ? row_a : row_b, k0 + kk);
-        const float val = ok ? s[nt][e] * sl2 : -INFINITY;
-        s[nt][e] = val;
-        mx[e >> 1] = fmaxf(mx[e >> 1], val);
-      }
+        for (int e = 0; e < 4; ++e) {
+          s[nt][e] *= sl2;
+          mx[e >> 1] = fmaxf(mx[e >> 1], s[nt][e]);
+        }
+    } else {
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int kk = nt * 8 + 2 * t4 + (e & 1);
+          const bool ok = f[kk] && causal_ok(p, e < 2 ? row_a : row_b, k0 + kk);
+          const float val = ok ? s[nt][e] * sl2 : -INFINITY;
+          s[nt][e] = val;
+          mx[e >> 1] = fmaxf(mx[e >> 1], val);
+        }
+    }
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
@@ -226,7 +269,7 @@ __global__ void __launch_bounds__(NW * 32) fwd_kernel(Params p) {
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       const float mnew = fmaxf(mrow[r], mx[r]);
-      alpha[r] = mnew == -INFINITY ? 1.f : exp2f(mrow[r] - mnew);  // exp2(-inf) = 0
+      alpha[r] = mnew == -INFINITY ? 1.f : fast_exp2(mrow[r] - mnew);  // exp2(-inf) = 0
       mrow[r] = mnew;
       lrow[r] *= alpha[r];
     }
@@ -235,7 +278,7 @@ __global__ void __launch_bounds__(NW * 32) fwd_kernel(Params p) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const float m = mrow[e >> 1];
-        const float pv = m == -INFINITY ? 0.f : exp2f(s[nt][e] - m);
+        const float pv = m == -INFINITY ? 0.f : fast_exp2(s[nt][e] - m);
         s[nt][e] = pv;
         lrow[e >> 1] += pv;
       }
@@ -316,14 +359,15 @@ __global__ void __launch_bounds__(NW * 32) dq_kernel(Params p) {
   for (int r = 0; r < 2; ++r) {
     const int row = r == 0 ? row_a : row_b;
     const bool ok = row < p.T;
-    const float l = ok ? p.lse_in[static_cast<int64_t>(bh) * p.T + row] : -INFINITY;
-    lse2[r] = l * kLog2e;
+    // Rows past T: +inf, so exp2(s - lse) = 0 without a mask.
+    lse2[r] = ok ? p.lse_in[static_cast<int64_t>(bh) * p.T + row] * kLog2e : INFINITY;
     dl[r] = ok ? p.delta[static_cast<int64_t>(bh) * p.T + row] : 0.f;
   }
   const float sl2 = p.scale * kLog2e;
   float acc[D / 8][4];
 #pragma unroll
   for (int i = 0; i < D / 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
+  uint32_t qf[D / 16][4], of[D / 16][4];  // this warp's Q and dO rows, loaded once
   for (int j = 0; j < n_tiles; ++j) {
     const int st = j & 1, k0 = j * kTile;
     if (j + 1 < n_tiles) {
@@ -334,20 +378,26 @@ __global__ void __launch_bounds__(NW * 32) dq_kernel(Params p) {
       cp_wait<0>();
     }
     __syncthreads();
+    if (j == 0) {
+      load_a_frags<T, D>(qf, Qs, warp * 16, ld);
+      load_a_frags<T, D>(of, dOs, warp * 16, ld);
+    }
     const T* Kt = Ks + st * kTile * ld;
     const T* Vt = Vs + st * kTile * ld;
     const int* f = kf + st * kTile;
     float s[8][4], dp[8][4];
-    mma_abt<T, D>(s, Qs, warp * 16, Kt, ld);
-    mma_abt<T, D>(dp, dOs, warp * 16, Vt, ld);
+    mma_abt_frags<T, D>(s, qf, Kt, ld);
+    mma_abt_frags<T, D>(dp, of, Vt, ld);
+    const bool full = tile_keys_valid(f) && causal_ok(p, q0 + warp * 16, k0 + kTile - 1);
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int kk = nt * 8 + 2 * t4 + (e & 1);
         const int r = e >> 1;
-        const bool ok = f[kk] && causal_ok(p, r == 0 ? row_a : row_b, k0 + kk) && lse2[r] != -INFINITY;
-        const float pr = ok ? exp2f(s[nt][e] * sl2 - lse2[r]) : 0.f;
+        const bool ok = full || (f[kk] && causal_ok(p, r == 0 ? row_a : row_b, k0 + kk) &&
+                                 lse2[r] != -INFINITY);
+        const float pr = ok ? fast_exp2(s[nt][e] * sl2 - lse2[r]) : 0.f;
         s[nt][e] = pr * (dp[nt][e] - dl[r]);  // dS (unscaled)
       }
     mma_pb<T, D>(acc, s, Kt, ld);
@@ -397,13 +447,15 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
     cp_tile<T, D, kTile, NT>(dOs + st * kTile * ld, static_cast<const T*>(p.dout) + qoff, q0, p.T);
     for (int i = threadIdx.x; i < kTile; i += NT) {
       const bool ok = q0 + i < p.T;
-      lse_s[st * kTile + i] = ok ? p.lse_in[roff + q0 + i] * kLog2e : -INFINITY;
+      lse_s[st * kTile + i] = ok ? p.lse_in[roff + q0 + i] * kLog2e : INFINITY;  // +inf: P = 0
       dl_s[st * kTile + i] = ok ? p.delta[roff + q0 + i] : 0.f;
     }
   };
   if (n_tiles > 0) issue(0);
   cp_commit();
   const int key_a = warp * 16 + g, key_b = key_a + 8;  // within the tile
+  __syncthreads();  // key flags written
+  const bool keys_valid = tile_keys_valid(kf);
   const float sl2 = p.scale * kLog2e;
   float dk[D / 8][4], dv[D / 8][4];
 #pragma unroll
@@ -426,6 +478,8 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
     const float* ds = dl_s + st * kTile;
     float s[8][4];
     mma_abt<T, D>(s, Ks, warp * 16, Qt, ld);  // S^T: rows keys, cols queries
+    // Interior tiles: this warp's 16 keys valid and visible to every query of the tile.
+    const bool full = keys_valid && causal_ok(p, q0, k0 + warp * 16 + 15);
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
@@ -433,8 +487,8 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
         const int qi = nt * 8 + 2 * t4 + (e & 1);
         const int kk = (e >> 1) == 0 ? key_a : key_b;
         const float l2 = ls[qi];
-        const bool ok = kf[kk] && causal_ok(p, q0 + qi, k0 + kk) && l2 != -INFINITY;
-        s[nt][e] = ok ? exp2f(s[nt][e] * sl2 - l2) : 0.f;  // P^T
+        const bool ok = full || (kf[kk] && causal_ok(p, q0 + qi, k0 + kk) && l2 != -INFINITY);
+        s[nt][e] = ok ? fast_exp2(s[nt][e] * sl2 - l2) : 0.f;  // P^T
       }
     mma_pb<T, D>(dv, s, dOt, ld);
     float dp[8][4];
