@@ -1,4 +1,5 @@
 // AdamW step, global gradient norm and clipping.
+#include <algorithm>
 #include <cmath>
 
 #include "engine/backend/cpu/cpu_kernels.h"
@@ -46,17 +47,26 @@ Status adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const
 
 Result<double> global_norm(std::span<const Tensor> grads) {
   double total = 0.0;
+#if LW_WITH_CUDA
+  // One device accumulator per GPU, read back once: a read per tensor would stall the host
+  // a few hundred times per optimizer step.
+  std::vector<std::pair<Device, Tensor>> accumulators;
+#endif
   for (size_t i = 0; i < grads.size(); ++i) {
     const Tensor& g = grads[i];
     std::string name = "grads[" + std::to_string(i) + "]";
     LW_TRY(check_float("global_norm", name.c_str(), g));
 #if LW_WITH_CUDA
     if (g.device().is_cuda()) {
-      LW_ASSIGN_OR_RETURN(Tensor acc, Tensor::zeros({1}, DType::kF32, g.device()));
-      LW_TRY(cuda::sum_squares(g.dtype(), acc.data<float>(), g.data_ptr(), g.numel(), false,
-                               stream()));
-      LW_ASSIGN_OR_RETURN(float s, acc.item());
-      total += s;
+      auto it = std::find_if(accumulators.begin(), accumulators.end(),
+                             [&](const auto& a) { return a.first == g.device(); });
+      if (it == accumulators.end()) {
+        LW_ASSIGN_OR_RETURN(Tensor acc, Tensor::zeros({1}, DType::kF32, g.device()));
+        accumulators.emplace_back(g.device(), acc);
+        it = accumulators.end() - 1;
+      }
+      LW_TRY(cuda::sum_squares(g.dtype(), it->second.data<float>(), g.data_ptr(), g.numel(),
+                               /*accumulate=*/true, stream()));
       continue;
     }
 #endif
@@ -64,6 +74,12 @@ Result<double> global_norm(std::span<const Tensor> grads) {
     LW_ASSIGN_OR_RETURN(Tensor g32, as_f32(g));
     total += cpu::sum_squares(g32.data<float>(), g.numel());
   }
+#if LW_WITH_CUDA
+  for (const auto& a : accumulators) {
+    LW_ASSIGN_OR_RETURN(float s, a.second.item());
+    total += s;
+  }
+#endif
   return std::sqrt(total);
 }
 
