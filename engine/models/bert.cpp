@@ -1,12 +1,17 @@
 // BERT: config, the one tensor table, forward and backward with ops:: calls.
 // Embeddings: LN(word + position + token_type). Layer (post-norm):
 //   h = LN(x + attn(x)); x' = LN(h + mlp(h)).
-// Heads: classify = classifier(tanh(pooler(x'[:, 0]))); mlm = LN(gelu(dense(x'))) @ word^T + bias.
+// Heads: classify = classifier(drop(tanh(pooler(x'[:, 0])))); token classify = classifier(drop(x'));
+// mlm = LN(gelu(dense(x'))) @ word^T + bias. Training dropout (as transformers places it):
+// after the embedding LN, on the attention probabilities, on the attention and MLP outputs
+// before their residual LN, and on the classifier input; each site draws its own Philox
+// stream range (site k starts at k << 36), so the backward recomputes the same masks.
 // Dimension letters: B batch, T sequence, C channels, NH heads, V vocabulary, P positions,
 // TV token types, F MLP width, NL labels.
 #include "engine/models/bert.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <nlohmann/json.hpp>
 
@@ -46,7 +51,7 @@ constexpr TableRow kTensors[] = {
   // pooler (BertModel, sequence classification)
   {"pool.w",          kC, kC,  Role::kWeight,     "bert.pooler.dense.weight",                     "", false},
   {"pool.b",          kC, -1,  Role::kBias,       "bert.pooler.dense.bias",                       "", false},
-  // sequence classification head
+  // sequence / token classification head
   {"cls.w",           kNL, kC, Role::kWeight,     "classifier.weight",                            "", false},
   {"cls.b",           kNL, -1, Role::kBias,       "classifier.bias",                              "", false},
   // masked-LM head (its decoder weight is tied to emb.word)
@@ -79,6 +84,7 @@ class BertModel final : public Model {
   std::string architecture() const override {
     switch (head_) {
       case Head::kSequenceClassification: return "BertForSequenceClassification";
+      case Head::kTokenClassification: return "BertForTokenClassification";
       case Head::kMaskedLm: return "BertForMaskedLM";
       default: return "BertModel";
     }
@@ -90,6 +96,7 @@ class BertModel final : public Model {
 
  private:
   float eps() const { return static_cast<float>(cfg_.layer_norm_eps); }
+  uint64_t head_site() const { return 1 + 3 * uint64_t(cfg_.num_hidden_layers); }
   Tensor& w(size_t i) { return params_[i].value; }
   Tensor& g(size_t i) { return params_[i].grad; }
   size_t at(const std::string& name) const {
@@ -99,6 +106,9 @@ class BertModel final : public Model {
   MlpWeights mlp_weights(const LayerParams& l, bool grads);
   Result<Tensor> head_forward(const Tensor& x, const Batch& batch, ForwardResult* res);
   Result<Tensor> head_backward();
+  // Training dropout at site k (see the file comment); identity when p is 0.
+  Result<Tensor> drop(const Tensor& x, float p, uint64_t site) const;
+  Result<Tensor> drop_backward(const Tensor& dy, float p, uint64_t site) const;
 
   BertConfig cfg_;
   Head head_;
@@ -109,6 +119,9 @@ class BertModel final : public Model {
     ops::NormOut emb_ln;
     std::vector<LayerActs> layers;
     Tensor x_out, cls_tok, pooled;  // classify
+    Tensor head_in;                 // classifier input after dropout (classify, token classify)
+    float p_hidden = 0, p_attn = 0;
+    uint64_t seed = 0;
     Tensor t_pre, t_act;            // mlm
     ops::NormOut t_ln;
     ops::CrossEntropyOut ce;
@@ -121,8 +134,10 @@ Status BertModel::init(Device device, DType dtype) {
                                   cfg_.intermediate_size, cfg_.num_labels};
   auto specs = expand_table(kTensors, cfg_.num_hidden_layers, dims, [&](const TableRow& r) {
     std::string n = r.name;
-    if (n.rfind("pool.", 0) == 0) return head_ != Head::kMaskedLm;
-    if (n.rfind("cls.", 0) == 0) return head_ == Head::kSequenceClassification;
+    if (n.rfind("pool.", 0) == 0)
+      return head_ == Head::kNone || head_ == Head::kSequenceClassification;
+    if (n.rfind("cls.", 0) == 0)
+      return head_ == Head::kSequenceClassification || head_ == Head::kTokenClassification;
     if (n.rfind("mlm.", 0) == 0) return head_ == Head::kMaskedLm;
     return true;
   });
@@ -163,13 +178,15 @@ Result<ForwardResult> BertModel::forward(const Batch& batch, const ForwardOption
   LW_CHECK(T >= 1 && T <= cfg_.max_position_embeddings,
            "sequence length " + std::to_string(T) + " is outside [1, max_position_embeddings=" +
                std::to_string(cfg_.max_position_embeddings) + "]");
-  double p_drop = opts.dropout >= 0 ? opts.dropout
-                                    : std::max(cfg_.hidden_dropout_prob, cfg_.attention_probs_dropout_prob);
-  if (p_drop > 0 && opts.keep_activations)  // attention-probability dropout has no op yet
-    return unsupported("BERT training with the config's dropout (p=" + std::to_string(p_drop) +
-                       ") is not available in this engine; use --no-dropout");
   acts_ = Acts{};
   Acts a;
+  if (opts.keep_activations) {  // dropout only while training
+    a.p_hidden = float(opts.dropout >= 0 ? opts.dropout : cfg_.hidden_dropout_prob);
+    a.p_attn = float(opts.dropout >= 0 ? opts.dropout : cfg_.attention_probs_dropout_prob);
+    a.seed = opts.dropout_seed;
+  }
+  acts_.p_hidden = a.p_hidden;  // drop() reads acts_ while `a` is being built
+  acts_.seed = a.seed;
   ForwardResult res;
   LW_ASSIGN_OR_RETURN(a.pos, position_ids(B, T, ids.device()));
   a.types = batch.token_type_ids;
@@ -183,16 +200,22 @@ Result<ForwardResult> BertModel::forward(const Batch& batch, const ForwardOption
   LW_TRY(ops::add_(e, et));
   a.emb_sum = e;
   LW_ASSIGN_OR_RETURN(a.emb_ln, ops::layernorm(e, w(at("emb.ln.w")), w(at("emb.ln.b")), eps()));
-  Tensor x = a.emb_ln.y;
+  LW_ASSIGN_OR_RETURN(Tensor x, drop(a.emb_ln.y, a.p_hidden, 0));
   AttnConfig ac{cfg_.num_attention_heads, /*causal=*/false, false};
+  ac.dropout = a.p_attn;
+  ac.dropout_seed = a.seed;
   for (const auto& l : layers_) {
-    ac.capture = opts.captures(int64_t(&l - layers_.data()));
+    const uint64_t li = uint64_t(&l - layers_.data());
+    ac.capture = opts.captures(int64_t(li));
+    ac.dropout_offset = (1 + 3 * li) << 36;
     LayerActs la;
     LW_ASSIGN_OR_RETURN(Tensor att, attention_block(x, attn_weights(l, false), batch.attention_mask,
                                                     ac, &la.attn));
     if (opts.capture_attention) res.attn_probs.push_back(ac.capture ? la.attn.att.probs : Tensor());
+    LW_ASSIGN_OR_RETURN(att, drop(att, a.p_hidden, 2 + 3 * li));
     LW_ASSIGN_OR_RETURN(la.r1, ops::residual_layernorm(att, x, w(l.ln1w), w(l.ln1b), eps()));
     LW_ASSIGN_OR_RETURN(Tensor m, mlp_block(la.r1.norm.y, mlp_weights(l, false), cfg_.activation, &la.mlp));
+    LW_ASSIGN_OR_RETURN(m, drop(m, a.p_hidden, 3 + 3 * li));
     LW_ASSIGN_OR_RETURN(la.r2, ops::residual_layernorm(m, la.r1.norm.y, w(l.ln2w), w(l.ln2b), eps()));
     x = la.r2.norm.y;
     if (opts.keep_activations) a.layers.push_back(std::move(la));
@@ -219,10 +242,19 @@ Result<Tensor> BertModel::head_forward(const Tensor& x, const Batch& batch, Forw
     LW_ASSIGN_OR_RETURN(acts_.cls_tok, first.contiguous());
     LW_ASSIGN_OR_RETURN(Tensor pre, ops::linear(acts_.cls_tok, w(at("pool.w")), w(at("pool.b"))));
     LW_ASSIGN_OR_RETURN(acts_.pooled, ops::tanh(pre));
-    LW_ASSIGN_OR_RETURN(logits, ops::linear(acts_.pooled, w(at("cls.w")), w(at("cls.b"))));
+    LW_ASSIGN_OR_RETURN(acts_.head_in, drop(acts_.pooled, acts_.p_hidden, head_site()));
+    LW_ASSIGN_OR_RETURN(logits, ops::linear(acts_.head_in, w(at("cls.w")), w(at("cls.b"))));
     if (batch.labels.defined()) {
       LW_CHECK(batch.labels.dim() == 1 && batch.labels.size(0) == x.size(0),
                "classification labels must be [B] = [" + std::to_string(x.size(0)) + "], got " +
+                   shape_to_string(batch.labels.shape()));
+    }
+  } else if (head_ == Head::kTokenClassification) {
+    LW_ASSIGN_OR_RETURN(acts_.head_in, drop(x, acts_.p_hidden, head_site()));
+    LW_ASSIGN_OR_RETURN(logits, ops::linear(acts_.head_in, w(at("cls.w")), w(at("cls.b"))));
+    if (batch.labels.defined()) {
+      LW_CHECK(batch.labels.shape() == batch.input_ids.shape(),
+               "token-classification labels must have the shape of input_ids, got " +
                    shape_to_string(batch.labels.shape()));
     }
   } else if (head_ == Head::kMaskedLm) {
@@ -260,8 +292,10 @@ Result<Tensor> BertModel::head_backward() {
                                                              cfg_.activation, &g(at("mlm.dense.b"))));
     return ops::linear_backward(dpre, acts_.x_out, w(at("mlm.dense.w")), &g(at("mlm.dense.w")), nullptr);
   }
-  LW_ASSIGN_OR_RETURN(Tensor dpooled, ops::linear_backward(dlogits, acts_.pooled, w(at("cls.w")),
-                                                           &g(at("cls.w")), &g(at("cls.b"))));
+  LW_ASSIGN_OR_RETURN(Tensor dhead, ops::linear_backward(dlogits, acts_.head_in, w(at("cls.w")),
+                                                         &g(at("cls.w")), &g(at("cls.b"))));
+  LW_ASSIGN_OR_RETURN(Tensor dpooled, drop_backward(dhead, acts_.p_hidden, head_site()));
+  if (head_ == Head::kTokenClassification) return dpooled;  // it is d x [B,T,C]
   LW_ASSIGN_OR_RETURN(Tensor dpre, ops::tanh_backward(dpooled, acts_.pooled));
   LW_ASSIGN_OR_RETURN(Tensor dcls, ops::linear_backward(dpre, acts_.cls_tok, w(at("pool.w")),
                                                         &g(at("pool.w")), &g(at("pool.b"))));
@@ -272,25 +306,41 @@ Result<Tensor> BertModel::head_backward() {
   return dx;
 }
 
+Result<Tensor> BertModel::drop(const Tensor& x, float p, uint64_t site) const {
+  if (p <= 0.0f) return x;
+  return ops::dropout(x, p, acts_.seed, site << 36);
+}
+
+Result<Tensor> BertModel::drop_backward(const Tensor& dy, float p, uint64_t site) const {
+  if (p <= 0.0f) return dy;
+  return ops::dropout_backward(dy, p, acts_.seed, site << 36);
+}
+
 Status BertModel::backward() {
   LW_CHECK(acts_.valid, "backward() needs a forward with keep_activations and labels first");
   LW_TRY(alloc_grads());
   LW_ASSIGN_OR_RETURN(Tensor dx, head_backward());
   AttnConfig ac{cfg_.num_attention_heads, /*causal=*/false, false};
+  ac.dropout = acts_.p_attn;
+  ac.dropout_seed = acts_.seed;
   for (int64_t i = cfg_.num_hidden_layers - 1; i >= 0; --i) {
+    ac.dropout_offset = (1 + 3 * uint64_t(i)) << 36;
     const LayerParams& l = layers_[i];
     const LayerActs& la = acts_.layers[i];
     LW_ASSIGN_OR_RETURN(Tensor dsum2, ops::residual_layernorm_backward(dx, Tensor(), w(l.ln2w), la.r2,
                                                                        &g(l.ln2w), &g(l.ln2b)));
     MlpWeights mg = mlp_weights(l, true);
-    LW_ASSIGN_OR_RETURN(Tensor dh, mlp_block_backward(dsum2, mlp_weights(l, false), mg, cfg_.activation, la.mlp));
+    LW_ASSIGN_OR_RETURN(Tensor dm, drop_backward(dsum2, acts_.p_hidden, 3 + 3 * uint64_t(i)));
+    LW_ASSIGN_OR_RETURN(Tensor dh, mlp_block_backward(dm, mlp_weights(l, false), mg, cfg_.activation, la.mlp));
     LW_TRY(ops::add_(dh, dsum2));
     LW_ASSIGN_OR_RETURN(Tensor dsum1, ops::residual_layernorm_backward(dh, Tensor(), w(l.ln1w), la.r1,
                                                                        &g(l.ln1w), &g(l.ln1b)));
     AttnWeights ag = attn_weights(l, true);
-    LW_ASSIGN_OR_RETURN(dx, attention_block_backward(dsum1, attn_weights(l, false), ag, acts_.mask, ac, la.attn));
+    LW_ASSIGN_OR_RETURN(Tensor datt, drop_backward(dsum1, acts_.p_hidden, 2 + 3 * uint64_t(i)));
+    LW_ASSIGN_OR_RETURN(dx, attention_block_backward(datt, attn_weights(l, false), ag, acts_.mask, ac, la.attn));
     LW_TRY(ops::add_(dx, dsum1));
   }
+  LW_ASSIGN_OR_RETURN(dx, drop_backward(dx, acts_.p_hidden, 0));
   LW_ASSIGN_OR_RETURN(Tensor de, ops::layernorm_backward(dx, acts_.emb_sum, w(at("emb.ln.w")), acts_.emb_ln,
                                                          &g(at("emb.ln.w")), &g(at("emb.ln.b"))));
   LW_TRY(ops::embedding_backward(de, acts_.ids, g(at("emb.word"))));
@@ -298,6 +348,30 @@ Status BertModel::backward() {
   LW_TRY(ops::embedding_backward(de, acts_.types, g(at("emb.type"))));
   acts_ = Acts{};
   return Status::ok();
+}
+
+// id2label names in id order; LABEL_i names (transformers' defaults) count as none.
+Result<std::vector<std::string>> read_id2label(const io::HfConfig& hf, int64_t num_labels) {
+  std::vector<std::string> names;
+  if (hf.count({"id2label"}) <= 0) return names;
+  nlohmann::json j = nlohmann::json::parse(hf.dump(), nullptr, false);
+  const auto& m = j["id2label"];
+  LW_CHECK(m.is_object() && int64_t(m.size()) == num_labels,
+           hf.source() + ": id2label must be an object with num_labels (" +
+               std::to_string(num_labels) + ") entries");
+  names.resize(size_t(num_labels));
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    char* end = nullptr;
+    long id = std::strtol(it.key().c_str(), &end, 10);
+    LW_CHECK(!it.key().empty() && *end == 0 && id >= 0 && id < num_labels && it->is_string(),
+             hf.source() + ": id2label entry '" + it.key() + "' is not an id in [0, " +
+                 std::to_string(num_labels) + ") with a string name");
+    names[size_t(id)] = it->get<std::string>();
+  }
+  bool defaults = true;
+  for (size_t i = 0; i < names.size(); ++i) defaults &= names[i] == "LABEL_" + std::to_string(i);
+  if (defaults) names.clear();
+  return names;
 }
 
 }  // namespace
@@ -317,6 +391,7 @@ Result<BertConfig> BertConfig::from_hf(const io::HfConfig& hf) {
   // num_labels is implied by id2label when not written out (transformers drops it on save).
   int64_t labels = hf.count({"id2label"}) > 0 ? hf.count({"id2label"}) : 2;
   LW_ASSIGN_OR_RETURN(c.num_labels, hf.get_int({"num_labels"}, 1, 1 << 20, labels));
+  LW_ASSIGN_OR_RETURN(c.id2label, read_id2label(hf, c.num_labels));
   LW_ASSIGN_OR_RETURN(c.layer_norm_eps, hf.get_double({"layer_norm_eps", "layer_norm_epsilon"}, 0, 1, 1e-12));
   LW_ASSIGN_OR_RETURN(std::string act, hf.get_string({"hidden_act"}, "gelu"));
   if (act == "gelu") {
@@ -354,12 +429,13 @@ std::string BertConfig::to_json(const std::string& architecture) const {
   j["initializer_range"] = initializer_range;
   j["pad_token_id"] = pad_token_id;
   j["position_embedding_type"] = "absolute";
-  nlohmann::ordered_json id2label, label2id;
+  nlohmann::ordered_json j_id2label, label2id;
   for (int64_t i = 0; i < num_labels; ++i) {
-    id2label[std::to_string(i)] = "LABEL_" + std::to_string(i);
-    label2id["LABEL_" + std::to_string(i)] = i;
+    std::string name = size_t(i) < id2label.size() ? this->id2label[size_t(i)] : "LABEL_" + std::to_string(i);
+    j_id2label[std::to_string(i)] = name;
+    label2id[name] = i;
   }
-  j["id2label"] = id2label;
+  j["id2label"] = j_id2label;
   j["label2id"] = label2id;
   j["tie_word_embeddings"] = true;
   j["dtype"] = "float32";

@@ -1,8 +1,10 @@
-// The BERT family: BertModel, BertForSequenceClassification, BertForMaskedLM (and the
-// encoder that later serves token classification). A post-norm bidirectional encoder with
+// The BERT family: BertModel, BertForSequenceClassification, BertForTokenClassification,
+// BertForMaskedLM. A post-norm bidirectional encoder with
 // learned positions, token types, erf GELU and a padding mask.
 #pragma once
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "engine/io/hf_config.h"
 #include "engine/models/model.h"
@@ -18,7 +20,8 @@ struct BertConfig {
   int64_t num_hidden_layers = 12;           // L
   int64_t num_attention_heads = 12;         // NH; D = C / NH
   int64_t intermediate_size = 3072;         // F
-  int64_t num_labels = 2;                   // NL (sequence classification)
+  int64_t num_labels = 2;                   // NL (sequence / token classification)
+  std::vector<std::string> id2label;        // [NL] label names; empty: LABEL_0 ...
   double layer_norm_eps = 1e-12;
   ops::Gelu activation = ops::Gelu::kErf;   // "gelu"
   double hidden_dropout_prob = 0.1, attention_probs_dropout_prob = 0.1;

@@ -38,6 +38,9 @@ Result<Tensor> attention_block(const Tensor& x, const AttnWeights& w, const Tens
   ops::AttentionOptions ao;
   ao.causal = cfg.causal;
   ao.capture_probs = cfg.capture;
+  ao.dropout = cfg.dropout;
+  ao.dropout_seed = cfg.dropout_seed;
+  ao.dropout_offset = cfg.dropout_offset;
   LW_ASSIGN_OR_RETURN(s.att, ops::attention(s.qh, s.kh, s.vh, key_mask, ao));
   LW_ASSIGN_OR_RETURN(s.merged, merge_heads(s.att.out));
   LW_ASSIGN_OR_RETURN(Tensor y, ops::linear(s.merged, w.wo, w.bo));
@@ -53,6 +56,9 @@ Result<Tensor> attention_block_backward(const Tensor& dy, const AttnWeights& w, 
   LW_ASSIGN_OR_RETURN(Tensor dout, split_heads(dmerged, cfg.n_head));
   ops::AttentionOptions ao;
   ao.causal = cfg.causal;
+  ao.dropout = cfg.dropout;
+  ao.dropout_seed = cfg.dropout_seed;
+  ao.dropout_offset = cfg.dropout_offset;
   LW_ASSIGN_OR_RETURN(ops::AttentionGrads ag,
                       ops::attention_backward(dout, s.qh, s.kh, s.vh, s.att, key_mask, ao));
   LW_ASSIGN_OR_RETURN(Tensor dq, merge_heads(ag.dq));

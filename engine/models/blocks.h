@@ -26,6 +26,9 @@ struct AttnConfig {
   int64_t n_head = 1;
   bool causal = false;
   bool capture = false;  // keep att.probs (the "attn_probs" capture point)
+  // Attention-probability dropout (training); see ops::AttentionOptions.
+  float dropout = 0.0f;
+  uint64_t dropout_seed = 0, dropout_offset = 0;
 };
 
 // y [B,T,C] = out_proj(attention(q(x), k(x), v(x))). key_mask [B,T] i32 or undefined.

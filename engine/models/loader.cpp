@@ -20,9 +20,11 @@ Result<std::unique_ptr<Model>> create_model(const io::HfConfig& config, const Lo
                     opts.dtype);
   }
   if (arch == "BertForSequenceClassification" || arch == "BertForMaskedLM" ||
-      arch == "BertModel" || (arch.empty() && type == "bert")) {
+      arch == "BertForTokenClassification" || arch == "BertModel" ||
+      (arch.empty() && type == "bert")) {
     LW_ASSIGN_OR_RETURN(BertConfig c, BertConfig::from_hf(config));
     Head head = arch == "BertForSequenceClassification" ? Head::kSequenceClassification
+                : arch == "BertForTokenClassification"  ? Head::kTokenClassification
                 : arch == "BertForMaskedLM"             ? Head::kMaskedLm
                                                         : Head::kNone;
     return make_bert(c, head, opts.device, opts.dtype);
@@ -33,7 +35,8 @@ Result<std::unique_ptr<Model>> create_model(const io::HfConfig& config, const Lo
   }
   return unsupported(config.source() + ": architecture '" + arch + "' (model_type '" + type +
                      "') is not supported; known: GPT2LMHeadModel, GPT2Model, BertModel, "
-                     "BertForSequenceClassification, BertForMaskedLM, LlamaForCausalLM, "
+                     "BertForSequenceClassification, BertForTokenClassification, BertForMaskedLM, "
+                     "LlamaForCausalLM, "
                      "MistralForCausalLM, Qwen2ForCausalLM");
 }
 

@@ -68,6 +68,7 @@ const char* head_name(Head h) {
     case Head::kCausalLm: return "causal-lm";
     case Head::kSequenceClassification: return "classify";
     case Head::kMaskedLm: return "mlm";
+    case Head::kTokenClassification: return "token-classify";
   }
   return "?";
 }

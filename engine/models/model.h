@@ -41,7 +41,7 @@ struct Param {
 };
 
 // Which head sits on top of the trunk; it fixes the loss.
-enum class Head { kNone, kCausalLm, kSequenceClassification, kMaskedLm };
+enum class Head { kNone, kCausalLm, kSequenceClassification, kMaskedLm, kTokenClassification };
 const char* head_name(Head h);
 
 // One batch on the model's device. input_ids [B,T] i32; attention_mask [B,T] i32 (1 = token,

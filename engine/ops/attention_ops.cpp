@@ -48,12 +48,69 @@ Result<cpu::AttentionShape> check_attention(const char* op, const Tensor& q, con
 
 const int32_t* mask_ptr(const Tensor& m) { return m.defined() ? m.data<int32_t>() : nullptr; }
 
+// Attention with dropout on the probabilities, composed from ops (so every backend that has
+// them runs it and the masks agree): P = softmax(scale q k^T) from the plain attention op,
+// out = dropout(P) @ v. Backward: dP' = dout @ v^T, dP = dropout_backward(dP'),
+// dS = softmax_backward(dP, P), dq = scale dS @ k, dk = scale dS^T @ q, dv = dropout(P)^T @ dout.
+Status check_dropout(const char* op, const cpu::AttentionShape& s, const AttentionOptions& opts) {
+  LW_CHECK(opts.dropout > 0.0f && opts.dropout < 1.0f,
+           std::string(op) + ": dropout must be in [0, 1), got " + std::to_string(opts.dropout));
+  LW_CHECK(s.NKV == s.NH, std::string(op) + ": dropout needs as many key/value heads as query "
+                                            "heads (got " + std::to_string(s.NKV) + " for " +
+                                            std::to_string(s.NH) + ")");
+  return Status::ok();
+}
+
+Result<Tensor> dropped_probs(const Tensor& probs, const Tensor& like, const AttentionOptions& o) {
+  LW_ASSIGN_OR_RETURN(Tensor d, dropout(probs, o.dropout, o.dropout_seed, o.dropout_offset));
+  if (like.dtype() == DType::kF32) return d;
+  return cast(d, like.dtype());
+}
+
+Result<AttentionOut> attention_with_dropout(const Tensor& q, const Tensor& k, const Tensor& v,
+                                            const Tensor& key_mask, const AttentionOptions& opts) {
+  AttentionOptions plain = opts;
+  plain.dropout = 0.0f;
+  plain.capture_probs = true;
+  LW_ASSIGN_OR_RETURN(AttentionOut res, attention(q, k, v, key_mask, plain));
+  LW_ASSIGN_OR_RETURN(Tensor pd, dropped_probs(res.probs, q, opts));
+  LW_ASSIGN_OR_RETURN(res.out, matmul(pd, v));
+  return res;
+}
+
+Result<AttentionGrads> attention_backward_with_dropout(const Tensor& dout, const Tensor& q,
+                                                       const Tensor& k, const Tensor& v,
+                                                       const AttentionOut& saved,
+                                                       const AttentionOptions& opts, float scale) {
+  LW_CHECK(saved.probs.defined(), "attention_backward: dropout needs the forward's probs");
+  AttentionGrads g;
+  LW_ASSIGN_OR_RETURN(Tensor pd, dropped_probs(saved.probs, q, opts));
+  LW_ASSIGN_OR_RETURN(g.dv, matmul(pd, dout, /*trans_a=*/true));
+  LW_ASSIGN_OR_RETURN(Tensor dpd, matmul(dout, v, false, /*trans_b=*/true));
+  if (dpd.dtype() != DType::kF32) {
+    LW_ASSIGN_OR_RETURN(dpd, cast(dpd, DType::kF32));
+  }
+  LW_ASSIGN_OR_RETURN(Tensor dp, dropout_backward(dpd, opts.dropout, opts.dropout_seed,
+                                                  opts.dropout_offset));
+  LW_ASSIGN_OR_RETURN(Tensor ds, softmax_backward(dp, saved.probs));
+  if (q.dtype() != DType::kF32) {
+    LW_ASSIGN_OR_RETURN(ds, cast(ds, q.dtype()));
+  }
+  LW_ASSIGN_OR_RETURN(g.dq, matmul(ds, k, false, false, scale));
+  LW_ASSIGN_OR_RETURN(g.dk, matmul(ds, q, true, false, scale));
+  return g;
+}
+
 }  // namespace
 
 Result<AttentionOut> attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                const Tensor& key_mask, const AttentionOptions& opts) {
   const char* op = "attention";
   LW_ASSIGN_OR_RETURN(cpu::AttentionShape s, check_attention(op, q, k, v, key_mask, opts));
+  if (opts.dropout != 0.0f) {
+    LW_TRY(check_dropout(op, s, opts));
+    return attention_with_dropout(q, k, v, key_mask, opts);
+  }
   AttentionOut out;
   LW_ASSIGN_OR_RETURN(out.lse, Tensor::empty({s.B, s.NH, s.T}, DType::kF32, q.device()));
   if (opts.capture_probs) {
@@ -99,6 +156,10 @@ Result<AttentionGrads> attention_backward(const Tensor& dout, const Tensor& q, c
   LW_CHECK(saved.lse.dtype() == DType::kF32, std::string(op) + ": lse must be f32");
   LW_TRY(check_shape(op, "lse", saved.lse, {s.B, s.NH, s.T}));
   LW_TRY(check_same_device(op, "lse", saved.lse, q));
+  if (opts.dropout != 0.0f) {
+    LW_TRY(check_dropout(op, s, opts));
+    return attention_backward_with_dropout(dout, q, k, v, saved, opts, s.scale);
+  }
   AttentionGrads g;
 #if LW_WITH_CUDA
   if (q.device().is_cuda()) {

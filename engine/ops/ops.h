@@ -114,6 +114,13 @@ struct AttentionOptions {
   bool causal = false;         // query i (at position Tk - Tq + i) sees keys j <= its position
   float scale = 0.0f;          // 0: 1/sqrt(D)
   bool capture_probs = false;  // materialize probs [B,NH,Tq,Tk]
+  // Dropout on the probabilities (BERT's attention_probs_dropout_prob): element i of
+  // probs [B,NH,Tq,Tk] is kept iff philox_uniform(dropout_seed, dropout_offset + i) >= p,
+  // as ops::dropout, so CPU and CUDA draw one mask. p > 0 takes the materialized path
+  // (probs are then always returned, undropped: backward needs them); needs NKV == NH.
+  float dropout = 0.0f;
+  uint64_t dropout_seed = 0;
+  uint64_t dropout_offset = 0;
 };
 struct AttentionOut {
   Tensor out;    // [B,NH,Tq,D], q's dtype
