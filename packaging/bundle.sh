@@ -14,7 +14,14 @@ if ! grep -q 'CMAKE_CUDA_ARCHITECTURES.*90' "$LW_BUILD/CMakeCache.txt" 2>/dev/nu
 fi
 # LW_BUNDLE_CMAKE_ARGS adds configure options (e.g. -DLW_GUI=OFF with LW_BUILD_DIR=build-device).
 lw_configure -DCMAKE_CUDA_ARCHITECTURES=90 ${LW_BUNDLE_CMAKE_ARGS:-}
-lw_build
+# Build only what travels: llmwb and the executables of the cuda/nccl-labelled tests
+# (their target names are the executables' names).
+cuda_tests() {
+  ctest --test-dir "$LW_BUILD" -L "cuda|nccl" -N -V 2>/dev/null |
+    sed -n 's/^[0-9]*: Test command: \([^ ]*\).*/\1/p' | sort -u
+}
+mapfile -t test_targets < <(cuda_tests | xargs -r -n1 basename)
+lw_build llmwb "${test_targets[@]}"
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -24,9 +31,7 @@ mkdir -p "$stage/bin" "$stage/lib/bundle"
 # cuda or nccl (each test binary links the whole engine, so bundling every test
 # would pass the 64 MiB transfer limit).
 exes=("$LW_BUILD/bin/llmwb")
-while read -r exe; do exes+=("$exe"); done < <(
-  ctest --test-dir "$LW_BUILD" -L "cuda|nccl" -N -V 2>/dev/null |
-    sed -n 's/^[0-9]*: Test command: \([^ ]*\).*/\1/p' | sort -u)
+while read -r exe; do exes+=("$exe"); done < <(cuda_tests)
 for exe in "${exes[@]}"; do
   cp "$exe" "$stage/bin/"
   strip --strip-unneeded "$stage/bin/$(basename "$exe")" 2>/dev/null || true
