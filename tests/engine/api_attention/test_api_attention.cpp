@@ -34,7 +34,7 @@ std::vector<int32_t> ints(const golden::Tensors& f, const std::string& name, std
 struct GoldenCase {
   std::vector<int32_t> ids, mask;  // [B*T]; mask empty when the golden batch has none
   int64_t B = 0, T = 0;
-  golden::Tensors forward;
+  std::shared_ptr<golden::Tensors> forward;  // forward.safetensors (not default-constructible)
 };
 
 Result<GoldenCase> golden_case(const std::string& name) {
@@ -51,7 +51,7 @@ Result<GoldenCase> golden_case(const std::string& name) {
   c.B = shape[0];
   c.T = shape[1];
   LW_ASSIGN_OR_RETURN(auto fwd, io::SafeTensorsFile::open(dir + "/forward.safetensors"));
-  c.forward = golden::Tensors{std::move(fwd)};
+  c.forward = std::make_shared<golden::Tensors>(golden::Tensors{std::move(fwd)});
   return c;
 }
 
@@ -66,7 +66,7 @@ api::AttentionRequest row_request(const GoldenCase& g, int64_t b) {
 // Golden attn.<layer>[b, head] as [T,T].
 std::vector<float> golden_head(const GoldenCase& g, int64_t layer, int64_t b, int64_t head) {
   std::vector<int64_t> shape;
-  auto all = g.forward.get("attn." + std::to_string(layer), &shape);
+  auto all = g.forward->get("attn." + std::to_string(layer), &shape);
   const int64_t H = shape[1], TT = g.T * g.T;
   return std::vector<float>(all.begin() + (b * H + head) * TT, all.begin() + (b * H + head + 1) * TT);
 }
