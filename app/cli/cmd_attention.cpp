@@ -125,7 +125,7 @@ lw::Status write_png(const std::string& path, const lw::api::AttentionCapture& c
   const int L = int(c.n_layer()), H = int(c.n_head()), T = int(c.n_tok);
   const bool single = L == 1 && H == 1;
   const int target = single ? 512 : 96;  // pixels per tile side to aim for
-  info->scale = std::clamp(target / T, 1, 16);
+  info->scale = std::clamp(target / T, 1, 32);
   float hi = 0;
   for (float v : c.probs) hi = std::max(hi, v);
   info->hi = hi > 0 ? hi : 1;
