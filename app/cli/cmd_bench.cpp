@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/cli/bench_modes.h"
 #include "app/cli/command.h"
 
 #if LW_WITH_CUDA
@@ -36,17 +37,22 @@ const char* kUsage =
     "  --device-info    print the device line only\n";
 
 int run_bench(const std::vector<std::string>& argv) {
+  if (!argv.empty()) {  // workloads with their own file (llmwb bench decode ...)
+    auto mode = lwcli::bench_mode_registry().find(argv[0]);
+    if (mode != lwcli::bench_mode_registry().end()) return mode->second.run(argv);
+  }
   lwcli::Args args;
   std::string err;
   if (!args.parse(argv, {"json", "device-info", "help"}, &err)) return lwcli::usage_error("bench", err);
   if (args.has("help")) {
     std::printf("%s", kUsage);
+    for (const auto& [name, mode] : lwcli::bench_mode_registry()) std::printf("\n%s", mode.usage.c_str());
     return 0;
   }
   auto unknown = args.unknown({"json", "device-info", "help", "iters", "warmup", "only", "anchor"});
   if (!unknown.empty()) return lwcli::usage_error("bench", "unknown option --" + unknown[0]);
   if (args.positional().empty() || args.positional()[0] != "ops")
-    return lwcli::usage_error("bench", "expected a workload: ops");
+    return lwcli::usage_error("bench", "expected a workload: ops, decode");
   long long iters = 20, warmup = 3;
   if (!args.get_int("iters", 20, &iters, &err) || !args.get_int("warmup", 3, &warmup, &err))
     return lwcli::usage_error("bench", err);
@@ -72,7 +78,7 @@ int run_bench(const std::vector<std::string>& argv) {
 #endif
 }
 
-lwcli::CommandRegistration reg({"bench", "time CUDA ops at GPT-2 / BERT training shapes (bench ops)", kUsage,
+lwcli::CommandRegistration reg({"bench", "time CUDA ops (bench ops) and generation (bench decode)", kUsage,
                                 run_bench});
 
 }  // namespace

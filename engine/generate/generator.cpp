@@ -3,13 +3,18 @@
 // StopRules. Streamed text comes from decoding the generated ids as a whole and passing
 // on what grew, held back while it ends in an incomplete character (U+FFFD), so byte-level
 // BPE never splits a multi-byte character and decoders that look at neighbours stay right.
+// On CUDA, supported causal-LM families decode through DecodeEngine (one graph replay per
+// round for the whole batch; greedy without penalties or alternatives reads back one id per
+// sequence); everything else takes the per-sequence path, the engine's reference.
 #include "engine/generate/generator.h"
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string_view>
 
+#include "engine/generate/decode_engine.h"
 #include "engine/generate/kv_cache.h"
 
 namespace lw {
@@ -39,8 +44,13 @@ class Loop {
 
  private:
   Status setup(const models::KvLayout& layout);
+  Status setup_engine();
   Result<Tensor> forward(Sequence& s, size_t new_tokens);
+  Status engine_round(int64_t* produced);
+  bool device_greedy() const;
   Status step(size_t i, const Tensor& logits);
+  Status step_row(size_t i, std::span<const float> row);
+  Status accept(size_t i, SampleResult r);
   Result<std::string> next_text(Sequence& s, bool final);
   bool ends_here(const Sequence& s, int32_t id) const;
   void finish(size_t i, FinishReason reason);
@@ -54,6 +64,8 @@ class Loop {
   int64_t vocab_ = 0;
   std::vector<Sequence> seqs_;
   std::vector<float> row_;  // [V] host logits
+  std::unique_ptr<DecodeEngine> engine_;  // CUDA decode path, when the model has one
+  std::vector<int32_t> step_tokens_, step_positions_;
 };
 
 Status Loop::setup(const models::KvLayout& layout) {
@@ -78,17 +90,80 @@ Status Loop::setup(const models::KvLayout& layout) {
     s.sampler.emplace(std::move(sampler));
     LW_ASSIGN_OR_RETURN(StopRules stop, StopRules::create(req_.params, req_.eos_token_ids));
     s.stop.emplace(std::move(stop));
-    if (req_.use_kv_cache) {
-      int64_t cap = std::min<int64_t>(context_, n + req_.params.max_new_tokens);
-      LW_ASSIGN_OR_RETURN(KvCache c, KvCache::create(layout, cap, model_.device(), model_.dtype()));
-      s.cache.emplace(std::move(c));
+  }
+  if (!req_.use_kv_cache) return Status::ok();
+  LW_TRY(setup_engine());
+  if (engine_) return Status::ok();
+  for (Sequence& s : seqs_) {
+    const int64_t n = static_cast<int64_t>(s.all.size());
+    int64_t cap = std::min<int64_t>(context_, n + req_.params.max_new_tokens);
+    LW_ASSIGN_OR_RETURN(KvCache c, KvCache::create(layout, cap, model_.device(), model_.dtype()));
+    s.cache.emplace(std::move(c));
+  }
+  return Status::ok();
+}
+
+// The CUDA decode engine for the whole batch; a model it does not cover (kUnsupported)
+// keeps the per-sequence caches.
+Status Loop::setup_engine() {
+  if (!model_.device().is_cuda()) return Status::ok();
+  int64_t cap = 1;
+  for (const Sequence& s : seqs_)
+    cap = std::max<int64_t>(cap, std::min<int64_t>(context_, static_cast<int64_t>(s.all.size()) +
+                                                                 req_.params.max_new_tokens));
+  auto e = DecodeEngine::create(model_, static_cast<int64_t>(seqs_.size()), cap);
+  if (e.is_ok()) {
+    engine_ = std::move(*e);
+    return Status::ok();
+  }
+  return e.status().code() == StatusCode::kUnsupported ? Status::ok() : e.status();
+}
+
+// Greedy with nothing that needs the whole row (penalties, alternatives): the engine's
+// on-device argmax and log-probability are the sampler's answer.
+bool Loop::device_greedy() const {
+  const auto& p = req_.params;
+  return p.is_greedy() && p.repetition_penalty == 1.0f && p.presence_penalty == 0.0f &&
+         p.frequency_penalty == 0.0f && p.top_logprobs == 0;
+}
+
+// One engine step for every sequence (finished ones ride along at their last position).
+Status Loop::engine_round(int64_t* produced) {
+  const size_t n = seqs_.size();
+  step_tokens_.resize(n);
+  step_positions_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Sequence& s = seqs_[i];
+    step_tokens_[i] = s.all.back();
+    step_positions_[i] = static_cast<int32_t>(
+        std::min<int64_t>(static_cast<int64_t>(s.all.size()) - 1, engine_->capacity() - 1));
+  }
+  LW_TRY(engine_->step(step_tokens_, step_positions_));
+  const bool greedy = device_greedy();
+  for (size_t i = 0; i < n; ++i) {
+    if (seqs_[i].done) continue;
+    if (greedy) {
+      SampleResult r;
+      r.token.id = engine_->greedy_ids()[i];
+      if (req_.params.logprobs) r.token.logprob = r.token.raw_logprob = engine_->greedy_logprobs()[i];
+      Sampler& sm = *seqs_[i].sampler;
+      sm.set_step(sm.step() + 1);
+      LW_TRY(accept(i, std::move(r)));
+    } else {
+      LW_TRY(engine_->logits_row(static_cast<int64_t>(i), row_));
+      LW_TRY(step_row(i, row_));
     }
+    ++*produced;
   }
   return Status::ok();
 }
 
 // Logits [1,V] of the last position after feeding the last `new_tokens` ids of s.all.
 Result<Tensor> Loop::forward(Sequence& s, size_t new_tokens) {
+  if (engine_) {  // prefill only: the decode rounds go through engine_round()
+    LW_ASSERT(new_tokens == s.all.size());
+    return engine_->prefill(&s - seqs_.data(), s.all);
+  }
   if (s.cache) {
     const int64_t past = s.cache->length();
     std::vector<int32_t> ids(s.all.end() - static_cast<std::ptrdiff_t>(new_tokens), s.all.end());
@@ -131,7 +206,6 @@ Result<std::string> Loop::next_text(Sequence& s, bool final) {
 
 // Samples from one sequence's logits, streams the token and applies the stop rules.
 Status Loop::step(size_t i, const Tensor& logits) {
-  Sequence& s = seqs_[i];
   std::span<const float> row;
   if (logits.dtype() == DType::kF32 && logits.device().is_cpu() && logits.is_contiguous()) {
     row = {logits.data<float>(), static_cast<size_t>(logits.numel())};
@@ -139,12 +213,23 @@ Status Loop::step(size_t i, const Tensor& logits) {
     LW_ASSIGN_OR_RETURN(row_, logits.to_float_vector());
     row = row_;
   }
+  return step_row(i, row);
+}
+
+Status Loop::step_row(size_t i, std::span<const float> row) {
+  Sequence& s = seqs_[i];
   if (vocab_ == 0) {
     vocab_ = static_cast<int64_t>(row.size());
     LW_TRY(req_.params.validate_for_vocab(vocab_));
   }
   std::span<const int32_t> gen(s.all.data() + s.out.prompt.size(), s.out.ids.size());
   LW_ASSIGN_OR_RETURN(SampleResult r, s.sampler->sample(row, s.out.prompt, gen));
+  return accept(i, std::move(r));
+}
+
+// Records the chosen token, streams it and applies the stop rules.
+Status Loop::accept(size_t i, SampleResult r) {
+  Sequence& s = seqs_[i];
   GeneratedToken t{r.token.id, r.token.logprob, r.token.raw_logprob, std::move(r.top), {}};
   s.out.ids.push_back(t.id);
   s.all.push_back(t.id);
@@ -204,6 +289,13 @@ Result<GenerateResult> Loop::run() {
   const auto td = Clock::now();
   for (bool live = !stop; live && !stop;) {
     live = false;
+    if (engine_) {
+      if (std::all_of(seqs_.begin(), seqs_.end(), [](const Sequence& s) { return s.done; })) break;
+      if ((stop = cancelled())) break;
+      LW_TRY(engine_round(&res.timing.decode_tokens));
+      for (const Sequence& s : seqs_) live = live || !s.done;
+      continue;
+    }
     for (size_t i = 0; i < seqs_.size(); ++i) {
       if (seqs_[i].done) continue;
       if ((stop = cancelled())) break;
@@ -217,6 +309,7 @@ Result<GenerateResult> Loop::run() {
   for (size_t i = 0; i < seqs_.size(); ++i) finish(i, FinishReason::kCancelled);
   for (auto& s : seqs_) {
     if (s.cache) res.kv_cache_bytes += s.cache->nbytes();
+    if (engine_) res.kv_cache_bytes = engine_->kv_cache_bytes();
     res.sequences.push_back(std::move(s.out));
   }
   return res;

@@ -1,0 +1,496 @@
+// Single-token decode kernels (see decode_kernels.h). Batch-1 decoding is bound by reading
+// the weights, so the GEMV streams each weight row once with 16-byte loads, one warp per
+// output row, and serves up to 8 sequences from the activations it keeps in shared memory;
+// the norms, SwiGLU, bias, GELU and the residual add ride along so a layer is 6 launches.
+// Attention splits the cached keys into 64-position chunks over many blocks and combines
+// the partial softmaxes afterwards (flash-decoding), reading each sequence's length on device.
+// Kernels after the first launch as programmatic dependents (Hopper's griddepcontrol): each
+// lets its successor start at once, and waits for its predecessor only before touching
+// activations, so a GEMV's blocks get scheduled and pull their first weight rows into L2
+// while the kernel before it drains.
+#include <algorithm>
+#include <cfloat>
+#include <climits>
+
+#include "engine/backend/cuda/cuda_common.cuh"
+#include "engine/backend/cuda/decode_kernels.h"
+
+namespace lw::cuda::decode {
+namespace {
+
+constexpr int kGemvThreads = 256;
+constexpr int kChunk = 64;  // keys per attention block
+constexpr int kAttnThreads = 128;
+
+int device_attr(cudaDeviceAttr attr) {
+  int dev = 0, v = 0;
+  cudaGetDevice(&dev);
+  cudaDeviceGetAttribute(&v, attr, dev);
+  return v;
+}
+int num_sms() {
+  static const int n = device_attr(cudaDevAttrMultiProcessorCount);
+  return n > 0 ? n : 1;
+}
+size_t smem_optin() {
+  static const size_t n = static_cast<size_t>(device_attr(cudaDevAttrMaxSharedMemoryPerBlockOptin));
+  return n > 0 ? n : 48 * 1024;
+}
+
+__device__ __forceinline__ void pdl_start() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+// Launches `kernel` allowed to overlap the tail of the previous kernel in the stream.
+template <typename... KArgs, typename... Args>
+Status launch_dependent(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
+                        cudaStream_t stream, Args... args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  LW_CUDA_TRY(cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...));
+  return Status::ok();
+}
+
+struct GemvParams {
+  const float* x;
+  int ldx, nb, K;
+  int input;
+  const void* norm_w;
+  const void* norm_b;
+  float eps;
+  const void* w[3];
+  const void* bias[3];
+  int start[4];  // first output row of each segment; start[nseg] = total rows
+  int nseg;
+  float* y;
+  int ldy;
+  int output;
+};
+
+__device__ __forceinline__ float gelu_tanh(float x) {
+  const float k = 0.7978845608028654f;  // sqrt(2/pi)
+  return 0.5f * x * (1.f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+__device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * (1.f + erff(x * 0.7071067811865476f)); }
+
+// Rows >= nb of the shared input are zero; the norm statistics are taken in f32 with a
+// second pass for the variance (as the CPU reference).
+template <typename T, int NB>
+__device__ void load_input(const GemvParams& p, float* xs) {
+  const int K = p.K;
+  for (int b = 0; b < NB; ++b) {
+    float* dst = xs + b * K;
+    const float* row = p.x + static_cast<int64_t>(b) * p.ldx;
+    for (int k = threadIdx.x; k < K; k += blockDim.x) {
+      float v = 0.f;
+      if (b < p.nb) {
+        if (p.input == static_cast<int>(InputOp::kSwiglu)) {
+          const float g = row[k], u = row[K + k];
+          v = g / (1.f + expf(-g)) * u;
+        } else {
+          v = row[k];
+        }
+      }
+      dst[k] = v;
+    }
+  }
+  const bool ln = p.input == static_cast<int>(InputOp::kLayerNorm);
+  const bool rms = p.input == static_cast<int>(InputOp::kRmsNorm);
+  if (!ln && !rms) return;
+  __shared__ float scratch[32];
+  const T* w = static_cast<const T*>(p.norm_w);
+  const T* bias = static_cast<const T*>(p.norm_b);
+  for (int b = 0; b < p.nb; ++b) {  // each thread revisits the columns it wrote
+    float* dst = xs + b * K;
+    float mean = 0.f;
+    if (ln) {
+      float s = 0.f;
+      for (int k = threadIdx.x; k < K; k += blockDim.x) s += dst[k];
+      mean = block_sum(s, scratch) / K;
+    }
+    float s2 = 0.f;
+    for (int k = threadIdx.x; k < K; k += blockDim.x) {
+      const float d = dst[k] - mean;
+      s2 += d * d;
+    }
+    const float rstd = rsqrtf(block_sum(s2, scratch) / K + p.eps);
+    for (int k = threadIdx.x; k < K; k += blockDim.x) {
+      float v = (dst[k] - mean) * rstd * to_f(w[k]);
+      if (ln && bias) v += to_f(bias[k]);
+      dst[k] = v;
+    }
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ const T* weight_row(const GemvParams& p, int row, int* seg, int* r) {
+  int s = 0;
+  while (s + 1 < p.nseg && row >= p.start[s + 1]) ++s;
+  *seg = s;
+  *r = row - p.start[s];
+  return static_cast<const T*>(p.w[s]) + static_cast<int64_t>(*r) * p.K;
+}
+
+template <typename T, int NB, int VEC>
+__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
+  extern __shared__ float xs[];  // [NB][K]
+  const int K = p.K;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+  const int total = p.start[p.nseg];
+  pdl_start();
+  if (blockIdx.x * nwarps + warp < total) {  // weights do not depend on the previous kernel
+    int s, r;
+    const char* w = reinterpret_cast<const char*>(weight_row<T>(p, blockIdx.x * nwarps + warp, &s, &r));
+    for (int off = lane * 128; off < K * static_cast<int>(sizeof(T)); off += 32 * 128)
+      asm volatile("prefetch.global.L2 [%0];" ::"l"(w + off));
+  }
+  pdl_wait();
+  load_input<T, NB>(p, xs);
+  __syncthreads();
+  for (int row = blockIdx.x * nwarps + warp; row < total; row += gridDim.x * nwarps) {
+    int s, r;
+    const T* w = weight_row<T>(p, row, &s, &r);
+    float acc[NB];
+#pragma unroll
+    for (int b = 0; b < NB; ++b) acc[b] = 0.f;
+    if constexpr (VEC > 1) {
+      const Packet<T>* wp = reinterpret_cast<const Packet<T>*>(w);
+      const int nv = K / VEC;
+#pragma unroll 4
+      for (int i = lane; i < nv; i += 32) {
+        const Packet<T> pk = wp[i];
+        float wf[VEC];
+#pragma unroll
+        for (int e = 0; e < VEC; ++e) wf[e] = to_f(pk.v[e]);
+#pragma unroll
+        for (int b = 0; b < NB; ++b) {
+          const float4* xb = reinterpret_cast<const float4*>(xs + b * K + i * VEC);
+#pragma unroll
+          for (int e4 = 0; e4 < VEC / 4; ++e4) {
+            const float4 xv = xb[e4];
+            acc[b] += wf[4 * e4] * xv.x + wf[4 * e4 + 1] * xv.y + wf[4 * e4 + 2] * xv.z +
+                      wf[4 * e4 + 3] * xv.w;
+          }
+        }
+      }
+    } else {
+      for (int k = lane; k < K; k += 32) {
+        const float wv = to_f(w[k]);
+#pragma unroll
+        for (int b = 0; b < NB; ++b) acc[b] += wv * xs[b * K + k];
+      }
+    }
+#pragma unroll
+    for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
+    if (lane == 0) {
+      const T* bias = static_cast<const T*>(p.bias[s]);
+      const float bv = bias ? to_f(bias[r]) : 0.f;
+#pragma unroll
+      for (int b = 0; b < NB; ++b) {
+        if (b >= p.nb) break;
+        float v = acc[b] + bv;
+        float* out = p.y + static_cast<int64_t>(b) * p.ldy + row;
+        switch (p.output) {
+          case static_cast<int>(OutputOp::kAccumulate): v += *out; break;
+          case static_cast<int>(OutputOp::kGeluTanh): v = gelu_tanh(v); break;
+          case static_cast<int>(OutputOp::kGeluErf): v = gelu_erf(v); break;
+          default: break;
+        }
+        *out = v;
+      }
+    }
+  }
+}
+
+template <typename T>
+__global__ void embed_kernel(float* x, const T* wte, const T* wpe, const int32_t* tokens,
+                             const int32_t* positions, int C) {
+  pdl_start();
+  pdl_wait();
+  const int b = blockIdx.x;
+  const T* te = wte + static_cast<int64_t>(tokens[b]) * C;
+  const T* pe = wpe ? wpe + static_cast<int64_t>(positions[b]) * C : nullptr;
+  for (int c = threadIdx.x; c < C; c += blockDim.x)
+    x[static_cast<int64_t>(b) * C + c] = to_f(te[c]) + (pe ? to_f(pe[c]) : 0.f);
+}
+
+// One block per sequence: rotate q and k heads (they sit side by side, k right after q),
+// then store k and v at this sequence's position.
+template <typename T>
+__global__ void kv_append_kernel(float* qkv, int ldq, int NH, int NKV, int D,
+                                 const int32_t* positions, float theta, T* kc, T* vc,
+                                 int64_t seq_stride) {
+  pdl_start();
+  pdl_wait();
+  const int b = blockIdx.x;
+  const int pos = positions[b];
+  float* row = qkv + static_cast<int64_t>(b) * ldq;
+  const int half = D / 2;
+  if (theta > 0.f) {
+    for (int idx = threadIdx.x; idx < (NH + NKV) * half; idx += blockDim.x) {
+      const int head = idx / half, i = idx % half;
+      float* x = row + head * D;
+      const float inv_freq = 1.f / powf(theta, static_cast<float>(2 * i) / static_cast<float>(D));
+      float sn, cs;
+      sincosf(static_cast<float>(pos) * inv_freq, &sn, &cs);
+      const float x1 = x[i], x2 = x[i + half];
+      x[i] = x1 * cs - x2 * sn;
+      x[i + half] = x2 * cs + x1 * sn;
+    }
+    __syncthreads();
+  }
+  const int KV = NKV * D;
+  const int64_t at = static_cast<int64_t>(b) * seq_stride + static_cast<int64_t>(pos) * KV;
+  for (int e = threadIdx.x; e < KV; e += blockDim.x) {
+    kc[at + e] = from_f<T>(row[NH * D + e]);
+    vc[at + e] = from_f<T>(row[NH * D + KV + e]);
+  }
+}
+
+// Block (chunk s, head h, sequence b): scores of up to kChunk keys, their max m, sum l and
+// the unnormalised output o; partial layout per (b, h, s): [m, l, o(D)].
+template <typename T>
+__global__ void attn_split_kernel(const float* qkv, int ldq, const T* kc, const T* vc,
+                                  int64_t seq_stride, const int32_t* positions, int NH, int NKV,
+                                  int D, int nsplit, float scale, float* part) {
+  extern __shared__ float sm[];  // q [D], p [kChunk]
+  float* q = sm;
+  float* pr = sm + D;
+  const int s = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+  pdl_start();
+  pdl_wait();
+  const int len = positions[b] + 1;
+  const int j0 = s * kChunk;
+  float* out = part + ((static_cast<int64_t>(b) * NH + h) * nsplit + s) * (D + 2);
+  if (j0 >= len) {
+    if (threadIdx.x == 0) out[0] = -INFINITY, out[1] = 0.f;
+    return;
+  }
+  const int n = min(kChunk, len - j0);
+  const int KV = NKV * D, kvh = h / (NH / NKV);
+  const float* qr = qkv + static_cast<int64_t>(b) * ldq + h * D;
+  for (int d = threadIdx.x; d < D; d += blockDim.x) q[d] = qr[d] * scale;
+  __syncthreads();
+  const T* kb = kc + static_cast<int64_t>(b) * seq_stride + kvh * D;
+  const T* vb = vc + static_cast<int64_t>(b) * seq_stride + kvh * D;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+  for (int j = warp; j < n; j += nwarps) {
+    const T* kr = kb + static_cast<int64_t>(j0 + j) * KV;
+    float dot = 0.f;
+    for (int d = lane; d < D; d += 32) dot += q[d] * to_f(kr[d]);
+    dot = warp_sum(dot);
+    if (lane == 0) pr[j] = dot;
+  }
+  __syncthreads();
+  float m = -INFINITY;
+  for (int j = 0; j < n; ++j) m = fmaxf(m, pr[j]);
+  __syncthreads();
+  for (int j = threadIdx.x; j < n; j += blockDim.x) pr[j] = expf(pr[j] - m);
+  __syncthreads();
+  for (int d = threadIdx.x; d < D; d += blockDim.x) {
+    float acc = 0.f;
+    for (int j = 0; j < n; ++j) acc += pr[j] * to_f(vb[static_cast<int64_t>(j0 + j) * KV + d]);
+    out[2 + d] = acc;
+  }
+  if (threadIdx.x == 0) {
+    float l = 0.f;
+    for (int j = 0; j < n; ++j) l += pr[j];
+    out[0] = m;
+    out[1] = l;
+  }
+}
+
+__global__ void attn_combine_kernel(const float* part, const int32_t* positions, int NH, int D,
+                                    int nsplit, float* out) {
+  const int h = blockIdx.x, b = blockIdx.y;
+  pdl_start();
+  pdl_wait();
+  const int ns = (positions[b] + 1 + kChunk - 1) / kChunk;
+  const float* pp = part + (static_cast<int64_t>(b) * NH + h) * nsplit * (D + 2);
+  float M = -INFINITY;
+  for (int s = 0; s < ns; ++s) M = fmaxf(M, pp[s * (D + 2)]);
+  float L = 0.f;
+  for (int s = 0; s < ns; ++s) L += pp[s * (D + 2) + 1] * expf(pp[s * (D + 2)] - M);
+  for (int d = threadIdx.x; d < D; d += blockDim.x) {
+    float acc = 0.f;
+    for (int s = 0; s < ns; ++s) acc += pp[s * (D + 2) + 2 + d] * expf(pp[s * (D + 2)] - M);
+    out[static_cast<int64_t>(b) * NH * D + h * D + d] = acc / L;
+  }
+}
+
+__global__ void argmax_kernel(const float* logits, int V, int32_t* ids, float* logprob) {
+  __shared__ float sv[32];
+  __shared__ int si[32];
+  __shared__ float scratch[32];
+  pdl_start();
+  pdl_wait();
+  const int b = blockIdx.x;
+  const float* row = logits + static_cast<int64_t>(b) * V;
+  float best = -INFINITY;
+  int bi = INT_MAX;
+  for (int i = threadIdx.x; i < V; i += blockDim.x) {
+    const float v = row[i];
+    if (v > best) best = v, bi = i;  // increasing i: keeps the first of equal values
+  }
+  for (int o = 16; o > 0; o >>= 1) {
+    const float ov = __shfl_xor_sync(0xffffffffu, best, o);
+    const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+    if (ov > best || (ov == best && oi < bi)) best = ov, bi = oi;
+  }
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+  if (lane == 0) sv[warp] = best, si[warp] = bi;
+  __syncthreads();
+  best = -INFINITY;
+  bi = INT_MAX;
+  for (int w = 0; w < nwarps; ++w)
+    if (sv[w] > best || (sv[w] == best && si[w] < bi)) best = sv[w], bi = si[w];
+  if (bi == INT_MAX) bi = 0;  // an all -inf / NaN row
+  float sum = 0.f;
+  for (int i = threadIdx.x; i < V; i += blockDim.x) sum += expf(row[i] - best);
+  sum = block_sum(sum, scratch);
+  if (threadIdx.x == 0) {
+    ids[b] = bi;
+    logprob[b] = -logf(sum);
+  }
+}
+
+template <typename T, int NB>
+Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
+  const size_t smem = static_cast<size_t>(NB) * p.K * sizeof(float);
+  const int rows_per_block = kGemvThreads / 32;
+  int grid = (p.start[p.nseg] + rows_per_block - 1) / rows_per_block;
+  grid = std::max(1, std::min(grid, num_sms() * 4));
+  constexpr int V = 16 / sizeof(T);
+  if (vec) {
+    LW_TRY(allow_smem(reinterpret_cast<const void*>(gemv_kernel<T, NB, V>), smem));
+    LW_TRY(launch_dependent(gemv_kernel<T, NB, V>, grid, kGemvThreads, smem, stream, p));
+  } else {
+    LW_TRY(allow_smem(reinterpret_cast<const void*>(gemv_kernel<T, NB, 1>), smem));
+    LW_TRY(launch_dependent(gemv_kernel<T, NB, 1>, grid, kGemvThreads, smem, stream, p));
+  }
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+template <typename T>
+Status launch_gemv(const GemvParams& p, int nb_pad, bool vec, cudaStream_t stream) {
+  switch (nb_pad) {
+    case 1: return launch_gemv_nb<T, 1>(p, vec, stream);
+    case 2: return launch_gemv_nb<T, 2>(p, vec, stream);
+    case 4: return launch_gemv_nb<T, 4>(p, vec, stream);
+    default: return launch_gemv_nb<T, 8>(p, vec, stream);
+  }
+}
+
+int pad_batch(int nb) { return nb <= 1 ? 1 : nb <= 2 ? 2 : nb <= 4 ? 4 : 8; }
+
+}  // namespace
+
+// ============================== launchers ============================================
+size_t gemv_smem_bytes(DType dtype, int B, int K) {
+  return static_cast<size_t>(pad_batch(std::min(B, kGemvMaxBatch))) * K * sizeof(float);
+}
+
+Status gemv(const GemvArgs& a, cudaStream_t stream) {
+  LW_CHECK(a.nseg >= 1 && a.nseg <= 3 && a.K > 0 && a.B >= 1, "decode gemv: bad arguments");
+  // The largest chunk of sequences whose input rows fit in shared memory.
+  int chunk = kGemvMaxBatch;
+  while (chunk > 1 && static_cast<size_t>(chunk) * a.K * sizeof(float) > smem_optin()) chunk /= 2;
+  LW_CHECK(static_cast<size_t>(a.K) * sizeof(float) <= smem_optin(),
+           "decode gemv: input width " + std::to_string(a.K) + " exceeds shared memory");
+  GemvParams p{};
+  p.ldx = a.ldx;
+  p.K = a.K;
+  p.input = static_cast<int>(a.input);
+  p.norm_w = a.norm_w;
+  p.norm_b = a.norm_b;
+  p.eps = a.eps;
+  p.nseg = a.nseg;
+  p.ldy = a.ldy;
+  p.output = static_cast<int>(a.output);
+  bool vec = a.K % (16 / static_cast<int>(dtype_size(a.dtype))) == 0;
+  p.start[0] = 0;
+  for (int s = 0; s < a.nseg; ++s) {
+    p.w[s] = a.seg[s].w;
+    p.bias[s] = a.seg[s].bias;
+    p.start[s + 1] = p.start[s] + a.seg[s].rows;
+    vec = vec && aligned16(a.seg[s].w);
+  }
+  for (int b0 = 0; b0 < a.B; b0 += chunk) {
+    p.nb = std::min(chunk, a.B - b0);
+    p.x = a.x + static_cast<int64_t>(b0) * a.ldx;
+    p.y = a.y + static_cast<int64_t>(b0) * a.ldy;
+    LW_DISPATCH_FLOAT(a.dtype, "decode gemv",
+                      LW_TRY(launch_gemv<T>(p, pad_batch(p.nb), vec, stream)));
+  }
+  return Status::ok();
+}
+
+Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int32_t* tokens,
+             const int32_t* positions, int B, int C, cudaStream_t stream) {
+  LW_DISPATCH_FLOAT(dtype, "decode embed",
+    embed_kernel<T><<<B, 256, 0, stream>>>(x, static_cast<const T*>(wte),
+                                           static_cast<const T*>(wpe), tokens, positions, C));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status kv_append(DType dtype, float* qkv, int ldq, int B, int NH, int NKV, int D,
+                 const int32_t* positions, float theta, void* k_cache, void* v_cache,
+                 int64_t seq_stride, cudaStream_t stream) {
+  LW_CHECK(D % 2 == 0 && NKV >= 1 && NH % NKV == 0, "decode kv_append: bad head layout");
+  LW_DISPATCH_FLOAT(dtype, "decode kv_append",
+    LW_TRY(launch_dependent(kv_append_kernel<T>, B, 256, 0, stream, qkv, ldq, NH, NKV, D,
+                            positions, theta, static_cast<T*>(k_cache),
+                            static_cast<T*>(v_cache), seq_stride)));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+size_t attention_scratch_floats(int B, int NH, int D, int P) {
+  const int nsplit = (P + kChunk - 1) / kChunk;
+  return static_cast<size_t>(B) * NH * nsplit * (D + 2);
+}
+
+Status attention(DType dtype, const float* qkv, int ldq, const void* k_cache,
+                 const void* v_cache, int64_t seq_stride, const int32_t* positions, int B,
+                 int NH, int NKV, int D, int P, float* scratch, float* out, cudaStream_t stream) {
+  LW_CHECK(NKV >= 1 && NH % NKV == 0 && D >= 1, "decode attention: bad head layout");
+  const int nsplit = (P + kChunk - 1) / kChunk;
+  const float scale = 1.f / sqrtf(static_cast<float>(D));
+  const size_t smem = (D + kChunk) * sizeof(float);
+  dim3 grid(nsplit, NH, B);
+  LW_DISPATCH_FLOAT(dtype, "decode attention",
+    LW_TRY(launch_dependent(attn_split_kernel<T>, grid, kAttnThreads, smem, stream, qkv, ldq,
+                            static_cast<const T*>(k_cache), static_cast<const T*>(v_cache),
+                            seq_stride, positions, NH, NKV, D, nsplit, scale, scratch)));
+  LW_CUDA_LAUNCH_CHECK();
+  LW_TRY(launch_dependent(attn_combine_kernel, dim3(NH, B), 64, 0, stream,
+                          static_cast<const float*>(scratch), positions, NH, D, nsplit, out));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status argmax_logprob(const float* logits, int B, int V, int32_t* ids, float* logprob,
+                      cudaStream_t stream) {
+  LW_TRY(launch_dependent(argmax_kernel, B, 1024, 0, stream, logits, V, ids, logprob));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+}  // namespace lw::cuda::decode

@@ -1,0 +1,84 @@
+// Launchers of the fused single-token decode kernels (decode_kernels.cu) behind
+// engine/generate/decode_engine: matrix-vector products that read each weight once for up
+// to 8 sequences (with a fused input norm / SwiGLU and a bias + GELU / residual-add
+// epilogue), rotary + KV-cache append, split-key single-query attention and greedy argmax.
+// Activations are f32; weights and the KV cache have the model's storage dtype. Every
+// launcher is graph-capturable: no allocation, no synchronisation, positions read on device.
+// Dimension letters: B sequences, K input width, N output rows, NH query heads, NKV key/value
+// heads, D head size, P cache positions, V vocabulary.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/core/dtype.h"
+#include "engine/core/status.h"
+
+namespace lw::cuda::decode {
+
+// What the GEMV does to its input rows before the product.
+enum class InputOp {
+  kNone,
+  kLayerNorm,  // (x - mean) * rstd * norm_w + norm_b
+  kRmsNorm,    // x * rsqrt(mean(x^2) + eps) * norm_w
+  kSwiglu,     // input rows are [gate (K) | up (K)]: silu(gate) * up
+};
+// What it does with each output value (after the bias).
+enum class OutputOp { kStore, kAccumulate, kGeluTanh, kGeluErf };
+
+// One weight matrix of a (virtually) concatenated GEMV: w [rows, K], bias [rows] or null.
+struct GemvSegment {
+  const void* w = nullptr;
+  const void* bias = nullptr;
+  int rows = 0;
+};
+
+struct GemvArgs {
+  DType dtype = DType::kBF16;  // storage of weights, biases and norm weights
+  const float* x = nullptr;    // [B, ldx] f32 (K columns, 2K for kSwiglu)
+  int ldx = 0;
+  int B = 1, K = 0;
+  InputOp input = InputOp::kNone;
+  const void* norm_w = nullptr;  // [K]
+  const void* norm_b = nullptr;  // [K] (layer norm)
+  float eps = 1e-5f;
+  GemvSegment seg[3];
+  int nseg = 1;
+  float* y = nullptr;  // [B, ldy] f32; segment outputs side by side
+  int ldy = 0;
+  OutputOp output = OutputOp::kStore;
+};
+
+// The most sequences one GEMV launch serves (more are done in chunks of this many).
+inline constexpr int kGemvMaxBatch = 8;
+// Shared memory one GEMV launch needs for `B` rows of width K (fails above the device limit).
+size_t gemv_smem_bytes(DType dtype, int B, int K);
+Status gemv(const GemvArgs& a, cudaStream_t stream);
+
+// x[b] = wte[tokens[b]] (+ wpe[positions[b]] when wpe is not null), f32 [B, C].
+Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int32_t* tokens,
+             const int32_t* positions, int B, int C, cudaStream_t stream);
+
+// qkv [B, ldq] f32 = [q (NH*D) | k (NKV*D) | v (NKV*D)]. With theta > 0 rotates q and k at
+// positions[b] in place (rotate_half, as transformers); then stores k and v (dtype) at row
+// positions[b] of sequence b's cache: k_cache + b * seq_stride + positions[b] * NKV*D.
+Status kv_append(DType dtype, float* qkv, int ldq, int B, int NH, int NKV, int D,
+                 const int32_t* positions, float theta, void* k_cache, void* v_cache,
+                 int64_t seq_stride, cudaStream_t stream);
+
+// Floats of scratch attention() needs for B sequences over P cache positions.
+size_t attention_scratch_floats(int B, int NH, int D, int P);
+// out [B, NH*D] f32: query heads of qkv (already rotated) against cache rows
+// [0, positions[b]] of sequence b, softmax(q k / sqrt(D)) v, grouped-query aware, keys split
+// in chunks over many blocks (flash-decoding) and combined in a second kernel.
+Status attention(DType dtype, const float* qkv, int ldq, const void* k_cache,
+                 const void* v_cache, int64_t seq_stride, const int32_t* positions, int B,
+                 int NH, int NKV, int D, int P, float* scratch, float* out, cudaStream_t stream);
+
+// Per row of logits [B, V] f32: ids[b] = first index of the maximum (torch.argmax) and
+// logprob[b] = its log-softmax value.
+Status argmax_logprob(const float* logits, int B, int V, int32_t* ids, float* logprob,
+                      cudaStream_t stream);
+
+}  // namespace lw::cuda::decode
