@@ -69,8 +69,15 @@ class GptModel final : public Model {
     return KvLayout{cfg_.n_layer, cfg_.n_head, cfg_.n_embd / cfg_.n_head, cfg_.n_positions};
   }
   Result<Tensor> forward_cached(const Tensor& ids, int64_t past, std::vector<KvLayer>& cache) override;
+  Result<Tensor> backward_inputs() override;
+  Result<Tensor> forward_cached_embeds(const Tensor& embeds, int64_t past,
+                                       std::vector<KvLayer>& cache) override;
 
  private:
+  // The backward pass; `frozen` skips every weight gradient and returns d(input embeddings).
+  Result<Tensor> run_backward(bool frozen);
+  // The cached block stack on token embeddings tok_emb [1,T,C] at positions past..past+T-1.
+  Result<Tensor> cached_stack(const Tensor& tok_emb, int64_t past, std::vector<KvLayer>& cache);
   Result<AttnWeights> attn_weights(const LayerParams& l, bool grads);
   Result<MlpWeights> mlp_weights(const LayerParams& l, bool grads);
   Tensor& w(size_t i) { return params_[i].value; }
@@ -84,6 +91,7 @@ class GptModel final : public Model {
   struct Acts {
     bool valid = false;
     Tensor ids, pos, mask, x_final, logits, targets;
+    bool from_embeds = false;  // the batch gave inputs_embeds
     ops::NormOut lnf;
     ops::CrossEntropyOut ce;
     std::vector<LayerActs> layers;
@@ -145,9 +153,20 @@ Result<MlpWeights> GptModel::mlp_weights(const LayerParams& l, bool grads) {
 
 Result<ForwardResult> GptModel::forward(const Batch& batch, const ForwardOptions& opts) {
   const Tensor& ids = batch.input_ids;
-  LW_CHECK(ids.defined() && ids.dim() == 2 && ids.dtype() == DType::kI32,
-           "input_ids must be [B,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
-  const int64_t B = ids.size(0), T = ids.size(1);
+  const Tensor& embeds = batch.inputs_embeds;
+  if (embeds.defined()) {
+    LW_CHECK(embeds.dim() == 3 && embeds.size(2) == cfg_.n_embd && embeds.dtype() == dtype_,
+             "inputs_embeds must be [B,T," + std::to_string(cfg_.n_embd) + "] " +
+                 dtype_name(dtype_) + ", got " + embeds.to_string());
+    LW_CHECK(!ids.defined() || ids.shape() == (Shape{embeds.size(0), embeds.size(1)}),
+             "input_ids " + (ids.defined() ? ids.to_string() : "") +
+                 " do not match inputs_embeds " + embeds.to_string());
+  } else {
+    LW_CHECK(ids.defined() && ids.dim() == 2 && ids.dtype() == DType::kI32,
+             "input_ids must be [B,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
+  }
+  const int64_t B = embeds.defined() ? embeds.size(0) : ids.size(0);
+  const int64_t T = embeds.defined() ? embeds.size(1) : ids.size(1);
   LW_CHECK(T >= 1 && T <= cfg_.n_positions,
            "sequence length " + std::to_string(T) + " is outside [1, n_positions=" +
                std::to_string(cfg_.n_positions) + "]");
@@ -157,8 +176,11 @@ Result<ForwardResult> GptModel::forward(const Batch& batch, const ForwardOptions
                        ") is not available in this engine; use --no-dropout");
   acts_ = Acts{};
   ForwardResult res;
-  LW_ASSIGN_OR_RETURN(Tensor pos, position_ids(B, T, ids.device()));
-  LW_ASSIGN_OR_RETURN(Tensor tok_emb, ops::embedding(ids, w(wte_)));
+  LW_ASSIGN_OR_RETURN(Tensor pos, position_ids(B, T, device_));
+  Tensor tok_emb = embeds;
+  if (!embeds.defined()) {
+    LW_ASSIGN_OR_RETURN(tok_emb, ops::embedding(ids, w(wte_)));
+  }
   LW_ASSIGN_OR_RETURN(Tensor pos_emb, ops::embedding(pos, w(wpe_)));
   LW_ASSIGN_OR_RETURN(Tensor x, ops::add(tok_emb, pos_emb));
   AttnConfig ac{cfg_.n_head, /*causal=*/true, false};
@@ -182,7 +204,12 @@ Result<ForwardResult> GptModel::forward(const Batch& batch, const ForwardOptions
   if (head_ == Head::kCausalLm) {
     LW_ASSIGN_OR_RETURN(res.logits, ops::linear(acts_.lnf.y, w(head_w_)));
     if (batch.labels.defined()) {
-      LW_ASSIGN_OR_RETURN(CausalLmLoss lm, causal_lm_loss(res.logits, batch.labels, ids));
+      // With inputs_embeds alone the labels are checked against the embeddings' [B,T].
+      LW_CHECK(ids.defined() || batch.labels.shape() == (Shape{B, T}),
+               "causal-lm labels must be [B,T] = " + shape_to_string({B, T}) + ", got " +
+                   batch.labels.to_string());
+      LW_ASSIGN_OR_RETURN(CausalLmLoss lm,
+                          causal_lm_loss(res.logits, batch.labels, ids.defined() ? ids : batch.labels));
       acts_.targets = lm.targets;
       acts_.ce = lm.ce;
       res.loss = acts_.ce.loss;
@@ -193,6 +220,7 @@ Result<ForwardResult> GptModel::forward(const Batch& batch, const ForwardOptions
     LW_CHECK(res.has_loss, "training needs a causal-lm head and labels");
     acts_.valid = true;
     acts_.ids = ids;
+    acts_.from_embeds = embeds.defined();
     acts_.pos = pos;
     acts_.mask = batch.attention_mask;
     acts_.x_final = x;
@@ -203,34 +231,49 @@ Result<ForwardResult> GptModel::forward(const Batch& batch, const ForwardOptions
   return res;
 }
 
-Status GptModel::backward() {
+Status GptModel::backward() { return run_backward(false).status(); }
+
+Result<Tensor> GptModel::backward_inputs() { return run_backward(true); }
+
+Result<Tensor> GptModel::run_backward(bool frozen) {
   LW_CHECK(acts_.valid, "backward() needs a forward with keep_activations and labels first");
-  LW_TRY(alloc_grads());
+  if (!frozen) LW_TRY(alloc_grads());
+  // Frozen: null / undefined gradients make every op skip its weight-gradient work.
+  auto gp = [&](size_t i) { return frozen ? nullptr : &g(i); };
   LW_ASSIGN_OR_RETURN(Tensor dlogits, ops::cross_entropy_backward(acts_.logits, acts_.targets, acts_.ce));
-  LW_ASSIGN_OR_RETURN(Tensor dlnf, ops::linear_backward(dlogits, acts_.lnf.y, w(head_w_), &g(head_w_), nullptr));
+  LW_ASSIGN_OR_RETURN(Tensor dlnf, ops::linear_backward(dlogits, acts_.lnf.y, w(head_w_), gp(head_w_), nullptr));
   LW_ASSIGN_OR_RETURN(Tensor dx, ops::layernorm_backward(dlnf, acts_.x_final, w(lnfw_), acts_.lnf,
-                                                         &g(lnfw_), &g(lnfb_)));
+                                                         gp(lnfw_), gp(lnfb_)));
   AttnConfig ac{cfg_.n_head, /*causal=*/true, false};
   for (int64_t i = cfg_.n_layer - 1; i >= 0; --i) {
     const LayerParams& l = layers_[i];
     const LayerActs& a = acts_.layers[i];
     LW_ASSIGN_OR_RETURN(MlpWeights mw, mlp_weights(l, false));
-    LW_ASSIGN_OR_RETURN(MlpWeights mg, mlp_weights(l, true));
+    MlpWeights mg;
+    if (!frozen) {
+      LW_ASSIGN_OR_RETURN(mg, mlp_weights(l, true));
+    }
     LW_ASSIGN_OR_RETURN(Tensor dln2, mlp_block_backward(dx, mw, mg, cfg_.activation, a.mlp));
     LW_ASSIGN_OR_RETURN(Tensor dmid, ops::layernorm_backward(dln2, a.x_mid, w(l.ln2w), a.ln2,
-                                                             &g(l.ln2w), &g(l.ln2b)));
+                                                             gp(l.ln2w), gp(l.ln2b)));
     LW_TRY(ops::add_(dmid, dx));  // the residual path
     LW_ASSIGN_OR_RETURN(AttnWeights aw, attn_weights(l, false));
-    LW_ASSIGN_OR_RETURN(AttnWeights ag, attn_weights(l, true));
+    AttnWeights ag;
+    if (!frozen) {
+      LW_ASSIGN_OR_RETURN(ag, attn_weights(l, true));
+    }
     LW_ASSIGN_OR_RETURN(Tensor dln1, attention_block_backward(dmid, aw, ag, acts_.mask, ac, a.attn));
-    LW_ASSIGN_OR_RETURN(dx, ops::layernorm_backward(dln1, a.x_in, w(l.ln1w), a.ln1, &g(l.ln1w),
-                                                    &g(l.ln1b)));
+    LW_ASSIGN_OR_RETURN(dx, ops::layernorm_backward(dln1, a.x_in, w(l.ln1w), a.ln1, gp(l.ln1w),
+                                                    gp(l.ln1b)));
     LW_TRY(ops::add_(dx, dmid));
   }
-  LW_TRY(ops::embedding_backward(dx, acts_.ids, g(wte_)));
-  LW_TRY(ops::embedding_backward(dx, acts_.pos, g(wpe_)));
+  if (!frozen) {
+    // With inputs_embeds the token table took no part in the forward.
+    if (acts_.ids.defined() && !acts_.from_embeds) LW_TRY(ops::embedding_backward(dx, acts_.ids, g(wte_)));
+    LW_TRY(ops::embedding_backward(dx, acts_.pos, g(wpe_)));
+  }
   acts_ = Acts{};
-  return Status::ok();
+  return dx;  // x = tok_emb + pos_emb: d tok_emb = dx
 }
 
 // The same block stack as forward() for one sequence, attention reading the cache; only the
@@ -246,10 +289,32 @@ Result<Tensor> GptModel::forward_cached(const Tensor& ids, int64_t past, std::ve
   LW_CHECK(past >= 0 && past + T <= cfg_.n_positions,
            "positions " + std::to_string(past) + ".." + std::to_string(past + T - 1) +
                " exceed n_positions=" + std::to_string(cfg_.n_positions));
+  LW_ASSIGN_OR_RETURN(Tensor tok_emb, ops::embedding(ids, w(wte_)));
+  return cached_stack(tok_emb, past, cache);
+}
+
+Result<Tensor> GptModel::forward_cached_embeds(const Tensor& embeds, int64_t past,
+                                               std::vector<KvLayer>& cache) {
+  LW_CHECK(head_ == Head::kCausalLm, "incremental decoding needs GPT2LMHeadModel");
+  LW_CHECK(embeds.defined() && embeds.dim() == 3 && embeds.size(0) == 1 &&
+               embeds.size(2) == cfg_.n_embd && embeds.dtype() == dtype_,
+           "forward_cached_embeds takes embeds [1,T," + std::to_string(cfg_.n_embd) + "] " +
+               dtype_name(dtype_) + ", got " + (embeds.defined() ? embeds.to_string() : "none"));
+  LW_CHECK(static_cast<int64_t>(cache.size()) == cfg_.n_layer,
+           "KV cache has " + std::to_string(cache.size()) + " layers, the model " +
+               std::to_string(cfg_.n_layer));
+  const int64_t T = embeds.size(1);
+  LW_CHECK(past >= 0 && past + T <= cfg_.n_positions,
+           "positions " + std::to_string(past) + ".." + std::to_string(past + T - 1) +
+               " exceed n_positions=" + std::to_string(cfg_.n_positions));
+  return cached_stack(embeds, past, cache);
+}
+
+Result<Tensor> GptModel::cached_stack(const Tensor& tok_emb, int64_t past, std::vector<KvLayer>& cache) {
+  const int64_t T = tok_emb.size(1);
   std::vector<int32_t> pos_host(static_cast<size_t>(T));
   for (int64_t i = 0; i < T; ++i) pos_host[i] = static_cast<int32_t>(past + i);
-  LW_ASSIGN_OR_RETURN(Tensor pos, Tensor::from_ints(pos_host, {1, T}, ids.device()));
-  LW_ASSIGN_OR_RETURN(Tensor tok_emb, ops::embedding(ids, w(wte_)));
+  LW_ASSIGN_OR_RETURN(Tensor pos, Tensor::from_ints(pos_host, {1, T}, device_));
   LW_ASSIGN_OR_RETURN(Tensor pos_emb, ops::embedding(pos, w(wpe_)));
   LW_ASSIGN_OR_RETURN(Tensor x, ops::add(tok_emb, pos_emb));
   CachedAttnConfig ac{cfg_.n_head, cfg_.n_head, 0.0f};

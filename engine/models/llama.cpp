@@ -111,8 +111,15 @@ class LlamaModel final : public Model {
   }
   Result<Tensor> forward_cached(const Tensor& ids, int64_t past,
                                 std::vector<KvLayer>& cache) override;
+  Result<Tensor> backward_inputs() override;
+  Result<Tensor> forward_cached_embeds(const Tensor& embeds, int64_t past,
+                                       std::vector<KvLayer>& cache) override;
 
  private:
+  // The backward pass; with frozen_ set no weight gradient is touched (g() gives null).
+  Result<Tensor> run_backward();
+  // The cached block stack on input embeddings x [1,T,C] at positions past..past+T-1.
+  Result<Tensor> cached_stack(Tensor x, int64_t past, std::vector<KvLayer>& cache);
   Result<Tensor> attention(const Tensor& x, const std::vector<size_t>& l, const Tensor& mask,
                            bool capture, LayerActs& a);
   Result<Tensor> attention_backward(const Tensor& dy, const std::vector<size_t>& l,
@@ -123,8 +130,10 @@ class LlamaModel final : public Model {
     return l[slot] == kAbsent ? Tensor{} : params_[l[slot]].value;
   }
   Tensor* g(const std::vector<size_t>& l, int slot) {
-    return l[slot] == kAbsent ? nullptr : &params_[l[slot]].grad;
+    return l[slot] == kAbsent || frozen_ ? nullptr : &params_[l[slot]].grad;
   }
+  Tensor* g(size_t i) { return frozen_ ? nullptr : &params_[i].grad; }
+  bool frozen_ = false;  // inside backward_inputs()
   float eps() const { return float(cfg_.rms_norm_eps); }
   float theta() const { return float(cfg_.rope_theta); }
 
@@ -134,6 +143,7 @@ class LlamaModel final : public Model {
   struct Acts {
     bool valid = false;
     Tensor ids, mask, x_final, logits, targets;
+    bool from_embeds = false;  // the batch gave inputs_embeds
     ops::NormOut nf;
     ops::CrossEntropyOut ce;
     std::vector<LayerActs> layers;
@@ -192,9 +202,20 @@ Result<Tensor> LlamaModel::attention(const Tensor& x, const std::vector<size_t>&
 
 Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptions& opts) {
   const Tensor& ids = batch.input_ids;
-  LW_CHECK(ids.defined() && ids.dim() == 2 && ids.dtype() == DType::kI32,
-           "input_ids must be [B,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
-  const int64_t T = ids.size(1);
+  const Tensor& embeds = batch.inputs_embeds;
+  if (embeds.defined()) {
+    LW_CHECK(embeds.dim() == 3 && embeds.size(2) == cfg_.hidden_size && embeds.dtype() == dtype_,
+             "inputs_embeds must be [B,T," + std::to_string(cfg_.hidden_size) + "] " +
+                 dtype_name(dtype_) + ", got " + embeds.to_string());
+    LW_CHECK(!ids.defined() || ids.shape() == (Shape{embeds.size(0), embeds.size(1)}),
+             "input_ids " + (ids.defined() ? ids.to_string() : "") +
+                 " do not match inputs_embeds " + embeds.to_string());
+  } else {
+    LW_CHECK(ids.defined() && ids.dim() == 2 && ids.dtype() == DType::kI32,
+             "input_ids must be [B,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
+  }
+  const int64_t B = embeds.defined() ? embeds.size(0) : ids.size(0);
+  const int64_t T = embeds.defined() ? embeds.size(1) : ids.size(1);
   LW_CHECK(T >= 1 && T <= cfg_.max_position_embeddings,
            "sequence length " + std::to_string(T) + " is outside [1, max_position_embeddings=" +
                std::to_string(cfg_.max_position_embeddings) + "]");
@@ -209,7 +230,10 @@ Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptio
                        ") is not available in this engine; use --no-dropout");
   acts_ = Acts{};
   ForwardResult res;
-  LW_ASSIGN_OR_RETURN(Tensor x, ops::embedding(ids, params_[embed_].value));
+  Tensor x = embeds;
+  if (!embeds.defined()) {
+    LW_ASSIGN_OR_RETURN(x, ops::embedding(ids, params_[embed_].value));
+  }
   for (const auto& l : layers_) {
     const bool capture = opts.captures(int64_t(&l - layers_.data()));
     LayerActs a;
@@ -230,7 +254,12 @@ Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptio
   res.last_hidden = acts_.nf.y;
   LW_ASSIGN_OR_RETURN(res.logits, ops::linear(acts_.nf.y, params_[head_w_].value));
   if (batch.labels.defined()) {
-    LW_ASSIGN_OR_RETURN(CausalLmLoss lm, causal_lm_loss(res.logits, batch.labels, ids));
+    // With inputs_embeds alone the labels are checked against the embeddings' [B,T].
+    LW_CHECK(ids.defined() || batch.labels.shape() == (Shape{B, T}),
+             "causal-lm labels must be [B,T] = " + shape_to_string({B, T}) + ", got " +
+                 batch.labels.to_string());
+    LW_ASSIGN_OR_RETURN(CausalLmLoss lm,
+                        causal_lm_loss(res.logits, batch.labels, ids.defined() ? ids : batch.labels));
     acts_.targets = lm.targets;
     acts_.ce = lm.ce;
     res.loss = acts_.ce.loss;
@@ -240,6 +269,7 @@ Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptio
     LW_CHECK(res.has_loss, "training needs labels");
     acts_.valid = true;
     acts_.ids = ids;
+    acts_.from_embeds = embeds.defined();
     acts_.mask = batch.attention_mask;
     acts_.x_final = x;
     acts_.logits = res.logits;
@@ -287,14 +317,26 @@ Result<Tensor> LlamaModel::attention_backward(const Tensor& dy, const std::vecto
 }
 
 Status LlamaModel::backward() {
+  frozen_ = false;
+  return run_backward().status();
+}
+
+Result<Tensor> LlamaModel::backward_inputs() {
+  frozen_ = true;
+  auto r = run_backward();
+  frozen_ = false;
+  return r;
+}
+
+Result<Tensor> LlamaModel::run_backward() {
   LW_CHECK(acts_.valid, "backward() needs a forward with keep_activations and labels first");
-  LW_TRY(alloc_grads());
+  if (!frozen_) LW_TRY(alloc_grads());
   LW_ASSIGN_OR_RETURN(Tensor dlogits,
                       ops::cross_entropy_backward(acts_.logits, acts_.targets, acts_.ce));
   LW_ASSIGN_OR_RETURN(Tensor dnf, ops::linear_backward(dlogits, acts_.nf.y, params_[head_w_].value,
-                                                       &params_[head_w_].grad, nullptr));
+                                                       g(head_w_), nullptr));
   LW_ASSIGN_OR_RETURN(Tensor dx, ops::rmsnorm_backward(dnf, acts_.x_final, params_[norm_].value,
-                                                       acts_.nf, &params_[norm_].grad));
+                                                       acts_.nf, g(norm_)));
   for (int64_t i = cfg_.num_hidden_layers - 1; i >= 0; --i) {
     const auto& l = layers_[i];
     const LayerActs& a = acts_.layers[i];
@@ -307,9 +349,11 @@ Status LlamaModel::backward() {
                         ops::rmsnorm_backward(dn1, a.x_in, w(l, kAttnNorm), a.n1, g(l, kAttnNorm)));
     LW_TRY(ops::add_(dx, dmid));
   }
-  LW_TRY(ops::embedding_backward(dx, acts_.ids, params_[embed_].grad));
+  // With inputs_embeds the token table took no part in the forward.
+  if (!frozen_ && !acts_.from_embeds)
+    LW_TRY(ops::embedding_backward(dx, acts_.ids, params_[embed_].grad));
   acts_ = Acts{};
-  return Status::ok();
+  return dx;
 }
 
 // The same block stack as forward() for one sequence, attention reading the cache (keys are
@@ -331,6 +375,31 @@ Result<Tensor> LlamaModel::forward_cached(const Tensor& ids, int64_t past,
                        " is beyond the sliding window (" + std::to_string(cfg_.sliding_window) +
                        "); windowed attention is not available");
   LW_ASSIGN_OR_RETURN(Tensor x, ops::embedding(ids, params_[embed_].value));
+  return cached_stack(std::move(x), past, cache);
+}
+
+Result<Tensor> LlamaModel::forward_cached_embeds(const Tensor& embeds, int64_t past,
+                                                 std::vector<KvLayer>& cache) {
+  LW_CHECK(embeds.defined() && embeds.dim() == 3 && embeds.size(0) == 1 &&
+               embeds.size(2) == cfg_.hidden_size && embeds.dtype() == dtype_,
+           "forward_cached_embeds takes embeds [1,T," + std::to_string(cfg_.hidden_size) + "] " +
+               dtype_name(dtype_) + ", got " + (embeds.defined() ? embeds.to_string() : "none"));
+  LW_CHECK(static_cast<int64_t>(cache.size()) == cfg_.num_hidden_layers,
+           "KV cache has " + std::to_string(cache.size()) + " layers, the model " +
+               std::to_string(cfg_.num_hidden_layers));
+  const int64_t T = embeds.size(1);
+  LW_CHECK(past >= 0 && past + T <= cfg_.max_position_embeddings,
+           "positions " + std::to_string(past) + ".." + std::to_string(past + T - 1) +
+               " exceed max_position_embeddings=" + std::to_string(cfg_.max_position_embeddings));
+  if (cfg_.sliding_window > 0 && past + T > cfg_.sliding_window)
+    return unsupported("position " + std::to_string(past + T - 1) +
+                       " is beyond the sliding window (" + std::to_string(cfg_.sliding_window) +
+                       "); windowed attention is not available");
+  return cached_stack(embeds, past, cache);
+}
+
+Result<Tensor> LlamaModel::cached_stack(Tensor x, int64_t past, std::vector<KvLayer>& cache) {
+  const int64_t T = x.size(1);
   CachedAttnConfig ac{cfg_.num_attention_heads, cfg_.num_key_value_heads, theta()};
   for (size_t i = 0; i < layers_.size(); ++i) {
     const auto& l = layers_[i];

@@ -52,6 +52,10 @@ struct Batch {
   Tensor attention_mask;
   Tensor labels;
   Tensor token_type_ids;  // [B,T] i32 or undefined (all 0); BERT only
+  // [B,T,C] in the model's dtype, or undefined. When defined it replaces the token-embedding
+  // lookup (prompt tuning: virtual tokens are rows no vocabulary id gives) and input_ids may
+  // be undefined (labels stay [B,T]); GPT-2 still adds its position embeddings. Decoders only.
+  Tensor inputs_embeds;
 };
 
 struct ForwardOptions {
@@ -101,6 +105,13 @@ class Model {
   // Backpropagates the loss of the last forward (keep_activations) into the params' grads
   // (accumulating), then drops the activations.
   virtual Status backward() = 0;
+  // Backpropagates the loss of the last forward (keep_activations) with the weights FROZEN:
+  // no weight-gradient GEMM runs and no gradient is allocated. Returns d loss / d embeddings
+  // [B,T,C]: the gradient w.r.t. Batch::inputs_embeds (or the looked-up token embeddings).
+  // Prompt tuning trains only those rows. Drops the activations.
+  virtual Result<Tensor> backward_inputs() {
+    return unsupported(architecture() + " has no frozen (input-gradient) backward");
+  }
 
   // The cache layout forward_cached() needs; kUnsupported for models without one (encoders).
   virtual Result<KvLayout> kv_layout() const {
@@ -110,6 +121,13 @@ class Model {
   // rows [past, past+T) of `cache` (kv_layout().n_layer layers), attends to rows [0, past+T)
   // and returns the logits of the LAST position only, [1,V] (prefill needs no others).
   virtual Result<Tensor> forward_cached(const Tensor& ids, int64_t past, std::vector<KvLayer>& cache) {
+    return unsupported(architecture() + " has no incremental (KV-cache) forward");
+  }
+
+  // forward_cached() with the inputs' embeddings given, embeds [1,T,C] in the model's dtype
+  // (prefill of a prompt with virtual tokens); GPT-2 adds the position embeddings.
+  virtual Result<Tensor> forward_cached_embeds(const Tensor& embeds, int64_t past,
+                                               std::vector<KvLayer>& cache) {
     return unsupported(architecture() + " has no incremental (KV-cache) forward");
   }
 
