@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cfloat>
 #include <climits>
+#include <cstdlib>
+#include <string>
 
 #include "engine/backend/cuda/cuda_common.cuh"
 #include "engine/backend/cuda/decode_kernels.h"
@@ -48,6 +50,15 @@ __device__ __forceinline__ void pdl_wait() {
 #endif
 }
 
+// LW_DECODE_PDL=0 launches every kernel in plain stream order (to measure what overlap gains).
+bool pdl_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("LW_DECODE_PDL");
+    return !(v && std::string(v) == "0");
+  }();
+  return on;
+}
+
 // Launches `kernel` allowed to overlap the tail of the previous kernel in the stream.
 template <typename... KArgs, typename... Args>
 Status launch_dependent(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
@@ -61,7 +72,7 @@ Status launch_dependent(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t 
   attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr;
-  cfg.numAttrs = 1;
+  cfg.numAttrs = pdl_enabled() ? 1 : 0;
   LW_CUDA_TRY(cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...));
   return Status::ok();
 }
