@@ -67,6 +67,7 @@ struct FinetuneConfig {
   std::string dtype = "auto";  // auto (bf16 on CUDA, f32 on CPU), f32, bf16
   std::string device = "cpu";  // cpu, cuda, cuda:N
   uint64_t seed = 42;          // init of new weights, data order, dropout
+  bool shuffle = true;         // false: training examples in file order (parity checks)
 
   // Evaluation and stopping.
   int eval_every = 0;                // optimizer steps; 0 = only at each epoch end
@@ -145,7 +146,9 @@ struct FinetuneReport {
 // Bad data fails before any training with the file and line.
 Result<FinetuneReport> run_finetune(const FinetuneConfig& config, const FinetuneCallbacks& cb = {});
 // Continues run `run_id` of the store in `project_dir` from its last checkpoint (same
-// config, same data order; the result equals an uninterrupted run's). The run keeps its id.
+// config, same data order; the final weights equal an uninterrupted run's). The store
+// records the continuation as a new run (parameters.resumed_from = run_id, same run folder);
+// the old run keeps its status (interrupted, cancelled or failed) and its metrics.
 Result<FinetuneReport> resume_finetune(const std::string& project_dir, int64_t run_id,
                                        const FinetuneCallbacks& cb = {});
 
