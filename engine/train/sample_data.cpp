@@ -328,7 +328,8 @@ void collect_text(const Part& p, int depth, std::string& plain, std::string& htm
 }  // namespace
 
 Result<MailText> parse_mail(std::string_view raw, const std::string& source) {
-  if (trim(raw).empty()) return invalid_argument(source + ": the message is empty");
+  if (std::all_of(raw.begin(), raw.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }))
+    return invalid_argument(source + ": the message is empty");
   Part top = split_part(normalize_newlines(raw));
   MailText mail;
   mail.subject = fold_whitespace(decode_header_words(to_utf8(top.get("subject"))));
