@@ -16,9 +16,14 @@ fi
 lw_configure -DCMAKE_CUDA_ARCHITECTURES=90 ${LW_BUNDLE_CMAKE_ARGS:-}
 # Build only what travels: llmwb and the executables of the cuda/nccl-labelled tests
 # (their target names are the executables' names).
+# Read from the CTestTestfiles (ctest -N shows no command before the executable exists).
 cuda_tests() {
-  ctest --test-dir "$LW_BUILD" -L "cuda|nccl" -N -V 2>/dev/null |
-    sed -n 's/^[0-9]*: Test command: \([^ ]*\).*/\1/p' | sort -u
+  find "$LW_BUILD" -name CTestTestfile.cmake -exec cat {} + | awk '
+    /^add_test\(/ { name = $1; sub(/^add_test\(\[=\[/, "", name); sub(/\]=\]$/, "", name)
+                    exe = $2; gsub(/"|\)/, "", exe); cmd[name] = exe }
+    /^set_tests_properties\(/ && / LABELS "[^"]*(cuda|nccl)/ {
+                    name = $1; sub(/^set_tests_properties\(\[=\[/, "", name); sub(/\]=\]$/, "", name)
+                    if (name in cmd) print cmd[name] }' | sort -u
 }
 mapfile -t test_targets < <(cuda_tests | xargs -r -n1 basename)
 lw_build llmwb "${test_targets[@]}"
