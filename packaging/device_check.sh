@@ -1,21 +1,42 @@
 #!/usr/bin/env bash
-# One call on the GPU machine, building nothing: unpack the bundle, print
-# `llmwb info`, run every cuda/nccl-labelled test, then the PyTorch anchor and
-# our op benchmark side by side. Results go to $OUT; a short table prints last.
-# Needs .device/ carried (bundle.tgz, hf_anchor.py). Usage: bash packaging/device_check.sh
+# One call on the GPU machine, building nothing: unpack the bundle, then run the named
+# sections (default: tests ops) and leave the results in $OUT (packed into results.tgz,
+# since only a few files come back from a call). A short table prints last.
+# Needs .device/ carried (bundle.tgz, hf_anchor.py).
+#
+#   bash packaging/device_check.sh [tests] [ops] [decode] [finetune] [golden-peft] [golden-finetune]
+#
+#   tests            llmwb info + every cuda/nccl-labelled ctest
+#   ops              hf_anchor.py ops ceilings beside `llmwb bench ops --anchor`
+#   decode           hf_anchor.py decode-gpt2 decode-llama1b beside `llmwb bench decode`
+#                    (batch 1, 8, 32; batch 1 also without programmatic dependent launch)
+#   finetune         hf_anchor.py bert-finetune beside `llmwb bench finetune`
+#   golden-peft      tests/golden/make_golden_peft.py   -> $OUT/data_peft
+#   golden-finetune  tests/golden/make_golden_finetune.py -> $OUT/data_finetune
 set -u
 OUT=${OUT:-/tmp/lw_out}
 mkdir -p "$OUT"
-source packaging/device_env.sh
-llmwb info | tee "$OUT/info.txt"
-ctest --test-dir "$lw_bld" -L "cuda|nccl" --output-on-failure --timeout 300 >"$OUT/ctest_cuda.log" 2>&1
-grep -E "tests passed|tests failed|Failed|\*\*\*|Not Run" "$OUT/ctest_cuda.log" | head -30
+sections=("$@")
+[ ${#sections[@]} -eq 0 ] && sections=(tests ops)
+has() { [[ " ${sections[*]} " == *" $1 "* ]]; }
 export PYTHONUNBUFFERED=1
-python3 .device/hf_anchor.py ops ceilings --json "$OUT/hf_anchor.json" >"$OUT/hf_anchor.log" 2>&1 ||
-  tail -5 "$OUT/hf_anchor.log"
-llmwb bench ops --json --anchor "$OUT/hf_anchor.json" >"$OUT/bench_ops.json" 2>"$OUT/bench_ops.err" ||
-  tail -5 "$OUT/bench_ops.err"
-python3 - "$OUT/bench_ops.json" <<'PY'
+source packaging/device_env.sh
+llmwb info >"$OUT/info.txt" 2>&1
+head -3 "$OUT/info.txt"
+summary=()
+
+if has tests; then
+  ctest --test-dir "$lw_bld" -L "cuda|nccl" --output-on-failure --timeout 300 >"$OUT/ctest_cuda.log" 2>&1
+  grep -E "tests passed|tests failed|Failed|\*\*\*|Not Run" "$OUT/ctest_cuda.log" | head -30
+  summary+=("$(grep -E "tests passed|tests failed" "$OUT/ctest_cuda.log")")
+fi
+
+if has ops; then
+  python3 .device/hf_anchor.py ops ceilings --json "$OUT/hf_ops.json" >"$OUT/hf_ops.log" 2>&1 ||
+    tail -5 "$OUT/hf_ops.log"
+  llmwb bench ops --json --anchor "$OUT/hf_ops.json" >"$OUT/bench_ops.json" 2>"$OUT/bench_ops.err" ||
+    tail -5 "$OUT/bench_ops.err"
+  python3 - "$OUT/bench_ops.json" <<'PY'
 import json, sys
 try:
     d = json.load(open(sys.argv[1]))
@@ -29,4 +50,48 @@ for r in d.get("rows", []):
     ratio = " t=%.4g r=%.2f" % (r["anchor"], r["ratio_vs_torch"]) if "ratio_vs_torch" in r else ""
     print("%-5s %-16s %-8s %8.1fus %s%s" % (r["model"], r["op"], r["pass"], r["us"], rate, ratio))
 PY
-grep -E "tests passed|tests failed" "$OUT/ctest_cuda.log"
+fi
+
+if has decode; then
+  python3 .device/hf_anchor.py decode-gpt2 decode-llama1b --json "$OUT/hf_decode.json" \
+    >"$OUT/hf_decode.log" 2>&1 || tail -5 "$OUT/hf_decode.log"
+  for p in gpt2-124m llama-1b1; do
+    for b in 1 8 32; do
+      llmwb bench decode --preset $p --dtype bf16 --prompt-tokens 128 --gen-tokens 256 --batch $b \
+        --anchor "$OUT/hf_decode.json" --json >"$OUT/bench_decode_${p}_b$b.json" 2>&1
+    done
+    LW_DECODE_PDL=0 llmwb bench decode --preset $p --dtype bf16 --prompt-tokens 128 \
+      --gen-tokens 256 --batch 1 --json >"$OUT/bench_decode_${p}_b1_nopdl.json" 2>&1
+  done
+  python3 - "$OUT" <<'PY'
+import glob, json, os, sys
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "bench_decode_*.json"))):
+    try:
+        d = json.load(open(f))
+    except Exception:
+        print(os.path.basename(f), "ERROR", open(f).read()[-300:]); continue
+    keys = [k for k in d if any(s in k for s in ("tok", "ttft", "ratio", "roofline", "batch"))]
+    print(os.path.basename(f), {k: d[k] for k in keys})
+PY
+fi
+
+if has finetune; then
+  python3 .device/hf_anchor.py bert-finetune --json "$OUT/hf_finetune.json" \
+    >"$OUT/hf_finetune.log" 2>&1 || tail -5 "$OUT/hf_finetune.log"
+  llmwb bench finetune --dtype bf16 --batch 32 --seq-len 128 --anchor "$OUT/hf_finetune.json" \
+    --json >"$OUT/bench_finetune.json" 2>&1
+  tail -c 1500 "$OUT/bench_finetune.json"; echo
+fi
+
+if has golden-peft; then
+  python3 tests/golden/make_golden_peft.py --out "$OUT/data_peft" >"$OUT/golden_peft.log" 2>&1 ||
+    tail -20 "$OUT/golden_peft.log"
+fi
+if has golden-finetune; then
+  python3 tests/golden/make_golden_finetune.py --out "$OUT/data_finetune" \
+    >"$OUT/golden_finetune.log" 2>&1 || tail -20 "$OUT/golden_finetune.log"
+fi
+
+# Everything in one archive (a call brings back only a few files).
+tar -czf /tmp/results.tgz -C "$OUT" . && mv /tmp/results.tgz "$OUT/results.tgz"
+for line in "${summary[@]}"; do echo "$line"; done
