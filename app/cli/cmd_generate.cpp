@@ -7,11 +7,14 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "app/cli/command.h"
 #include "engine/api/generate.h"
+#include "engine/api/prompt_tune.h"
 #include "engine/generate/utf8_stream.h"
 
 namespace {
@@ -24,6 +27,8 @@ const char* kGenerateUsage =
     "         --seed S] [--repetition-penalty R] [--stop STR]... [--ignore-eos]\n"
     "         [--top-logprobs N] [--no-cache] [--device cpu|cuda:0] [--dtype f32|bf16|f16]\n"
     "         [--stream] [--json]\n"
+    "       llmwb generate --model DIR --prompt-table FILE|PEFT_DIR --task NAME\n"
+    "         [--field NAME=VALUE]... [the sampling options above]\n"
     "\n"
     "Continues a prompt with a causal language model (a Hugging Face folder).\n"
     "\n"
@@ -42,6 +47,10 @@ const char* kGenerateUsage =
     "  --top-logprobs N       alternatives per token in --json (default 5, at most 100)\n"
     "  --no-cache             re-run the whole sequence every step (reference path, slow)\n"
     "  --stream               print text as it is generated (to stderr with --json)\n"
+    "  --prompt-table FILE    a tuned prompt table (llmwb train prompt) or a PEFT prompt-tuning\n"
+    "                         adapter folder; --task NAME picks the task (a PEFT folder's is\n"
+    "                         'peft', template <|VIRTUAL_PROMPT_0|>{text}) and --field\n"
+    "                         NAME=VALUE fills its template up to the answer field\n"
     "  --json                 one JSON document: ids, text, per-token log-probabilities\n"
     "                         with alternatives, finish reason and timing\n"
     "\n"
@@ -176,15 +185,30 @@ int run_generate(const std::vector<std::string>& argv) {
   if (!args.parse(argv, flags, &error)) return lwcli::usage_error(cmd, error);
   std::vector<std::string> known = {"model", "prompt", "prompt-file", "ids", "max-new-tokens",
                                     "temperature", "top-k", "top-p", "min-p", "seed",
-                                    "repetition-penalty", "stop", "top-logprobs", "device", "dtype"};
+                                    "repetition-penalty", "stop", "top-logprobs", "device", "dtype",
+                                    "prompt-table", "task", "field"};
   known.insert(known.end(), flags.begin(), flags.end());
   if (auto bad = args.unknown(known); !bad.empty())
     return lwcli::usage_error(cmd, "unknown option --" + bad.front());
   if (!args.positional().empty())
     return lwcli::usage_error(cmd, "unexpected argument '" + args.positional().front() + "'");
   if (!args.has("model")) return lwcli::usage_error(cmd, "--model DIR is required");
-  if (int(args.has("prompt")) + int(args.has("prompt-file")) + int(args.has("ids")) != 1)
+  const bool table = args.has("prompt-table");
+  const int sources = int(args.has("prompt")) + int(args.has("prompt-file")) + int(args.has("ids"));
+  if (table && (sources != 0 || !args.has("task")))
+    return lwcli::usage_error(cmd, "--prompt-table takes --task NAME and --field NAME=VALUE instead of "
+                                   "--prompt, --prompt-file or --ids");
+  if (!table && (args.has("task") || args.has("field")))
+    return lwcli::usage_error(cmd, "--task and --field need --prompt-table");
+  if (!table && sources != 1)
     return lwcli::usage_error(cmd, "give exactly one of --prompt, --prompt-file and --ids");
+  std::map<std::string, std::string> fields;
+  for (const auto& f : args.values("field")) {
+    size_t eq = f.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return lwcli::usage_error(cmd, "--field expects NAME=VALUE, got '" + f + "'");
+    fields[f.substr(0, eq)] = f.substr(eq + 1);
+  }
   lw::GenerateRequest req;
   if (!sampling_params(args, &req.params, &error)) return lwcli::usage_error(cmd, error);
   req.use_kv_cache = !args.has("no-cache");
@@ -204,7 +228,12 @@ int run_generate(const std::vector<std::string>& argv) {
 
   auto m = lw::api::load_playground_model(args.get("model"), {*device, *dtype});
   if (!m.is_ok()) return lwcli::fail(cmd, m.status().message());
-  if (!args.has("ids")) {
+  std::optional<lw::train::PromptTable> prompt_table;
+  if (table) {
+    auto t = lw::api::load_table_for(**m, args.get("prompt-table"));
+    if (!t.is_ok()) return lwcli::fail(cmd, t.status().message());
+    prompt_table = std::move(*t);
+  } else if (!args.has("ids")) {
     auto enc = lw::api::encode_prompt(**m, text);
     if (!enc.is_ok()) return lwcli::fail(cmd, enc.status().message());
     ids = std::move(*enc);
@@ -225,7 +254,8 @@ int run_generate(const std::vector<std::string>& argv) {
   g_interrupted.store(false);
   cb.cancel = [] { return g_interrupted.load(); };
   auto old = std::signal(SIGINT, on_sigint);
-  auto r = lw::api::generate(**m, req, cb);
+  auto r = prompt_table ? lw::api::generate_with_table(**m, *prompt_table, args.get("task"), fields, req, cb)
+                       : lw::api::generate(**m, req, cb);
   std::signal(SIGINT, old);
   if (!r.is_ok()) return lwcli::fail(cmd, r.status().message());
   if (json) {
