@@ -150,6 +150,9 @@ Result<FinetuneReport> execute(const RunContext& ctx, const FinetuneCallbacks& c
   } else {
     LW_ASSIGN_OR_RETURN(model, build_model(c, data, device, dtype));
   }
+  std::error_code ec;
+  fs::create_directories(c.project_dir, ec);
+  if (ec) return io_error(c.project_dir + ": cannot create the project folder (" + ec.message() + ")");
   LW_ASSIGN_OR_RETURN(auto store, ExperimentStore::open(c.project_dir));
   json params = json::parse(finetune_config_to_json(c));
   params["run_dir"] = fs::relative(ctx.run_dir, c.project_dir).string();
@@ -172,7 +175,6 @@ Result<FinetuneReport> execute(const RunContext& ctx, const FinetuneCallbacks& c
     return st;
   };
   (void)store->record_system_info(run_id, system_info_now());
-  std::error_code ec;
   fs::create_directories(ctx.run_dir, ec);
   if (ec) return fail(io_error(ctx.run_dir + ": cannot create the run folder (" + ec.message() + ")"));
   if (cb.on_message && data.train.truncation.n_truncated > 0) cb.on_message(data.train.truncation.describe());
