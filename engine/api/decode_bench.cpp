@@ -175,11 +175,18 @@ Result<DecodeBenchResult> bench_decode(const DecodeBenchOptions& o) {
     auto probe = DecodeEngine::create(*model, 1, 1);
     r.decode_engine = probe.is_ok();
   }
+  // Ids below 1000 (hf_anchor.py), and below the vocabulary (the token embedding's rows).
+  uint64_t id_range = 1000;
+  for (const models::Param& p : model->params())
+    if (p.spec.role == models::Role::kEmbedding) {  // the first is the token table
+      id_range = std::min<uint64_t>(id_range, uint64_t(p.spec.shape[0]));
+      break;
+    }
   GenerateRequest req;
   Rng rng{1};
   for (int64_t b = 0; b < o.batch; ++b) {
     std::vector<int32_t> p(static_cast<size_t>(o.prompt_tokens));
-    for (auto& id : p) id = static_cast<int32_t>(rng.next() % 1000);
+    for (auto& id : p) id = static_cast<int32_t>(rng.next() % id_range);
     req.prompts.push_back(std::move(p));
   }
   req.params.greedy = true;
