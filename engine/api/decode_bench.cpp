@@ -158,6 +158,8 @@ Result<DecodeBenchResult> bench_decode(const DecodeBenchOptions& o) {
                o.warmup >= 0,
            "--prompt-tokens, --gen-tokens, --batch and --iters must be >= 1");
   LW_CHECK(o.model_dir.empty() != o.preset.empty(), "give either --model DIR or --preset NAME");
+  LW_CHECK(o.preset.empty() || o.preset == "gpt2-124m" || o.preset == "llama-1b1",
+           "unknown preset '" + o.preset + "' (gpt2-124m, llama-1b1)");
 #if LW_WITH_CUDA
   if (o.device.is_cuda()) LW_TRY(cuda::init_backend());
 #endif
