@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,13 @@ namespace lw::api {
 namespace {
 
 using Json = nlohmann::ordered_json;
+
+// The store reads relative artifact paths against the project folder; ours are the caller's.
+std::string absolute(const std::string& p) {
+  std::error_code ec;
+  auto a = std::filesystem::absolute(p, ec);
+  return ec ? p : a.string();
+}
 
 // Prefills `ids` from `embeds` [1,T,C]; otherwise the inner model. Its family and architecture
 // differ from the inner model's so device-specific decode paths that read weights directly
@@ -138,7 +146,7 @@ Result<PromptTuneOutcome> tune_prompt(const PromptTuneRequest& req,
   if (r.is_ok()) {
     out.result = std::move(*r);
     st = train::save_prompt_table(out.result.table, req.out_path);
-    if (st.is_ok() && store) st = store->add_artifact(out.run_id, "prompt-table", req.out_path).status();
+    if (st.is_ok() && store) st = store->add_artifact(out.run_id, "prompt-table", absolute(req.out_path)).status();
     if (st.is_ok() && !req.peft_dir.empty()) {
       // One task: the folder itself; several: one sub-folder per (single-block) task.
       const auto& all = out.result.table.tasks;
@@ -148,7 +156,7 @@ Result<PromptTuneOutcome> tune_prompt(const PromptTuneRequest& req,
         if (dir != req.peft_dir && ::mkdir(req.peft_dir.c_str(), 0755) != 0 && errno != EEXIST)
           st = io_error(req.peft_dir + ": cannot create folder");
         if (st.is_ok()) st = train::export_peft_adapter(out.result.table, all[i].task.taskname, dir, req.model_dir);
-        if (st.is_ok() && store) st = store->add_artifact(out.run_id, "peft-adapter", dir).status();
+        if (st.is_ok() && store) st = store->add_artifact(out.run_id, "peft-adapter", absolute(dir)).status();
       }
     }
   }
