@@ -139,7 +139,9 @@ class TestFinetuneLoop : public QObject {
     QCOMPARE(runs->front().status, RunStatus::kFailed);
     QVERIFY(runs->front().error_message.find("not finite") != std::string::npos);
     std::string last;
-    for (const auto& a : *(*st)->artifacts(runs->front().id))
+    auto arts = (*st)->artifacts(runs->front().id);
+    QVERIFY(arts.is_ok());
+    for (const auto& a : *arts)
       if (a.kind == "checkpoint/last") last = a.path;
     QVERIFY(!last.empty());
     if (std::filesystem::path(last).is_relative()) last = c.project_dir + "/" + last;  // store keeps project-relative paths
