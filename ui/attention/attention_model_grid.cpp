@@ -4,6 +4,7 @@
 
 #include <QGridLayout>
 #include <QLabel>
+#include <algorithm>
 
 #include "widgets/heatmap_thumbnail.h"
 
@@ -16,6 +17,8 @@ AttentionModelGrid::AttentionModelGrid(QWidget* parent) : QScrollArea(parent) {
   m_grid = new QGridLayout(canvas);
   m_grid->setSpacing(2);
   m_grid->setContentsMargins(8, 8, 8, 8);
+  // The canvas takes exactly the grid's size; the scroll area scrolls it when it is larger.
+  m_grid->setSizeConstraint(QLayout::SetFixedSize);
   setWidget(canvas);
   setWidgetResizable(false);
   setAlignment(Qt::AlignLeft | Qt::AlignTop);
@@ -29,6 +32,10 @@ void AttentionModelGrid::setResult(const AttentionResultPtr& r) {
   m_rows = r ? r->layers() : 0;
   m_cols = r ? r->heads() : 0;
   if (!r) return relayout();
+  // Fit the thumbnails to the width available (the zoom buttons change it afterwards).
+  const int byWidth = (viewport()->width() - 90 - 16) / std::max(1, m_cols) - 2;
+  const int byHeight = (viewport()->height() - 30 - 16) / std::max(1, m_rows) - 2;
+  m_thumbPx = std::clamp(std::min(byWidth, byHeight), 56, 180);
   auto label = [this](const QString& text, Qt::Alignment align) {
     auto* l = new QLabel(text);
     l->setAlignment(align);
@@ -74,5 +81,10 @@ void AttentionModelGrid::setThumbnailSize(int px) {
 
 void AttentionModelGrid::relayout() {
   for (auto* t : m_cells) t->setFixedSize(m_thumbPx, m_thumbPx);
+  // Children added to a visible parent are shown only later (queued); the layout must count
+  // them now, so that the canvas size and an export right after a capture are right.
+  for (auto* w : m_labels) w->show();
+  for (auto* t : m_cells) t->show();
+  m_grid->activate();
   widget()->adjustSize();
 }

@@ -3,6 +3,7 @@
 
 #include <QGridLayout>
 #include <QLabel>
+#include <algorithm>
 
 #include "widgets/heatmap_view.h"
 
@@ -44,6 +45,10 @@ void AttentionStatsPanel::setResult(const AttentionResultPtr& r) {
       d.annotations << QString::number(v, 'f', v >= 10 ? 1 : 2);
     }
     d.title = titles[i];
+    // Ranges from zero (a head at 0 is meaningful); shares are probabilities.
+    double hi = 0;
+    for (double v : metrics[i]->values) hi = std::max(hi, v);
+    m_views[i]->setValueRange(0, i == 2 ? 1.0 : (hi > 0 ? hi : 1.0));
     d.rowAxisTitle = tr("Layer");
     d.colAxisTitle = tr("Head");
     m_views[i]->setData(d);
