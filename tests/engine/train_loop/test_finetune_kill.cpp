@@ -1,0 +1,96 @@
+// Fault test: `llmwb train classify` killed with SIGKILL mid-epoch. The store must stay
+// readable with the run marked interrupted and its committed metrics intact, and
+// `llmwb train classify --resume ID` must end with exactly the weights of an uninterrupted
+// run of the same command.
+#include <QProcess>
+#include <QTest>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/api/experiment_store.h"
+#include "tests/engine/train_loop/finetune_test_util.h"
+
+using namespace lw;
+
+class TestFinetuneKill : public QObject {
+  Q_OBJECT
+  QTemporaryDir tmp_;
+  std::string dir() const { return tmp_.path().toStdString(); }
+
+  QStringList args(const std::string& project) const {
+    return {"train", "classify", "--vocab", QString::fromStdString(dir()), "--layers", "1", "--hidden", "64",
+            "--train", QString::fromStdString(dir() + "/train.tsv"), "--dev", QString::fromStdString(dir() + "/dev.tsv"),
+            "--epochs", "3", "--batch", "2", "--lr", "2e-3", "--max-len", "16", "--eval-every", "2",
+            "--dropout", "0.1", "--project", QString::fromStdString(project), "--json"};
+  }
+
+  nlohmann::json run_json(const QStringList& a) {
+    QProcess p;
+    p.start(LW_LLMWB, a);
+    if (!p.waitForFinished(300000)) return {};
+    QByteArray out = p.readAllStandardOutput();
+    if (p.exitCode() != 0) qWarning("%s", p.readAllStandardError().constData());
+    return nlohmann::json::parse(out.toStdString(), nullptr, false);
+  }
+
+ private slots:
+  void initTestCase() {
+    QVERIFY(tmp_.isValid());
+    fttest::write_tiny_data(dir());
+  }
+
+  void sigkill_then_resume() {
+    const std::string project = dir() + "/killed";
+    QProcess child;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("LW_FINETUNE_STEP_DELAY_MS", "150");
+    child.setProcessEnvironment(env);
+    child.start(LW_LLMWB, args(project));
+    QVERIFY(child.waitForStarted());
+    // Wait for the first checkpoint with some steps behind it, then kill mid-epoch.
+    bool ready = false;
+    for (int i = 0; i < 600 && !ready; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!std::filesystem::exists(project + "/runs")) continue;
+      for (const auto& e : std::filesystem::directory_iterator(project + "/runs"))
+        ready |= std::filesystem::exists(e.path() / "last" / "trainer_state.json");
+    }
+    QVERIFY2(ready, "no checkpoint appeared");
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // a few more steps, not another eval
+    QCOMPARE(child.state(), QProcess::Running);
+    child.kill();  // SIGKILL
+    QVERIFY(child.waitForFinished());
+    QCOMPARE(child.exitStatus(), QProcess::CrashExit);
+
+    auto st = ExperimentStore::open(project);
+    QVERIFY2(st.is_ok(), st.status().to_string().c_str());
+    auto runs = (*st)->list_runs();
+    QVERIFY(runs.is_ok());
+    QCOMPARE(int(runs->size()), 1);
+    const int64_t id = runs->front().id;
+    QCOMPARE(runs->front().status, RunStatus::kInterrupted);
+    auto loss = (*st)->read_metric(id, "train/loss");
+    QVERIFY(loss.is_ok());
+    QVERIFY(!loss->steps.empty());
+    st->reset();
+
+    nlohmann::json resumed = run_json({"train", "classify", "--resume", QString::number(id), "--project",
+                                       QString::fromStdString(project), "--json"});
+    QVERIFY2(resumed.is_object(), "resume failed");
+    nlohmann::json full = run_json(args(dir() + "/full"));
+    QVERIFY2(full.is_object(), "uninterrupted run failed");
+    QCOMPARE(resumed["steps"].get<int>(), full["steps"].get<int>());
+    auto a = fttest::weights(full["last_checkpoint"].get<std::string>());
+    auto b = fttest::weights(resumed["last_checkpoint"].get<std::string>());
+    QCOMPARE(a.size(), b.size());
+    QVERIFY(!a.empty());
+    for (size_t i = 0; i < a.size(); ++i) QVERIFY2(a[i].second == b[i].second, a[i].first.c_str());
+  }
+};
+
+QTEST_GUILESS_MAIN(TestFinetuneKill)
+#include "test_finetune_kill.moc"
