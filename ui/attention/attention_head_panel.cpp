@@ -10,6 +10,8 @@
 #include <QSplitter>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <functional>
+#include <vector>
 
 #include "widgets/attention_lines_view.h"
 #include "widgets/heatmap_view.h"
@@ -123,10 +125,25 @@ void AttentionHeadPanel::refresh() {
     if (!d.mask[i]) hi = std::max(hi, d.values[i]);
   m_heatmap->setValueRange(0, hi > 0 ? hi : 1);
   m_heatmap->setData(d);
+  // Lines stay readable (and cheap to paint) only for a few dozen tokens: beyond that each
+  // query keeps its strongest keys, as bertviz users end up filtering by hand.
+  const int T = d.rows;
+  const bool topOnly = T > kAllLinesTokens;
   QVector<float> lineWeights = d.values;
-  for (qsizetype i = 0; i < lineWeights.size(); ++i)
-    if (d.mask[i]) lineWeights[i] = 0;
-  m_lines->setTitle(d.title.section(QStringLiteral("  ("), 0, 0));
+  for (int q = 0; q < T; ++q) {
+    float* row = lineWeights.data() + qsizetype(q) * T;
+    const quint8* mrow = d.mask.constData() + qsizetype(q) * T;
+    for (int k = 0; k < T; ++k)
+      if (mrow[k]) row[k] = 0;
+    if (!topOnly) continue;
+    std::vector<float> sorted(row, row + T);
+    std::nth_element(sorted.begin(), sorted.begin() + (kTopKeys - 1), sorted.end(), std::greater<float>());
+    const float cut = sorted[kTopKeys - 1];
+    for (int k = 0; k < T; ++k)
+      if (row[k] < cut) row[k] = 0;
+  }
+  m_lines->setTitle(d.title.section(QStringLiteral("  ("), 0, 0) +
+                    (topOnly ? tr(" — strongest %1 keys per query").arg(kTopKeys) : QString()));
   m_lines->setData(m_result->tokens, m_result->tokens, lineWeights);
   emit headShown(m_layer, m_head);
 }

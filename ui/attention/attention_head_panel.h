@@ -16,6 +16,10 @@ class QScrollArea;
 class AttentionHeadPanel : public QWidget {
   Q_OBJECT
  public:
+  // Above this many tokens the line view shows only the kTopKeys strongest keys per query.
+  static constexpr int kAllLinesTokens = 48;
+  static constexpr int kTopKeys = 3;
+
   explicit AttentionHeadPanel(QWidget* parent = nullptr);
 
   void setResult(const AttentionResultPtr& result);

@@ -266,6 +266,10 @@ class TestAttentionPage : public QObject {
     QVERIFY(map->isRenderPending() || !map->cellImage().isNull());
     waitRendered(map);
     QCOMPARE(map->cellImage().width(), r->tokenCount());
+    // Long inputs: the line view keeps the strongest keys of each query only.
+    int drawn = 0;
+    for (int k = 0; k < r->tokenCount(); ++k) drawn += page.headPanel()->lines()->lineOpacity(200, k) > 0;
+    QVERIFY2(drawn >= 1 && drawn <= AttentionHeadPanel::kTopKeys, qPrintable(QString::number(drawn)));
     qInfo("%d tokens: %s; shown in %lld ms", r->tokenCount(), qPrintable(msg), t.elapsed());
     QTest::qWait(50);
     guitest::saveScreenshot(&page, "attention_long_input");
@@ -302,10 +306,14 @@ class TestAttentionPage : public QObject {
       paint.restart();
       page.openHead(11, 11);
       waitRendered(page.headPanel()->heatmap());
-      page.repaint();
+      page.headPanel()->heatmap()->repaint();
+      const qint64 mapMs = paint.elapsed();
+      paint.restart();
+      page.headPanel()->lines()->repaint();
+      const qint64 linesMs = paint.elapsed();
       qInfo("run %d: %s | grid of 144 shown %lld ms after the request, painted in %lld ms; "
-            "256x256 head view rendered + painted in %lld ms",
-            run, qPrintable(msg), shown, gridMs, paint.elapsed());
+            "256x256 head view rendered + painted in %lld ms, its line view painted in %lld ms",
+            run, qPrintable(msg), shown, gridMs, mapMs, linesMs);
       page.tabs()->setCurrentIndex(AttentionPage::ModelTab);
     }
     guitest::saveScreenshot(&page, "attention_benchmark_head_view");
