@@ -1,8 +1,8 @@
 // The CUDA decode engine (see decode_engine.h): weights located once by name, buffers
 // allocated once, one graph per batch size captured after an eager warm-up step (which
 // also grants the kernels' shared memory, a host-side call a capture must not make).
-// Per layer: gemv(norm1 -> qkv), kv_append (rotary + cache write), attention, gemv(o, += x),
-// gemv(norm2 -> fc / gate|up), gemv(GELU'd fc or SwiGLU -> down, += x).
+// Per layer: gemv(norm1 -> qkv), attention (rotary, cache write, split keys, combine),
+// gemv(o, += x), gemv(norm2 -> fc / gate|up), gemv(GELU'd fc or SwiGLU -> down, += x).
 // Dimension letters: B sequences, P positions, L layers, C channels, NH/NKV heads, D head
 // size, Q = NH*D, KV = NKV*D, F MLP width, V vocabulary.
 #include "engine/generate/decode_engine.h"
@@ -172,6 +172,7 @@ struct DecodeEngine::Impl {
   Tensor x, qkv, att, mlp, logits, scratch;  // f32 activations
   Tensor kc, vc;                             // [L, maxB, P, KV] model dtype
   Tensor io_dev, ids_dev, lp_dev;            // [tokens | positions] i32, ids i32, logprob f32
+  Tensor counters;                           // [maxB * NH] i32: attention's combine counters
   void* pinned = nullptr;                    // io (2 maxB i32) | ids (maxB i32) | lp (maxB f32)
   int32_t* io_host = nullptr;
   int32_t* ids_host = nullptr;
@@ -206,6 +207,7 @@ Status DecodeEngine::Impl::allocate() {
   LW_ASSIGN_OR_RETURN(io_dev, Tensor::zeros({2 * B}, DType::kI32, dev));
   LW_ASSIGN_OR_RETURN(ids_dev, Tensor::zeros({B}, DType::kI32, dev));
   LW_ASSIGN_OR_RETURN(lp_dev, Tensor::zeros({B}, DType::kF32, dev));
+  LW_ASSIGN_OR_RETURN(counters, Tensor::zeros({B * a.NH}, DType::kI32, dev));
   LW_ASSIGN_OR_RETURN(stream, engine_stream());
   LW_CUDA_TRY(cudaHostAlloc(&pinned, size_t(4 * B) * 4, cudaHostAllocDefault));
   io_host = static_cast<int32_t*>(pinned);
@@ -237,11 +239,9 @@ Status DecodeEngine::Impl::enqueue(int n) {
     for (int s = 0; s < w.nqkv; ++s) g.seg[s] = w.qkv[s];
     g.nseg = w.nqkv, g.y = qkv.data<float>(), g.ldy = int(QKV), g.output = dk::OutputOp::kStore;
     LW_TRY(dk::gemv(g, stream));
-    LW_TRY(dk::kv_append(dtype, qkv.data<float>(), int(QKV), n, int(a.NH), int(a.NKV), int(a.D),
-                         pos, a.theta, kl, vl, seq_stride, stream));
     LW_TRY(dk::attention(dtype, qkv.data<float>(), int(QKV), kl, vl, seq_stride, pos, n,
-                         int(a.NH), int(a.NKV), int(a.D), int(P), scratch.data<float>(),
-                         att.data<float>(), stream));
+                         int(a.NH), int(a.NKV), int(a.D), int(P), a.theta, scratch.data<float>(),
+                         counters.data<int32_t>(), att.data<float>(), stream));
     dk::GemvArgs o;
     o.dtype = dtype, o.x = att.data<float>(), o.ldx = int(Q), o.B = n, o.K = int(Q);
     o.seg[0] = w.o, o.nseg = 1, o.y = xp, o.ldy = int(C), o.output = dk::OutputOp::kAccumulate;

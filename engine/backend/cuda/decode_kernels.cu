@@ -1,9 +1,10 @@
 // Single-token decode kernels (see decode_kernels.h). Batch-1 decoding is bound by reading
 // the weights, so the GEMV streams each weight row once with 16-byte loads, one warp per
 // output row, and serves up to 8 sequences from the activations it keeps in shared memory;
-// the norms, SwiGLU, bias, GELU and the residual add ride along so a layer is 6 launches.
-// Attention splits the cached keys into 64-position chunks over many blocks and combines
-// the partial softmaxes afterwards (flash-decoding), reading each sequence's length on device.
+// the norms, SwiGLU, bias, GELU and the residual add ride along so a layer is 5 launches.
+// Attention (rotary and the cache append included) splits the cached keys into 64-position
+// chunks over many blocks and the last block of each head combines the partial softmaxes
+// (flash-decoding), reading each sequence's length on device.
 // Kernels after the first launch as programmatic dependents (Hopper's griddepcontrol): each
 // lets its successor start at once, and waits for its predecessor only before touching
 // activations, so a GEMV's blocks get scheduled and pull their first weight rows into L2
@@ -240,70 +241,77 @@ __global__ void embed_kernel(float* x, const T* wte, const T* wpe, const int32_t
     x[static_cast<int64_t>(b) * C + c] = to_f(te[c]) + (pe ? to_f(pe[c]) : 0.f);
 }
 
-// One block per sequence: rotate q and k heads (they sit side by side, k right after q),
-// then store k and v at this sequence's position.
-template <typename T>
-__global__ void kv_append_kernel(float* qkv, int ldq, int NH, int NKV, int D,
-                                 const int32_t* positions, float theta, T* kc, T* vc,
-                                 int64_t seq_stride) {
-  pdl_start();
-  pdl_wait();
-  const int b = blockIdx.x;
-  const int pos = positions[b];
-  float* row = qkv + static_cast<int64_t>(b) * ldq;
+// Rotates x[0..D) by rotate_half at `pos` (transformers' angles: f32 inv_freq and angle).
+__device__ __forceinline__ void rope_inplace(float* x, int D, int pos, float theta) {
   const int half = D / 2;
-  if (theta > 0.f) {
-    for (int idx = threadIdx.x; idx < (NH + NKV) * half; idx += blockDim.x) {
-      const int head = idx / half, i = idx % half;
-      float* x = row + head * D;
-      const float inv_freq = 1.f / powf(theta, static_cast<float>(2 * i) / static_cast<float>(D));
-      float sn, cs;
-      sincosf(static_cast<float>(pos) * inv_freq, &sn, &cs);
-      const float x1 = x[i], x2 = x[i + half];
-      x[i] = x1 * cs - x2 * sn;
-      x[i + half] = x2 * cs + x1 * sn;
-    }
-    __syncthreads();
-  }
-  const int KV = NKV * D;
-  const int64_t at = static_cast<int64_t>(b) * seq_stride + static_cast<int64_t>(pos) * KV;
-  for (int e = threadIdx.x; e < KV; e += blockDim.x) {
-    kc[at + e] = from_f<T>(row[NH * D + e]);
-    vc[at + e] = from_f<T>(row[NH * D + KV + e]);
+  for (int i = threadIdx.x; i < half; i += blockDim.x) {
+    const float inv_freq = 1.f / powf(theta, static_cast<float>(2 * i) / static_cast<float>(D));
+    float sn, cs;
+    sincosf(static_cast<float>(pos) * inv_freq, &sn, &cs);
+    const float x1 = x[i], x2 = x[i + half];
+    x[i] = x1 * cs - x2 * sn;
+    x[i + half] = x2 * cs + x1 * sn;
   }
 }
 
-// Block (chunk s, head h, sequence b): scores of up to kChunk keys, their max m, sum l and
-// the unnormalised output o; partial layout per (b, h, s): [m, l, o(D)].
+// Block (chunk s, query head h, sequence b) over up to kChunk cached keys. The chunk holding
+// the new position takes its key and value from qkv (rotated here, rounded to the cache
+// dtype), and the group's first head stores them in the cache. Each block leaves
+// [m, l, o(D)] in `part`; the last block of (b, h) to finish (a counter, reset after use)
+// combines them into out, so one launch does append, attention and combine.
 template <typename T>
-__global__ void attn_split_kernel(const float* qkv, int ldq, const T* kc, const T* vc,
-                                  int64_t seq_stride, const int32_t* positions, int NH, int NKV,
-                                  int D, int nsplit, float scale, float* part) {
-  extern __shared__ float sm[];  // q [D], p [kChunk]
+__global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride,
+                                 const int32_t* positions, int NH, int NKV, int D, int nsplit,
+                                 float scale, float theta, float* part, int* counters,
+                                 float* out) {
+  extern __shared__ float sm[];  // q [D], k_new [D], v_new [D], p [kChunk]
   float* q = sm;
-  float* pr = sm + D;
+  float* k_new = sm + D;
+  float* v_new = sm + 2 * D;
+  float* pr = sm + 3 * D;
+  __shared__ bool last_block;
   const int s = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   pdl_start();
   pdl_wait();
-  const int len = positions[b] + 1;
+  const int pos = positions[b];
+  const int len = pos + 1;
   const int j0 = s * kChunk;
-  float* out = part + ((static_cast<int64_t>(b) * NH + h) * nsplit + s) * (D + 2);
-  if (j0 >= len) {
-    if (threadIdx.x == 0) out[0] = -INFINITY, out[1] = 0.f;
-    return;
-  }
+  if (j0 >= len) return;  // beyond this sequence: the combine counts only live chunks
   const int n = min(kChunk, len - j0);
+  const int ns = (len + kChunk - 1) / kChunk;
   const int KV = NKV * D, kvh = h / (NH / NKV);
-  const float* qr = qkv + static_cast<int64_t>(b) * ldq + h * D;
-  for (int d = threadIdx.x; d < D; d += blockDim.x) q[d] = qr[d] * scale;
+  const bool has_new = pos < j0 + kChunk;
+  const float* row = qkv + static_cast<int64_t>(b) * ldq;
+  for (int d = threadIdx.x; d < D; d += blockDim.x) {
+    q[d] = row[h * D + d];
+    if (has_new) k_new[d] = row[NH * D + kvh * D + d], v_new[d] = row[NH * D + KV + kvh * D + d];
+  }
   __syncthreads();
-  const T* kb = kc + static_cast<int64_t>(b) * seq_stride + kvh * D;
-  const T* vb = vc + static_cast<int64_t>(b) * seq_stride + kvh * D;
+  if (theta > 0.f) {
+    rope_inplace(q, D, pos, theta);
+    if (has_new) rope_inplace(k_new, D, pos, theta);
+    __syncthreads();
+  }
+  T* kb = kc + static_cast<int64_t>(b) * seq_stride + kvh * D;
+  T* vb = vc + static_cast<int64_t>(b) * seq_stride + kvh * D;
+  for (int d = threadIdx.x; d < D; d += blockDim.x) {
+    q[d] *= scale;
+    if (has_new) {
+      const T kt = from_f<T>(k_new[d]), vt = from_f<T>(v_new[d]);
+      k_new[d] = to_f(kt), v_new[d] = to_f(vt);  // attend to what the cache will hold
+      if (h % (NH / NKV) == 0) {
+        kb[static_cast<int64_t>(pos) * KV + d] = kt;
+        vb[static_cast<int64_t>(pos) * KV + d] = vt;
+      }
+    }
+  }
+  __syncthreads();
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
   for (int j = warp; j < n; j += nwarps) {
+    const bool fresh = j0 + j == pos;
     const T* kr = kb + static_cast<int64_t>(j0 + j) * KV;
     float dot = 0.f;
-    for (int d = lane; d < D; d += 32) dot += q[d] * to_f(kr[d]);
+    for (int d = lane; d < D; d += 32) dot += q[d] * (fresh ? k_new[d] : to_f(kr[d]));
     dot = warp_sum(dot);
     if (lane == 0) pr[j] = dot;
   }
@@ -313,35 +321,41 @@ __global__ void attn_split_kernel(const float* qkv, int ldq, const T* kc, const 
   __syncthreads();
   for (int j = threadIdx.x; j < n; j += blockDim.x) pr[j] = expf(pr[j] - m);
   __syncthreads();
+  float* mine = part + ((static_cast<int64_t>(b) * NH + h) * nsplit + s) * (D + 2);
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     float acc = 0.f;
-    for (int j = 0; j < n; ++j) acc += pr[j] * to_f(vb[static_cast<int64_t>(j0 + j) * KV + d]);
-    out[2 + d] = acc;
+    for (int j = 0; j < n; ++j) {
+      const float v = j0 + j == pos ? v_new[d] : to_f(vb[static_cast<int64_t>(j0 + j) * KV + d]);
+      acc += pr[j] * v;
+    }
+    mine[2 + d] = acc;
   }
   if (threadIdx.x == 0) {
     float l = 0.f;
     for (int j = 0; j < n; ++j) l += pr[j];
-    out[0] = m;
-    out[1] = l;
+    mine[0] = m;
+    mine[1] = l;
   }
-}
-
-__global__ void attn_combine_kernel(const float* part, const int32_t* positions, int NH, int D,
-                                    int nsplit, float* out) {
-  const int h = blockIdx.x, b = blockIdx.y;
-  pdl_start();
-  pdl_wait();
-  const int ns = (positions[b] + 1 + kChunk - 1) / kChunk;
+  // Publish the partial, then count; the block that completes the set combines.
+  __threadfence();
+  __syncthreads();
+  int* counter = counters + static_cast<int64_t>(b) * NH + h;
+  if (threadIdx.x == 0) last_block = atomicAdd(counter, 1) == ns - 1;
+  __syncthreads();
+  if (!last_block) return;
+  __threadfence();
   const float* pp = part + (static_cast<int64_t>(b) * NH + h) * nsplit * (D + 2);
   float M = -INFINITY;
-  for (int s = 0; s < ns; ++s) M = fmaxf(M, pp[s * (D + 2)]);
+  for (int t = 0; t < ns; ++t) M = fmaxf(M, __ldcg(pp + t * (D + 2)));
   float L = 0.f;
-  for (int s = 0; s < ns; ++s) L += pp[s * (D + 2) + 1] * expf(pp[s * (D + 2)] - M);
+  for (int t = 0; t < ns; ++t) L += __ldcg(pp + t * (D + 2) + 1) * expf(__ldcg(pp + t * (D + 2)) - M);
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     float acc = 0.f;
-    for (int s = 0; s < ns; ++s) acc += pp[s * (D + 2) + 2 + d] * expf(pp[s * (D + 2)] - M);
+    for (int t = 0; t < ns; ++t)
+      acc += __ldcg(pp + t * (D + 2) + 2 + d) * expf(__ldcg(pp + t * (D + 2)) - M);
     out[static_cast<int64_t>(b) * NH * D + h * D + d] = acc / L;
   }
+  if (threadIdx.x == 0) *counter = 0;  // ready for the next step
 }
 
 __global__ void argmax_kernel(const float* logits, int V, int32_t* ids, float* logprob) {
@@ -461,39 +475,25 @@ Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int3
   return Status::ok();
 }
 
-Status kv_append(DType dtype, float* qkv, int ldq, int B, int NH, int NKV, int D,
-                 const int32_t* positions, float theta, void* k_cache, void* v_cache,
-                 int64_t seq_stride, cudaStream_t stream) {
-  LW_CHECK(D % 2 == 0 && NKV >= 1 && NH % NKV == 0, "decode kv_append: bad head layout");
-  LW_DISPATCH_FLOAT(dtype, "decode kv_append",
-    LW_TRY(launch_dependent(kv_append_kernel<T>, B, 256, 0, stream, qkv, ldq, NH, NKV, D,
-                            positions, theta, static_cast<T*>(k_cache),
-                            static_cast<T*>(v_cache), seq_stride)));
-  LW_CUDA_LAUNCH_CHECK();
-  return Status::ok();
-}
-
 size_t attention_scratch_floats(int B, int NH, int D, int P) {
   const int nsplit = (P + kChunk - 1) / kChunk;
   return static_cast<size_t>(B) * NH * nsplit * (D + 2);
 }
 
-Status attention(DType dtype, const float* qkv, int ldq, const void* k_cache,
-                 const void* v_cache, int64_t seq_stride, const int32_t* positions, int B,
-                 int NH, int NKV, int D, int P, float* scratch, float* out, cudaStream_t stream) {
-  LW_CHECK(NKV >= 1 && NH % NKV == 0 && D >= 1, "decode attention: bad head layout");
+Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_cache,
+                 int64_t seq_stride, const int32_t* positions, int B, int NH, int NKV, int D,
+                 int P, float theta, float* scratch, int32_t* counters, float* out,
+                 cudaStream_t stream) {
+  LW_CHECK(NKV >= 1 && NH % NKV == 0 && D >= 2 && D % 2 == 0, "decode attention: bad head layout");
   const int nsplit = (P + kChunk - 1) / kChunk;
   const float scale = 1.f / sqrtf(static_cast<float>(D));
-  const size_t smem = (D + kChunk) * sizeof(float);
+  const size_t smem = (3 * D + kChunk) * sizeof(float);
   dim3 grid(nsplit, NH, B);
   LW_DISPATCH_FLOAT(dtype, "decode attention",
-    LW_TRY(launch_dependent(attn_split_kernel<T>, grid, kAttnThreads, smem, stream, qkv, ldq,
-                            static_cast<const T*>(k_cache), static_cast<const T*>(v_cache),
-                            seq_stride, positions, NH, NKV, D, nsplit, scale, scratch)));
-  LW_CUDA_LAUNCH_CHECK();
-  LW_TRY(launch_dependent(attn_combine_kernel, dim3(NH, B), 64, 0, stream,
-                          static_cast<const float*>(scratch), positions, NH, D, nsplit, out));
-  LW_CUDA_LAUNCH_CHECK();
+    LW_TRY(launch_dependent(attention_kernel<T>, grid, kAttnThreads, smem, stream, qkv, ldq,
+                            static_cast<T*>(k_cache), static_cast<T*>(v_cache), seq_stride,
+                            positions, NH, NKV, D, nsplit, scale, theta, scratch,
+                            reinterpret_cast<int*>(counters), out)));
   return Status::ok();
 }
 

@@ -60,21 +60,18 @@ Status gemv(const GemvArgs& a, cudaStream_t stream);
 Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int32_t* tokens,
              const int32_t* positions, int B, int C, cudaStream_t stream);
 
-// qkv [B, ldq] f32 = [q (NH*D) | k (NKV*D) | v (NKV*D)]. With theta > 0 rotates q and k at
-// positions[b] in place (rotate_half, as transformers); then stores k and v (dtype) at row
-// positions[b] of sequence b's cache: k_cache + b * seq_stride + positions[b] * NKV*D.
-Status kv_append(DType dtype, float* qkv, int ldq, int B, int NH, int NKV, int D,
-                 const int32_t* positions, float theta, void* k_cache, void* v_cache,
-                 int64_t seq_stride, cudaStream_t stream);
-
 // Floats of scratch attention() needs for B sequences over P cache positions.
 size_t attention_scratch_floats(int B, int NH, int D, int P);
-// out [B, NH*D] f32: query heads of qkv (already rotated) against cache rows
-// [0, positions[b]] of sequence b, softmax(q k / sqrt(D)) v, grouped-query aware, keys split
-// in chunks over many blocks (flash-decoding) and combined in a second kernel.
-Status attention(DType dtype, const float* qkv, int ldq, const void* k_cache,
-                 const void* v_cache, int64_t seq_stride, const int32_t* positions, int B,
-                 int NH, int NKV, int D, int P, float* scratch, float* out, cudaStream_t stream);
+// qkv [B, ldq] f32 = [q (NH*D) | k (NKV*D) | v (NKV*D)] of the new tokens. For each sequence
+// b: rotates q and k at positions[b] (theta > 0: rotate_half, as transformers), stores k and v
+// (dtype) at row positions[b] of its cache (k_cache + b * seq_stride + positions[b] * NKV*D),
+// and writes out [B, NH*D] f32 = softmax(q k / sqrt(D)) v over cache rows [0, positions[b]],
+// grouped-query aware; keys are split in chunks over many blocks (flash-decoding).
+// counters: B*NH ints, zero before the first call (each call leaves them zero).
+Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_cache,
+                 int64_t seq_stride, const int32_t* positions, int B, int NH, int NKV, int D,
+                 int P, float theta, float* scratch, int32_t* counters, float* out,
+                 cudaStream_t stream);
 
 // Per row of logits [B, V] f32: ids[b] = first index of the maximum (torch.argmax) and
 // logprob[b] = its log-softmax value.
