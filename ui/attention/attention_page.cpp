@@ -3,6 +3,9 @@
 #include "ui/attention/attention_page.h"
 
 #include <QFileDialog>
+#include <QFutureWatcher>
+#include <QtConcurrent/QtConcurrentRun>
+#include <cstdio>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -45,6 +48,40 @@ QString csvField(const QString& s) {
       !s.contains(QLatin1Char('\r')) && s.trimmed() == s)
     return s;
   return QLatin1Char('"') + QString(s).replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
+}
+
+// Every weight of every captured head, one row each (the CLI's CSV layout). Tens of millions of
+// rows for long inputs, so built as bytes and written from a pool thread by the export dialog.
+bool writeModelCsv(const AttentionResult& r, const QString& path, QString* error) {
+  const auto& c = r.capture;
+  QList<QByteArray> tok;
+  for (const QString& t : r.tokens) tok << csvField(t).toUtf8();
+  QSaveFile f(path);
+  if (!f.open(QIODevice::WriteOnly))
+    return fail(error, QObject::tr("%1: cannot write (%2)").arg(path, f.errorString()));
+  QByteArray chunk("layer,head,query,key,query_token,key_token,weight\n");
+  char num[96];
+  for (int l = 0; l < r.layers(); ++l)
+    for (int h = 0; h < r.heads(); ++h)
+      for (int q = 0; q < c.n_tok; ++q) {
+        for (int k = 0; k < c.n_tok; ++k) {
+          std::snprintf(num, sizeof num, "%lld,%lld,%d,%d,", (long long)c.layers[size_t(l)],
+                        (long long)c.heads[size_t(h)], q, k);
+          chunk += num;
+          chunk += tok[q];
+          chunk += ',';
+          chunk += tok[k];
+          std::snprintf(num, sizeof num, ",%.9g\n", double(c.at(l, h, q, k)));
+          chunk += num;
+        }
+        if (chunk.size() > (1 << 20)) {
+          f.write(chunk);
+          chunk.clear();
+        }
+      }
+  f.write(chunk);
+  if (!f.commit()) return fail(error, QObject::tr("%1: cannot write (%2)").arg(path, f.errorString()));
+  return true;
 }
 
 }  // namespace
@@ -313,21 +350,7 @@ bool AttentionPage::exportCsv(const QString& path, QString* error) const {
     case StatsTab: return saveText(path, m_stats->csv(), error);
     default: break;
   }
-  const auto& c = m_result->capture;
-  QStringList tok;
-  for (const QString& t : m_result->tokens) tok << csvField(t);
-  QString out = QStringLiteral("layer,head,query,key,query_token,key_token,weight\n");
-  for (int l = 0; l < m_result->layers(); ++l)
-    for (int h = 0; h < m_result->heads(); ++h)
-      for (int q = 0; q < c.n_tok; ++q)
-        for (int k = 0; k < c.n_tok; ++k)
-          out += QStringLiteral("%1,%2,%3,%4,%5,%6,%7\n")
-                     .arg(c.layers[size_t(l)])
-                     .arg(c.heads[size_t(h)])
-                     .arg(q)
-                     .arg(k)
-                     .arg(tok[q], tok[k], QString::asprintf("%.9g", double(c.at(l, h, q, k))));
-  return saveText(path, out, error);
+  return writeModelCsv(*m_result, path, error);
 }
 
 void AttentionPage::exportDialog(const QString& format) {
@@ -337,6 +360,20 @@ void AttentionPage::exportDialog(const QString& format) {
   QString path = QFileDialog::getSaveFileName(this, tr("Export"), QStringLiteral("attention.") + format, filter);
   if (path.isEmpty()) return;
   if (!path.endsWith(QLatin1Char('.') + format)) path += QLatin1Char('.') + format;
+  if (format == QLatin1String("csv") && m_tabs->currentIndex() == ModelTab && m_result) {
+    m_status->setText(tr("Writing %1…").arg(path));
+    auto* watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, path] {
+      const QString error = watcher->result();
+      m_status->setText(error.isEmpty() ? tr("Wrote %1").arg(path) : error);
+      watcher->deleteLater();
+    });
+    watcher->setFuture(QtConcurrent::run([r = m_result, path] {
+      QString error;
+      return writeModelCsv(*r, path, &error) ? QString() : error;
+    }));
+    return;
+  }
   QString error;
   const bool ok = format == QLatin1String("png")   ? exportPng(path, &error)
                   : format == QLatin1String("svg") ? exportSvg(path, &error)
