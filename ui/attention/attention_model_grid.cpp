@@ -34,7 +34,7 @@ void AttentionModelGrid::setResult(const AttentionResultPtr& r) {
   if (!r) return relayout();
   // Fit the thumbnails to the width available (the zoom buttons change it afterwards).
   const int byWidth = (viewport()->width() - 90 - 16) / std::max(1, m_cols) - 2;
-  const int byHeight = (viewport()->height() - 30 - 16) / std::max(1, m_rows) - 2;
+  const int byHeight = (viewport()->height() - 54 - 16) / std::max(1, m_rows) - 2;
   m_thumbPx = std::clamp(std::min(byWidth, byHeight), 56, 180);
   auto label = [this](const QString& text, Qt::Alignment align) {
     auto* l = new QLabel(text);
@@ -46,11 +46,19 @@ void AttentionModelGrid::setResult(const AttentionResultPtr& r) {
     m_labels.append(l);
     return l;
   };
+  auto* hint = label(tr("Query rows × key columns, colour 0 → %1 (shared by all heads)%2. Click a head to open it.")
+                         .arg(r->maxWeight, 0, 'g', 3)
+                         .arg(r->capture.causal ? tr("; grey = causal mask") : QString()),
+                     Qt::AlignLeft | Qt::AlignVCenter);
+  QFont plain = hint->font();
+  plain.setBold(false);
+  hint->setFont(plain);
+  m_grid->addWidget(hint, 0, 0, 1, m_cols + 1);
   for (int h = 0; h < m_cols; ++h)
-    m_grid->addWidget(label(tr("Head %1").arg(r->capture.heads[size_t(h)]), Qt::AlignCenter), 0, h + 1);
+    m_grid->addWidget(label(tr("Head %1").arg(r->capture.heads[size_t(h)]), Qt::AlignCenter), 1, h + 1);
   for (int l = 0; l < m_rows; ++l) {
     m_grid->addWidget(label(tr("Layer %1").arg(r->capture.layers[size_t(l)]), Qt::AlignRight | Qt::AlignVCenter),
-                      l + 1, 0);
+                      l + 2, 0);
     for (int h = 0; h < m_cols; ++h) {
       auto* t = new HeatmapThumbnail;
       t->setCells(r->thumbs[l * m_cols + h], ColorScaleKind::Viridis, 0, r->maxWeight);
@@ -58,7 +66,7 @@ void AttentionModelGrid::setResult(const AttentionResultPtr& r) {
                         .arg(r->capture.layers[size_t(l)])
                         .arg(r->capture.heads[size_t(h)]));
       connect(t, &HeatmapThumbnail::clicked, this, [this, l, h] { emit headClicked(l, h); });
-      m_grid->addWidget(t, l + 1, h + 1);
+      m_grid->addWidget(t, l + 2, h + 1);
       m_cells.append(t);
     }
   }
