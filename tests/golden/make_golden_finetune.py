@@ -112,7 +112,7 @@ def train(task, model, tok, rows, sents, labels):
         losses.append(loss.item())
     return {"losses": losses, "lrs": lrs, "steps": total,
             "input_ids": [b["input_ids"].tolist() for b in batches],
-            "labels": [b["labels"].tolist() for b in batches]}
+            "batch_labels": [b["labels"].tolist() for b in batches]}
 
 
 def entities(tags, scheme):
