@@ -49,7 +49,8 @@ std::string extension(const std::string& path) {
   return dot == std::string::npos ? "" : path.substr(dot);
 }
 
-bool parse_ints(const std::string& s, const char* what, std::vector<int32_t>* out, std::string* error) {
+bool parse_ints(const std::string& s, const char* what, std::vector<int32_t>* out,
+                std::string* error) {
   std::stringstream ss(s);
   std::string part;
   while (std::getline(ss, part, ',')) {
@@ -59,7 +60,8 @@ bool parse_ints(const std::string& s, const char* what, std::vector<int32_t>* ou
       if (used != part.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(part);
       out->push_back(int32_t(v));
     } catch (const std::exception&) {
-      *error = std::string(what) + " expects non-negative integers separated by commas, got '" + part + "'";
+      *error = std::string(what) + " expects non-negative integers separated by commas, got '" +
+               part + "'";
       return false;
     }
   }
@@ -67,18 +69,27 @@ bool parse_ints(const std::string& s, const char* what, std::vector<int32_t>* ou
   return !out->empty();
 }
 
-std::string json_list(const auto& v) { return Json(v).dump(); }
+std::string json_list(const auto& v) {
+  return Json(v).dump();
+}
 
 lw::Status write_safetensors(const std::string& path, const lw::api::AttentionCapture& c) {
   const int64_t H = c.n_head(), T = c.n_tok, TT = T * T;
   std::vector<lw::io::StTensorData> tensors;
   std::vector<std::string> names;
   for (int64_t li = 0; li < c.n_layer(); ++li)
-    tensors.push_back({"attn." + std::to_string(c.layers[size_t(li)]), lw::io::StDtype::kF32,
-                       {H, T, T}, c.probs.data() + li * H * TT, uint64_t(H * TT) * sizeof(float)});
-  tensors.push_back({"rollout", lw::io::StDtype::kF32, {c.n_layer(), T, T}, c.rollout.values.data(),
+    tensors.push_back({"attn." + std::to_string(c.layers[size_t(li)]),
+                       lw::io::StDtype::kF32,
+                       {H, T, T},
+                       c.probs.data() + li * H * TT,
+                       uint64_t(H * TT) * sizeof(float)});
+  tensors.push_back({"rollout",
+                     lw::io::StDtype::kF32,
+                     {c.n_layer(), T, T},
+                     c.rollout.values.data(),
                      c.rollout.values.size() * sizeof(float)});
-  tensors.push_back({"ids", lw::io::StDtype::kI32, {T}, c.ids.data(), c.ids.size() * sizeof(int32_t)});
+  tensors.push_back(
+      {"ids", lw::io::StDtype::kI32, {T}, c.ids.data(), c.ids.size() * sizeof(int32_t)});
   return lw::io::write_safetensors(path, tensors,
                                    {{"architecture", c.architecture},
                                     {"causal", c.causal ? "true" : "false"},
@@ -90,7 +101,8 @@ lw::Status write_safetensors(const std::string& path, const lw::api::AttentionCa
 }
 
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos && (s.empty() || (s.front() != ' ' && s.back() != ' ')))
+  if (s.find_first_of(",\"\r\n") == std::string::npos &&
+      (s.empty() || (s.front() != ' ' && s.back() != ' ')))
     return s;
   std::string q = "\"";
   for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
@@ -107,8 +119,8 @@ lw::Status write_csv(const std::string& path, const lw::api::AttentionCapture& c
       for (int64_t q = 0; q < c.n_tok; ++q)
         for (int64_t k = 0; k < c.n_tok; ++k) {
           std::snprintf(num, sizeof num, "%.9g", double(c.at(li, hi, q, k)));
-          out += std::to_string(c.layers[size_t(li)]) + ',' + std::to_string(c.heads[size_t(hi)]) + ',' +
-                 std::to_string(q) + ',' + std::to_string(k) + ',' + tok[size_t(q)] + ',' +
+          out += std::to_string(c.layers[size_t(li)]) + ',' + std::to_string(c.heads[size_t(hi)]) +
+                 ',' + std::to_string(q) + ',' + std::to_string(k) + ',' + tok[size_t(q)] + ',' +
                  tok[size_t(k)] + ',' + num + '\n';
         }
   return lw::io::write_file_atomic(path, out);
@@ -133,7 +145,8 @@ lw::Status write_png(const std::string& path, const lw::api::AttentionCapture& c
   info->width = 2 * m + H * tile + (H - 1) * gap + gap + bar;
   info->height = 2 * m + L * tile + (L - 1) * gap;
   LW_CHECK(int64_t(info->width) * info->height <= (int64_t(1) << 28),
-           "the PNG would be " + std::to_string(info->width) + " x " + std::to_string(info->height) +
+           "the PNG would be " + std::to_string(info->width) + " x " +
+               std::to_string(info->height) +
                " pixels: choose fewer layers or heads (--layers, --heads)");
   lwcli::RgbImage img(info->width, info->height);
   for (int li = 0; li < L; ++li)
@@ -141,12 +154,14 @@ lw::Status write_png(const std::string& path, const lw::api::AttentionCapture& c
       const int x0 = m + hi_ * (tile + gap), y0 = m + li * (tile + gap);
       for (int q = 0; q < T; ++q)
         for (int k = 0; k < T; ++k) {
-          const uint32_t col = c.masked(q, k) ? lwcli::kMaskColor : lwcli::viridis(c.at(li, hi_, q, k) / info->hi);
+          const uint32_t col =
+              c.masked(q, k) ? lwcli::kMaskColor : lwcli::viridis(c.at(li, hi_, q, k) / info->hi);
           img.fill_rect(x0 + k * info->scale, y0 + q * info->scale, info->scale, info->scale, col);
         }
     }
   const int bx = info->width - m - bar, bh = info->height - 2 * m;
-  for (int y = 0; y < bh; ++y) img.fill_rect(bx, m + y, bar, 1, lwcli::viridis(1.0 - double(y) / std::max(1, bh - 1)));
+  for (int y = 0; y < bh; ++y)
+    img.fill_rect(bx, m + y, bar, 1, lwcli::viridis(1.0 - double(y) / std::max(1, bh - 1)));
   const std::string bytes = lwcli::encode_png(img);
   LW_CHECK(!bytes.empty(), path + ": zlib could not compress the image");
   return lw::io::write_file_atomic(path, bytes);
@@ -156,27 +171,32 @@ int run_attention(const std::vector<std::string>& argv) {
   lwcli::Args args;
   std::string error;
   if (!args.parse(argv, {"json"}, &error)) return lwcli::usage_error(kCmd, error);
-  if (auto bad = args.unknown({"model", "text", "ids", "mask", "layers", "heads", "out", "budget-mib",
-                               "device", "json"});
+  if (auto bad = args.unknown({"model", "text", "ids", "mask", "layers", "heads", "out",
+                               "budget-mib", "device", "json"});
       !bad.empty())
     return lwcli::usage_error(kCmd, "unknown option --" + bad.front());
   if (!args.positional().empty())
     return lwcli::usage_error(kCmd, "unexpected argument '" + args.positional().front() + "'");
   if (!args.has("model")) return lwcli::usage_error(kCmd, "--model is required");
-  if (args.has("text") == args.has("ids")) return lwcli::usage_error(kCmd, "give exactly one of --text and --ids");
-  if (args.has("mask") && !args.has("ids")) return lwcli::usage_error(kCmd, "--mask goes with --ids");
+  if (args.has("text") == args.has("ids"))
+    return lwcli::usage_error(kCmd, "give exactly one of --text and --ids");
+  if (args.has("mask") && !args.has("ids"))
+    return lwcli::usage_error(kCmd, "--mask goes with --ids");
   const std::vector<std::string> outs = args.values("out");
   if (outs.empty()) return lwcli::usage_error(kCmd, "--out is required");
   for (const auto& o : outs) {
     const std::string e = extension(o);
     if (e != ".safetensors" && e != ".csv" && e != ".png")
-      return lwcli::usage_error(kCmd, "--out " + o + ": the extension must be .safetensors, .csv or .png");
+      return lwcli::usage_error(
+          kCmd, "--out " + o + ": the extension must be .safetensors, .csv or .png");
   }
   lw::api::AttentionRequest req;
   req.text = args.get("text");
   std::vector<int32_t> mask;
-  if (args.has("ids") && !parse_ints(args.get("ids"), "--ids", &req.ids, &error)) return lwcli::usage_error(kCmd, error);
-  if (args.has("mask") && !parse_ints(args.get("mask"), "--mask", &mask, &error)) return lwcli::usage_error(kCmd, error);
+  if (args.has("ids") && !parse_ints(args.get("ids"), "--ids", &req.ids, &error))
+    return lwcli::usage_error(kCmd, error);
+  if (args.has("mask") && !parse_ints(args.get("mask"), "--mask", &mask, &error))
+    return lwcli::usage_error(kCmd, error);
   for (int32_t v : mask) {
     if (v > 1) return lwcli::usage_error(kCmd, "--mask takes 0 and 1 only");
     req.key_valid.push_back(uint8_t(v));
@@ -204,35 +224,53 @@ int run_attention(const std::vector<std::string>& argv) {
   for (const auto& o : outs) {
     const std::string e = extension(o);
     PngInfo png;
-    lw::Status st = e == ".csv" ? write_csv(o, *cap) : e == ".png" ? write_png(o, *cap, &png) : write_safetensors(o, *cap);
+    lw::Status st = e == ".csv"   ? write_csv(o, *cap)
+                    : e == ".png" ? write_png(o, *cap, &png)
+                                  : write_safetensors(o, *cap);
     if (!st.is_ok()) return lwcli::fail(kCmd, st.to_string());
     Json f = {{"path", o}, {"format", e.substr(1)}};
-    if (e == ".png") f["png"] = {{"width", png.width}, {"height", png.height}, {"cell_px", png.scale},
-                                 {"margin_px", png.margin}, {"gap_px", png.gap}, {"range", {0.0, png.hi}}};
+    if (e == ".png")
+      f["png"] = {{"width", png.width},      {"height", png.height}, {"cell_px", png.scale},
+                  {"margin_px", png.margin}, {"gap_px", png.gap},    {"range", {0.0, png.hi}}};
     files.push_back(f);
   }
-  const double write_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double write_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
   if (args.has("json")) {
     Json shapes = Json::object();
-    for (int64_t l : cap->layers) shapes["attn." + std::to_string(l)] = {cap->n_head(), cap->n_tok, cap->n_tok};
-    Json j = {{"model", args.get("model")}, {"architecture", cap->architecture}, {"causal", cap->causal},
-              {"n_tok", cap->n_tok}, {"tokens", cap->tokens}, {"ids", cap->ids}, {"special", cap->special},
-              {"key_valid", cap->key_valid}, {"layers", cap->layers}, {"heads", cap->heads},
-              {"shapes", shapes}, {"capture_bytes", cap->capture_bytes},
-              {"timing_ms", {{"encode", cap->encode_ms}, {"capture", cap->capture_ms},
-                             {"views", cap->views_ms}, {"write", write_ms}}},
+    for (int64_t l : cap->layers)
+      shapes["attn." + std::to_string(l)] = {cap->n_head(), cap->n_tok, cap->n_tok};
+    Json j = {{"model", args.get("model")},
+              {"architecture", cap->architecture},
+              {"causal", cap->causal},
+              {"n_tok", cap->n_tok},
+              {"tokens", cap->tokens},
+              {"ids", cap->ids},
+              {"special", cap->special},
+              {"key_valid", cap->key_valid},
+              {"layers", cap->layers},
+              {"heads", cap->heads},
+              {"shapes", shapes},
+              {"capture_bytes", cap->capture_bytes},
+              {"timing_ms",
+               {{"encode", cap->encode_ms},
+                {"capture", cap->capture_ms},
+                {"views", cap->views_ms},
+                {"write", write_ms}}},
               {"files", files}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("%s: %lld tokens, %zu layers x %zu heads captured in %.1f ms\n", cap->architecture.c_str(),
-                (long long)cap->n_tok, cap->layers.size(), cap->heads.size(), cap->capture_ms);
+    std::printf("%s: %lld tokens, %zu layers x %zu heads captured in %.1f ms\n",
+                cap->architecture.c_str(), (long long)cap->n_tok, cap->layers.size(),
+                cap->heads.size(), cap->capture_ms);
     for (const auto& o : outs) std::printf("wrote %s\n", o.c_str());
   }
   return 0;
 }
 
 const lwcli::CommandRegistration kRegistration(
-    {kCmd, "capture attention probabilities and write them (safetensors, CSV, PNG)", kUsage, run_attention});
+    {kCmd, "capture attention probabilities and write them (safetensors, CSV, PNG)", kUsage,
+     run_attention});
 
 }  // namespace

@@ -84,7 +84,8 @@ std::string encode_png(const RgbImage& image) {
   std::string ihdr;
   put_u32(&ihdr, uint32_t(image.width));
   put_u32(&ihdr, uint32_t(image.height));
-  ihdr += std::string("\x08\x02\x00\x00\x00", 5);  // 8-bit, RGB, deflate, no filter set, no interlace
+  ihdr +=
+      std::string("\x08\x02\x00\x00\x00", 5);  // 8-bit, RGB, deflate, no filter set, no interlace
   put_chunk(&out, "IHDR", ihdr);
   put_chunk(&out, "IDAT", packed);
   put_chunk(&out, "IEND", "");

@@ -66,8 +66,8 @@ Status fill_tokens(const AttentionModel& m, const AttentionRequest& req, Attenti
              "attention mask has " + std::to_string(req.key_valid.size()) + " entries for " +
                  std::to_string(req.ids.size()) + " token ids");
     LW_CHECK(req.token_type_ids.empty() || req.token_type_ids.size() == req.ids.size(),
-             "token type ids have " + std::to_string(req.token_type_ids.size()) +
-                 " entries for " + std::to_string(req.ids.size()) + " token ids");
+             "token type ids have " + std::to_string(req.token_type_ids.size()) + " entries for " +
+                 std::to_string(req.ids.size()) + " token ids");
     c->key_valid = req.key_valid;
     *types = req.token_type_ids;
   } else {
@@ -79,15 +79,16 @@ Status fill_tokens(const AttentionModel& m, const AttentionRequest& req, Attenti
   if (c->key_valid.empty()) c->key_valid.assign(c->ids.size(), 1);
   LW_CHECK(std::find(c->key_valid.begin(), c->key_valid.end(), 1) != c->key_valid.end(),
            "the attention mask marks every token as padding");
-  LW_CHECK(c->n_tok <= m.max_positions,
-           "the input has " + std::to_string(c->n_tok) + " tokens; " + m.architecture +
-               " takes at most " + std::to_string(m.max_positions));
+  LW_CHECK(c->n_tok <= m.max_positions, "the input has " + std::to_string(c->n_tok) + " tokens; " +
+                                            m.architecture + " takes at most " +
+                                            std::to_string(m.max_positions));
   const Tokenizer* tok = m.pm->tokenizer.get();
   for (int32_t id : c->ids) {
     c->tokens.push_back(token_label(tok, id));
     bool special;
     if (!req.special_ids.empty())
-      special = std::find(req.special_ids.begin(), req.special_ids.end(), id) != req.special_ids.end();
+      special =
+          std::find(req.special_ids.begin(), req.special_ids.end(), id) != req.special_ids.end();
     else if (tok)
       special = tok->is_special(id);
     else
@@ -104,11 +105,11 @@ Status check_memory(const AttentionModel& m, AttentionCapture* c, uint64_t budge
   LW_ASSIGN_OR_RETURN(c->capture_bytes, attention_capture_bytes(shape, c->n_tok));
   if (c->capture_bytes <= budget) return Status::ok();
   LW_ASSIGN_OR_RETURN(int64_t fits, attention_max_tokens(shape, budget));
-  return invalid_argument("a " + std::to_string(c->n_tok) + "-token input needs " +
-                          format_bytes(c->capture_bytes) + " to capture " +
-                          std::to_string(c->n_layer()) + " layers x " + std::to_string(m.n_head) +
-                          " heads; the largest that fits in " + format_bytes(budget) + " is " +
-                          std::to_string(fits) + " tokens (capture fewer layers, or shorten the input)");
+  return invalid_argument(
+      "a " + std::to_string(c->n_tok) + "-token input needs " + format_bytes(c->capture_bytes) +
+      " to capture " + std::to_string(c->n_layer()) + " layers x " + std::to_string(m.n_head) +
+      " heads; the largest that fits in " + format_bytes(budget) + " is " + std::to_string(fits) +
+      " tokens (capture fewer layers, or shorten the input)");
 }
 
 Status run_forward(AttentionModel& m, AttentionCapture* c, const std::vector<int32_t>& types) {
@@ -141,7 +142,8 @@ Status run_forward(AttentionModel& m, AttentionCapture* c, const std::vector<int
                  shape_to_string(t.shape()));
     LW_ASSIGN_OR_RETURN(std::vector<float> all, t.to_float_vector());
     for (int64_t hi = 0; hi < H; ++hi)
-      std::copy_n(all.begin() + c->heads[size_t(hi)] * TT, TT, c->probs.begin() + (li * H + hi) * TT);
+      std::copy_n(all.begin() + c->heads[size_t(hi)] * TT, TT,
+                  c->probs.begin() + (li * H + hi) * TT);
   }
   return Status::ok();
 }
@@ -160,7 +162,7 @@ std::vector<float> AttentionCapture::head_average(int64_t li) const {
 }
 
 Result<std::unique_ptr<AttentionModel>> load_attention_model(const std::string& dir,
-                                                              const PlaygroundLoadOptions& opts) {
+                                                             const PlaygroundLoadOptions& opts) {
   LW_CHECK(std::filesystem::is_directory(dir), "model folder " + dir + " does not exist");
   LW_ASSIGN_OR_RETURN(io::HfConfig cfg, io::HfConfig::read(dir + "/config.json"));
   auto m = std::make_unique<AttentionModel>();
@@ -192,7 +194,8 @@ Result<AttentionCapture> capture_attention(AttentionModel& m, const AttentionReq
   std::vector<int32_t> types;
   LW_TRY(fill_tokens(m, req, &c, &types));
   c.encode_ms = ms_since(t0);
-  LW_TRY(check_memory(m, &c, req.memory_budget_bytes ? req.memory_budget_bytes : kDefaultAttentionBudget));
+  LW_TRY(check_memory(m, &c,
+                      req.memory_budget_bytes ? req.memory_budget_bytes : kDefaultAttentionBudget));
   t0 = std::chrono::steady_clock::now();
   LW_TRY(run_forward(m, &c, types));
   c.capture_ms = ms_since(t0);

@@ -22,11 +22,11 @@ constexpr uint64_t kDefaultAttentionBudget = 2ull << 30;
 // A loaded folder plus the shape facts the capture needs before it runs.
 struct AttentionModel {
   std::unique_ptr<PlaygroundModel> pm;
-  std::string architecture;    // "GPT2LMHeadModel", "BertForMaskedLM", ...
-  int64_t n_layer = 0;         // all layers of the model
-  int64_t n_head = 0;          // query heads per layer
-  int64_t max_positions = 0;   // longest input the model takes
-  bool causal = false;         // decoder: a query sees only keys at or before it
+  std::string architecture;                 // "GPT2LMHeadModel", "BertForMaskedLM", ...
+  int64_t n_layer = 0;                      // all layers of the model
+  int64_t n_head = 0;                       // query heads per layer
+  int64_t max_positions = 0;                // longest input the model takes
+  bool causal = false;                      // decoder: a query sees only keys at or before it
   std::vector<int32_t> config_special_ids;  // bos/eos/cls/sep ids of config.json (no tokenizer)
 };
 
@@ -54,10 +54,11 @@ struct AttentionCapture {
   std::vector<int64_t> heads;                 // [H] model head index of each kept head
   int64_t n_tok = 0;                          // T
   std::vector<int32_t> ids;                   // [T]
-  std::vector<std::string> tokens;            // [T] labels: "Ġhello" shown as " hello"; "#17" without a tokenizer
-  std::vector<uint8_t> special;               // [T] 1 = special token
-  std::vector<uint8_t> key_valid;             // [T] 1 = real token, 0 = padding
-  std::vector<float> probs;                   // [L, H, T, T] rows = queries, columns = keys
+  std::vector<std::string>
+      tokens;  // [T] labels: "Ġhello" shown as " hello"; "#17" without a tokenizer
+  std::vector<uint8_t> special;    // [T] 1 = special token
+  std::vector<uint8_t> key_valid;  // [T] 1 = real token, 0 = padding
+  std::vector<float> probs;        // [L, H, T, T] rows = queries, columns = keys
 
   // Derived over the captured layers (in order) and kept heads.
   AttentionRollout rollout;  // [L, T, T]
@@ -75,9 +76,7 @@ struct AttentionCapture {
     return probs[size_t(((li * n_head() + hi) * n_tok + q) * n_tok + k)];
   }
   // True where the model cannot attend: padding keys, and keys after the query when causal.
-  bool masked(int64_t q, int64_t k) const {
-    return !key_valid[size_t(k)] || (causal && k > q);
-  }
+  bool masked(int64_t q, int64_t k) const { return !key_valid[size_t(k)] || (causal && k > q); }
   // Mean over kept heads of one captured layer, [T, T].
   std::vector<float> head_average(int64_t li) const;
 };

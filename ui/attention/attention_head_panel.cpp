@@ -116,7 +116,9 @@ void AttentionHeadPanel::refresh() {
   d.mask = m_result->mask;
   const QString which = m_head < 0 ? tr("average of %1 heads").arg(c.n_head())
                                    : tr("head %1").arg(c.heads[size_t(m_head)]);
-  d.title = tr("Layer %1, %2%3").arg(c.layers[size_t(m_layer)]).arg(which)
+  d.title = tr("Layer %1, %2%3")
+                .arg(c.layers[size_t(m_layer)])
+                .arg(which)
                 .arg(c.causal ? tr("  (causal: grey = future, not attended)") : QString());
   d.rowAxisTitle = tr("Query");
   d.colAxisTitle = tr("Key");
@@ -137,7 +139,8 @@ void AttentionHeadPanel::refresh() {
       if (mrow[k]) row[k] = 0;
     if (!topOnly) continue;
     std::vector<float> sorted(row, row + T);
-    std::nth_element(sorted.begin(), sorted.begin() + (kTopKeys - 1), sorted.end(), std::greater<float>());
+    std::nth_element(sorted.begin(), sorted.begin() + (kTopKeys - 1), sorted.end(),
+                     std::greater<float>());
     const float cut = sorted[kTopKeys - 1];
     for (int k = 0; k < T; ++k)
       if (row[k] < cut) row[k] = 0;

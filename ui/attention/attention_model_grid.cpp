@@ -46,7 +46,8 @@ void AttentionModelGrid::setResult(const AttentionResultPtr& r) {
     m_labels.append(l);
     return l;
   };
-  auto* hint = label(tr("Query rows × key columns, colour 0 → %1 (shared by all heads)%2. Click a head to open it.")
+  auto* hint = label(tr("Query rows × key columns, colour 0 → %1 (shared by all heads)%2. Click a "
+                        "head to open it.")
                          .arg(r->maxWeight, 0, 'g', 3)
                          .arg(r->capture.causal ? tr("; grey = causal mask") : QString()),
                      Qt::AlignLeft | Qt::AlignVCenter);
@@ -55,10 +56,12 @@ void AttentionModelGrid::setResult(const AttentionResultPtr& r) {
   hint->setFont(plain);
   m_grid->addWidget(hint, 0, 0, 1, m_cols + 1);
   for (int h = 0; h < m_cols; ++h)
-    m_grid->addWidget(label(tr("Head %1").arg(r->capture.heads[size_t(h)]), Qt::AlignCenter), 1, h + 1);
+    m_grid->addWidget(label(tr("Head %1").arg(r->capture.heads[size_t(h)]), Qt::AlignCenter), 1,
+                      h + 1);
   for (int l = 0; l < m_rows; ++l) {
-    m_grid->addWidget(label(tr("Layer %1").arg(r->capture.layers[size_t(l)]), Qt::AlignRight | Qt::AlignVCenter),
-                      l + 2, 0);
+    m_grid->addWidget(
+        label(tr("Layer %1").arg(r->capture.layers[size_t(l)]), Qt::AlignRight | Qt::AlignVCenter),
+        l + 2, 0);
     for (int h = 0; h < m_cols; ++h) {
       auto* t = new HeatmapThumbnail;
       t->setCells(r->thumbs[l * m_cols + h], ColorScaleKind::Viridis, 0, r->maxWeight);

@@ -3,10 +3,8 @@
 #include "ui/attention/attention_page.h"
 
 #include <QFileDialog>
-#include <QFutureWatcher>
-#include <QtConcurrent/QtConcurrentRun>
-#include <cstdio>
 #include <QFormLayout>
+#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -19,6 +17,8 @@
 #include <QTabWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+#include <cstdio>
 #include <tuple>
 
 #include "ui/attention/attention_head_panel.h"
@@ -39,15 +39,17 @@ bool saveText(const QString& path, const QString& text, QString* error) {
   if (!f.open(QIODevice::WriteOnly))
     return fail(error, QObject::tr("%1: cannot write (%2)").arg(path, f.errorString()));
   f.write(text.toUtf8());
-  if (!f.commit()) return fail(error, QObject::tr("%1: cannot write (%2)").arg(path, f.errorString()));
+  if (!f.commit())
+    return fail(error, QObject::tr("%1: cannot write (%2)").arg(path, f.errorString()));
   return true;
 }
 
 QString csvField(const QString& s) {
-  if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) && !s.contains(QLatin1Char('\n')) &&
-      !s.contains(QLatin1Char('\r')) && s.trimmed() == s)
+  if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) &&
+      !s.contains(QLatin1Char('\n')) && !s.contains(QLatin1Char('\r')) && s.trimmed() == s)
     return s;
-  return QLatin1Char('"') + QString(s).replace(QLatin1Char('"'), QStringLiteral("\"\"")) + QLatin1Char('"');
+  return QLatin1Char('"') + QString(s).replace(QLatin1Char('"'), QStringLiteral("\"\"")) +
+         QLatin1Char('"');
 }
 
 // Every weight of every captured head, one row each (the CLI's CSV layout). Tens of millions of
@@ -80,7 +82,8 @@ bool writeModelCsv(const AttentionResult& r, const QString& path, QString* error
         }
       }
   f.write(chunk);
-  if (!f.commit()) return fail(error, QObject::tr("%1: cannot write (%2)").arg(path, f.errorString()));
+  if (!f.commit())
+    return fail(error, QObject::tr("%1: cannot write (%2)").arg(path, f.errorString()));
   return true;
 }
 
@@ -93,7 +96,8 @@ AttentionPage::AttentionPage(QWidget* parent) : QWidget(parent) {
   m_model->setPlaceholderText(tr("Model folder (config.json, model.safetensors, tokenizer files)"));
   auto* browse = new QPushButton(tr("Browse…"));
   m_text = new QPlainTextEdit;
-  m_text->setPlaceholderText(tr("Text to look at, e.g. The cat sat on the mat because it was tired."));
+  m_text->setPlaceholderText(
+      tr("Text to look at, e.g. The cat sat on the mat because it was tired."));
   m_text->setFixedHeight(64);
   m_layers = new QLineEdit;
   m_layers->setPlaceholderText(tr("all"));
@@ -161,18 +165,27 @@ AttentionPage::AttentionPage(QWidget* parent) : QWidget(parent) {
   layout->addWidget(m_tabs, 1);
 
   connect(browse, &QPushButton::clicked, this, [this] {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Model folder"), m_model->text());
+    const QString dir =
+        QFileDialog::getExistingDirectory(this, tr("Model folder"), m_model->text());
     if (!dir.isEmpty()) m_model->setText(dir);
   });
   connect(m_captureButton, &QPushButton::clicked, this, &AttentionPage::capture);
   connect(m_grid, &AttentionModelGrid::headClicked, this, &AttentionPage::openHead);
-  connect(m_head, &AttentionHeadPanel::headShown, this, [this](int l, int h) { m_grid->setSelected(l, h); });
+  connect(m_head, &AttentionHeadPanel::headShown, this,
+          [this](int l, int h) { m_grid->setSelected(l, h); });
   auto zoom = [this](bool in) {
     switch (m_tabs->currentIndex()) {
-      case ModelTab: m_grid->setThumbnailSize(int(m_grid->thumbnailSize() * (in ? 1.25 : 0.8))); break;
-      case HeadTab: in ? m_head->heatmap()->zoomIn() : m_head->heatmap()->zoomOut(); break;
-      case RolloutTab: in ? m_rollout->heatmap()->zoomIn() : m_rollout->heatmap()->zoomOut(); break;
-      default: break;
+      case ModelTab:
+        m_grid->setThumbnailSize(int(m_grid->thumbnailSize() * (in ? 1.25 : 0.8)));
+        break;
+      case HeadTab:
+        in ? m_head->heatmap()->zoomIn() : m_head->heatmap()->zoomOut();
+        break;
+      case RolloutTab:
+        in ? m_rollout->heatmap()->zoomIn() : m_rollout->heatmap()->zoomOut();
+        break;
+      default:
+        break;
     }
   };
   connect(zoomIn, &QToolButton::clicked, this, [zoom] { zoom(true); });
@@ -184,8 +197,10 @@ AttentionPage::AttentionPage(QWidget* parent) : QWidget(parent) {
   m_worker = new AttentionWorker;
   m_worker->moveToThread(&m_thread);
   connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-  connect(this, &AttentionPage::requestCapture, m_worker, &AttentionWorker::run, Qt::QueuedConnection);
-  connect(m_worker, &AttentionWorker::progress, this, [this](const QString& s) { m_status->setText(s); });
+  connect(this, &AttentionPage::requestCapture, m_worker, &AttentionWorker::run,
+          Qt::QueuedConnection);
+  connect(m_worker, &AttentionWorker::progress, this,
+          [this](const QString& s) { m_status->setText(s); });
   connect(m_worker, &AttentionWorker::finished, this, &AttentionPage::onFinished);
   connect(m_worker, &AttentionWorker::failed, this, &AttentionPage::onFailed);
   m_thread.setObjectName(QStringLiteral("attention-worker"));
@@ -197,9 +212,15 @@ AttentionPage::~AttentionPage() {
   m_thread.wait();
 }
 
-void AttentionPage::setModelDir(const QString& dir) { m_model->setText(dir); }
-QString AttentionPage::modelDir() const { return m_model->text().trimmed(); }
-QString AttentionPage::statusText() const { return m_status->text(); }
+void AttentionPage::setModelDir(const QString& dir) {
+  m_model->setText(dir);
+}
+QString AttentionPage::modelDir() const {
+  return m_model->text().trimmed();
+}
+QString AttentionPage::statusText() const {
+  return m_status->text();
+}
 
 void AttentionPage::showText(const QString& modelDir, const QString& text) {
   m_model->setText(modelDir);
@@ -221,7 +242,8 @@ void AttentionPage::showIds(const QString& modelDir, const QVector<int>& ids) {
 }
 
 bool AttentionPage::parseSelection(AttentionJob* job, QString* error) const {
-  for (auto [edit, out, what] : {std::tuple{m_layers, &job->layers, "layers"}, std::tuple{m_heads, &job->heads, "heads"}}) {
+  for (auto [edit, out, what] :
+       {std::tuple{m_layers, &job->layers, "layers"}, std::tuple{m_heads, &job->heads, "heads"}}) {
     const QString text = edit->text().trimmed();
     if (text.isEmpty()) continue;
     auto v = lw::api::parse_index_list(text.toStdString(), what);
@@ -268,14 +290,15 @@ void AttentionPage::onFinished(AttentionResultPtr r) {
   m_rollout->setResult(r);
   m_stats->setResult(r);
   m_grid->setSelected(0, 0);
-  m_status->setText(tr("%1: %2 tokens, %3 layers × %4 heads; capture %5 ms, views %6 ms, prepare %7 ms")
-                        .arg(QString::fromStdString(c.architecture))
-                        .arg(c.n_tok)
-                        .arg(c.n_layer())
-                        .arg(c.n_head())
-                        .arg(c.capture_ms, 0, 'f', 1)
-                        .arg(c.views_ms, 0, 'f', 1)
-                        .arg(r->prepareMs, 0, 'f', 1));
+  m_status->setText(
+      tr("%1: %2 tokens, %3 layers × %4 heads; capture %5 ms, views %6 ms, prepare %7 ms")
+          .arg(QString::fromStdString(c.architecture))
+          .arg(c.n_tok)
+          .arg(c.n_layer())
+          .arg(c.n_head())
+          .arg(c.capture_ms, 0, 'f', 1)
+          .arg(c.views_ms, 0, 'f', 1)
+          .arg(r->prepareMs, 0, 'f', 1));
   emit captureFinished(true, m_status->text());
   if (m_hasPending) {
     m_hasPending = false;
@@ -300,10 +323,14 @@ void AttentionPage::openHead(int layerSlice, int headSlice) {
 
 QWidget* AttentionPage::currentPicture() const {
   switch (m_tabs->currentIndex()) {
-    case ModelTab: return m_grid->canvas();
-    case HeadTab: return m_head->heatmap();
-    case RolloutTab: return m_rollout->heatmap();
-    default: return m_stats;
+    case ModelTab:
+      return m_grid->canvas();
+    case HeadTab:
+      return m_head->heatmap();
+    case RolloutTab:
+      return m_rollout->heatmap();
+    default:
+      return m_stats;
   }
 }
 
@@ -345,10 +372,14 @@ bool AttentionPage::exportSvg(const QString& path, QString* error) const {
 bool AttentionPage::exportCsv(const QString& path, QString* error) const {
   if (!m_result) return fail(error, tr("Nothing to export: capture attention first."));
   switch (m_tabs->currentIndex()) {
-    case HeadTab: return m_head->heatmap()->exportCsv(path, error);
-    case RolloutTab: return m_rollout->heatmap()->exportCsv(path, error);
-    case StatsTab: return saveText(path, m_stats->csv(), error);
-    default: break;
+    case HeadTab:
+      return m_head->heatmap()->exportCsv(path, error);
+    case RolloutTab:
+      return m_rollout->heatmap()->exportCsv(path, error);
+    case StatsTab:
+      return saveText(path, m_stats->csv(), error);
+    default:
+      break;
   }
   return writeModelCsv(*m_result, path, error);
 }
@@ -357,7 +388,8 @@ void AttentionPage::exportDialog(const QString& format) {
   const QString filter = format == QLatin1String("png")   ? tr("PNG image (*.png)")
                          : format == QLatin1String("svg") ? tr("SVG image (*.svg)")
                                                           : tr("CSV table (*.csv)");
-  QString path = QFileDialog::getSaveFileName(this, tr("Export"), QStringLiteral("attention.") + format, filter);
+  QString path = QFileDialog::getSaveFileName(this, tr("Export"),
+                                              QStringLiteral("attention.") + format, filter);
   if (path.isEmpty()) return;
   if (!path.endsWith(QLatin1Char('.') + format)) path += QLatin1Char('.') + format;
   if (format == QLatin1String("csv") && m_tabs->currentIndex() == ModelTab && m_result) {

@@ -7,6 +7,7 @@ QVector<float> AttentionResult::headValues(int layerSlice, int headSlice) const 
     const std::vector<float> avg = capture.head_average(layerSlice);
     return QVector<float>(avg.begin(), avg.end());
   }
-  const float* p = capture.probs.data() + (qsizetype(layerSlice) * capture.n_head() + headSlice) * TT;
+  const float* p =
+      capture.probs.data() + (qsizetype(layerSlice) * capture.n_head() + headSlice) * TT;
   return QVector<float>(p, p + TT);
 }

@@ -14,8 +14,9 @@ AttentionRolloutPanel::AttentionRolloutPanel(QWidget* parent) : QWidget(parent) 
   auto* bar = new QHBoxLayout;
   bar->addWidget(new QLabel(tr("Rollout through layer")));
   bar->addWidget(m_layerBox);
-  auto* note = new QLabel(tr("Abnar & Zuidema: the head average plus the identity, multiplied "
-                             "layer by layer; row = token, column = input token it draws from"));
+  auto* note =
+      new QLabel(tr("Abnar & Zuidema: the head average plus the identity, multiplied "
+                    "layer by layer; row = token, column = input token it draws from"));
   note->setStyleSheet(QStringLiteral("color: #505050"));
   note->setWordWrap(true);
   bar->addWidget(note, 1);
@@ -51,7 +52,8 @@ void AttentionRolloutPanel::showAfterLayer(int l) {
   d.mask.fill(0, T * T);
   for (int q = 0; q < T; ++q)
     for (int k = 0; k < T; ++k)
-      if (!m_result->capture.key_valid[size_t(k)] || (m_result->capture.causal && k > q)) d.mask[q * T + k] = 1;
+      if (!m_result->capture.key_valid[size_t(k)] || (m_result->capture.causal && k > q))
+        d.mask[q * T + k] = 1;
   d.title = tr("Attention rollout through layer %1").arg(m_result->capture.layers[size_t(l)]);
   d.rowAxisTitle = tr("Token");
   d.colAxisTitle = tr("Input token");

@@ -15,9 +15,10 @@ AttentionStatsPanel::AttentionStatsPanel(QWidget* parent) : QWidget(parent) {
     v->setColorScale(ColorScaleKind::Blues);
     v->setMinimumSize(220, 160);
   }
-  m_note = new QLabel(tr("Per head, averaged over real query tokens. Entropy (nats): low = focused "
-                         "on few keys. Distance: how far back/forward a head looks. Special share: "
-                         "weight on special tokens ([CLS], [SEP], <|endoftext|>), often a \"no-op\" sink."));
+  m_note = new QLabel(
+      tr("Per head, averaged over real query tokens. Entropy (nats): low = focused "
+         "on few keys. Distance: how far back/forward a head looks. Special share: "
+         "weight on special tokens ([CLS], [SEP], <|endoftext|>), often a \"no-op\" sink."));
   m_note->setWordWrap(true);
   m_note->setStyleSheet(QStringLiteral("color: #505050"));
   grid->addWidget(m_note, 0, 0, 1, 3);
@@ -30,7 +31,8 @@ void AttentionStatsPanel::setResult(const AttentionResultPtr& r) {
   if (!r) return;
   const auto& c = r->capture;
   const lw::HeadMetric* metrics[3] = {&c.entropy, &c.distance, &c.special_share};
-  const QString titles[3] = {tr("Entropy (nats)"), tr("Average distance (tokens)"), tr("Share on special tokens")};
+  const QString titles[3] = {tr("Entropy (nats)"), tr("Average distance (tokens)"),
+                             tr("Share on special tokens")};
   QStringList rows, cols;
   for (int64_t l : c.layers) rows << tr("L%1").arg(l);
   for (int64_t h : c.heads) cols << tr("H%1").arg(h);

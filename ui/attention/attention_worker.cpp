@@ -37,7 +37,8 @@ HeatmapCells pooled(const float* v, const QVector<quint8>& mask, int T, int side
 AttentionWorker::AttentionWorker(QObject* parent) : QObject(parent) {}
 AttentionWorker::~AttentionWorker() = default;
 
-AttentionResultPtr AttentionWorker::prepare(lw::api::AttentionCapture capture, const QString& modelDir) {
+AttentionResultPtr AttentionWorker::prepare(lw::api::AttentionCapture capture,
+                                            const QString& modelDir) {
   QElapsedTimer timer;
   timer.start();
   auto r = std::make_shared<AttentionResult>();

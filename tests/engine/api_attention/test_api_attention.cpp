@@ -5,11 +5,11 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <nlohmann/json.hpp>
 #include "engine/analysis/attention_memory.h"
 #include "engine/api/attention.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/hf_config.h"
-#include <nlohmann/json.hpp>
 #include "tests/golden/golden_util.h"
 
 using namespace lw;
@@ -18,11 +18,13 @@ namespace {
 
 std::string case_dir(const std::string& name) {
   const bool llama = name == "llama" || name == "mistral" || name == "qwen2";
-  return std::string(LW_SOURCE_DIR) + (llama ? "/tests/golden/data_llama/" : "/tests/golden/data/") + name;
+  return std::string(LW_SOURCE_DIR) +
+         (llama ? "/tests/golden/data_llama/" : "/tests/golden/data/") + name;
 }
 
 // An integer tensor of a golden file as i32, [B,T].
-std::vector<int32_t> ints(const golden::Tensors& f, const std::string& name, std::vector<int64_t>* shape) {
+std::vector<int32_t> ints(const golden::Tensors& f, const std::string& name,
+                          std::vector<int64_t>* shape) {
   const auto* t = f.file.find(name);
   if (!t) return {};
   *shape = t->shape;
@@ -40,7 +42,8 @@ struct GoldenCase {
 Result<GoldenCase> golden_case(const std::string& name) {
   const std::string dir = case_dir(name);
   const bool llama = dir.find("data_llama") != std::string::npos;
-  LW_ASSIGN_OR_RETURN(auto in, io::SafeTensorsFile::open(dir + (llama ? "/inputs.safetensors" : "/batches.safetensors")));
+  LW_ASSIGN_OR_RETURN(auto in, io::SafeTensorsFile::open(
+                                   dir + (llama ? "/inputs.safetensors" : "/batches.safetensors")));
   golden::Tensors inputs{std::move(in)};
   GoldenCase c;
   std::vector<int64_t> shape, mshape;
@@ -59,7 +62,8 @@ api::AttentionRequest row_request(const GoldenCase& g, int64_t b) {
   api::AttentionRequest r;
   r.ids.assign(g.ids.begin() + b * g.T, g.ids.begin() + (b + 1) * g.T);
   if (!g.mask.empty())
-    for (int64_t t = 0; t < g.T; ++t) r.key_valid.push_back(uint8_t(g.mask[size_t(b * g.T + t)] != 0));
+    for (int64_t t = 0; t < g.T; ++t)
+      r.key_valid.push_back(uint8_t(g.mask[size_t(b * g.T + t)] != 0));
   return r;
 }
 
@@ -68,7 +72,8 @@ std::vector<float> golden_head(const GoldenCase& g, int64_t layer, int64_t b, in
   std::vector<int64_t> shape;
   auto all = g.forward->get("attn." + std::to_string(layer), &shape);
   const int64_t H = shape[1], TT = g.T * g.T;
-  return std::vector<float>(all.begin() + (b * H + head) * TT, all.begin() + (b * H + head + 1) * TT);
+  return std::vector<float>(all.begin() + (b * H + head) * TT,
+                            all.begin() + (b * H + head + 1) * TT);
 }
 
 std::vector<float> capture_head(const api::AttentionCapture& c, int64_t li, int64_t hi) {
@@ -112,7 +117,8 @@ class TestApiAttention : public QObject {
     bool saw_padding = false;
     for (int64_t b = 0; b < g->B; ++b) {
       auto req = row_request(*g, b);
-      saw_padding |= std::find(req.key_valid.begin(), req.key_valid.end(), 0) != req.key_valid.end();
+      saw_padding |=
+          std::find(req.key_valid.begin(), req.key_valid.end(), 0) != req.key_valid.end();
       auto c = api::capture_attention(*m, req);
       QVERIFY2(c.is_ok(), c.status().to_string().c_str());
       QCOMPARE(c->n_tok, g->T);
@@ -123,7 +129,8 @@ class TestApiAttention : public QObject {
       for (int64_t l = 0; l < m->n_layer; ++l)
         for (int64_t h = 0; h < m->n_head; ++h) {
           const double d = golden::max_abs_diff(capture_head(*c, l, h), golden_head(*g, l, b, h));
-          QVERIFY2(d <= 1e-5, qPrintable(QString("b=%1 layer %2 head %3: %4").arg(b).arg(l).arg(h).arg(d)));
+          QVERIFY2(d <= 1e-5,
+                   qPrintable(QString("b=%1 layer %2 head %3: %4").arg(b).arg(l).arg(h).arg(d)));
         }
       // Masked cells carry no weight: the model really applies the mask we report.
       for (int64_t q = 0; q < c->n_tok; ++q) {
@@ -161,12 +168,14 @@ class TestApiAttention : public QObject {
       req.special_ids.assign(special.begin(), special.end());
       auto c = api::capture_attention(*m, req);
       QVERIFY2(c.is_ok(), c.status().to_string().c_str());
-      const std::vector<float> want(roll.begin() + b * L * T * T, roll.begin() + (b + 1) * L * T * T);
+      const std::vector<float> want(roll.begin() + b * L * T * T,
+                                    roll.begin() + (b + 1) * L * T * T);
       QVERIFY(golden::max_abs_diff(c->rollout.values, want) < 1e-5);
       for (int64_t k = 0; k < L * H; ++k) {
         QVERIFY(std::fabs(c->entropy.values[size_t(k)] - ent[size_t(b * L * H + k)]) < 1e-5);
         QVERIFY(std::fabs(c->distance.values[size_t(k)] - dist[size_t(b * L * H + k)]) < 1e-4);
-        QVERIFY(std::fabs(c->special_share.values[size_t(k)] - share[size_t(b * L * H + k)]) < 1e-5);
+        QVERIFY(std::fabs(c->special_share.values[size_t(k)] - share[size_t(b * L * H + k)]) <
+                1e-5);
       }
     }
   }
@@ -204,7 +213,8 @@ class TestApiAttention : public QObject {
     QVERIFY(!c.is_ok());
     const std::string msg = c.status().message();
     QVERIFY2(msg.find("a 20-token input needs 25.0 KiB") != std::string::npos, msg.c_str());
-    QVERIFY2(msg.find("the largest that fits in 9.8 KiB is 12 tokens") != std::string::npos, msg.c_str());
+    QVERIFY2(msg.find("the largest that fits in 9.8 KiB is 12 tokens") != std::string::npos,
+             msg.c_str());
     req.ids.assign(12, 5);
     auto ok = api::capture_attention(*m, req);
     QVERIFY2(ok.is_ok(), ok.status().to_string().c_str());
@@ -214,13 +224,20 @@ class TestApiAttention : public QObject {
   void badRequests_data() {
     QTest::addColumn<QString>("what");
     QTest::addColumn<QString>("expected");
-    QTest::newRow("layer") << "layer" << "layer 2 is out of range: the model has 2 layers (0-1)";
-    QTest::newRow("head") << "head" << "head 4 is out of range: the model has 4 heads (0-3)";
-    QTest::newRow("empty") << "empty" << "the text is empty";
-    QTest::newRow("no-tokenizer") << "text" << "has no tokenizer";
-    QTest::newRow("mask-size") << "mask" << "attention mask has 2 entries for 3 token ids";
-    QTest::newRow("too-long") << "long" << "the input has 33 tokens; GPT2LMHeadModel takes at most 32";
-    QTest::newRow("all-padding") << "allpad" << "marks every token as padding";
+    QTest::newRow("layer") << "layer"
+                           << "layer 2 is out of range: the model has 2 layers (0-1)";
+    QTest::newRow("head") << "head"
+                          << "head 4 is out of range: the model has 4 heads (0-3)";
+    QTest::newRow("empty") << "empty"
+                           << "the text is empty";
+    QTest::newRow("no-tokenizer") << "text"
+                                  << "has no tokenizer";
+    QTest::newRow("mask-size") << "mask"
+                               << "attention mask has 2 entries for 3 token ids";
+    QTest::newRow("too-long") << "long"
+                              << "the input has 33 tokens; GPT2LMHeadModel takes at most 32";
+    QTest::newRow("all-padding") << "allpad"
+                                 << "marks every token as padding";
   }
   void badRequests() {
     QFETCH(QString, what);
@@ -250,7 +267,8 @@ class TestApiAttention : public QObject {
     QTemporaryDir tmp;
     auto e = api::load_attention_model(tmp.path().toStdString());
     QVERIFY(!e.is_ok());
-    QVERIFY2(e.status().message().find("config.json") != std::string::npos, e.status().message().c_str());
+    QVERIFY2(e.status().message().find("config.json") != std::string::npos,
+             e.status().message().c_str());
   }
 
   void parsesIndexLists() {

@@ -52,7 +52,9 @@ bool makeModel(const QString& dir, const std::string& config, const QString& tok
   }
   if (!(*model)->save(dir.toStdString()).is_ok()) return false;
   for (const QString& f : files)
-    if (!QFile::copy(QStringLiteral(LW_SHARED_DATA "/tokenizers/") + tokenizer + "/" + f, dir + "/" + f)) return false;
+    if (!QFile::copy(QStringLiteral(LW_SHARED_DATA "/tokenizers/") + tokenizer + "/" + f,
+                     dir + "/" + f))
+      return false;
   return true;
 }
 
@@ -72,8 +74,8 @@ void waitRendered(HeatmapView* v) {
 // Moves the mouse over a heatmap cell the way a user does.
 void hoverCell(HeatmapView* v, int row, int col) {
   const QPointF pos = v->cellRect(row, col).center();
-  QMouseEvent move(QEvent::MouseMove, pos, v->viewport()->mapToGlobal(pos), Qt::NoButton, Qt::NoButton,
-                   Qt::NoModifier);
+  QMouseEvent move(QEvent::MouseMove, pos, v->viewport()->mapToGlobal(pos), Qt::NoButton,
+                   Qt::NoButton, Qt::NoModifier);
   QApplication::sendEvent(v->viewport(), &move);
 }
 
@@ -95,17 +97,20 @@ class TestAttentionPage : public QObject {
     m_gpt = m_tmp.filePath("gpt2");
     m_bert = m_tmp.filePath("bert");
     QVERIFY(QDir().mkpath(m_gpt) && QDir().mkpath(m_bert));
-    QVERIFY(makeModel(m_gpt,
-                      R"({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 50257,
+    QVERIFY(makeModel(
+        m_gpt,
+        R"({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 50257,
                           "n_positions": 512, "n_embd": 64, "n_layer": 4, "n_head": 4,
                           "bos_token_id": 50256, "eos_token_id": 50256})",
-                      "gpt2", {"vocab.json", "merges.txt"}, 0.35f));
-    QVERIFY(makeModel(m_bert,
-                      R"({"architectures": ["BertForMaskedLM"], "model_type": "bert", "vocab_size": 30522,
+        "gpt2", {"vocab.json", "merges.txt"}, 0.35f));
+    QVERIFY(makeModel(
+        m_bert,
+        R"({"architectures": ["BertForMaskedLM"], "model_type": "bert", "vocab_size": 30522,
                           "hidden_size": 64, "num_hidden_layers": 3, "num_attention_heads": 4,
                           "intermediate_size": 128, "max_position_embeddings": 128})",
-                      "bert-base-uncased", {"vocab.txt"}, 0.35f));
-    std::ofstream((m_bert + "/tokenizer_config.json").toStdString()) << R"({"do_lower_case": true})";
+        "bert-base-uncased", {"vocab.txt"}, 0.35f));
+    std::ofstream((m_bert + "/tokenizer_config.json").toStdString())
+        << R"({"do_lower_case": true})";
   }
 
   void gpt2Views() {
@@ -155,7 +160,8 @@ class TestAttentionPage : public QObject {
     QCOMPARE(map->hoveredCell(), QPoint(k, q));
     QCOMPARE(hovered.count(), 1);
     QCOMPARE(hovered.last().at(2).toDouble(), double(c.at(2, 1, q, k)));
-    QVERIFY2(map->hoverText().contains(QString::asprintf("%.6g", double(c.at(2, 1, q, k)))), qPrintable(map->hoverText()));
+    QVERIFY2(map->hoverText().contains(QString::asprintf("%.6g", double(c.at(2, 1, q, k)))),
+             qPrintable(map->hoverText()));
     hoverCell(map, k, q);
     QVERIFY2(map->hoverText().contains("not applicable"), qPrintable(map->hoverText()));
     QVERIFY(map->data().mask[k * c.n_tok + q]);
@@ -173,7 +179,8 @@ class TestAttentionPage : public QObject {
     guitest::saveScreenshot(&page, "attention_head_view");
 
     // Exports of the head view: PNG and SVG pictures, the matrix as CSV.
-    const QString png = m_tmp.filePath("head.png"), svg = m_tmp.filePath("head.svg"), csv = m_tmp.filePath("head.csv");
+    const QString png = m_tmp.filePath("head.png"), svg = m_tmp.filePath("head.svg"),
+                  csv = m_tmp.filePath("head.csv");
     QString error;
     QVERIFY2(page.exportPng(png, &error), qPrintable(error));
     QVERIFY2(page.exportSvg(svg, &error), qPrintable(error));
@@ -183,7 +190,8 @@ class TestAttentionPage : public QObject {
     QVERIFY(readAll(svg).contains("<svg"));
     const QList<QByteArray> rows = readAll(csv).split('\n');
     QVERIFY(rows.size() >= c.n_tok + 1);
-    QVERIFY2(rows[q + 1].contains(QByteArray(",") + QString::asprintf("%.9g", double(c.at(2, 1, q, k))).toLatin1()),
+    QVERIFY2(rows[q + 1].contains(QByteArray(",") +
+                                  QString::asprintf("%.9g", double(c.at(2, 1, q, k))).toLatin1()),
              rows[q + 1].constData());
 
     // Average over heads equals the engine's mean.
@@ -237,10 +245,12 @@ class TestAttentionPage : public QObject {
     page.openHead(1, 1);
     HeatmapView* map = page.headPanel()->heatmap();
     waitRendered(map);
-    QVERIFY(std::none_of(map->data().mask.begin(), map->data().mask.end(), [](quint8 m) { return m != 0; }));
+    QVERIFY(std::none_of(map->data().mask.begin(), map->data().mask.end(),
+                         [](quint8 m) { return m != 0; }));
     QCOMPARE(page.headPanel()->headBox()->currentText(), QStringLiteral("3"));
     hoverCell(map, 0, 2);
-    QVERIFY(map->hoverText().contains(QString::asprintf("%.6g", double(r->capture.at(1, 1, 0, 2)))));
+    QVERIFY(
+        map->hoverText().contains(QString::asprintf("%.6g", double(r->capture.at(1, 1, 0, 2)))));
     QTest::qWait(50);
     guitest::saveScreenshot(&page, "attention_bert_head_view");
   }
@@ -268,8 +278,10 @@ class TestAttentionPage : public QObject {
     QCOMPARE(map->cellImage().width(), r->tokenCount());
     // Long inputs: the line view keeps the strongest keys of each query only.
     int drawn = 0;
-    for (int k = 0; k < r->tokenCount(); ++k) drawn += page.headPanel()->lines()->lineOpacity(200, k) > 0;
-    QVERIFY2(drawn >= 1 && drawn <= AttentionHeadPanel::kTopKeys, qPrintable(QString::number(drawn)));
+    for (int k = 0; k < r->tokenCount(); ++k)
+      drawn += page.headPanel()->lines()->lineOpacity(200, k) > 0;
+    QVERIFY2(drawn >= 1 && drawn <= AttentionHeadPanel::kTopKeys,
+             qPrintable(QString::number(drawn)));
     qInfo("%d tokens: %s; shown in %lld ms", r->tokenCount(), qPrintable(msg), t.elapsed());
     QTest::qWait(50);
     guitest::saveScreenshot(&page, "attention_long_input");
@@ -278,13 +290,15 @@ class TestAttentionPage : public QObject {
   // The issue's timing: capture + render of 256 tokens on a GPT-2 124M-shape model (12 layers x
   // 12 heads). A measurement, not a check: runs only with LW_ATTENTION_BENCH=1 (slow to build).
   void benchmark256() {
-    if (qEnvironmentVariable("LW_ATTENTION_BENCH") != "1") QSKIP("set LW_ATTENTION_BENCH=1 to measure");
+    if (qEnvironmentVariable("LW_ATTENTION_BENCH") != "1")
+      QSKIP("set LW_ATTENTION_BENCH=1 to measure");
     const QString dir = m_tmp.filePath("gpt2-124m");
     QVERIFY(QDir().mkpath(dir));
-    QVERIFY(makeModel(dir,
-                      R"({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 50257,
+    QVERIFY(makeModel(
+        dir,
+        R"({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 50257,
                           "n_positions": 1024, "n_embd": 768, "n_layer": 12, "n_head": 12})",
-                      "gpt2", {"vocab.json", "merges.txt"}, 0.02f));
+        "gpt2", {"vocab.json", "merges.txt"}, 0.02f));
     QVector<int> ids;
     for (int i = 0; i < 256; ++i) ids << (i * 7919) % 50000;
     AttentionPage page;
@@ -311,9 +325,10 @@ class TestAttentionPage : public QObject {
       paint.restart();
       page.headPanel()->lines()->repaint();
       const qint64 linesMs = paint.elapsed();
-      qInfo("run %d: %s | grid of 144 shown %lld ms after the request, painted in %lld ms; "
-            "256x256 head view rendered + painted in %lld ms, its line view painted in %lld ms",
-            run, qPrintable(msg), shown, gridMs, mapMs, linesMs);
+      qInfo(
+          "run %d: %s | grid of 144 shown %lld ms after the request, painted in %lld ms; "
+          "256x256 head view rendered + painted in %lld ms, its line view painted in %lld ms",
+          run, qPrintable(msg), shown, gridMs, mapMs, linesMs);
       page.tabs()->setCurrentIndex(AttentionPage::ModelTab);
     }
     guitest::saveScreenshot(&page, "attention_benchmark_head_view");
@@ -335,7 +350,8 @@ class TestAttentionPage : public QObject {
     page.showText(m_gpt, "hello");
     QCOMPARE(done.count(), 3);  // refused at once, before the worker
     QVERIFY(!done.last().at(0).toBool());
-    QVERIFY(!page.exportPng(m_tmp.filePath("none.png"), &msg) && msg.contains("capture attention first"));
+    QVERIFY(!page.exportPng(m_tmp.filePath("none.png"), &msg) &&
+            msg.contains("capture attention first"));
   }
 };
 
