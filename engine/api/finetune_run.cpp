@@ -239,6 +239,10 @@ Result<FinetuneReport> execute(const RunContext& ctx, const FinetuneCallbacks& c
   rep.early_stopped = res->outcome == train::TrainerResult::Outcome::kEarlyStopped;
   rep.best_checkpoint = res->best_dir;
   rep.last_checkpoint = res->last_dir;
+  // A resumed run that never improved on the old best still owns both checkpoint folders.
+  for (const auto& [kind, dir] : {std::pair{std::string("checkpoint/best"), res->best_dir},
+                                  std::pair{std::string("checkpoint/last"), res->last_dir}})
+    if (!recorded.count(kind) && fs::exists(dir)) (void)store->add_artifact(run_id, kind, dir);
   const bool was_cancelled = res->outcome == train::TrainerResult::Outcome::kCancelled;
   if (!was_cancelled && res->has_best) {
     Status st = final_reports(ctx, data, device, dtype, cb, &rep);

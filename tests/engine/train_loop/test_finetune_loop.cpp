@@ -116,6 +116,11 @@ class TestFinetuneLoop : public QObject {
     }
     auto st = ExperimentStore::open(c.project_dir);
     QCOMPARE((*st)->get_run(part->run_id)->status, RunStatus::kCancelled);
+    auto arts = (*st)->artifacts(resumed->run_id);
+    QVERIFY(arts.is_ok());
+    std::set<std::string> kinds;
+    for (const auto& a : *arts) kinds.insert(a.kind);
+    QVERIFY(kinds.count("checkpoint/best") && kinds.count("checkpoint/last") && kinds.count("report"));
     QVERIFY((*st)->get_run(resumed->run_id)->parameters_json.find("\"resumed_from\":" +
                                                                   std::to_string(part->run_id)) != std::string::npos);
   }
