@@ -25,6 +25,7 @@ cuda_tests() {
                     name = $1; sub(/^set_tests_properties\(\[=\[/, "", name); sub(/\]=\]$/, "", name)
                     if (name in cmd) print cmd[name] }' | sort -u
 }
+cmake "$LW_BUILD" >/dev/null  # regenerate: test folders added since the last configure
 mapfile -t test_targets < <(cuda_tests | xargs -r -n1 basename)
 lw_build llmwb "${test_targets[@]}"
 
