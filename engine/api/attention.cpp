@@ -173,8 +173,9 @@ Result<std::unique_ptr<AttentionModel>> load_attention_model(const std::string& 
   LW_ASSIGN_OR_RETURN(m->pm, load_playground_model(dir, opts));
   m->config_special_ids = m->pm->eos_token_ids;  // may be a list; parsed by the playground
   for (const char* key : {"bos_token_id", "cls_token_id", "sep_token_id"}) {
-    LW_ASSIGN_OR_RETURN(int64_t id, cfg.get_int({key}, -1, int64_t(1) << 31, -1));
-    if (id >= 0) m->config_special_ids.push_back(int32_t(id));
+    // Only marks labels: a list or an odd value here must not stop the capture.
+    auto id = cfg.get_int({key}, -1, int64_t(1) << 31, -1);
+    if (id.is_ok() && *id >= 0) m->config_special_ids.push_back(int32_t(*id));
   }
   m->architecture = m->pm->model->architecture();
   // Decoders are exactly the models with an incremental forward; their attention is causal.
