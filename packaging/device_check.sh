@@ -78,9 +78,17 @@ fi
 if has finetune; then
   python3 .device/hf_anchor.py bert-finetune --json "$OUT/hf_finetune.json" \
     >"$OUT/hf_finetune.log" 2>&1 || tail -5 "$OUT/hf_finetune.log"
-  llmwb bench finetune --dtype bf16 --batch 32 --seq-len 128 --anchor "$OUT/hf_finetune.json" \
-    --json >"$OUT/bench_finetune.json" 2>&1
-  tail -c 1500 "$OUT/bench_finetune.json"; echo
+  llmwb bench finetune --dtype bf16 --batch 32 --seq 128 --json >"$OUT/bench_finetune.json" 2>&1
+  python3 - "$OUT/hf_finetune.json" "$OUT/bench_finetune.json" <<'PY'
+import json, sys
+try:
+    hf, ours = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+except Exception as e:
+    sys.exit(f"finetune benchmark: {e}")
+t = hf.get("bert_base_cls_finetune_b32_t128_bf16_seq_s", 0)
+o = ours.get("seq_per_s") or ours.get("sequences_per_s") or 0
+print("bert-base finetune b32 t128 bf16: ours %.0f seq/s, torch %.0f seq/s, ratio %.2f" % (o, t, o / t if t else 0))
+PY
 fi
 
 if has golden-peft; then
