@@ -32,7 +32,7 @@ tarball_url() {
   local doc
   doc=$(curl -fsSL --max-time 30 "$REGISTRY/@stdlib%2F$1/latest") || return 1
   # "tarball":"https://registry.npmjs.org/@stdlib/<name>/-/<name>-<version>.tgz"
-  printf '%s' "$doc" | grep -o '"tarball":"[^"]*"' | head -n1 | cut -d'"' -f4
+  printf '%s' "$doc" | grep -o '"tarball": *"[^"]*"' | head -n1 | cut -d'"' -f4
 }
 
 fetch() {  # fetch NAME -> unpacked into $CACHE/NAME/package

@@ -33,7 +33,8 @@ EvalReportView::EvalReportView(QWidget* parent) : QWidget(parent) {
   m_headline->setWordWrap(true);
   m_split = new QComboBox;
   top->addWidget(m_headline, 1);
-  top->addWidget(new QLabel(tr("Split")));
+  m_splitLabel = new QLabel(tr("Split"));
+  top->addWidget(m_splitLabel);
   top->addWidget(m_split);
   layout->addLayout(top);
   auto* split = new QSplitter(Qt::Horizontal);
@@ -58,6 +59,7 @@ void EvalReportView::clear(const QString& message) {
   QSignalBlocker block(m_split);
   m_split->clear();
   m_split->setVisible(false);
+  m_splitLabel->setVisible(false);
   m_heatmap->setData(HeatmapData{});
   m_heatmap->setVisible(false);
   m_table->clear();
@@ -74,6 +76,7 @@ void EvalReportView::setReport(const lw::api::FinetuneReport& report) {
   if (report.classify_report || report.entity_report) m_split->addItem(tr("validation"), 0);
   if (report.classify_test_report || report.entity_test_report) m_split->addItem(tr("test"), 1);
   m_split->setVisible(m_split->count() > 1);
+  m_splitLabel->setVisible(m_split->count() > 1);
   if (m_split->count() == 0) {
     m_headline->setText(tr("This run has no evaluation report (status: %1).")
                             .arg(QString::fromStdString(report.status)));

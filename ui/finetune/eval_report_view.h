@@ -33,6 +33,7 @@ class EvalReportView : public QWidget {
   lw::api::FinetuneReport m_report;
   QLabel* m_headline = nullptr;
   QComboBox* m_split = nullptr;
+  QLabel* m_splitLabel = nullptr;
   HeatmapView* m_heatmap = nullptr;
   QTableWidget* m_table = nullptr;
 };

@@ -1,6 +1,7 @@
 // FinetunePage, the run side: starting, stopping and resuming a run on the worker thread,
 // draining its live updates into the progress line, the curves and the evaluations table,
 // and showing the report and loading the Try-it model when it ends.
+#include <QDir>
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QProgressBar>
@@ -169,9 +170,10 @@ void FinetunePage::onFinished(const lw::api::FinetuneReport& report) {
   m_progress->setValue(int(report.steps));
   m_report->setReport(report);
   const QString how = report.early_stopped ? tr(" (early stop)") : QString();
+  const QString best = QDir(m_dir).relativeFilePath(QString::fromStdString(report.best_checkpoint));
   setStatus(tr("Run #%1 %2%3: %4 steps in %5. Best checkpoint: %6")
                 .arg(report.run_id).arg(QString::fromStdString(report.status), how).arg(report.steps)
-                .arg(clock(report.seconds), QString::fromStdString(report.best_checkpoint)));
+                .arg(clock(report.seconds), best));
   updateButtons();
   if (report.status == "ok") m_tabs->setCurrentIndex(kReportTab);
   const std::string& model = report.best_checkpoint.empty() ? report.last_checkpoint : report.best_checkpoint;

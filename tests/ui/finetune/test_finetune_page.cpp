@@ -18,6 +18,7 @@
 #include "engine/train/sample_data.h"
 #include "tests/ui/gui_test_support.h"
 #include "ui/experiments/experiments_page.h"
+#include "ui/experiments/run_table_model.h"
 #include "ui/finetune/dataset_preview_view.h"
 #include "ui/finetune/eval_report_view.h"
 #include "ui/finetune/finetune_form.h"
@@ -185,6 +186,7 @@ class TestFinetunePage : public QObject {
     QCOMPARE(QString::fromStdString(run.value().name), QString("intents-tiny"));
     ExperimentsPage experiments;
     experiments.setProject(m_project);
+    QTRY_VERIFY_WITH_TIMEOUT(experiments.model()->rowCount() >= 1, 10000);
     experiments.selectRuns({report.run_id});
     QTRY_COMPARE_WITH_TIMEOUT(experiments.selectedRunIds(), QList<qint64>({report.run_id}), 10000);
   }
@@ -224,8 +226,8 @@ class TestFinetunePage : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(!predicted.isEmpty(), 60000);
     QVERIFY(predicted.first().at(0).toBool());
     const auto& p = page.tryItBox()->lastPrediction();
-    QCOMPARE(p.words.size(), size_t(8));
-    QCOMPARE(p.word_tags.size(), size_t(8));
+    QCOMPARE(p.words.size(), size_t(9));
+    QCOMPARE(p.word_tags.size(), size_t(9));
     QVERIFY2(!p.entities.empty(), "the trained model found no entity in a training-like sentence");
     // Every entity is highlighted inline with its type.
     const QString html = page.tryItBox()->resultHtml();
