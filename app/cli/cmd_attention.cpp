@@ -127,9 +127,11 @@ lw::Status write_csv(const std::string& path, const lw::api::AttentionCapture& c
 }
 
 // The grid: one tile of T x T cells (each `scale` pixels) per layer (row) and head (column),
-// a shared colour range [0, max], masked cells grey, and a colour bar on the right.
+// a shared colour range [0, max], masked cells grey, "L<layer>" / "H<head>" labels in a pixel
+// font, and a colour bar on the right.
 struct PngInfo {
   int width = 0, height = 0, scale = 1, margin = 8, gap = 6;
+  int x0 = 0, y0 = 0;  // top-left of the first tile
   double hi = 1;
 };
 
@@ -141,9 +143,12 @@ lw::Status write_png(const std::string& path, const lw::api::AttentionCapture& c
   float hi = 0;
   for (float v : c.probs) hi = std::max(hi, v);
   info->hi = hi > 0 ? hi : 1;
-  const int tile = T * info->scale, m = info->margin, gap = info->gap, bar = 14;
-  info->width = 2 * m + H * tile + (H - 1) * gap + gap + bar;
-  info->height = 2 * m + L * tile + (L - 1) * gap;
+  const int tile = T * info->scale, m = info->margin, gap = info->gap, bar = 14, font = 2;
+  const int label_w = int(("L" + std::to_string(c.layers.back())).size()) * 4 * font;
+  info->x0 = m + label_w + 4;
+  info->y0 = m + 5 * font + 4;
+  info->width = info->x0 + H * tile + (H - 1) * gap + gap + bar + m;
+  info->height = info->y0 + L * tile + (L - 1) * gap + m;
   LW_CHECK(int64_t(info->width) * info->height <= (int64_t(1) << 28),
            "the PNG would be " + std::to_string(info->width) + " x " +
                std::to_string(info->height) +
@@ -151,7 +156,7 @@ lw::Status write_png(const std::string& path, const lw::api::AttentionCapture& c
   lwcli::RgbImage img(info->width, info->height);
   for (int li = 0; li < L; ++li)
     for (int hi_ = 0; hi_ < H; ++hi_) {
-      const int x0 = m + hi_ * (tile + gap), y0 = m + li * (tile + gap);
+      const int x0 = info->x0 + hi_ * (tile + gap), y0 = info->y0 + li * (tile + gap);
       for (int q = 0; q < T; ++q)
         for (int k = 0; k < T; ++k) {
           const uint32_t col =
@@ -159,9 +164,18 @@ lw::Status write_png(const std::string& path, const lw::api::AttentionCapture& c
           img.fill_rect(x0 + k * info->scale, y0 + q * info->scale, info->scale, info->scale, col);
         }
     }
-  const int bx = info->width - m - bar, bh = info->height - 2 * m;
+  const uint32_t ink = 0x404040;
+  for (int hi_ = 0; hi_ < H; ++hi_) {
+    const std::string text = "H" + std::to_string(c.heads[size_t(hi_)]);
+    const int w = int(text.size()) * 4 * font - font;
+    lwcli::draw_label(&img, info->x0 + hi_ * (tile + gap) + (tile - w) / 2, m, text, font, ink);
+  }
+  for (int li = 0; li < L; ++li)
+    lwcli::draw_label(&img, m, info->y0 + li * (tile + gap) + (tile - 5 * font) / 2,
+                      "L" + std::to_string(c.layers[size_t(li)]), font, ink);
+  const int bx = info->width - m - bar, bh = info->height - info->y0 - m;
   for (int y = 0; y < bh; ++y)
-    img.fill_rect(bx, m + y, bar, 1, lwcli::viridis(1.0 - double(y) / std::max(1, bh - 1)));
+    img.fill_rect(bx, info->y0 + y, bar, 1, lwcli::viridis(1.0 - double(y) / std::max(1, bh - 1)));
   const std::string bytes = lwcli::encode_png(img);
   LW_CHECK(!bytes.empty(), path + ": zlib could not compress the image");
   return lw::io::write_file_atomic(path, bytes);
@@ -230,8 +244,10 @@ int run_attention(const std::vector<std::string>& argv) {
     if (!st.is_ok()) return lwcli::fail(kCmd, st.to_string());
     Json f = {{"path", o}, {"format", e.substr(1)}};
     if (e == ".png")
-      f["png"] = {{"width", png.width},      {"height", png.height}, {"cell_px", png.scale},
-                  {"margin_px", png.margin}, {"gap_px", png.gap},    {"range", {0.0, png.hi}}};
+      f["png"] = {
+          {"width", png.width},      {"height", png.height},          {"cell_px", png.scale},
+          {"margin_px", png.margin}, {"origin_px", {png.x0, png.y0}}, {"gap_px", png.gap},
+          {"range", {0.0, png.hi}}};
     files.push_back(f);
   }
   const double write_ms =

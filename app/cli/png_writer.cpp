@@ -42,7 +42,31 @@ std::array<uint32_t, 241> make_viridis() {
   return lut;
 }
 
+// 3x5 glyphs, one row per entry, bit 2 = left column.
+const uint8_t* glyph(char ch) {
+  static const uint8_t kDigits[10][5] = {
+      {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7}, {5, 5, 7, 1, 1},
+      {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1}, {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7}};
+  static const uint8_t kL[5] = {4, 4, 4, 4, 7}, kH[5] = {5, 5, 7, 5, 5};
+  if (ch >= '0' && ch <= '9') return kDigits[ch - '0'];
+  if (ch == 'L') return kL;
+  if (ch == 'H') return kH;
+  return nullptr;
+}
+
 }  // namespace
+
+int draw_label(RgbImage* image, int x, int y, const std::string& text, int scale, uint32_t rgb24) {
+  int cx = x;
+  for (char ch : text) {
+    if (const uint8_t* g = glyph(ch))
+      for (int r = 0; r < 5; ++r)
+        for (int c = 0; c < 3; ++c)
+          if (g[r] & (4 >> c)) image->fill_rect(cx + c * scale, y + r * scale, scale, scale, rgb24);
+    cx += 4 * scale;
+  }
+  return cx - x - scale;
+}
 
 RgbImage::RgbImage(int w, int h, uint32_t fill) : width(w), height(h), rgb(size_t(w) * h * 3) {
   fill_rect(0, 0, w, h, fill);

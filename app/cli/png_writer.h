@@ -17,6 +17,10 @@ struct RgbImage {
   void fill_rect(int x, int y, int w, int h, uint32_t rgb24);
 };
 
+// Draws digits, 'L', 'H' and spaces in a 3x5 pixel font, each font pixel `scale` pixels
+// square, top-left at (x, y); other characters are skipped as spaces. Returns the width drawn.
+int draw_label(RgbImage* image, int x, int y, const std::string& text, int scale, uint32_t rgb24);
+
 // The PNG file's bytes; an empty string when zlib fails (it does not for valid sizes).
 std::string encode_png(const RgbImage& image);
 

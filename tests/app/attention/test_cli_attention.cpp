@@ -177,18 +177,20 @@ class TestCliAttention : public QObject {
     QVERIFY2(decode_png(read_file(png), &img, &why), qPrintable(why));
     QCOMPARE(img.width, p["width"].get<int>());
     QCOMPARE(img.height, p["height"].get<int>());
-    const int s = p["cell_px"].get<int>(), m = p["margin_px"].get<int>(),
-              gap = p["gap_px"].get<int>();
+    const int s = p["cell_px"].get<int>(), gap = p["gap_px"].get<int>();
+    const int x0 = p["origin_px"][0].get<int>(), y0 = p["origin_px"][1].get<int>();
     const double hi = p["range"][1].get<double>();
     QVERIFY(s >= 1 && hi > 0 && hi <= 1);
     const int tile = T * s;
     auto cell = [&](int l, int h, int q, int k) {
-      return img.pixel(m + h * (tile + gap) + k * s + s / 2, m + l * (tile + gap) + q * s + s / 2);
+      return img.pixel(x0 + h * (tile + gap) + k * s + s / 2,
+                       y0 + l * (tile + gap) + q * s + s / 2);
     };
     QCOMPARE(cell(1, 3, 7, 2), lwcli::viridis(ref[1][size_t((3 * T + 7) * T + 2)] / hi));
     QCOMPARE(cell(0, 0, 0, 0), lwcli::viridis(1.0 / hi));  // the first query sees only itself
     QCOMPARE(cell(1, 2, 3, 9), lwcli::kMaskColor);         // causal: key after query
     QCOMPARE(img.pixel(0, 0), 0xffffffu);
+    QVERIFY(x0 > 8 && y0 > 8);  // room for the L<layer> and H<head> labels
   }
 
   // One layer and one head give one large map; BERT's padding columns are grey.
@@ -217,13 +219,14 @@ class TestCliAttention : public QObject {
     QCOMPARE(j["causal"].get<bool>(), false);
     const Json& p = j["files"][0]["png"];
     const int s = p["cell_px"].get<int>(), m = p["margin_px"].get<int>();
+    const int x0 = p["origin_px"][0].get<int>(), y0 = p["origin_px"][1].get<int>();
     QCOMPARE(s, 32);  // 512 px / 16 tokens
     DecodedPng img;
     QString why;
     QVERIFY2(decode_png(read_file(png), &img, &why), qPrintable(why));
-    QCOMPARE(img.height, 2 * m + T * s);
-    QCOMPARE(img.pixel(m + pad * s + 3, m + 0 * s + 3), lwcli::kMaskColor);
-    QVERIFY(img.pixel(m + 0 * s + 3, m + 0 * s + 3) != lwcli::kMaskColor);
+    QCOMPARE(img.height, y0 + T * s + m);
+    QCOMPARE(img.pixel(x0 + pad * s + 3, y0 + 0 * s + 3), lwcli::kMaskColor);
+    QVERIFY(img.pixel(x0 + 0 * s + 3, y0 + 0 * s + 3) != lwcli::kMaskColor);
   }
 
   void badCommandLines_data() {
