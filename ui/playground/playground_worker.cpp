@@ -1,0 +1,147 @@
+// PlaygroundWorker: engine calls off the GUI thread, and the conversion of engine results
+// (ids, log-probabilities) into the plain data the page and TokenView show.
+#include "ui/playground/playground_worker.h"
+
+#include <cmath>
+
+#include "engine/api/system_info.h"
+
+namespace {
+QString qs(const std::string& s) { return QString::fromUtf8(s.data(), qsizetype(s.size())); }
+QString message(const lw::Status& st) { return qs(st.message()); }
+}  // namespace
+
+PlaygroundWorker::PlaygroundWorker() = default;
+PlaygroundWorker::~PlaygroundWorker() = default;
+
+void PlaygroundWorker::registerTypes() {
+  qRegisterMetaType<PlaygroundModelInfo>();
+  qRegisterMetaType<StreamedToken>();
+  qRegisterMetaType<GenerationJob>();
+  qRegisterMetaType<GenerationSummary>();
+  qRegisterMetaType<MaskResults>("MaskResults");
+  qRegisterMetaType<TokenItems>("TokenItems");
+  qRegisterMetaType<IdList>("IdList");
+}
+
+void PlaygroundWorker::probeDevices() {
+  const lw::SystemReport report = lw::query_system();
+  QStringList devices{"cpu"};
+  for (const auto& d : report.cuda_devices) devices << QString("cuda:%1").arg(d.index);
+  emit devicesFound(devices);
+}
+
+void PlaygroundWorker::load(const QString& dir, const QString& device, const QString& dtype) {
+  auto dev = lw::parse_device(device.toStdString());
+  if (!dev.is_ok()) return emit loadFailed(dir, message(dev.status()));
+  auto dt = lw::parse_dtype(dtype.toStdString());
+  if (!dt.is_ok()) return emit loadFailed(dir, message(dt.status()));
+  m_model.reset();  // free the old weights before the new ones arrive
+  auto m = lw::api::load_playground_model(dir.toStdString(), {*dev, *dt});
+  if (!m.is_ok()) return emit loadFailed(dir, message(m.status()));
+  m_model = std::move(*m);
+  const lw::models::Model& model = *m_model->model;
+  PlaygroundModelInfo info;
+  info.dir = dir;
+  info.architecture = qs(model.architecture());
+  info.family = qs(model.family());
+  info.dtype = lw::dtype_name(model.dtype());
+  info.device = qs(model.device().to_string());
+  info.parameters = model.num_parameters();
+  for (const auto& p : model.params())
+    info.weightBytes += qint64(p.value.nbytes()) + (p.master.defined() ? qint64(p.master.nbytes()) : 0);
+  if (auto kv = model.kv_layout(); kv.is_ok()) {
+    info.maxPositions = kv->max_positions;
+    info.kvCacheBytes = 2 * kv->n_layer * kv->max_positions * kv->n_kv_head * kv->head_dim *
+                        qint64(lw::dtype_size(model.dtype()));
+  }
+  info.causalLm = model.head() == lw::models::Head::kCausalLm;
+  info.maskedLm = model.head() == lw::models::Head::kMaskedLm;
+  info.hasTokenizer = m_model->tokenizer != nullptr;
+  info.tokenizer = info.hasTokenizer ? qs(m_model->tokenizer->describe())
+                                     : qs(m_model->tokenizer_error);
+  emit modelLoaded(info);
+}
+
+QString PlaygroundWorker::tokenText(int32_t id) const {
+  if (!m_model || !m_model->tokenizer) return QString("<%1>").arg(id);
+  auto t = m_model->tokenizer->decode({id}, false);
+  if (t.is_ok()) return qs(*t);
+  auto piece = m_model->tokenizer->id_to_token(id);
+  return piece ? qs(*piece) : QString("<%1>").arg(id);
+}
+
+StreamedToken PlaygroundWorker::toStreamed(const lw::StreamEvent& e) const {
+  StreamedToken s;
+  s.index = e.index;
+  s.text = qs(e.text);
+  const lw::GeneratedToken& t = *e.token;
+  s.id = t.id;
+  s.item.text = tokenText(t.id);
+  s.item.probability = std::exp(double(t.logprob));
+  for (const auto& a : t.top) {
+    s.item.alternatives.push_back({tokenText(a.id), std::exp(double(a.logprob))});
+    s.alternativeIds.push_back(a.id);
+  }
+  return s;
+}
+
+void PlaygroundWorker::generate(const GenerationJob& job) {
+  if (!m_model) return emit generationFailed(job.runId, tr("Load a model first."));
+  std::vector<int32_t> prompt = job.promptIds;
+  if (prompt.empty()) {
+    auto enc = lw::api::encode_prompt(*m_model, job.promptText.toStdString());
+    if (!enc.is_ok()) return emit generationFailed(job.runId, message(enc.status()));
+    prompt = std::move(*enc);
+  }
+  IdList promptIds(prompt.begin(), prompt.end());
+  TokenItems promptTokens;
+  QString prefixText;
+  if (job.promptIds.empty()) {
+    for (int32_t id : prompt) promptTokens.push_back({tokenText(id), 1.0, {}, true});
+  } else if (m_model->tokenizer && !job.prefixIds.empty()) {
+    auto t = m_model->tokenizer->decode(job.prefixIds, true);
+    if (t.is_ok()) prefixText = qs(*t);
+  }
+  emit generationStarted(job.runId, promptIds, promptTokens, prefixText);
+  lw::GenerateRequest req;
+  std::vector<int32_t> ids = prompt;
+  ids.insert(ids.end(), job.prefixIds.begin(), job.prefixIds.end());
+  req.prompts = {ids};
+  req.params = job.params;
+  lw::GenerateCallbacks cb;
+  const qint64 offset = qint64(job.prefixIds.size());
+  cb.on_token = [&](const lw::StreamEvent& e) {
+    if (!e.token) return;
+    StreamedToken s = toStreamed(e);
+    s.index += offset;
+    emit tokenGenerated(job.runId, s);
+  };
+  auto cancel = job.cancel;
+  cb.cancel = [cancel] { return cancel && cancel->load(); };
+  auto r = lw::api::generate(*m_model, req, cb);
+  if (!r.is_ok()) return emit generationFailed(job.runId, message(r.status()));
+  GenerationSummary sum;
+  const auto& seq = r->sequences[0];
+  sum.finish = lw::finish_reason_name(seq.finish);
+  sum.tokens = qint64(seq.tokens.size());
+  sum.timeToFirstTokenS = r->timing.time_to_first_token_s;
+  sum.decodeTokensPerS = r->timing.decode_tokens_per_s();
+  sum.prefillTokensPerS = r->timing.prefill_tokens_per_s();
+  sum.kvCacheBytes = qint64(r->kv_cache_bytes);
+  emit generationFinished(job.runId, sum);
+}
+
+void PlaygroundWorker::fillMask(quint64 runId, const QString& text, int topK) {
+  if (!m_model) return emit fillMaskFailed(runId, tr("Load a model first."));
+  auto preds = lw::api::fill_mask(*m_model, text.toStdString(), topK);
+  if (!preds.is_ok()) return emit fillMaskFailed(runId, message(preds.status()));
+  MaskResults out;
+  for (const auto& p : *preds) {
+    MaskResultRow row;
+    row.position = p.position;
+    for (const auto& c : p.candidates) row.candidates.push_back({qs(c.token), qs(c.sequence), c.prob});
+    out.push_back(row);
+  }
+  emit fillMaskDone(runId, out);
+}
