@@ -238,6 +238,7 @@ void PlaygroundPage::applyMode() {
   m_fillBox->setVisible(fill);
   m_outputStack->setCurrentIndex(fill ? 1 : 0);
   m_generate->setText(fill ? tr("Fill mask") : tr("Generate"));
+  m_stop->setVisible(!fill);  // fill-mask is one forward: nothing to stop
   m_prompt->setPlaceholderText(fill ? tr("Text with one or more [MASK] tokens, e.g. "
                                          "“The capital of France is [MASK].”")
                                     : tr("Write a prompt, then Generate (Ctrl+Enter)."));
