@@ -194,7 +194,7 @@ Result<FormattedPrompt> format_task_prompt(const PlaygroundModel& m, const train
   ex.fields = fields;
   for (const auto& f : task.fields())
     LW_CHECK(f == task.answer_field || fields.count(f),
-             "task '" + task.taskname + "' needs field '" + f + "' (give --field " + f + "=...)");
+             "task '" + task.taskname + "' needs field '" + f + "'");
   LW_ASSIGN_OR_RETURN(models::KvLayout kv, m.model->kv_layout());
   FormattedPrompt out;
   LW_ASSIGN_OR_RETURN(out.layout, train::layout_example(task, 0, ex, *m.tokenizer, {kv.max_positions - 1, false}));
@@ -215,6 +215,35 @@ Result<FormattedPrompt> format_task_prompt(const PlaygroundModel& m, const train
     out.preview += "[V" + std::to_string(out.layout.virtual_row[t]) + "]";
   }
   LW_TRY(flush());
+  return out;
+}
+
+Result<TaskPreview> preview_task(const std::string& tasks_json, const std::string& taskname,
+                                 const std::string& jsonl_line) {
+  LW_ASSIGN_OR_RETURN(std::vector<train::PromptTask> tasks, train::parse_tasks(tasks_json, "tasks"));
+  TaskPreview out;
+  const train::PromptTask* task = &tasks[0];
+  for (const auto& t : tasks) {
+    out.tasknames.push_back(t.taskname);
+    if (t.taskname == taskname) task = &t;
+  }
+  out.virtual_tokens = task->total_virtual_tokens;
+  nlohmann::json line = nlohmann::json::parse(jsonl_line, nullptr, false);
+  LW_CHECK(!line.is_discarded() && line.is_object(), "example: not JSON (one JSON object per line)");
+  for (const auto& part : task->parts) {
+    if (part.kind == train::TemplatePart::kText) {
+      out.text += part.text;
+    } else if (part.kind == train::TemplatePart::kVirtual) {
+      const int32_t off = task->marker_offset(part.marker);
+      for (int32_t r = 0; r < task->virtual_token_splits[part.marker]; ++r)
+        out.text += "[V" + std::to_string(off + r) + "]";
+    } else {
+      LW_CHECK(line.contains(part.text), "example: the template needs field '" + part.text + "'");
+      const auto& v = line[part.text];
+      const std::string value = v.is_string() ? v.get<std::string>() : v.dump();
+      out.text += part.text == task->answer_field ? "[answer: " + value + "]" : value;
+    }
+  }
   return out;
 }
 

@@ -54,6 +54,17 @@ struct FormattedPrompt {
 Result<FormattedPrompt> format_task_prompt(const PlaygroundModel& m, const train::PromptTask& task,
                                            const std::map<std::string, std::string>& fields);
 
+// The GUI's live preview without a model: the tasks JSON validated, and task `taskname` (""
+// = the first) filled from one JSONL line, virtual tokens shown as [V0][V1]... and the answer
+// as [answer: ...]. Errors are the ones training would give (template, splits, fields).
+struct TaskPreview {
+  std::vector<std::string> tasknames;
+  std::string text;
+  int32_t virtual_tokens = 0;  // of the previewed task
+};
+Result<TaskPreview> preview_task(const std::string& tasks_json, const std::string& taskname,
+                                 const std::string& jsonl_line);
+
 // Generates after a task's prompt: the virtual rows are prefilled as embeddings, then the
 // ordinary generator (sampling, stop rules, streaming) continues.
 Result<GenerateResult> generate_with_table(PlaygroundModel& m, const train::PromptTable& table,

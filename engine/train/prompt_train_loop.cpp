@@ -21,6 +21,7 @@ struct DevSet {
   std::vector<PromptLayout> full;     // with answers: validation loss
   std::vector<PromptLayout> prompts;  // up to the answer: exact match
   std::vector<std::string> answers;   // trimmed answer text per prompt
+  std::vector<size_t> answer_tokens;  // its token count (EOS excluded)
 };
 
 Result<std::vector<PromptLayout>> layouts_of(const std::vector<PromptTask>& tasks,
@@ -47,7 +48,11 @@ Result<DevSet> dev_set(const std::vector<PromptTask>& tasks, const std::vector<P
     if (t.parts.empty() || t.parts.back().kind != TemplatePart::kField || t.parts.back().text != t.answer_field)
       continue;
     LW_ASSIGN_OR_RETURN(PromptLayout l, layout_example(t, ti, ex, tok, {max_len - cfg.max_new_tokens, false}));
+    LW_ASSIGN_OR_RETURN(PromptLayout full, layout_example(t, ti, ex, tok, {0, true}));
+    size_t n = full.answer_ids.size();
+    if (n > 0 && t.add_eos && full.answer_ids.back() == tok.special_tokens().eos) --n;
     d.prompts.push_back(std::move(l));
+    d.answer_tokens.push_back(n);
     d.answers.push_back(trim(ex.fields.at(t.answer_field)));
   }
   return d;
@@ -78,6 +83,8 @@ Status evaluate(models::Model& model, const Tokenizer& tok, const std::vector<Pr
     const int32_t eos = t.add_eos ? tok.special_tokens().eos : -1;
     LW_ASSIGN_OR_RETURN(std::vector<int32_t> ids,
                         greedy_generate(model, d.prompts[i], rows[d.prompts[i].task], cfg.max_new_tokens, eos));
+    // Without an EOS to stop at, the answer is the first tokens, as many as the reference has.
+    if (eos < 0 && ids.size() > d.answer_tokens[i]) ids.resize(d.answer_tokens[i]);
     LW_ASSIGN_OR_RETURN(std::string text, tok.decode(ids, true));
     text = text.substr(0, text.find('\n'));
     hits += trim(text) == d.answers[i];
