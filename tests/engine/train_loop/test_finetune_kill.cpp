@@ -89,7 +89,35 @@ class TestFinetuneKill : public QObject {
     QCOMPARE(a.size(), b.size());
     QVERIFY(!a.empty());
     for (size_t i = 0; i < a.size(); ++i) QVERIFY2(a[i].second == b[i].second, a[i].first.c_str());
+    best_ = full["best_checkpoint"].get<std::string>();
   }
+
+  // The eval and predict twins on the checkpoint the command line wrote.
+  void eval_and_predict_json() {
+    if (best_.empty()) QSKIP("needs the checkpoint of sigkill_then_resume");
+    auto e = run_json({"eval", "--model", QString::fromStdString(best_), "--task", "classify", "--data",
+                       QString::fromStdString(dir() + "/dev.tsv"), "--json"});
+    QVERIFY(e.is_object());
+    QVERIFY(e["accuracy"].get<double>() >= 0 && e["accuracy"].get<double>() <= 1);
+    QCOMPARE(e["report"]["confusion"].size(), size_t(3));
+    auto p = run_json({"predict", "--model", QString::fromStdString(best_), "--text", "book a table in rome", "--json"});
+    QVERIFY(p.is_object());
+    QCOMPARE(p["probabilities"].size(), size_t(3));
+    double sum = 0;
+    for (auto& [k, v] : p["probabilities"].items()) sum += v.get<double>();
+    QVERIFY(std::abs(sum - 1) < 1e-6);
+    QVERIFY(p["probabilities"].contains(p["label"].get<std::string>()));
+    // a wrong task is a clear error
+    QProcess bad;
+    bad.start(LW_LLMWB, {"eval", "--model", QString::fromStdString(best_), "--task", "ner", "--data",
+                         QString::fromStdString(dir() + "/dev.conll")});
+    QVERIFY(bad.waitForFinished());
+    QCOMPARE(bad.exitCode(), 1);
+    QVERIFY(bad.readAllStandardError().contains("is a classify model, not ner"));
+  }
+
+ private:
+  std::string best_;
 };
 
 QTEST_GUILESS_MAIN(TestFinetuneKill)
