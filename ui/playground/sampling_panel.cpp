@@ -90,6 +90,17 @@ SamplingPanel::SamplingPanel(QWidget* parent) : QWidget(parent) {
   form->addRow(tr("Stop strings"), m_stops);
 
   connect(m_greedy, &QCheckBox::toggled, this, &SamplingPanel::updateEnabled);
+  // A hand edit leaves the preset: the combo then reads "custom" until one is applied or saved.
+  m_presets->setPlaceholderText(tr("custom"));
+  auto edited = [this] {
+    if (!m_applying) m_presets->setCurrentIndex(-1);
+  };
+  connect(m_greedy, &QCheckBox::toggled, this, edited);
+  for (QDoubleSpinBox* b : {m_temperature, m_topP, m_minP, m_repetition, m_presence, m_frequency})
+    connect(b, &QDoubleSpinBox::valueChanged, this, edited);
+  for (QSpinBox* b : {m_topK, m_seed, m_maxNew, m_topAlternatives})
+    connect(b, &QSpinBox::valueChanged, this, edited);
+  connect(m_stops, &QPlainTextEdit::textChanged, this, edited);
   connect(save, &QToolButton::clicked, this, &SamplingPanel::onSaveClicked);
   connect(del, &QToolButton::clicked, this, [this] { deletePreset(currentPreset()); });
   connect(m_presets, &QComboBox::activated, this,
@@ -215,7 +226,9 @@ bool SamplingPanel::applyPreset(const QString& name) {
   p.top_logprobs = s.value("top_logprobs", 5).toInt();
   for (const QString& st : s.value("stop").toStringList()) p.stop.push_back(st.toStdString());
   s.endGroup();
+  m_applying = true;
   setParams(p);
+  m_applying = false;
   s.setValue("playground/lastPreset", name);
   m_presets->setCurrentText(name);
   return true;

@@ -50,4 +50,5 @@ class SamplingPanel : public QWidget {
   QDoubleSpinBox *m_repetition = nullptr, *m_presence = nullptr, *m_frequency = nullptr;
   QSpinBox *m_topK = nullptr, *m_seed = nullptr, *m_maxNew = nullptr, *m_topAlternatives = nullptr;
   QPlainTextEdit* m_stops = nullptr;
+  bool m_applying = false;  // applyPreset() is filling the controls
 };

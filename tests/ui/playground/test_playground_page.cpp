@@ -323,7 +323,9 @@ class TestPlaygroundPage : public QObject {
     p.top_k = 7;
     p.stop = {"\n\n", "END"};
     s->setParams(p);
+    QCOMPARE(s->currentPreset(), QString());  // edited by hand: "custom"
     s->savePreset("mine");
+    QCOMPARE(s->currentPreset(), QString("mine"));
     QVERIFY(s->presetNames().contains("mine"));
     QVERIFY(s->applyPreset("Greedy"));
     QVERIFY(s->params().greedy);
