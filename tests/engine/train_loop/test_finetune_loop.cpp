@@ -190,6 +190,21 @@ class TestFinetuneLoop : public QObject {
     QVERIFY(!std::filesystem::exists(c.project_dir + "/experiments.sqlite"));
   }
 
+  void dataset_preview() {
+    auto p = api::preview_dataset(FinetuneTask::kClassify, dir() + "/train.tsv", {}, {}, dir(), 6);
+    QVERIFY2(p.is_ok(), p.status().to_string().c_str());
+    QCOMPARE(p->columns, (std::vector<std::string>{"text", "label"}));
+    QCOMPARE(p->classify->n_examples, int64_t(24));
+    QCOMPARE(int(p->classify->label_counts.size()), 3);
+    QCOMPARE(p->truncation.n_examples, int64_t(24));
+    QVERIFY(p->truncation.n_truncated > 0);  // "what is the weather in london tomorrow" is 8+ tokens, max 6
+    auto n = api::preview_dataset(FinetuneTask::kNer, dir() + "/train.conll", {}, {}, dir(), 64);
+    QVERIFY2(n.is_ok(), n.status().to_string().c_str());
+    QCOMPARE(n->ner->n_sentences, int64_t(20));
+    QCOMPARE(n->truncation.n_truncated, int64_t(0));
+    QVERIFY(n->to_json().find("\"entity_types\"") != std::string::npos);
+  }
+
   void ner_predictor_spans() {
     auto c = fttest::tiny_config(dir(), FinetuneTask::kNer);
     c.project_dir = dir() + "/ner";
