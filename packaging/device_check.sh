@@ -2,7 +2,7 @@
 # One call on the GPU machine, building nothing: unpack the bundle, then run the named
 # sections (default: tests ops) and leave the results in $OUT (packed into results.tgz,
 # since only a few files come back from a call). A short table prints last.
-# Needs .device/ carried (bundle.tgz, hf_anchor.py).
+# Needs .device/ carried (bundle.tar.xz, hf_anchor.py).
 #
 #   bash packaging/device_check.sh [tests] [ops] [decode] [finetune] [golden-peft] [golden-finetune]
 #

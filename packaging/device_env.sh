@@ -4,7 +4,7 @@
 # path with the device's own CUDA first.
 set -e
 lw_repo=$(pwd)
-mkdir -p /tmp/lwb && tar -xzf .device/bundle.tgz -C /tmp/lwb
+mkdir -p /tmp/lwb && tar -xJf .device/bundle.tar.xz -C /tmp/lwb
 lw_src=$(cat /tmp/lwb/SOURCE_DIR)
 lw_bld=$(cat /tmp/lwb/BUILD_DIR)
 if [ "$lw_src" != "$lw_repo" ]; then
