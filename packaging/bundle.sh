@@ -56,7 +56,7 @@ done
 # ctest files, so `ctest --test-dir build -L cuda` works when the bundle is
 # unpacked at the same absolute path (device_env.sh links it there).
 (cd "$LW_BUILD" && find . -name CTestTestfile.cmake -print0 | xargs -0 -I{} cp --parents {} "$stage/")
-echo "$LW_BUILD" >"$stage/BUILD_DIR"
+(cd "$LW_BUILD" && pwd) >"$stage/BUILD_DIR"  # absolute: tests run from their own folders
 echo "$LW_ROOT" >"$stage/SOURCE_DIR"
 
 mkdir -p "$LW_ROOT/.device"

@@ -7,6 +7,7 @@ lw_repo=$(pwd)
 mkdir -p /tmp/lwb && tar -xJf .device/bundle.tar.xz -C /tmp/lwb
 lw_src=$(cat /tmp/lwb/SOURCE_DIR)
 lw_bld=$(cat /tmp/lwb/BUILD_DIR)
+case "$lw_bld" in /*) ;; *) lw_bld="$lw_src/$lw_bld" ;; esac  # older bundles wrote it relative
 if [ "$lw_src" != "$lw_repo" ]; then
   mkdir -p "$(dirname "$lw_src")" && ln -sfn "$lw_repo" "$lw_src"
 fi
