@@ -103,26 +103,7 @@ __global__ void norm_fwd_kernel(T* y, float* mean_out, float* rstd_out, T* sum_o
 }
 
 // Forward with the row held in registers (rows of at most 32 * NP packets, 16-byte
-// aligned): x (and the residual) are read from memory exactly once. Each warp walks
-// several rows with the weights kept in registers, and loads its next row before it
-// reduces the current one, so the loads of two rows are in flight per warp.
-template <typename T, int NP>
-__device__ __forceinline__ void load_row(float (&v)[NP][16 / sizeof(T)], const T* x, const T* res,
-                                         int64_t r, int C, int lane) {
-  constexpr int V = 16 / sizeof(T);
-  const int nv = C / V;
-#pragma unroll
-  for (int i = 0; i < NP; ++i) {
-    const int j = lane + 32 * i;
-    if (j < nv) {
-      row_input<T, V>(v[i], x + r * C, res ? res + r * C : nullptr, j);
-    } else {
-#pragma unroll
-      for (int e = 0; e < V; ++e) v[i][e] = 0.f;
-    }
-  }
-}
-
+// aligned): x (and the residual) are read from memory exactly once.
 template <typename T, int NP, bool RMS>
 __global__ void norm_fwd_cached(T* y, float* mean_out, float* rstd_out, T* sum_out, const T* x,
                                 const T* res, const T* w, const T* b, int64_t rows, int C,
@@ -130,27 +111,26 @@ __global__ void norm_fwd_cached(T* y, float* mean_out, float* rstd_out, T* sum_o
   constexpr int V = 16 / sizeof(T);
   const int lane = threadIdx.x & 31, nv = C / V;
   const int64_t warps = static_cast<int64_t>(gridDim.x) * (blockDim.x >> 5);
-  int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x >> 5) + (threadIdx.x >> 5);
-  if (r >= rows) return;
-  float wv[NP][V], bv[NP][V];
-#pragma unroll
-  for (int i = 0; i < NP; ++i) {
-    const int j = lane + 32 * i;
-    if (j >= nv) continue;
-    load_vec<T, V>(wv[i], w, j);
-    if (!RMS) load_vec<T, V>(bv[i], b, j);
-  }
-  float v[NP][V];
-  load_row<T, NP>(v, x, res, r, C, lane);
-  for (; r < rows; r += warps) {
-    float nxt[NP][V];
-    const bool more = r + warps < rows;
-    if (more) load_row<T, NP>(nxt, x, res, r + warps, C, lane);
+  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x >> 5) + (threadIdx.x >> 5);
+       r < rows; r += warps) {
+    float v[NP][V];
     float s = 0.f;
 #pragma unroll
-    for (int i = 0; i < NP; ++i)
+    for (int i = 0; i < NP; ++i) {
+      const int j = lane + 32 * i;
+      if (j < nv) {
+        float t[V];
+        row_input<T, V>(t, x + r * C, res ? res + r * C : nullptr, j);
+#pragma unroll
+        for (int e = 0; e < V; ++e) v[i][e] = t[e];
+        if (sum_out) store_vec<T, V>(sum_out + r * C, j, t);
+      } else {
+#pragma unroll
+        for (int e = 0; e < V; ++e) v[i][e] = 0.f;
+      }
 #pragma unroll
       for (int e = 0; e < V; ++e) s += v[i][e];
+    }
     const float mean = RMS ? 0.f : warp_sum(s) / C;
     float ss = 0.f;
 #pragma unroll
@@ -163,21 +143,16 @@ __global__ void norm_fwd_cached(T* y, float* mean_out, float* rstd_out, T* sum_o
     for (int i = 0; i < NP; ++i) {
       const int j = lane + 32 * i;
       if (j >= nv) continue;
-      if (sum_out) store_vec<T, V>(sum_out + r * C, j, v[i]);
-      float o[V];
+      float wv[V], bv[V], o[V];
+      load_vec<T, V>(wv, w, j);
+      if (!RMS) load_vec<T, V>(bv, b, j);
 #pragma unroll
-      for (int e = 0; e < V; ++e) o[e] = (v[i][e] - mean) * rstd * wv[i][e] + (RMS ? 0.f : bv[i][e]);
+      for (int e = 0; e < V; ++e) o[e] = (v[i][e] - mean) * rstd * wv[e] + (RMS ? 0.f : bv[e]);
       store_vec<T, V>(y + r * C, j, o);
     }
     if (lane == 0) {
       if (!RMS) mean_out[r] = mean;
       rstd_out[r] = rstd;
-    }
-    if (more) {
-#pragma unroll
-      for (int i = 0; i < NP; ++i)
-#pragma unroll
-        for (int e = 0; e < V; ++e) v[i][e] = nxt[i][e];
     }
   }
 }
@@ -315,21 +290,24 @@ __global__ void norm_bwd_kernel(T* dx, float* scratch, const T* dy, const T* x, 
 }
 
 // dw[c] += sum_g scratch[g][c]; db[c] += sum_g scratch[g][C + c], in a fixed order: thread
-// row ty of a 32 x 8 block sums partials g = ty, ty + 8, ..., then row 0 adds the 8 sums.
+// row ty of a 32 x 32 block sums partials g = ty, ty + 32, ..., then row 0 adds the 32 sums.
+// (Hundreds of partial rows: one thread per column would wait on each load in turn.)
 template <typename T>
-__global__ void norm_bwd_finish(T* dw, T* db, const float* scratch, int G, int C) {
-  __shared__ float acc[8][33];
+__global__ void __launch_bounds__(1024) norm_bwd_finish(T* dw, T* db, const float* scratch, int G, int C) {
+  __shared__ float acc[32][33];
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int c = blockIdx.x * 32 + tx;  // over 2C: dw columns, then db columns
   float s = 0.f;
-  if (c < 2 * C)
-    for (int g = ty; g < G; g += 8) s += scratch[static_cast<size_t>(g) * 2 * C + c];
+  if (c < 2 * C) {
+#pragma unroll 4
+    for (int g = ty; g < G; g += 32) s += scratch[static_cast<size_t>(g) * 2 * C + c];
+  }
   acc[ty][tx] = s;
   __syncthreads();
   if (ty != 0 || c >= 2 * C) return;
   float t = 0.f;
 #pragma unroll
-  for (int k = 0; k < 8; ++k) t += acc[k][tx];
+  for (int k = 0; k < 32; ++k) t += acc[k][tx];
   if (c < C) dw[c] = from_f<T>(to_f(dw[c]) + t);
   else if (db) db[c - C] = from_f<T>(to_f(db[c - C]) + t);
 }
@@ -348,18 +326,16 @@ Status norm_forward(T* y, float* mean, float* rstd, T* sum, const T* x, const T*
   constexpr int V = 16 / sizeof(T);
   const int threads = 256;
   const unsigned grid = grid_for(rows * 32, threads);
-  // The register-cached kernels walk several rows per warp: 4 blocks of 8 warps per SM.
-  const unsigned cached_grid = grid < 132 * 4 ? grid : 132 * 4;
   const int nv = C / V;
   const bool vec = packets_ok(C, V, {y, sum, x, res, w, b});
   if (vec && nv <= 32)
-    norm_fwd_cached<T, 1, RMS><<<cached_grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+    norm_fwd_cached<T, 1, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
   else if (vec && nv <= 64)
-    norm_fwd_cached<T, 2, RMS><<<cached_grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+    norm_fwd_cached<T, 2, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
   else if (vec && nv <= 96)
-    norm_fwd_cached<T, 3, RMS><<<cached_grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+    norm_fwd_cached<T, 3, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
   else if (vec && nv <= 128)
-    norm_fwd_cached<T, 4, RMS><<<cached_grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
+    norm_fwd_cached<T, 4, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
   else if (vec)
     norm_fwd_kernel<T, V, RMS><<<grid, threads, 0, stream>>>(y, mean, rstd, sum, x, res, w, b, rows, C, eps);
   else
@@ -422,7 +398,7 @@ Status norm_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, c
       else LW_TRY((launch_bwd<T, 1, RMS, 1>(G, dx, scratch, dy, x, w, mean, rstd, rows, C, stream)));
     }
   }
-  norm_bwd_finish<T><<<(2 * C + 31) / 32, dim3(32, 8), 0, stream>>>(dw, db, scratch, G, C);
+  norm_bwd_finish<T><<<(2 * C + 31) / 32, dim3(32, 32), 0, stream>>>(dw, db, scratch, G, C);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
