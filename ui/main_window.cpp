@@ -22,7 +22,11 @@
 #include "engine/api/system_info.h"
 #include "engine/core/log.h"
 #include "ui/app_settings.h"
+#include "ui/attention/attention_page.h"
 #include "ui/experiments/experiments_page.h"
+#include "ui/finetune/finetune_page.h"
+#include "ui/playground/playground_page.h"
+#include "ui/sample_project.h"
 #include "ui/log_dock.h"
 #include "ui/log_relay.h"
 #include "ui/new_project_dialog.h"
@@ -46,10 +50,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_pages->addWidget(m_welcome);
 
   // Pages in navigation order. Add a page here only when its capability works.
+  m_playground = new PlaygroundPage(m_pages);
+  addNavPage(m_playground, QStyle::SP_MediaPlay, tr("Playground"));
+  m_attention = new AttentionPage(m_pages);
+  addNavPage(m_attention, QStyle::SP_FileDialogContentsView, tr("Attention"));
+  m_finetune = new FinetunePage(m_pages);
+  addNavPage(m_finetune, QStyle::SP_BrowserReload, tr("Fine-tune"));
   m_experiments = new ExperimentsPage(m_pages);
-  m_pages->addWidget(m_experiments);
-  m_navPages << m_experiments;
-  new QListWidgetItem(style()->standardIcon(QStyle::SP_FileDialogDetailedView), tr("Experiments"), m_sidebar);
+  addNavPage(m_experiments, QStyle::SP_FileDialogDetailedView, tr("Experiments"));
 
   auto* central = new QWidget(this);
   auto* layout = new QHBoxLayout(central);
@@ -78,11 +86,28 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   });
   connect(m_experiments, &ExperimentsPage::statusMessage, this,
           [this](const QString& text) { statusBar()->showMessage(text, 6000); });
+  // The playground's "Attention" button: the same model and text on the Attention page.
+  connect(m_playground, &PlaygroundPage::attentionRequested, this,
+          [this](const QString& modelDir, const QString& text) {
+            showNavPage(m_attention);
+            m_attention->showText(modelDir, text);
+          });
   closeProject();
   querySystem();
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::addNavPage(QWidget* page, QStyle::StandardPixmap icon, const QString& title) {
+  m_pages->addWidget(page);
+  m_navPages << page;
+  new QListWidgetItem(style()->standardIcon(icon), title, m_sidebar);
+}
+
+void MainWindow::showNavPage(QWidget* page) {
+  const int row = m_navPages.indexOf(page);
+  if (row >= 0 && m_project) m_sidebar->setCurrentRow(row);  // showPage follows
+}
 
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
@@ -134,6 +159,8 @@ bool MainWindow::openProject(const QString& dir, QString* error) {
   AppSettings::addRecentProject(project->dir());
   AppSettings::setLastProject(project->dir());
   m_experiments->setProject(project->dir());
+  m_playground->setProject(project->dir());
+  m_finetune->setProject(project->dir());
   m_sidebar->setEnabled(true);
   m_sidebar->setCurrentRow(0);
   showPage(0);
@@ -158,6 +185,8 @@ bool MainWindow::createProject(const QString& dir, const QString& name, QString*
 void MainWindow::closeProject() {
   m_project.reset();
   m_experiments->setProject(QString());
+  m_playground->setProject(QString());
+  m_finetune->setProject(QString());
   m_sidebar->setEnabled(false);
   m_sidebar->clearSelection();
   m_welcome->setRecentProjects(AppSettings::recentProjects());
@@ -169,7 +198,9 @@ void MainWindow::closeProject() {
 
 void MainWindow::startup() {
   applySettings();
-  const QString last = AppSettings::lastProject();
+  QString last = AppSettings::lastProject();
+  // First start: open the sample project when packaging/run.sh prepared it.
+  if (last.isEmpty() && AppSettings::recentProjects().isEmpty()) last = preparedSampleProjectDir();
   if (last.isEmpty()) return;  // the welcome page offers New / Open
   QString error;
   if (!openProject(last, &error)) m_welcome->setMessage(tr("The last project could not be opened:\n%1").arg(error));

@@ -4,11 +4,15 @@
 // the project, and the log dock fed by the engine log.
 #pragma once
 #include <QMainWindow>
+#include <QStyle>
 #include <QStringList>
 
 #include "ui/project.h"
 
+class AttentionPage;
 class ExperimentsPage;
+class FinetunePage;
+class PlaygroundPage;
 class LogDock;
 class QLabel;
 class QListWidget;
@@ -31,6 +35,9 @@ class MainWindow : public QMainWindow {
   const std::optional<Project>& project() const { return m_project; }
 
   ExperimentsPage* experimentsPage() const { return m_experiments; }
+  PlaygroundPage* playgroundPage() const { return m_playground; }
+  AttentionPage* attentionPage() const { return m_attention; }
+  FinetunePage* finetunePage() const { return m_finetune; }
   QListWidget* sidebar() const { return m_sidebar; }
   QStackedWidget* pages() const { return m_pages; }
   LogDock* logDock() const { return m_log; }
@@ -49,12 +56,17 @@ class MainWindow : public QMainWindow {
   void querySystem();
   void updateDeviceLabel();
   void showPage(int sidebarRow);
+  void addNavPage(QWidget* page, QStyle::StandardPixmap icon, const QString& title);
+  void showNavPage(QWidget* page);
 
   std::optional<Project> m_project;
   QListWidget* m_sidebar = nullptr;
   QStackedWidget* m_pages = nullptr;
   WelcomePage* m_welcome = nullptr;
   ExperimentsPage* m_experiments = nullptr;
+  PlaygroundPage* m_playground = nullptr;
+  AttentionPage* m_attention = nullptr;
+  FinetunePage* m_finetune = nullptr;
   QList<QWidget*> m_navPages;  // sidebar row -> page
   LogDock* m_log = nullptr;
   QMenu* m_recentMenu = nullptr;

@@ -16,8 +16,9 @@ bool isPrepared(const QString& dir) {
 
 QString preparedSampleProjectDir() {
   QStringList candidates;
+  // $LW_SAMPLE_PROJECT, when set, is the only place looked at (tests point it elsewhere).
   const QString env = qEnvironmentVariable("LW_SAMPLE_PROJECT");
-  if (!env.isEmpty()) candidates << env;
+  if (!env.isEmpty()) return isPrepared(env) ? QFileInfo(env).canonicalFilePath() : QString();
   const QString rel = QStringLiteral("projects/samples/spam-ham");
   if (QCoreApplication::instance())
     candidates << QDir(QCoreApplication::applicationDirPath()).filePath("../../" + rel);

@@ -5,7 +5,7 @@
 #include <QString>
 
 // The sample project folder if it is prepared (project.json and experiments.sqlite
-// exist), else an empty string. Looks in $LW_SAMPLE_PROJECT when set, then in
+// exist), else an empty string. Looks only in $LW_SAMPLE_PROJECT when set, else in
 // projects/samples/spam-ham/ above the executable's folder (build/bin -> repo root), then
 // under the current folder.
 QString preparedSampleProjectDir();

@@ -11,6 +11,7 @@
 #include <QLineEdit>
 #include <QListWidget>
 #include <QStackedWidget>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 #include <thread>
@@ -18,6 +19,8 @@
 #include "engine/core/log.h"
 #include "tests/ui/gui_test_support.h"
 #include "ui/app_settings.h"
+#include "ui/attention/attention_page.h"
+#include "ui/playground/playground_page.h"
 #include "ui/experiments/experiments_page.h"
 #include "ui/experiments/run_table_model.h"
 #include "widgets/metric_plot.h"
@@ -38,6 +41,7 @@ class TestMainWindow : public QObject {
     QVERIFY(m_settings.isValid() && m_root.isValid());
     QCoreApplication::setOrganizationName("LLM Workbench Tests");
     guitest::isolateSettings(m_settings.path());
+    qputenv("LW_SAMPLE_PROJECT", m_root.filePath("no-sample-here").toUtf8());
   }
 
   void firstStartShowsWelcome() {
@@ -51,6 +55,39 @@ class TestMainWindow : public QObject {
     guitest::saveScreenshot(&w, "ui_main_window_welcome");
   }
 
+  // The first start opens the sample project that packaging/run.sh prepared.
+  void firstStartOpensPreparedSample() {
+    const QString sample = m_root.filePath("sample");
+    QString why;
+    QVERIFY2(Project::create(sample, "Spam or ham (sample)", &why), qPrintable(why));
+    qputenv("LW_SAMPLE_PROJECT", sample.toUtf8());
+    {
+      MainWindow w;
+      w.startup();
+      QVERIFY(w.project());
+      QCOMPARE(w.project()->dir(), QFileInfo(sample).canonicalFilePath());
+    }
+    qputenv("LW_SAMPLE_PROJECT", m_root.filePath("no-sample-here").toUtf8());
+  }
+
+  // The playground's Attention button opens the Attention page on the same model and text.
+  void playgroundHandsTextToAttention() {
+    const QString dir = m_root.filePath("attention project");
+    MainWindow w;
+    w.resize(1100, 700);
+    QString error;
+    QVERIFY2(w.createProject(dir, "Attention", &error), qPrintable(error));
+    QCOMPARE(w.pages()->currentWidget(), static_cast<QWidget*>(w.playgroundPage()));
+    QSignalSpy done(w.attentionPage(), &AttentionPage::captureFinished);
+    emit w.playgroundPage()->attentionRequested(m_root.filePath("no such model"), "Hello there");
+    QCOMPARE(w.pages()->currentWidget(), static_cast<QWidget*>(w.attentionPage()));
+    QVERIFY(w.sidebar()->currentItem() && w.sidebar()->currentItem()->text() == "Attention");
+    QTRY_COMPARE(done.count(), 1);
+    QCOMPARE(done.first().at(0).toBool(), false);  // a clear error for the missing folder
+    QVERIFY2(done.first().at(1).toString().contains("no such model"),
+             qPrintable(done.first().at(1).toString()));
+  }
+
   void createProjectThenReopenOnStart() {
     const QString dir = m_root.filePath("first project");
     {
@@ -59,7 +96,7 @@ class TestMainWindow : public QObject {
       QVERIFY2(w.createProject(dir, "First project", &error), qPrintable(error));
       QVERIFY(w.project());
       QCOMPARE(w.project()->name(), QString("First project"));
-      QCOMPARE(w.pages()->currentWidget(), static_cast<QWidget*>(w.experimentsPage()));
+      QCOMPARE(w.pages()->currentWidget(), static_cast<QWidget*>(w.playgroundPage()));
       QVERIFY(w.sidebar()->isEnabled());
       QFile json(QDir(dir).filePath("project.json"));
       QVERIFY(json.open(QIODevice::ReadOnly));
