@@ -238,6 +238,38 @@ class TestFinetunePage : public QObject {
     guitest::saveScreenshot(&page, "finetune_tryit_ner");
   }
 
+  void presetsFillTheForm() {
+    // A project.json with datasets and presets, as `llmwb data sample-project` writes them.
+    const QString dir = m_tmp.filePath("preset-project");
+    QVERIFY(QDir().mkpath(dir + "/data"));
+    QFile pj(dir + "/project.json");
+    QVERIFY(pj.open(QIODevice::WriteOnly));
+    pj.write(R"({"name": "p", "datasets": [{"name": "Names NER", "task": "ner",
+      "train": "data/train.conll", "validation": "data/valid.conll", "tag_column": -1}],
+      "presets": [{"name": "NER small", "task": "ner", "dataset": "Names NER",
+      "random_init": {"vocab_dir": "/v", "n_layer": 2, "hidden": 128}, "max_len": 48,
+      "epochs": 2, "batch_size": 8, "lr": 0.0005, "eval_every": 100}]})");
+    pj.close();
+    FinetunePage page;
+    page.setProject(dir);
+    QCOMPARE(page.form()->presetNames(), QStringList({"NER small"}));
+    QVERIFY(page.form()->applyPreset("NER small"));
+    const auto c = page.form()->config();
+    QCOMPARE(int(c.task), int(lw::api::FinetuneTask::kNer));
+    QCOMPARE(QString::fromStdString(c.files.train), QDir(dir).filePath("data/train.conll"));
+    QCOMPARE(QString::fromStdString(c.files.validation), QDir(dir).filePath("data/valid.conll"));
+    QCOMPARE(QString::fromStdString(c.random_init.vocab_dir), QString("/v"));
+    QVERIFY(c.model_dir.empty());
+    QCOMPARE(c.random_init.n_layer, int64_t(2));
+    QCOMPARE(c.random_init.hidden, int64_t(128));
+    QCOMPARE(c.max_len, int64_t(48));
+    QCOMPARE(c.batch_size, 8);
+    QCOMPARE(c.lr, 0.0005);
+    QCOMPARE(c.eval_every, 100);
+    QCOMPARE(c.run_name, std::string("NER small"));
+    QVERIFY(!page.form()->applyPreset("missing"));
+  }
+
   void badDataSaysWhichFileAndLine() {
     FinetunePage page;
     page.setProject(m_project);
