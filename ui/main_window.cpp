@@ -26,6 +26,7 @@
 #include "ui/experiments/experiments_page.h"
 #include "ui/finetune/finetune_page.h"
 #include "ui/playground/playground_page.h"
+#include "ui/prompt_tune/prompt_tune_page.h"
 #include "ui/sample_project.h"
 #include "ui/log_dock.h"
 #include "ui/log_relay.h"
@@ -56,6 +57,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   addNavPage(m_attention, QStyle::SP_FileDialogContentsView, tr("Attention"));
   m_finetune = new FinetunePage(m_pages);
   addNavPage(m_finetune, QStyle::SP_BrowserReload, tr("Fine-tune"));
+  m_promptTune = new PromptTunePage(m_pages);
+  addNavPage(m_promptTune, QStyle::SP_FileDialogListView, tr("Prompt-tune"));
   m_experiments = new ExperimentsPage(m_pages);
   addNavPage(m_experiments, QStyle::SP_FileDialogDetailedView, tr("Experiments"));
 
@@ -161,6 +164,7 @@ bool MainWindow::openProject(const QString& dir, QString* error) {
   m_experiments->setProject(project->dir());
   m_playground->setProject(project->dir());
   m_finetune->setProject(project->dir());
+  m_promptTune->setProject(project->dir());
   m_sidebar->setEnabled(true);
   m_sidebar->setCurrentRow(0);
   showPage(0);
@@ -187,6 +191,7 @@ void MainWindow::closeProject() {
   m_experiments->setProject(QString());
   m_playground->setProject(QString());
   m_finetune->setProject(QString());
+  m_promptTune->setProject(QString());
   m_sidebar->setEnabled(false);
   m_sidebar->clearSelection();
   m_welcome->setRecentProjects(AppSettings::recentProjects());

@@ -13,6 +13,7 @@ class AttentionPage;
 class ExperimentsPage;
 class FinetunePage;
 class PlaygroundPage;
+class PromptTunePage;
 class LogDock;
 class QLabel;
 class QListWidget;
@@ -38,6 +39,7 @@ class MainWindow : public QMainWindow {
   PlaygroundPage* playgroundPage() const { return m_playground; }
   AttentionPage* attentionPage() const { return m_attention; }
   FinetunePage* finetunePage() const { return m_finetune; }
+  PromptTunePage* promptTunePage() const { return m_promptTune; }
   QListWidget* sidebar() const { return m_sidebar; }
   QStackedWidget* pages() const { return m_pages; }
   LogDock* logDock() const { return m_log; }
@@ -67,6 +69,7 @@ class MainWindow : public QMainWindow {
   PlaygroundPage* m_playground = nullptr;
   AttentionPage* m_attention = nullptr;
   FinetunePage* m_finetune = nullptr;
+  PromptTunePage* m_promptTune = nullptr;
   QList<QWidget*> m_navPages;  // sidebar row -> page
   LogDock* m_log = nullptr;
   QMenu* m_recentMenu = nullptr;

@@ -90,7 +90,7 @@ class TestExperimentsPage : public QObject {
   void showsTheWorkingPages() {
     QStringList titles;
     for (int i = 0; i < m_window->sidebar()->count(); ++i) titles << m_window->sidebar()->item(i)->text();
-    QCOMPARE(titles, QStringList({"Playground", "Attention", "Fine-tune", "Experiments"}));
+    QCOMPARE(titles, QStringList({"Playground", "Attention", "Fine-tune", "Prompt-tune", "Experiments"}));
     m_window->sidebar()->setCurrentRow(titles.indexOf("Experiments"));
     QCOMPARE(m_window->pages()->currentWidget(), static_cast<QWidget*>(m_page));
   }
