@@ -238,6 +238,36 @@ class TestFinetunePage : public QObject {
     guitest::saveScreenshot(&page, "finetune_tryit_ner");
   }
 
+  void stopThenResume() {
+    FinetunePage page;
+    page.setProject(m_project);
+    auto config = tinyConfig(lw::api::FinetuneTask::kNer, m_tmp.filePath("ner/train.conll"), m_tmp.filePath("ner/valid.conll"));
+    config.max_steps = 400;
+    config.eval_every = 100;
+    config.run_name = "stop-resume";
+    page.form()->applyConfig(config);
+    QSignalSpy finished(&page, &FinetunePage::trainingFinished);
+    QVERIFY(page.startTraining());
+    QTRY_VERIFY_WITH_TIMEOUT(page.stepPointCount() >= 10 || !finished.isEmpty(), 300000);
+    QVERIFY(finished.isEmpty());
+    QTest::mouseClick(button(&page, "Stop"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), 300000);
+    QCOMPARE(finished.first().at(0).toBool(), false);
+    QVERIFY(!page.isTraining());
+    QVERIFY(button(&page, "Resume")->isEnabled());
+    finished.clear();
+    QTest::mouseClick(button(&page, "Resume"), Qt::LeftButton);
+    QVERIFY(page.isTraining());
+    QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), 600000);
+    QVERIFY2(finished.first().at(0).toBool(), qPrintable(page.statusText()));
+    QCOMPARE(page.lastReport().steps, int64_t(400));
+    auto store = lw::ExperimentStore::open_read_only(m_project.toStdString());
+    auto run = store.value()->get_run(page.lastReport().run_id);
+    QVERIFY(run.is_ok());
+    QVERIFY(QString::fromStdString(run.value().name).startsWith("stop-resume"));
+    QCOMPARE(run.value().status, lw::RunStatus::kOk);
+  }
+
   void presetsFillTheForm() {
     // A project.json with datasets and presets, as `llmwb data sample-project` writes them.
     const QString dir = m_tmp.filePath("preset-project");
