@@ -100,9 +100,18 @@ __device__ __forceinline__ float gelu_tanh(float x) {
 }
 __device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * (1.f + erff(x * 0.7071067811865476f)); }
 
+// Where input column k sits in a shared row. With 8-wide weight packets (bf16, f16) a lane
+// needs columns 8i..8i+7: kept as two planes (8i..8i+3 at 4i, 8i+4..8i+7 at K/2 + 4i), each
+// of its two float4 reads is then contiguous across the warp (no shared-memory bank conflicts).
+template <int VEC>
+__device__ __forceinline__ int slot(int k, int K) {
+  if constexpr (VEC == 8) return ((k & 4) ? (K >> 1) : 0) + (k >> 3) * 4 + (k & 3);
+  return k;
+}
+
 // Rows >= nb of the shared input are zero; the norm statistics are taken in f32 with a
 // second pass for the variance (as the CPU reference).
-template <typename T, int NB>
+template <typename T, int NB, int VEC>
 __device__ void load_input(const GemvParams& p, float* xs) {
   const int K = p.K;
   for (int b = 0; b < NB; ++b) {
@@ -118,7 +127,7 @@ __device__ void load_input(const GemvParams& p, float* xs) {
           v = row[k];
         }
       }
-      dst[k] = v;
+      dst[slot<VEC>(k, K)] = v;
     }
   }
   const bool ln = p.input == static_cast<int>(InputOp::kLayerNorm);
@@ -132,19 +141,20 @@ __device__ void load_input(const GemvParams& p, float* xs) {
     float mean = 0.f;
     if (ln) {
       float s = 0.f;
-      for (int k = threadIdx.x; k < K; k += blockDim.x) s += dst[k];
+      for (int k = threadIdx.x; k < K; k += blockDim.x) s += dst[slot<VEC>(k, K)];
       mean = block_sum(s, scratch) / K;
     }
     float s2 = 0.f;
     for (int k = threadIdx.x; k < K; k += blockDim.x) {
-      const float d = dst[k] - mean;
+      const float d = dst[slot<VEC>(k, K)] - mean;
       s2 += d * d;
     }
     const float rstd = rsqrtf(block_sum(s2, scratch) / K + p.eps);
     for (int k = threadIdx.x; k < K; k += blockDim.x) {
-      float v = (dst[k] - mean) * rstd * to_f(w[k]);
+      float& x = dst[slot<VEC>(k, K)];
+      float v = (x - mean) * rstd * to_f(w[k]);
       if (ln && bias) v += to_f(bias[k]);
-      dst[k] = v;
+      x = v;
     }
   }
 }
@@ -172,7 +182,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
       asm volatile("prefetch.global.L2 [%0];" ::"l"(w + off));
   }
   pdl_wait();
-  load_input<T, NB>(p, xs);
+  load_input<T, NB, VEC>(p, xs);
   __syncthreads();
   for (int row = blockIdx.x * nwarps + warp; row < total; row += gridDim.x * nwarps) {
     int s, r;
@@ -183,20 +193,28 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
     if constexpr (VEC > 1) {
       const Packet<T>* wp = reinterpret_cast<const Packet<T>*>(w);
       const int nv = K / VEC;
-#pragma unroll 4
-      for (int i = lane; i < nv; i += 32) {
-        const Packet<T> pk = wp[i];
-        float wf[VEC];
+      constexpr int U = 8;  // packets per lane in flight before any arithmetic
+      for (int i0 = lane; i0 < nv; i0 += 32 * U) {
+        Packet<T> pks[U];
 #pragma unroll
-        for (int e = 0; e < VEC; ++e) wf[e] = to_f(pk.v[e]);
+        for (int u = 0; u < U; ++u)
+          if (i0 + 32 * u < nv) pks[u] = wp[i0 + 32 * u];
 #pragma unroll
-        for (int b = 0; b < NB; ++b) {
-          const float4* xb = reinterpret_cast<const float4*>(xs + b * K + i * VEC);
+        for (int u = 0; u < U; ++u) {
+          const int i = i0 + 32 * u;
+          if (i >= nv) break;
+          const Packet<T>& pk = pks[u];
+          float wf[VEC];
 #pragma unroll
-          for (int e4 = 0; e4 < VEC / 4; ++e4) {
-            const float4 xv = xb[e4];
-            acc[b] += wf[4 * e4] * xv.x + wf[4 * e4 + 1] * xv.y + wf[4 * e4 + 2] * xv.z +
-                      wf[4 * e4 + 3] * xv.w;
+          for (int e = 0; e < VEC; ++e) wf[e] = to_f(pk.v[e]);
+#pragma unroll
+          for (int b = 0; b < NB; ++b) {
+#pragma unroll
+            for (int e4 = 0; e4 < VEC / 4; ++e4) {  // plane e4 (see slot())
+              const float4 xv = reinterpret_cast<const float4*>(xs + b * K + e4 * (K >> 1))[i];
+              acc[b] += wf[4 * e4] * xv.x + wf[4 * e4 + 1] * xv.y + wf[4 * e4 + 2] * xv.z +
+                        wf[4 * e4 + 3] * xv.w;
+            }
           }
         }
       }
@@ -259,12 +277,15 @@ __device__ __forceinline__ void rope_inplace(float* x, int D, int pos, float the
 // dtype), and the group's first head stores them in the cache. Each block leaves
 // [m, l, o(D)] in `part`; the last block of (b, h) to finish (a counter, reset after use)
 // combines them into out, so one launch does append, attention and combine.
-template <typename T>
+// AV: elements per 16-byte cache load (1 when D is not a multiple of it). Scores take one
+// thread per key and values one thread per (AV columns, key group), so every cached row is
+// fetched by independent loads in one round trip, not key by key.
+template <typename T, int AV>
 __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride,
                                  const int32_t* positions, int NH, int NKV, int D, int nsplit,
                                  float scale, float theta, float* part, int* counters,
                                  float* out) {
-  extern __shared__ float sm[];  // q [D], k_new [D], v_new [D], p [kChunk]
+  extern __shared__ float sm[];  // q [D], k_new [D], v_new [D], p [kChunk], red [kg][D]
   float* q = sm;
   float* k_new = sm + D;
   float* v_new = sm + 2 * D;
@@ -306,14 +327,24 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     }
   }
   __syncthreads();
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-  for (int j = warp; j < n; j += nwarps) {
-    const bool fresh = j0 + j == pos;
-    const T* kr = kb + static_cast<int64_t>(j0 + j) * KV;
+  for (int j = threadIdx.x; j < n; j += blockDim.x) {
     float dot = 0.f;
-    for (int d = lane; d < D; d += 32) dot += q[d] * (fresh ? k_new[d] : to_f(kr[d]));
-    dot = warp_sum(dot);
-    if (lane == 0) pr[j] = dot;
+    if (j0 + j == pos) {
+      for (int d = 0; d < D; ++d) dot += q[d] * k_new[d];
+    } else {
+      const T* kr = kb + static_cast<int64_t>(j0 + j) * KV;
+#pragma unroll 8
+      for (int d0 = 0; d0 < D; d0 += AV) {
+        if constexpr (AV > 1) {
+          const Packet<T> pk = *reinterpret_cast<const Packet<T>*>(kr + d0);
+#pragma unroll
+          for (int e = 0; e < AV; ++e) dot += q[d0 + e] * to_f(pk.v[e]);
+        } else {
+          dot += q[d0] * to_f(kr[d0]);
+        }
+      }
+    }
+    pr[j] = dot;
   }
   __syncthreads();
   float m = -INFINITY;
@@ -322,12 +353,37 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   for (int j = threadIdx.x; j < n; j += blockDim.x) pr[j] = expf(pr[j] - m);
   __syncthreads();
   float* mine = part + ((static_cast<int64_t>(b) * NH + h) * nsplit + s) * (D + 2);
+  const int dg = D / AV, kg = max(1, static_cast<int>(blockDim.x) / dg);
+  float* red = pr + kChunk;
+  for (int t = threadIdx.x; t < dg * kg; t += blockDim.x) {
+    const int g = t % dg, kgi = t / dg;
+    float acc[AV];
+#pragma unroll
+    for (int e = 0; e < AV; ++e) acc[e] = 0.f;
+#pragma unroll 4
+    for (int j = kgi; j < n; j += kg) {
+      const float pj = pr[j];
+      if (j0 + j == pos) {
+#pragma unroll
+        for (int e = 0; e < AV; ++e) acc[e] += pj * v_new[g * AV + e];
+      } else {
+        const T* vr = vb + static_cast<int64_t>(j0 + j) * KV + g * AV;
+        if constexpr (AV > 1) {
+          const Packet<T> pk = *reinterpret_cast<const Packet<T>*>(vr);
+#pragma unroll
+          for (int e = 0; e < AV; ++e) acc[e] += pj * to_f(pk.v[e]);
+        } else {
+          acc[0] += pj * to_f(vr[0]);
+        }
+      }
+    }
+#pragma unroll
+    for (int e = 0; e < AV; ++e) red[kgi * D + g * AV + e] = acc[e];
+  }
+  __syncthreads();
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     float acc = 0.f;
-    for (int j = 0; j < n; ++j) {
-      const float v = j0 + j == pos ? v_new[d] : to_f(vb[static_cast<int64_t>(j0 + j) * KV + d]);
-      acc += pr[j] * v;
-    }
+    for (int k = 0; k < kg; ++k) acc += red[k * D + d];
     mine[2 + d] = acc;
   }
   if (threadIdx.x == 0) {
@@ -399,7 +455,7 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
   const size_t smem = static_cast<size_t>(NB) * p.K * sizeof(float);
   const int rows_per_block = kGemvThreads / 32;
   int grid = (p.start[p.nseg] + rows_per_block - 1) / rows_per_block;
-  grid = std::max(1, std::min(grid, num_sms() * 4));
+  grid = std::max(1, std::min(grid, num_sms() * 8));
   constexpr int V = 16 / sizeof(T);
   if (vec) {
     LW_TRY(allow_smem(reinterpret_cast<const void*>(gemv_kernel<T, NB, V>), smem));
@@ -487,13 +543,19 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
   LW_CHECK(NKV >= 1 && NH % NKV == 0 && D >= 2 && D % 2 == 0, "decode attention: bad head layout");
   const int nsplit = (P + kChunk - 1) / kChunk;
   const float scale = 1.f / sqrtf(static_cast<float>(D));
-  const size_t smem = (3 * D + kChunk) * sizeof(float);
   dim3 grid(nsplit, NH, B);
-  LW_DISPATCH_FLOAT(dtype, "decode attention",
-    LW_TRY(launch_dependent(attention_kernel<T>, grid, kAttnThreads, smem, stream, qkv, ldq,
+  LW_DISPATCH_FLOAT(dtype, "decode attention", {
+    constexpr int kAv = 16 / sizeof(T);
+    const int av = D % kAv == 0 ? kAv : 1;
+    const int dg = D / av, kg = std::max(1, kAttnThreads / dg);
+    const size_t smem = (3 * D + kChunk + kg * D) * sizeof(float);
+    auto* kernel = av == kAv ? attention_kernel<T, kAv> : attention_kernel<T, 1>;
+    LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
+    LW_TRY(launch_dependent(kernel, grid, kAttnThreads, smem, stream, qkv, ldq,
                             static_cast<T*>(k_cache), static_cast<T*>(v_cache), seq_stride,
                             positions, NH, NKV, D, nsplit, scale, theta, scratch,
-                            reinterpret_cast<int*>(counters), out)));
+                            reinterpret_cast<int*>(counters), out));
+  });
   return Status::ok();
 }
 
