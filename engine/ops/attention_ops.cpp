@@ -48,6 +48,17 @@ Result<cpu::AttentionShape> check_attention(const char* op, const Tensor& q, con
 
 const int32_t* mask_ptr(const Tensor& m) { return m.defined() ? m.data<int32_t>() : nullptr; }
 
+// Probability dropout runs inside the fused CUDA kernels when they take the shape (same
+// Philox mask as the composed path below, without materializing the probabilities).
+bool fused_dropout(const Tensor& q, const cpu::AttentionShape& s, bool want_probs) {
+#if LW_WITH_CUDA
+  return q.device().is_cuda() && cuda::attention_uses_flash(q.dtype(), s, want_probs);
+#else
+  (void)q; (void)s; (void)want_probs;
+  return false;
+#endif
+}
+
 // Attention with dropout on the probabilities, composed from ops (so every backend that has
 // them runs it and the masks agree): P = softmax(scale q k^T) from the plain attention op,
 // out = dropout(P) @ v. Backward: dP' = dout @ v^T, dP = dropout_backward(dP'),
@@ -55,6 +66,9 @@ const int32_t* mask_ptr(const Tensor& m) { return m.defined() ? m.data<int32_t>(
 Status check_dropout(const char* op, const cpu::AttentionShape& s, const AttentionOptions& opts) {
   LW_CHECK(opts.dropout > 0.0f && opts.dropout < 1.0f,
            std::string(op) + ": dropout must be in [0, 1), got " + std::to_string(opts.dropout));
+  return Status::ok();
+}
+Status check_composed_dropout(const char* op, const cpu::AttentionShape& s) {
   LW_CHECK(s.NKV == s.NH, std::string(op) + ": dropout needs as many key/value heads as query "
                                             "heads (got " + std::to_string(s.NKV) + " for " +
                                             std::to_string(s.NH) + ")");
@@ -109,7 +123,13 @@ Result<AttentionOut> attention(const Tensor& q, const Tensor& k, const Tensor& v
   LW_ASSIGN_OR_RETURN(cpu::AttentionShape s, check_attention(op, q, k, v, key_mask, opts));
   if (opts.dropout != 0.0f) {
     LW_TRY(check_dropout(op, s, opts));
-    return attention_with_dropout(q, k, v, key_mask, opts);
+    if (!fused_dropout(q, s, opts.capture_probs)) {
+      LW_TRY(check_composed_dropout(op, s));
+      return attention_with_dropout(q, k, v, key_mask, opts);
+    }
+    s.dropout = opts.dropout;
+    s.dropout_seed = opts.dropout_seed;
+    s.dropout_offset = opts.dropout_offset;
   }
   AttentionOut out;
   LW_ASSIGN_OR_RETURN(out.lse, Tensor::empty({s.B, s.NH, s.T}, DType::kF32, q.device()));
@@ -158,7 +178,14 @@ Result<AttentionGrads> attention_backward(const Tensor& dout, const Tensor& q, c
   LW_TRY(check_same_device(op, "lse", saved.lse, q));
   if (opts.dropout != 0.0f) {
     LW_TRY(check_dropout(op, s, opts));
-    return attention_backward_with_dropout(dout, q, k, v, saved, opts, s.scale);
+    // A forward that materialized the probabilities took the composed path.
+    if (saved.probs.defined() || !fused_dropout(q, s, false)) {
+      LW_TRY(check_composed_dropout(op, s));
+      return attention_backward_with_dropout(dout, q, k, v, saved, opts, s.scale);
+    }
+    s.dropout = opts.dropout;
+    s.dropout_seed = opts.dropout_seed;
+    s.dropout_offset = opts.dropout_offset;
   }
   AttentionGrads g;
 #if LW_WITH_CUDA

@@ -79,6 +79,12 @@ struct AttentionShape {
   // the LAST T positions of the Tk keys: causal query i sees keys j <= Tk - T + i;
   // key_mask is then [B,Tk], k/v/dk/dv [B,NKV,Tk,D], probs [B,NH,T,Tk].
   int Tk = 0;
+  // Dropout on the probabilities, on the fused CUDA path only (the op layer composes it from
+  // ops elsewhere): element (b,h,i,j) of [B,NH,T,Tk] is kept iff philox_uniform(dropout_seed,
+  // dropout_offset + its flat index) >= dropout, and kept values are scaled 1/(1-dropout).
+  float dropout = 0.0f;
+  uint64_t dropout_seed = 0;
+  uint64_t dropout_offset = 0;
 };
 void attention_forward(float* out, float* lse, float* probs, const float* q, const float* k,
                        const float* v, const int32_t* key_mask, const AttentionShape& s);

@@ -10,6 +10,7 @@
 // columns 2t, 2t+1; A regs (g,2t) (g+8,2t) (g,2t+8) (g+8,2t+8); B regs (k=2t, n=g), (k=2t+8, n=g).
 #include "engine/backend/cuda/attention_flash.h"
 #include "engine/backend/cuda/cuda_common.cuh"
+#include "engine/core/rng.h"
 
 namespace lw::cuda::flash {
 
@@ -164,7 +165,17 @@ struct Params {
   int B, NH, NKV, T, Tk;  // Tk: key length (queries are the last T of Tk positions)
   bool causal;
   float scale;
+  float p_drop;      // probability dropout (0: none); kept values scaled by keep_scale
+  float keep_scale;
+  uint64_t seed, offset;
 };
+
+// The dropout mask of element (bh, query, key) of [B*NH, T, Tk]: the same Philox draw as
+// ops::dropout on the materialized probabilities, so the fused path equals the composed one.
+__device__ __forceinline__ bool dropout_keep(const Params& p, int bh, int query, int key) {
+  const uint64_t i = (static_cast<uint64_t>(bh) * p.T + query) * p.Tk + key;
+  return philox_uniform(p.seed, p.offset + i) >= p.p_drop;
+}
 
 // Key validity of a 64-key tile (inside Tk and not padding), written next to the tile.
 template <int NT>
@@ -287,6 +298,15 @@ __global__ void __launch_bounds__(NW * 32, D <= 64 ? 2 : 1) fwd_kernel(Params p)
       o[dt][0] *= alpha[0]; o[dt][1] *= alpha[0];
       o[dt][2] *= alpha[1]; o[dt][3] *= alpha[1];
     }
+    if (p.p_drop > 0.f) {  // the row sums above use the undropped probabilities
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int key = k0 + nt * 8 + 2 * t4 + (e & 1);
+          s[nt][e] = dropout_keep(p, bh, e < 2 ? row_a : row_b, key) ? s[nt][e] * p.keep_scale : 0.f;
+        }
+    }
     mma_pb<T, D>(o, s, Vt, ld);
     __syncthreads();  // stage st is refilled by the next iteration's issue
   }
@@ -398,7 +418,10 @@ __global__ void __launch_bounds__(NW * 32) dq_kernel(Params p) {
         const bool ok = full || (f[kk] && causal_ok(p, r == 0 ? row_a : row_b, k0 + kk) &&
                                  lse2[r] != -INFINITY);
         const float pr = ok ? fast_exp2(s[nt][e] * sl2 - lse2[r]) : 0.f;
-        s[nt][e] = pr * (dp[nt][e] - dl[r]);  // dS (unscaled)
+        float dpv = dp[nt][e];
+        if (p.p_drop > 0.f)
+          dpv = dropout_keep(p, bh, r == 0 ? row_a : row_b, k0 + kk) ? dpv * p.keep_scale : 0.f;
+        s[nt][e] = pr * (dpv - dl[r]);  // dS (unscaled)
       }
     mma_pb<T, D>(acc, s, Kt, ld);
     __syncthreads();
@@ -490,15 +513,34 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
         const bool ok = full || (kf[kk] && causal_ok(p, q0 + qi, k0 + kk) && l2 != -INFINITY);
         s[nt][e] = ok ? fast_exp2(s[nt][e] * sl2 - l2) : 0.f;  // P^T
       }
-    mma_pb<T, D>(dv, s, dOt, ld);
+    uint32_t kept = 0xffffffffu;  // bit nt*4+e: the element survives dropout
+    if (p.p_drop > 0.f) {
+      const int bh = b * p.NH + hk * group + j / nq;
+      float pd[8][4];
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int qi = nt * 8 + 2 * t4 + (e & 1);
+          const int kk = (e >> 1) == 0 ? key_a : key_b;
+          const bool keep = dropout_keep(p, bh, q0 + qi, k0 + kk);
+          if (!keep) kept &= ~(1u << (nt * 4 + e));
+          pd[nt][e] = keep ? s[nt][e] * p.keep_scale : 0.f;
+        }
+      mma_pb<T, D>(dv, pd, dOt, ld);
+    } else {
+      mma_pb<T, D>(dv, s, dOt, ld);
+    }
     float dp[8][4];
     mma_abt<T, D>(dp, Vs, warp * 16, dOt, ld);  // dP^T
+    const float ks = p.p_drop > 0.f ? p.keep_scale : 1.f;
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int qi = nt * 8 + 2 * t4 + (e & 1);
-        dp[nt][e] = s[nt][e] * (dp[nt][e] - ds[qi]);  // dS^T (unscaled)
+        const float dpv = (kept >> (nt * 4 + e)) & 1u ? dp[nt][e] * ks : 0.f;
+        dp[nt][e] = s[nt][e] * (dpv - ds[qi]);  // dS^T (unscaled)
       }
     mma_pb<T, D>(dk, dp, Qt, ld);
     __syncthreads();
@@ -564,6 +606,13 @@ Status dispatch(DType dtype, const Params& p, int D, bool fwd, cudaStream_t stre
   return unsupported_dtype(dtype, "flash attention");
 }
 
+void set_dropout(Params& p, const AttentionShape& s) {
+  p.p_drop = s.dropout;
+  p.keep_scale = s.dropout > 0.f ? 1.f / (1.f - s.dropout) : 1.f;
+  p.seed = s.dropout_seed;
+  p.offset = s.dropout_offset;
+}
+
 }  // namespace
 
 // ============================== launchers ============================================
@@ -573,6 +622,7 @@ Status forward(DType dtype, void* out, float* lse, const void* q, const void* k,
   p.q = q; p.k = k; p.v = v; p.o = out; p.lse_out = lse; p.mask = key_mask;
   p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.Tk = s.Tk > 0 ? s.Tk : s.T;
   p.causal = s.causal; p.scale = s.scale;
+  set_dropout(p, s);
   return dispatch(dtype, p, s.D, true, stream);
 }
 
@@ -585,6 +635,7 @@ Status backward(DType dtype, void* dq, void* dk, void* dv, const void* dout, con
   p.lse_in = lse; p.delta = delta; p.mask = key_mask;
   p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.Tk = s.Tk > 0 ? s.Tk : s.T;
   p.causal = s.causal; p.scale = s.scale;
+  set_dropout(p, s);
   return dispatch(dtype, p, s.D, false, stream);
 }
 
