@@ -130,6 +130,23 @@ Result<Tensor> mlp_block_backward(const Tensor& dy, const MlpWeights& w, MlpWeig
   return ops::linear_backward(dpre, s.x, w.w1, opt(g.w1), nullptr);
 }
 
+Result<InputDims> decoder_input_dims(const Batch& batch, int64_t hidden, DType dtype) {
+  const Tensor& ids = batch.input_ids;
+  const Tensor& embeds = batch.inputs_embeds;
+  if (!embeds.defined()) {
+    LW_CHECK(ids.defined() && ids.dim() == 2 && ids.dtype() == DType::kI32,
+             "input_ids must be [B,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
+    return InputDims{ids.size(0), ids.size(1)};
+  }
+  LW_CHECK(embeds.dim() == 3 && embeds.size(2) == hidden && embeds.dtype() == dtype,
+           "inputs_embeds must be [B,T," + std::to_string(hidden) + "] " + dtype_name(dtype) +
+               ", got " + embeds.to_string());
+  LW_CHECK(!ids.defined() || ids.shape() == (Shape{embeds.size(0), embeds.size(1)}),
+           "input_ids " + (ids.defined() ? ids.to_string() : "") + " do not match inputs_embeds " +
+               embeds.to_string());
+  return InputDims{embeds.size(0), embeds.size(1)};
+}
+
 Result<Tensor> position_ids(int64_t B, int64_t T, Device device) {
   std::vector<int32_t> pos(static_cast<size_t>(B * T));
   for (int64_t i = 0; i < B * T; ++i) pos[i] = static_cast<int32_t>(i % T);

@@ -68,6 +68,13 @@ Result<Tensor> mlp_block(const Tensor& x, const MlpWeights& w, ops::Gelu kind, M
 Result<Tensor> mlp_block_backward(const Tensor& dy, const MlpWeights& w, MlpWeights& g,
                                   ops::Gelu kind, const MlpSaved& saved);
 
+// A decoder batch's [B, T]: from input_ids [B,T] i32, or from inputs_embeds [B,T,hidden] in the
+// model's dtype (input_ids, when also given, must match it).
+struct InputDims {
+  int64_t B = 0, T = 0;
+};
+Result<InputDims> decoder_input_dims(const Batch& batch, int64_t hidden, DType dtype);
+
 // Host-built helper inputs: positions [B,T] = 0..T-1 (i32, on `device`).
 Result<Tensor> position_ids(int64_t B, int64_t T, Device device);
 // Causal-LM targets: targets[b,t] = labels[b,t+1], the last position ignored (-100).

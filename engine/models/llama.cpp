@@ -203,19 +203,8 @@ Result<Tensor> LlamaModel::attention(const Tensor& x, const std::vector<size_t>&
 Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptions& opts) {
   const Tensor& ids = batch.input_ids;
   const Tensor& embeds = batch.inputs_embeds;
-  if (embeds.defined()) {
-    LW_CHECK(embeds.dim() == 3 && embeds.size(2) == cfg_.hidden_size && embeds.dtype() == dtype_,
-             "inputs_embeds must be [B,T," + std::to_string(cfg_.hidden_size) + "] " +
-                 dtype_name(dtype_) + ", got " + embeds.to_string());
-    LW_CHECK(!ids.defined() || ids.shape() == (Shape{embeds.size(0), embeds.size(1)}),
-             "input_ids " + (ids.defined() ? ids.to_string() : "") +
-                 " do not match inputs_embeds " + embeds.to_string());
-  } else {
-    LW_CHECK(ids.defined() && ids.dim() == 2 && ids.dtype() == DType::kI32,
-             "input_ids must be [B,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
-  }
-  const int64_t B = embeds.defined() ? embeds.size(0) : ids.size(0);
-  const int64_t T = embeds.defined() ? embeds.size(1) : ids.size(1);
+  LW_ASSIGN_OR_RETURN(InputDims dims, decoder_input_dims(batch, cfg_.hidden_size, dtype_));
+  const int64_t B = dims.B, T = dims.T;
   LW_CHECK(T >= 1 && T <= cfg_.max_position_embeddings,
            "sequence length " + std::to_string(T) + " is outside [1, max_position_embeddings=" +
                std::to_string(cfg_.max_position_embeddings) + "]");
