@@ -51,8 +51,11 @@ int run_bench(const std::vector<std::string>& argv) {
   }
   auto unknown = args.unknown({"json", "device-info", "help", "iters", "warmup", "only", "anchor"});
   if (!unknown.empty()) return lwcli::usage_error("bench", "unknown option --" + unknown[0]);
-  if (args.positional().empty() || args.positional()[0] != "ops")
-    return lwcli::usage_error("bench", "expected a workload: ops, decode");
+  if (args.positional().empty() || args.positional()[0] != "ops") {
+    std::string known = "ops";
+    for (const auto& [name, mode] : lwcli::bench_mode_registry()) known += ", " + name;
+    return lwcli::usage_error("bench", "expected a workload: " + known);
+  }
   long long iters = 20, warmup = 3;
   if (!args.get_int("iters", 20, &iters, &err) || !args.get_int("warmup", 3, &warmup, &err))
     return lwcli::usage_error("bench", err);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "app/cli/bench_modes.h"
 #include "app/cli/command.h"
 #include "engine/core/build_info.h"
 
@@ -44,13 +45,16 @@ int main(int argc, char** argv) {
   for (const auto& a : rest) {
     if (a == "--help" || a == "-h") {
       std::string usage = it->second.usage;
-      if (it->first == "train") {  // modes registered by cmd_train_<task>.cpp
-        const auto& modes = lwcli::train_mode_registry();
+      // Modes registered by cmd_train_<task>.cpp / cmd_bench_<workload>.cpp: the named one's
+      // usage, or all of them after the command's own.
+      auto with_modes = [&](const auto& modes) {
         auto mode = rest.empty() ? modes.end() : modes.find(rest[0]);
         if (mode != modes.end()) usage = mode->second.usage;
         else
-          for (const auto& [task, m] : modes) usage += "\n" + m.usage;
-      }
+          for (const auto& [name, m] : modes) usage += "\n" + m.usage;
+      };
+      if (it->first == "train") with_modes(lwcli::train_mode_registry());
+      if (it->first == "bench") with_modes(lwcli::bench_mode_registry());
       std::printf("%s\n", usage.c_str());
       return 0;
     }
