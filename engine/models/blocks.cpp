@@ -165,10 +165,10 @@ Result<Tensor> shift_labels_left(const Tensor& labels) {
 }
 
 Result<CausalLmLoss> causal_lm_loss(const Tensor& logits, const Tensor& labels,
-                                    const Tensor& input_ids) {
-  LW_CHECK(labels.shape() == input_ids.shape(),
-           "causal-lm labels must have the shape of input_ids " +
-               shape_to_string(input_ids.shape()) + ", got " + shape_to_string(labels.shape()));
+                                    const InputDims& dims) {
+  LW_CHECK(labels.shape() == (Shape{dims.B, dims.T}),
+           "causal-lm labels must be [B,T] = " + shape_to_string({dims.B, dims.T}) +
+               " like the inputs, got " + shape_to_string(labels.shape()));
   CausalLmLoss out;
   LW_ASSIGN_OR_RETURN(out.targets, shift_labels_left(labels));
   LW_ASSIGN_OR_RETURN(out.ce, ops::cross_entropy(logits, out.targets));

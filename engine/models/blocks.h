@@ -80,13 +80,13 @@ Result<Tensor> position_ids(int64_t B, int64_t T, Device device);
 // Causal-LM targets: targets[b,t] = labels[b,t+1], the last position ignored (-100).
 Result<Tensor> shift_labels_left(const Tensor& labels);
 
-// The causal-LM loss shared by every decoder: checks labels against input_ids,
+// The causal-LM loss shared by every decoder: checks labels against the inputs' [B,T],
 // shifts them left and applies cross-entropy (mean over non-ignored positions).
 struct CausalLmLoss {
   Tensor targets;           // [B,T] i32, shifted labels (kept for backward)
   ops::CrossEntropyOut ce;  // loss and what cross_entropy_backward needs
 };
 Result<CausalLmLoss> causal_lm_loss(const Tensor& logits, const Tensor& labels,
-                                    const Tensor& input_ids);
+                                    const InputDims& dims);
 
 }  // namespace lw::models

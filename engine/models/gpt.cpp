@@ -193,12 +193,7 @@ Result<ForwardResult> GptModel::forward(const Batch& batch, const ForwardOptions
   if (head_ == Head::kCausalLm) {
     LW_ASSIGN_OR_RETURN(res.logits, ops::linear(acts_.lnf.y, w(head_w_)));
     if (batch.labels.defined()) {
-      // With inputs_embeds alone the labels are checked against the embeddings' [B,T].
-      LW_CHECK(ids.defined() || batch.labels.shape() == (Shape{B, T}),
-               "causal-lm labels must be [B,T] = " + shape_to_string({B, T}) + ", got " +
-                   batch.labels.to_string());
-      LW_ASSIGN_OR_RETURN(CausalLmLoss lm,
-                          causal_lm_loss(res.logits, batch.labels, ids.defined() ? ids : batch.labels));
+      LW_ASSIGN_OR_RETURN(CausalLmLoss lm, causal_lm_loss(res.logits, batch.labels, dims));
       acts_.targets = lm.targets;
       acts_.ce = lm.ce;
       res.loss = acts_.ce.loss;

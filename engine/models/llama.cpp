@@ -204,7 +204,7 @@ Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptio
   const Tensor& ids = batch.input_ids;
   const Tensor& embeds = batch.inputs_embeds;
   LW_ASSIGN_OR_RETURN(InputDims dims, decoder_input_dims(batch, cfg_.hidden_size, dtype_));
-  const int64_t B = dims.B, T = dims.T;
+  const int64_t T = dims.T;
   LW_CHECK(T >= 1 && T <= cfg_.max_position_embeddings,
            "sequence length " + std::to_string(T) + " is outside [1, max_position_embeddings=" +
                std::to_string(cfg_.max_position_embeddings) + "]");
@@ -243,12 +243,7 @@ Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptio
   res.last_hidden = acts_.nf.y;
   LW_ASSIGN_OR_RETURN(res.logits, ops::linear(acts_.nf.y, params_[head_w_].value));
   if (batch.labels.defined()) {
-    // With inputs_embeds alone the labels are checked against the embeddings' [B,T].
-    LW_CHECK(ids.defined() || batch.labels.shape() == (Shape{B, T}),
-             "causal-lm labels must be [B,T] = " + shape_to_string({B, T}) + ", got " +
-                 batch.labels.to_string());
-    LW_ASSIGN_OR_RETURN(CausalLmLoss lm,
-                        causal_lm_loss(res.logits, batch.labels, ids.defined() ? ids : batch.labels));
+    LW_ASSIGN_OR_RETURN(CausalLmLoss lm, causal_lm_loss(res.logits, batch.labels, dims));
     acts_.targets = lm.targets;
     acts_.ce = lm.ce;
     res.loss = acts_.ce.loss;
