@@ -347,17 +347,6 @@ Result<Tensor> LlamaModel::forward_cached(const Tensor& ids, int64_t past,
   LW_CHECK(
       ids.defined() && ids.dim() == 2 && ids.size(0) == 1 && ids.dtype() == DType::kI32,
       "forward_cached takes ids [1,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
-  LW_CHECK(static_cast<int64_t>(cache.size()) == cfg_.num_hidden_layers,
-           "KV cache has " + std::to_string(cache.size()) + " layers, the model " +
-               std::to_string(cfg_.num_hidden_layers));
-  const int64_t T = ids.size(1);
-  LW_CHECK(past >= 0 && past + T <= cfg_.max_position_embeddings,
-           "positions " + std::to_string(past) + ".." + std::to_string(past + T - 1) +
-               " exceed max_position_embeddings=" + std::to_string(cfg_.max_position_embeddings));
-  if (cfg_.sliding_window > 0 && past + T > cfg_.sliding_window)
-    return unsupported("position " + std::to_string(past + T - 1) +
-                       " is beyond the sliding window (" + std::to_string(cfg_.sliding_window) +
-                       "); windowed attention is not available");
   LW_ASSIGN_OR_RETURN(Tensor x, ops::embedding(ids, params_[embed_].value));
   return cached_stack(std::move(x), past, cache);
 }
@@ -368,10 +357,15 @@ Result<Tensor> LlamaModel::forward_cached_embeds(const Tensor& embeds, int64_t p
                embeds.size(2) == cfg_.hidden_size && embeds.dtype() == dtype_,
            "forward_cached_embeds takes embeds [1,T," + std::to_string(cfg_.hidden_size) + "] " +
                dtype_name(dtype_) + ", got " + (embeds.defined() ? embeds.to_string() : "none"));
+  return cached_stack(embeds, past, cache);
+}
+
+// Checks the cache and the positions once for both entry points above.
+Result<Tensor> LlamaModel::cached_stack(Tensor x, int64_t past, std::vector<KvLayer>& cache) {
   LW_CHECK(static_cast<int64_t>(cache.size()) == cfg_.num_hidden_layers,
            "KV cache has " + std::to_string(cache.size()) + " layers, the model " +
                std::to_string(cfg_.num_hidden_layers));
-  const int64_t T = embeds.size(1);
+  const int64_t T = x.size(1);
   LW_CHECK(past >= 0 && past + T <= cfg_.max_position_embeddings,
            "positions " + std::to_string(past) + ".." + std::to_string(past + T - 1) +
                " exceed max_position_embeddings=" + std::to_string(cfg_.max_position_embeddings));
@@ -379,11 +373,6 @@ Result<Tensor> LlamaModel::forward_cached_embeds(const Tensor& embeds, int64_t p
     return unsupported("position " + std::to_string(past + T - 1) +
                        " is beyond the sliding window (" + std::to_string(cfg_.sliding_window) +
                        "); windowed attention is not available");
-  return cached_stack(embeds, past, cache);
-}
-
-Result<Tensor> LlamaModel::cached_stack(Tensor x, int64_t past, std::vector<KvLayer>& cache) {
-  const int64_t T = x.size(1);
   CachedAttnConfig ac{cfg_.num_attention_heads, cfg_.num_key_value_heads, theta()};
   for (size_t i = 0; i < layers_.size(); ++i) {
     const auto& l = layers_[i];
