@@ -266,13 +266,6 @@ Result<Tensor> GptModel::forward_cached(const Tensor& ids, int64_t past, std::ve
   LW_CHECK(head_ == Head::kCausalLm, "incremental decoding needs GPT2LMHeadModel");
   LW_CHECK(ids.defined() && ids.dim() == 2 && ids.size(0) == 1 && ids.dtype() == DType::kI32,
            "forward_cached takes ids [1,T] int32, got " + (ids.defined() ? ids.to_string() : "none"));
-  LW_CHECK(static_cast<int64_t>(cache.size()) == cfg_.n_layer,
-           "KV cache has " + std::to_string(cache.size()) + " layers, the model " +
-               std::to_string(cfg_.n_layer));
-  const int64_t T = ids.size(1);
-  LW_CHECK(past >= 0 && past + T <= cfg_.n_positions,
-           "positions " + std::to_string(past) + ".." + std::to_string(past + T - 1) +
-               " exceed n_positions=" + std::to_string(cfg_.n_positions));
   LW_ASSIGN_OR_RETURN(Tensor tok_emb, ops::embedding(ids, w(wte_)));
   return cached_stack(tok_emb, past, cache);
 }
@@ -284,18 +277,18 @@ Result<Tensor> GptModel::forward_cached_embeds(const Tensor& embeds, int64_t pas
                embeds.size(2) == cfg_.n_embd && embeds.dtype() == dtype_,
            "forward_cached_embeds takes embeds [1,T," + std::to_string(cfg_.n_embd) + "] " +
                dtype_name(dtype_) + ", got " + (embeds.defined() ? embeds.to_string() : "none"));
-  LW_CHECK(static_cast<int64_t>(cache.size()) == cfg_.n_layer,
-           "KV cache has " + std::to_string(cache.size()) + " layers, the model " +
-               std::to_string(cfg_.n_layer));
-  const int64_t T = embeds.size(1);
-  LW_CHECK(past >= 0 && past + T <= cfg_.n_positions,
-           "positions " + std::to_string(past) + ".." + std::to_string(past + T - 1) +
-               " exceed n_positions=" + std::to_string(cfg_.n_positions));
   return cached_stack(embeds, past, cache);
 }
 
+// Checks the cache and the positions once for both entry points above.
 Result<Tensor> GptModel::cached_stack(const Tensor& tok_emb, int64_t past, std::vector<KvLayer>& cache) {
+  LW_CHECK(static_cast<int64_t>(cache.size()) == cfg_.n_layer,
+           "KV cache has " + std::to_string(cache.size()) + " layers, the model " +
+               std::to_string(cfg_.n_layer));
   const int64_t T = tok_emb.size(1);
+  LW_CHECK(past >= 0 && past + T <= cfg_.n_positions,
+           "positions " + std::to_string(past) + ".." + std::to_string(past + T - 1) +
+               " exceed n_positions=" + std::to_string(cfg_.n_positions));
   std::vector<int32_t> pos_host(static_cast<size_t>(T));
   for (int64_t i = 0; i < T; ++i) pos_host[i] = static_cast<int32_t>(past + i);
   LW_ASSIGN_OR_RETURN(Tensor pos, Tensor::from_ints(pos_host, {1, T}, device_));
