@@ -59,8 +59,10 @@ done
 (cd "$LW_BUILD" && pwd) >"$stage/BUILD_DIR"  # absolute: tests run from their own folders
 echo "$LW_ROOT" >"$stage/SOURCE_DIR"
 
-mkdir -p "$LW_ROOT/.device"
+# LW_BUNDLE_OUT names another file (several bundles side by side, one per build folder).
+out=${LW_BUNDLE_OUT:-$LW_ROOT/.device/bundle.tar.xz}
+mkdir -p "$(dirname "$out")"
 rm -f "$LW_ROOT/.device/bundle.tgz"  # the older gzip name
 # xz: the executables (each links the whole engine) pack to ~35 MB instead of ~60 MB.
-tar -cf - -C "$stage" . | xz -T0 -6 >"$LW_ROOT/.device/bundle.tar.xz"
-du -h "$LW_ROOT/.device/bundle.tar.xz" | awk '{print "bundle: .device/bundle.tar.xz (" $1 ")"}'
+tar -cf - -C "$stage" . | xz -T0 -6 >"$out.tmp" && mv "$out.tmp" "$out"
+du -h "$out" | awk '{print "bundle: " $2 " (" $1 ")"}'

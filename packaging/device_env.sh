@@ -4,7 +4,8 @@
 # path with the device's own CUDA first.
 set -e
 lw_repo=$(pwd)
-mkdir -p /tmp/lwb && tar -xJf .device/bundle.tar.xz -C /tmp/lwb
+# LW_BUNDLE picks another carried bundle (default .device/bundle.tar.xz).
+rm -rf /tmp/lwb && mkdir -p /tmp/lwb && tar -xJf "${LW_BUNDLE:-.device/bundle.tar.xz}" -C /tmp/lwb
 lw_src=$(cat /tmp/lwb/SOURCE_DIR)
 lw_bld=$(cat /tmp/lwb/BUILD_DIR)
 case "$lw_bld" in /*) ;; *) lw_bld="$lw_src/$lw_bld" ;; esac  # older bundles wrote it relative
