@@ -10,6 +10,9 @@
 #if LW_WITH_CUDA
 #include <cuda_runtime_api.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -172,16 +175,28 @@ struct DecodeEngine::Impl {
   Tensor x, qkv, att, mlp, logits, scratch;  // f32 activations
   Tensor kc, vc;                             // [L, maxB, P, KV] model dtype
   Tensor io_dev, ids_dev, lp_dev;            // [tokens | positions] i32, ids i32, logprob f32
-  Tensor counters;                           // [maxB * NH] i32: attention's combine counters
+  Tensor counters;       // [maxB * NH + maxB] i32: attention's, then argmax's combine counters
+  Tensor argmax_scratch;  // f32 partial maxima of the vocabulary slices
   void* pinned = nullptr;                    // io (2 maxB i32) | ids (maxB i32) | lp (maxB f32)
   int32_t* io_host = nullptr;
   int32_t* ids_host = nullptr;
   float* lp_host = nullptr;
   int64_t last_n = 0;
   std::map<int64_t, cudaGraphExec_t> graphs;
+  // LW_DECODE_TIMING=1: GPU time of each replay (events), host time of each step and the
+  // interval between steps, and back-to-back replays at the end, printed on stderr when
+  // the engine goes (a measuring aid for the decode benchmark).
+  bool timing = false;
+  cudaEvent_t ev[2] = {nullptr, nullptr};
+  double gpu_us = 0, host_us = 0, gap_us = 0;
+  int64_t timed = 0;
+  std::chrono::steady_clock::time_point last_step_end{};
 
   ~Impl() {
     if (stream) cudaStreamSynchronize(stream);
+    if (timing) report_timing();
+    for (cudaEvent_t e : ev)
+      if (e) cudaEventDestroy(e);
     for (auto& [n, g] : graphs) cudaGraphExecDestroy(g);
     if (pinned) cudaFreeHost(pinned);
   }
@@ -190,7 +205,26 @@ struct DecodeEngine::Impl {
   Status allocate();
   Status enqueue(int n);
   Status run(int n);
+  void report_timing();
 };
+
+void DecodeEngine::Impl::report_timing() {
+  if (timed == 0 || graphs.empty() || !ev[0]) return;
+  const auto& [n, exec] = *graphs.rbegin();
+  // Replays with no host work between them: what the graph costs when launches queue up.
+  const int reps = 50;
+  cudaEventRecord(ev[0], stream);
+  for (int i = 0; i < reps; ++i) cudaGraphLaunch(exec, stream);
+  cudaEventRecord(ev[1], stream);
+  cudaEventSynchronize(ev[1]);
+  float ms = 0.f;
+  cudaEventElapsedTime(&ms, ev[0], ev[1]);
+  std::fprintf(stderr,
+               "decode timing: batch %lld, %lld steps: graph %.1f us (GPU events), step() %.1f us "
+               "(host, launch to ids), between steps %.1f us; back-to-back replays %.1f us\n",
+               static_cast<long long>(n), static_cast<long long>(timed), gpu_us / timed,
+               host_us / timed, gap_us / std::max<int64_t>(1, timed - 1), 1e3 * ms / reps);
+}
 
 Status DecodeEngine::Impl::allocate() {
   const Device dev = model->device();
@@ -207,7 +241,9 @@ Status DecodeEngine::Impl::allocate() {
   LW_ASSIGN_OR_RETURN(io_dev, Tensor::zeros({2 * B}, DType::kI32, dev));
   LW_ASSIGN_OR_RETURN(ids_dev, Tensor::zeros({B}, DType::kI32, dev));
   LW_ASSIGN_OR_RETURN(lp_dev, Tensor::zeros({B}, DType::kF32, dev));
-  LW_ASSIGN_OR_RETURN(counters, Tensor::zeros({B * a.NH}, DType::kI32, dev));
+  LW_ASSIGN_OR_RETURN(counters, Tensor::zeros({B * a.NH + B}, DType::kI32, dev));
+  const auto af = dk::argmax_scratch_floats(int(B), int(a.V));
+  LW_ASSIGN_OR_RETURN(argmax_scratch, Tensor::zeros({int64_t(af)}, DType::kF32, dev));
   LW_ASSIGN_OR_RETURN(stream, engine_stream());
   LW_CUDA_TRY(cudaHostAlloc(&pinned, size_t(4 * B) * 4, cudaHostAllocDefault));
   io_host = static_cast<int32_t*>(pinned);
@@ -215,6 +251,12 @@ Status DecodeEngine::Impl::allocate() {
   lp_host = reinterpret_cast<float*>(ids_host + B);
   for (int64_t i = 0; i < 4 * B; ++i) io_host[i] = 0;
   LW_CUDA_TRY(cudaDeviceSynchronize());  // the zero fills ran on the caller's stream
+  const char* t = std::getenv("LW_DECODE_TIMING");
+  timing = t && std::string(t) == "1";
+  if (timing) {
+    LW_CUDA_TRY(cudaEventCreate(&ev[0]));
+    LW_CUDA_TRY(cudaEventCreate(&ev[1]));
+  }
   return Status::ok();
 }
 
@@ -263,7 +305,8 @@ Status DecodeEngine::Impl::enqueue(int n) {
   h.seg[0] = {a.head, nullptr, int(a.V)}, h.nseg = 1;
   h.y = logits.data<float>(), h.ldy = int(a.V), h.output = dk::OutputOp::kStore;
   LW_TRY(dk::gemv(h, stream));
-  LW_TRY(dk::argmax_logprob(logits.data<float>(), n, int(a.V), ids_dev.data<int32_t>(),
+  LW_TRY(dk::argmax_logprob(logits.data<float>(), n, int(a.V), argmax_scratch.data<float>(),
+                            counters.data<int32_t>() + B * a.NH, ids_dev.data<int32_t>(),
                             lp_dev.data<float>(), stream));
   LW_CUDA_TRY(cudaMemcpyAsync(ids_host, ids_dev.data_ptr(), size_t(n) * 4,
                               cudaMemcpyDeviceToHost, stream));
@@ -274,6 +317,22 @@ Status DecodeEngine::Impl::enqueue(int n) {
 
 Status DecodeEngine::Impl::run(int n) {
   auto it = graphs.find(n);
+  if (it != graphs.end() && timing) {
+    using Clock = std::chrono::steady_clock;
+    const auto t0 = Clock::now();
+    if (timed > 0) gap_us += std::chrono::duration<double, std::micro>(t0 - last_step_end).count();
+    LW_CUDA_TRY(cudaEventRecord(ev[0], stream));
+    LW_CUDA_TRY(cudaGraphLaunch(it->second, stream));
+    LW_CUDA_TRY(cudaEventRecord(ev[1], stream));
+    LW_CUDA_TRY(cudaStreamSynchronize(stream));
+    last_step_end = Clock::now();
+    float ms = 0.f;
+    LW_CUDA_TRY(cudaEventElapsedTime(&ms, ev[0], ev[1]));
+    gpu_us += 1e3 * ms;
+    host_us += std::chrono::duration<double, std::micro>(last_step_end - t0).count();
+    ++timed;
+    return Status::ok();
+  }
   if (it != graphs.end()) {
     LW_CUDA_TRY(cudaGraphLaunch(it->second, stream));
     LW_CUDA_TRY(cudaStreamSynchronize(stream));

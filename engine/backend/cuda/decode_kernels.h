@@ -1,4 +1,4 @@
-// Launchers of the fused single-token decode kernels (decode_kernels.cu) behind
+// Launchers of the fused single-token decode kernels (decode_gemv.cu, decode_kernels.cu) behind
 // engine/generate/decode_engine: matrix-vector products that read each weight once for up
 // to 8 sequences (with a fused input norm / SwiGLU and a bias + GELU / residual-add
 // epilogue), rotary + KV-cache append, split-key single-query attention and greedy argmax.
@@ -73,9 +73,12 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
                  int P, float theta, float* scratch, int32_t* counters, float* out,
                  cudaStream_t stream);
 
+// Floats of scratch argmax_logprob() needs for B rows of V logits.
+size_t argmax_scratch_floats(int B, int V);
 // Per row of logits [B, V] f32: ids[b] = first index of the maximum (torch.argmax) and
-// logprob[b] = its log-softmax value.
-Status argmax_logprob(const float* logits, int B, int V, int32_t* ids, float* logprob,
-                      cudaStream_t stream);
+// logprob[b] = its log-softmax value. The vocabulary is split over many blocks; the last
+// block of a row combines. counters: B ints, zero before the first call (left zero).
+Status argmax_logprob(const float* logits, int B, int V, float* scratch, int32_t* counters,
+                      int32_t* ids, float* logprob, cudaStream_t stream);
 
 }  // namespace lw::cuda::decode

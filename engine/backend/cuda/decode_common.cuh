@@ -1,0 +1,78 @@
+// What the decode kernel files (decode_kernels.cu, decode_gemv.cu) share: programmatic
+// dependent launch (Hopper's griddepcontrol: a kernel lets its successor start at once and
+// waits for its predecessor only before touching activations), the launcher that sets it,
+// device attributes read once, and the streaming 16-byte weight load.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "engine/backend/cuda/cuda_common.cuh"
+
+namespace lw::cuda::decode::detail {
+
+inline int device_attr(cudaDeviceAttr attr) {
+  int dev = 0, v = 0;
+  cudaGetDevice(&dev);
+  cudaDeviceGetAttribute(&v, attr, dev);
+  return v;
+}
+inline int num_sms() {
+  static const int n = device_attr(cudaDevAttrMultiProcessorCount);
+  return n > 0 ? n : 1;
+}
+inline size_t smem_optin() {
+  static const size_t n = static_cast<size_t>(device_attr(cudaDevAttrMaxSharedMemoryPerBlockOptin));
+  return n > 0 ? n : 48 * 1024;
+}
+
+__device__ __forceinline__ void pdl_start() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+// Weights are read once per step: keep them out of L1 and ask L2 for whole 256-byte
+// sectors (the next lanes' packets), as a streaming copy does.
+__device__ __forceinline__ uint4 ld_stream(const void* p) {
+  uint4 r;
+  asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+               : "l"(p));
+  return r;
+}
+
+// LW_DECODE_PDL=0 launches every kernel in plain stream order (to measure what overlap gains).
+inline bool pdl_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("LW_DECODE_PDL");
+    return !(v && std::string(v) == "0");
+  }();
+  return on;
+}
+
+// Launches `kernel` allowed to overlap the tail of the previous kernel in the stream.
+template <typename... KArgs, typename... Args>
+Status launch_dependent(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
+                        cudaStream_t stream, Args... args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl_enabled() ? 1 : 0;
+  LW_CUDA_TRY(cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...));
+  return Status::ok();
+}
+
+}  // namespace lw::cuda::decode::detail

@@ -1,0 +1,365 @@
+// The decode GEMV (see decode_kernels.h): y[b] = op(W x'[b]) for up to 8 sequences, where
+// x' is the input after an optional layer norm / RMS norm / SwiGLU and op adds the bias and
+// applies GELU or the residual add. Batch-1 decoding is bound by reading the weights, so:
+// one warp per output row, 16-byte streaming loads, each warp keeping one round of 8
+// packets per lane in flight while it multiplies the previous one (a software pipeline over
+// its (row, round) items); the first round and the norm weights are requested before the
+// wait on the previous kernel (they do not depend on it), and the input rows are read with
+// all of a thread's loads issued at once, so a launch pays few memory round trips besides
+// the weight stream.
+// Dimension letters: B sequences, K input width, N output rows.
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "engine/backend/cuda/decode_common.cuh"
+#include "engine/backend/cuda/decode_kernels.h"
+
+namespace lw::cuda::decode {
+namespace {
+
+using namespace detail;
+
+constexpr int kGemvThreads = 256;
+constexpr int kRound = 8;  // packets per lane in one round of a warp
+
+struct GemvParams {
+  const float* x;
+  int ldx, nb, K;
+  int input;
+  const void* norm_w;
+  const void* norm_b;
+  float eps;
+  const void* w[3];
+  const void* bias[3];
+  int start[4];  // first output row of each segment; start[nseg] = total rows
+  int nseg;
+  float* y;
+  int ldy;
+  int output;
+};
+
+__device__ __forceinline__ float gelu_tanh(float x) {
+  const float k = 0.7978845608028654f;  // sqrt(2/pi)
+  return 0.5f * x * (1.f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+__device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * (1.f + erff(x * 0.7071067811865476f)); }
+
+// Where input column k sits in a shared row. With 8-wide weight packets (bf16, f16) a lane
+// needs columns 8i..8i+7: kept as two planes (8i..8i+3 at 4i, 8i+4..8i+7 at K/2 + 4i), each
+// of its two float4 reads is then contiguous across the warp (no shared-memory bank conflicts).
+template <int VEC>
+__device__ __forceinline__ int slot(int k, int K) {
+  if constexpr (VEC == 8) return ((k & 4) ? (K >> 1) : 0) + (k >> 3) * 4 + (k & 3);
+  return k;
+}
+
+template <typename T>
+__device__ __forceinline__ const T* weight_row(const GemvParams& p, int row, int* seg, int* r) {
+  int s = 0;
+  while (s + 1 < p.nseg && row >= p.start[s + 1]) ++s;
+  *seg = s;
+  *r = row - p.start[s];
+  return static_cast<const T*>(p.w[s]) + static_cast<int64_t>(*r) * p.K;
+}
+
+// Norm weight and bias as f32 in the shared planes' order (nw, nb: K floats each), read
+// before the wait on the previous kernel.
+template <typename T, int VEC>
+__device__ void load_norm_weights(const GemvParams& p, float* nw, float* nbias) {
+  const T* w = static_cast<const T*>(p.norm_w);
+  const T* b = static_cast<const T*>(p.norm_b);
+  for (int k = threadIdx.x; k < p.K; k += blockDim.x) {
+    const int s = slot<VEC>(k, p.K);
+    nw[s] = to_f(w[k]);
+    nbias[s] = b ? to_f(b[k]) : 0.f;
+  }
+}
+
+// The NB input rows into shared memory (rows >= nb zero), SwiGLU applied; then the norm
+// (statistics in f32, variance in a second pass, as the CPU reference). Every load of a
+// batch of 4 float4 per thread is issued before any is used.
+template <typename T, int NB, int VEC>
+__device__ void load_input(const GemvParams& p, float* xs, const float* nw, const float* nbias) {
+  const int K = p.K;
+  const bool swiglu = p.input == static_cast<int>(InputOp::kSwiglu);
+  if constexpr (VEC > 1) {  // K % 4 == 0 and 16-byte aligned rows (checked by the launcher)
+    constexpr int J = 4;
+    const int nq = K / 4;
+    for (int b = 0; b < NB; ++b) {
+      float* dst = xs + b * K;
+      const float4* row = reinterpret_cast<const float4*>(p.x + static_cast<int64_t>(b) * p.ldx);
+      for (int q0 = threadIdx.x; q0 < nq; q0 += blockDim.x * J) {
+        float4 a[J], g[J];
+#pragma unroll
+        for (int j = 0; j < J; ++j) {
+          const int q = q0 + j * blockDim.x;
+          a[j] = g[j] = make_float4(0.f, 0.f, 0.f, 0.f);
+          if (q < nq && b < p.nb) {
+            a[j] = row[q];
+            if (swiglu) g[j] = row[nq + q];
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < J; ++j) {
+          const int q = q0 + j * blockDim.x;
+          if (q >= nq) break;
+          float4 v = a[j];
+          if (swiglu) {
+            v.x = a[j].x / (1.f + expf(-a[j].x)) * g[j].x;
+            v.y = a[j].y / (1.f + expf(-a[j].y)) * g[j].y;
+            v.z = a[j].z / (1.f + expf(-a[j].z)) * g[j].z;
+            v.w = a[j].w / (1.f + expf(-a[j].w)) * g[j].w;
+          }
+          *reinterpret_cast<float4*>(dst + slot<VEC>(4 * q, K)) = v;
+        }
+      }
+    }
+  } else {
+    for (int b = 0; b < NB; ++b) {
+      float* dst = xs + b * K;
+      const float* row = p.x + static_cast<int64_t>(b) * p.ldx;
+      for (int k = threadIdx.x; k < K; k += blockDim.x) {
+        float v = 0.f;
+        if (b < p.nb) {
+          v = row[k];
+          if (swiglu) v = v / (1.f + expf(-v)) * row[K + k];
+        }
+        dst[k] = v;
+      }
+    }
+  }
+  const bool ln = p.input == static_cast<int>(InputOp::kLayerNorm);
+  const bool rms = p.input == static_cast<int>(InputOp::kRmsNorm);
+  if (!ln && !rms) return;
+  __shared__ float scratch[32];
+  __syncthreads();  // rows are read across threads below
+  for (int b = 0; b < p.nb; ++b) {
+    float* dst = xs + b * K;
+    float mean = 0.f;
+    if (ln) {
+      float s = 0.f;
+      for (int k = threadIdx.x; k < K; k += blockDim.x) s += dst[k];
+      mean = block_sum(s, scratch) / K;
+    }
+    float s2 = 0.f;
+    for (int k = threadIdx.x; k < K; k += blockDim.x) {
+      const float d = dst[k] - mean;
+      s2 += d * d;
+    }
+    const float rstd = rsqrtf(block_sum(s2, scratch) / K + p.eps);
+    for (int k = threadIdx.x; k < K; k += blockDim.x) {
+      float v = (dst[k] - mean) * rstd * nw[k];
+      if (ln) v += nbias[k];
+      dst[k] = v;
+    }
+  }
+}
+
+// One round of a warp's row: packets [rd * 32 * kRound, ...) of the row, lane-strided.
+template <typename T>
+__device__ __forceinline__ void load_round(const GemvParams& p, int row, int rd, int lane, int nv,
+                                           Packet<T> (&pk)[kRound]) {
+  int s, r;
+  const Packet<T>* wp = reinterpret_cast<const Packet<T>*>(weight_row<T>(p, row, &s, &r));
+#pragma unroll
+  for (int u = 0; u < kRound; ++u) {
+    const int i = rd * 32 * kRound + lane + 32 * u;
+    if (i < nv) {
+      const uint4 v = ld_stream(wp + i);
+      pk[u] = *reinterpret_cast<const Packet<T>*>(&v);
+    }
+  }
+}
+
+// Bias, activation or residual add, then the store: lane b writes sequence b.
+template <typename T, int NB>
+__device__ __forceinline__ void epilogue(const GemvParams& p, int row, const float (&acc)[NB],
+                                         int lane) {
+  int s, r;
+  weight_row<T>(p, row, &s, &r);
+  if (lane >= p.nb) return;
+  float v = 0.f;
+#pragma unroll
+  for (int b = 0; b < NB; ++b)
+    if (b == lane) v = acc[b];
+  const T* bias = static_cast<const T*>(p.bias[s]);
+  if (bias) v += to_f(bias[r]);
+  float* out = p.y + static_cast<int64_t>(lane) * p.ldy + row;
+  switch (p.output) {
+    case static_cast<int>(OutputOp::kAccumulate): v += *out; break;
+    case static_cast<int>(OutputOp::kGeluTanh): v = gelu_tanh(v); break;
+    case static_cast<int>(OutputOp::kGeluErf): v = gelu_erf(v); break;
+    default: break;
+  }
+  *out = v;
+}
+
+template <typename T, int NB, int VEC>
+__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
+  extern __shared__ float xs[];  // [NB][K] input rows, then norm weight [K] and bias [K]
+  const int K = p.K;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+  const int total = p.start[p.nseg], stride = gridDim.x * nwarps;
+  const bool norm = p.input == static_cast<int>(InputOp::kLayerNorm) ||
+                    p.input == static_cast<int>(InputOp::kRmsNorm);
+  float* nw = xs + NB * K;
+  float* nbias = nw + K;
+  int row = blockIdx.x * nwarps + warp;
+  pdl_start();
+  if constexpr (VEC > 1) {
+    const int nv = K / VEC, rounds = (nv + 32 * kRound - 1) / (32 * kRound);
+    Packet<T> cur[kRound];
+    int rd = 0;
+    if (row < total) load_round<T>(p, row, 0, lane, nv, cur);  // independent of the wait
+    if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
+    pdl_wait();
+    load_input<T, NB, VEC>(p, xs, nw, nbias);
+    __syncthreads();
+    float acc[NB];
+#pragma unroll
+    for (int b = 0; b < NB; ++b) acc[b] = 0.f;
+    while (row < total) {
+      int nrow = row, nrd = rd + 1;
+      if (nrd == rounds) nrd = 0, nrow = row + stride;
+      Packet<T> nxt[kRound];
+      if (nrow < total) load_round<T>(p, nrow, nrd, lane, nv, nxt);
+#pragma unroll
+      for (int u = 0; u < kRound; ++u) {
+        const int i = rd * 32 * kRound + lane + 32 * u;
+        if (i >= nv) break;
+        float wf[VEC];
+#pragma unroll
+        for (int e = 0; e < VEC; ++e) wf[e] = to_f(cur[u].v[e]);
+#pragma unroll
+        for (int b = 0; b < NB; ++b) {
+#pragma unroll
+          for (int e4 = 0; e4 < VEC / 4; ++e4) {  // plane e4 (see slot())
+            const float4 xv = reinterpret_cast<const float4*>(xs + b * K + e4 * (K >> 1))[i];
+            acc[b] += wf[4 * e4] * xv.x + wf[4 * e4 + 1] * xv.y + wf[4 * e4 + 2] * xv.z +
+                      wf[4 * e4 + 3] * xv.w;
+          }
+        }
+      }
+      if (rd == rounds - 1) {
+#pragma unroll
+        for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
+        epilogue<T, NB>(p, row, acc, lane);
+#pragma unroll
+        for (int b = 0; b < NB; ++b) acc[b] = 0.f;
+      }
+#pragma unroll
+      for (int u = 0; u < kRound; ++u) cur[u] = nxt[u];
+      row = nrow, rd = nrd;
+    }
+  } else {
+    if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
+    pdl_wait();
+    load_input<T, NB, VEC>(p, xs, nw, nbias);
+    __syncthreads();
+    for (; row < total; row += stride) {
+      int s, r;
+      const T* w = weight_row<T>(p, row, &s, &r);
+      float acc[NB];
+#pragma unroll
+      for (int b = 0; b < NB; ++b) acc[b] = 0.f;
+      for (int k = lane; k < K; k += 32) {
+        const float wv = to_f(w[k]);
+#pragma unroll
+        for (int b = 0; b < NB; ++b) acc[b] += wv * xs[b * K + k];
+      }
+#pragma unroll
+      for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
+      epilogue<T, NB>(p, row, acc, lane);
+    }
+  }
+}
+
+template <typename T, int NB>
+Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
+  const size_t smem = static_cast<size_t>(NB + 2) * p.K * sizeof(float);
+  const int rows_per_block = kGemvThreads / 32;
+  constexpr int V = 16 / sizeof(T);
+  auto* kernel = vec ? gemv_kernel<T, NB, V> : gemv_kernel<T, NB, 1>;
+  // As many blocks as are resident at once (a grid-stride loop does the rest): no second
+  // wave waiting behind the first.
+  // Remembered per (kernel, shared memory): the eager first step asks, so a capture makes
+  // no host-side query.
+  LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
+  static std::mutex mu;
+  static std::map<std::pair<const void*, size_t>, int> resident;
+  int per_sm = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    int& r = resident[{reinterpret_cast<const void*>(kernel), smem}];
+    if (r == 0)
+      LW_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&r, kernel, kGemvThreads, smem));
+    per_sm = r;
+  }
+  int grid = (p.start[p.nseg] + rows_per_block - 1) / rows_per_block;
+  grid = std::max(1, std::min(grid, num_sms() * std::max(1, per_sm)));
+  LW_TRY(launch_dependent(kernel, grid, kGemvThreads, smem, stream, p));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+template <typename T>
+Status launch_gemv(const GemvParams& p, int nb_pad, bool vec, cudaStream_t stream) {
+  switch (nb_pad) {
+    case 1: return launch_gemv_nb<T, 1>(p, vec, stream);
+    case 2: return launch_gemv_nb<T, 2>(p, vec, stream);
+    case 4: return launch_gemv_nb<T, 4>(p, vec, stream);
+    default: return launch_gemv_nb<T, 8>(p, vec, stream);
+  }
+}
+
+int pad_batch(int nb) { return nb <= 1 ? 1 : nb <= 2 ? 2 : nb <= 4 ? 4 : 8; }
+
+}  // namespace
+
+// ============================== launchers ============================================
+size_t gemv_smem_bytes(DType, int B, int K) {
+  return static_cast<size_t>(pad_batch(std::min(B, kGemvMaxBatch)) + 2) * K * sizeof(float);
+}
+
+Status gemv(const GemvArgs& a, cudaStream_t stream) {
+  LW_CHECK(a.nseg >= 1 && a.nseg <= 3 && a.K > 0 && a.B >= 1, "decode gemv: bad arguments");
+  // The largest chunk of sequences whose input rows (and norm planes) fit in shared memory.
+  int chunk = kGemvMaxBatch;
+  auto bytes = [&](int nb) { return static_cast<size_t>(nb + 2) * a.K * sizeof(float); };
+  while (chunk > 1 && bytes(chunk) > smem_optin()) chunk /= 2;
+  LW_CHECK(bytes(1) <= smem_optin(),
+           "decode gemv: input width " + std::to_string(a.K) + " exceeds shared memory");
+  GemvParams p{};
+  p.ldx = a.ldx;
+  p.K = a.K;
+  p.input = static_cast<int>(a.input);
+  p.norm_w = a.norm_w;
+  p.norm_b = a.norm_b;
+  p.eps = a.eps;
+  p.nseg = a.nseg;
+  p.ldy = a.ldy;
+  p.output = static_cast<int>(a.output);
+  // The vector path reads 16-byte weight packets and float4 input rows.
+  bool vec = a.K % (16 / static_cast<int>(dtype_size(a.dtype))) == 0 && a.K % 4 == 0 &&
+             a.ldx % 4 == 0 && aligned16(a.x);
+  p.start[0] = 0;
+  for (int s = 0; s < a.nseg; ++s) {
+    p.w[s] = a.seg[s].w;
+    p.bias[s] = a.seg[s].bias;
+    p.start[s + 1] = p.start[s] + a.seg[s].rows;
+    vec = vec && aligned16(a.seg[s].w);
+  }
+  for (int b0 = 0; b0 < a.B; b0 += chunk) {
+    p.nb = std::min(chunk, a.B - b0);
+    p.x = a.x + static_cast<int64_t>(b0) * a.ldx;
+    p.y = a.y + static_cast<int64_t>(b0) * a.ldy;
+    LW_DISPATCH_FLOAT(a.dtype, "decode gemv",
+                      LW_TRY(launch_gemv<T>(p, pad_batch(p.nb), vec, stream)));
+  }
+  return Status::ok();
+}
+
+}  // namespace lw::cuda::decode
