@@ -18,6 +18,15 @@ Result<Tensor> merge_heads(const Tensor& x) {
   return t.reshape({x.size(0), x.size(2), x.size(1) * x.size(3)});
 }
 
+// [B,T,C] -> [B,T,NH,D] (a view): the token-major layout the attention op reads in place.
+Result<Tensor> heads_view(const Tensor& x, int64_t NH) {
+  return x.reshape({x.size(0), x.size(1), NH, x.size(2) / NH});
+}
+// [B,T,NH,D] -> [B,T,C] (a view)
+Result<Tensor> merged_view(const Tensor& x) {
+  return x.reshape({x.size(0), x.size(1), x.size(2) * x.size(3)});
+}
+
 Tensor* opt(Tensor& t) { return t.defined() ? &t : nullptr; }
 
 }  // namespace
@@ -32,17 +41,18 @@ Result<Tensor> attention_block(const Tensor& x, const AttnWeights& w, const Tens
   LW_ASSIGN_OR_RETURN(Tensor v, ops::linear(x, w.wv, w.bv));
   AttnSaved s;
   s.x = x;
-  LW_ASSIGN_OR_RETURN(s.qh, split_heads(q, cfg.n_head));
-  LW_ASSIGN_OR_RETURN(s.kh, split_heads(k, cfg.n_head));
-  LW_ASSIGN_OR_RETURN(s.vh, split_heads(v, cfg.n_head));
+  LW_ASSIGN_OR_RETURN(s.qh, heads_view(q, cfg.n_head));
+  LW_ASSIGN_OR_RETURN(s.kh, heads_view(k, cfg.n_head));
+  LW_ASSIGN_OR_RETURN(s.vh, heads_view(v, cfg.n_head));
   ops::AttentionOptions ao;
   ao.causal = cfg.causal;
   ao.capture_probs = cfg.capture;
   ao.dropout = cfg.dropout;
   ao.dropout_seed = cfg.dropout_seed;
   ao.dropout_offset = cfg.dropout_offset;
+  ao.tokens_major = true;
   LW_ASSIGN_OR_RETURN(s.att, ops::attention(s.qh, s.kh, s.vh, key_mask, ao));
-  LW_ASSIGN_OR_RETURN(s.merged, merge_heads(s.att.out));
+  LW_ASSIGN_OR_RETURN(s.merged, merged_view(s.att.out));
   LW_ASSIGN_OR_RETURN(Tensor y, ops::linear(s.merged, w.wo, w.bo));
   if (saved) *saved = std::move(s);
   return y;
@@ -53,17 +63,18 @@ Result<Tensor> attention_block_backward(const Tensor& dy, const AttnWeights& w, 
                                         const AttnSaved& s) {
   LW_ASSIGN_OR_RETURN(Tensor dmerged,
                       ops::linear_backward(dy, s.merged, w.wo, opt(g.wo), opt(g.bo)));
-  LW_ASSIGN_OR_RETURN(Tensor dout, split_heads(dmerged, cfg.n_head));
+  LW_ASSIGN_OR_RETURN(Tensor dout, heads_view(dmerged, cfg.n_head));
   ops::AttentionOptions ao;
   ao.causal = cfg.causal;
   ao.dropout = cfg.dropout;
   ao.dropout_seed = cfg.dropout_seed;
   ao.dropout_offset = cfg.dropout_offset;
+  ao.tokens_major = true;
   LW_ASSIGN_OR_RETURN(ops::AttentionGrads ag,
                       ops::attention_backward(dout, s.qh, s.kh, s.vh, s.att, key_mask, ao));
-  LW_ASSIGN_OR_RETURN(Tensor dq, merge_heads(ag.dq));
-  LW_ASSIGN_OR_RETURN(Tensor dk, merge_heads(ag.dk));
-  LW_ASSIGN_OR_RETURN(Tensor dv, merge_heads(ag.dv));
+  LW_ASSIGN_OR_RETURN(Tensor dq, merged_view(ag.dq));
+  LW_ASSIGN_OR_RETURN(Tensor dk, merged_view(ag.dk));
+  LW_ASSIGN_OR_RETURN(Tensor dv, merged_view(ag.dv));
   LW_ASSIGN_OR_RETURN(Tensor dx, ops::linear_backward(dq, s.x, w.wq, opt(g.wq), opt(g.bq)));
   LW_ASSIGN_OR_RETURN(Tensor dxk, ops::linear_backward(dk, s.x, w.wk, opt(g.wk), opt(g.bk)));
   LW_ASSIGN_OR_RETURN(Tensor dxv, ops::linear_backward(dv, s.x, w.wv, opt(g.wv), opt(g.bv)));

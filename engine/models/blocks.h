@@ -17,8 +17,8 @@ struct AttnWeights {
 
 struct AttnSaved {
   Tensor x;                 // [B,T,C] block input
-  Tensor qh, kh, vh;        // [B,NH,T,D]
-  ops::AttentionOut att;    // out [B,NH,T,D], lse, probs when captured
+  Tensor qh, kh, vh;        // [B,T,NH,D] views of the projections (token-major)
+  ops::AttentionOut att;    // out [B,T,NH,D], lse [B,NH,T], probs [B,NH,T,T] when captured
   Tensor merged;            // [B,T,C] heads merged, input of the output projection
 };
 

@@ -87,7 +87,7 @@ Result<Tensor> bias_gelu_backward(const Tensor& dy, const Tensor& x, const Tenso
     if (x.device().is_cuda()) {
       LW_TRY(check_grad_dtype(op, "dbias", dbias, x));
       LW_TRY(check_shape(op, "dbias", *dbias, {C}));
-      LW_TRY(cuda::bias_backward(x.dtype(), dbias->data_ptr(), dx.data_ptr(), rows, C, stream()));
+      LW_TRY(cuda_bias_backward(*dbias, dx, rows, C));
     }
 #endif
     if (x.device().is_cpu()) {

@@ -14,22 +14,25 @@ using namespace detail;
 Result<cpu::AttentionShape> check_attention(const char* op, const Tensor& q, const Tensor& k,
                                             const Tensor& v, const Tensor& key_mask,
                                             const AttentionOptions& opts) {
+  const bool tm = opts.tokens_major;
+  const int hd = tm ? 2 : 1, td = tm ? 1 : 2;  // dimensions of heads and tokens
   LW_TRY(check_float(op, "q", q));
-  LW_CHECK(q.dim() == 4, std::string(op) + ": q must be [B, NH, T, D], got " + describe(q));
+  LW_CHECK(q.dim() == 4, std::string(op) + ": q must be " + (tm ? "[B, T, NH, D]" : "[B, NH, T, D]") +
+                             ", got " + describe(q));
   LW_TRY(check_float(op, "k", k));
   LW_TRY(check_same_device(op, "k", k, q));
   LW_TRY(check_same_dtype(op, "k", k, q));
   LW_CHECK(k.dim() == 4 && k.size(0) == q.size(0) && k.size(3) == q.size(3),
-           std::string(op) + ": k must be [B, NKV, Tk, D] matching q " + describe(q) + ", got " +
-               describe(k));
+           std::string(op) + ": k must be " + (tm ? "[B, Tk, NKV, D]" : "[B, NKV, Tk, D]") +
+               " matching q " + describe(q) + ", got " + describe(k));
   LW_TRY(check_like(op, "v", v, q, k.shape()));
   cpu::AttentionShape s{};
   s.B = static_cast<int>(q.size(0));
-  s.NH = static_cast<int>(q.size(1));
-  s.T = static_cast<int>(q.size(2));
+  s.NH = static_cast<int>(q.size(hd));
+  s.T = static_cast<int>(q.size(td));
   s.D = static_cast<int>(q.size(3));
-  s.NKV = static_cast<int>(k.size(1));
-  s.Tk = static_cast<int>(k.size(2));
+  s.NKV = static_cast<int>(k.size(hd));
+  s.Tk = static_cast<int>(k.size(td));
   LW_CHECK(s.NKV > 0 && s.NH % s.NKV == 0,
            std::string(op) + ": " + std::to_string(s.NH) + " query heads are not a multiple of " +
                std::to_string(s.NKV) + " key/value heads");
@@ -47,6 +50,51 @@ Result<cpu::AttentionShape> check_attention(const char* op, const Tensor& q, con
 }
 
 const int32_t* mask_ptr(const Tensor& m) { return m.defined() ? m.data<int32_t>() : nullptr; }
+
+// Token-major tensors stay in place only on the fused CUDA path (without probabilities).
+bool tokens_major_in_place(const Tensor& q, const cpu::AttentionShape& s, bool with_probs) {
+#if LW_WITH_CUDA
+  return q.device().is_cuda() && cuda::attention_uses_flash(q.dtype(), s, with_probs);
+#else
+  (void)q; (void)s; (void)with_probs;
+  return false;
+#endif
+}
+
+AttentionOptions head_major(AttentionOptions o) {
+  o.tokens_major = false;
+  return o;
+}
+
+// Token-major attention on the other paths: transpose to head-major and back.
+Result<AttentionOut> attention_via_head_major(const Tensor& q, const Tensor& k, const Tensor& v,
+                                              const Tensor& key_mask, const AttentionOptions& o) {
+  LW_ASSIGN_OR_RETURN(Tensor qh, transpose12(q));
+  LW_ASSIGN_OR_RETURN(Tensor kh, transpose12(k));
+  LW_ASSIGN_OR_RETURN(Tensor vh, transpose12(v));
+  LW_ASSIGN_OR_RETURN(AttentionOut res, attention(qh, kh, vh, key_mask, head_major(o)));
+  LW_ASSIGN_OR_RETURN(res.out, transpose12(res.out));
+  return res;
+}
+
+Result<AttentionGrads> attention_backward_via_head_major(const Tensor& dout, const Tensor& q,
+                                                         const Tensor& k, const Tensor& v,
+                                                         const AttentionOut& saved,
+                                                         const Tensor& key_mask,
+                                                         const AttentionOptions& o) {
+  LW_ASSIGN_OR_RETURN(Tensor dh, transpose12(dout));
+  LW_ASSIGN_OR_RETURN(Tensor qh, transpose12(q));
+  LW_ASSIGN_OR_RETURN(Tensor kh, transpose12(k));
+  LW_ASSIGN_OR_RETURN(Tensor vh, transpose12(v));
+  AttentionOut sh = saved;
+  LW_ASSIGN_OR_RETURN(sh.out, transpose12(saved.out));
+  LW_ASSIGN_OR_RETURN(AttentionGrads g,
+                      attention_backward(dh, qh, kh, vh, sh, key_mask, head_major(o)));
+  LW_ASSIGN_OR_RETURN(g.dq, transpose12(g.dq));
+  LW_ASSIGN_OR_RETURN(g.dk, transpose12(g.dk));
+  LW_ASSIGN_OR_RETURN(g.dv, transpose12(g.dv));
+  return g;
+}
 
 // Probability dropout runs inside the fused CUDA kernels when they take the shape (same
 // Philox mask as the composed path below, without materializing the probabilities).
@@ -121,6 +169,11 @@ Result<AttentionOut> attention(const Tensor& q, const Tensor& k, const Tensor& v
                                const Tensor& key_mask, const AttentionOptions& opts) {
   const char* op = "attention";
   LW_ASSIGN_OR_RETURN(cpu::AttentionShape s, check_attention(op, q, k, v, key_mask, opts));
+  if (opts.tokens_major) {
+    if (!tokens_major_in_place(q, s, opts.capture_probs))
+      return attention_via_head_major(q, k, v, key_mask, opts);
+    s.tokens_major = true;
+  }
   if (opts.dropout != 0.0f) {
     LW_TRY(check_dropout(op, s, opts));
     if (!fused_dropout(q, s, opts.capture_probs)) {
@@ -176,6 +229,12 @@ Result<AttentionGrads> attention_backward(const Tensor& dout, const Tensor& q, c
   LW_CHECK(saved.lse.dtype() == DType::kF32, std::string(op) + ": lse must be f32");
   LW_TRY(check_shape(op, "lse", saved.lse, {s.B, s.NH, s.T}));
   LW_TRY(check_same_device(op, "lse", saved.lse, q));
+  if (opts.tokens_major) {
+    // A forward that materialized the probabilities took the head-major path.
+    if (saved.probs.defined() || !tokens_major_in_place(q, s, false))
+      return attention_backward_via_head_major(dout, q, k, v, saved, key_mask, opts);
+    s.tokens_major = true;
+  }
   if (opts.dropout != 0.0f) {
     LW_TRY(check_dropout(op, s, opts));
     // A forward that materialized the probabilities took the composed path.

@@ -195,7 +195,7 @@ Result<Tensor> linear_backward(const Tensor& dy, const Tensor& x, const Tensor& 
 #if LW_WITH_CUDA
     if (x.device().is_cuda()) {
       LW_TRY(check_grad_dtype(op, "db", db, x));
-      LW_TRY(cuda::bias_backward(x.dtype(), db->data_ptr(), dy.data_ptr(), rows, N, stream()));
+      LW_TRY(cuda_bias_backward(*db, dy, rows, N));
     }
 #endif
     if (x.device().is_cpu()) {

@@ -117,6 +117,14 @@ Status check_grad_dtype(const char* op, const char* name, const Tensor* g, const
   return Status::ok();
 }
 
+Status cuda_bias_backward(Tensor& db, const Tensor& dy, int64_t rows, int C) {
+  const size_t bytes = cuda::bias_backward_scratch_bytes(rows, C);
+  LW_ASSIGN_OR_RETURN(Tensor scratch, Tensor::empty({static_cast<int64_t>(bytes / 4 + 1)},
+                                                    DType::kF32, dy.device()));
+  return cuda::bias_backward(dy.dtype(), db.data_ptr(), dy.data_ptr(), rows, C,
+                             scratch.data<float>(), bytes, stream());
+}
+
 Result<Tensor> grad_or_scratch(Tensor* g, const Shape& shape, const Tensor& ref) {
   if (g && g->defined()) return *g;
   return Tensor::zeros(shape, ref.dtype(), ref.device());

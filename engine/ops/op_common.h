@@ -67,6 +67,9 @@ inline cudaStream_t stream() { return cuda::current_stream(); }
 Status check_grad_dtype(const char* op, const char* name, const Tensor* g, const Tensor& ref);
 // g itself when defined, else a zeroed scratch like ref (frozen parameter on the GPU).
 Result<Tensor> grad_or_scratch(Tensor* g, const Shape& shape, const Tensor& ref);
+// db [C] += column sums of dy [rows, C] on dy's device, through a scratch buffer from the
+// caching allocator (the two-pass kernel; no cudaMalloc in a warmed-up step).
+Status cuda_bias_backward(Tensor& db, const Tensor& dy, int64_t rows, int C);
 #endif
 
 // Element-wise op helpers: run cpu_fn(y32, inputs32..., n) on f32 host buffers or

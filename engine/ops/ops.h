@@ -121,6 +121,10 @@ struct AttentionOptions {
   float dropout = 0.0f;
   uint64_t dropout_seed = 0;
   uint64_t dropout_offset = 0;
+  // Token-major tensors: q, out, dq, dout [B,Tq,NH,D] and k, v, dk, dv [B,Tk,NKV,D] (the
+  // projections' own layout, so splitting heads is a reshape). The fused CUDA kernels read
+  // and write them in place; the other paths transpose around the head-major computation.
+  bool tokens_major = false;
 };
 struct AttentionOut {
   Tensor out;    // [B,NH,Tq,D], q's dtype

@@ -85,6 +85,9 @@ struct AttentionShape {
   float dropout = 0.0f;
   uint64_t dropout_seed = 0;
   uint64_t dropout_offset = 0;
+  // Token-major q/out [B,T,NH,D] and k/v [B,Tk,NKV,D]: the fused CUDA path only (the op
+  // layer transposes for every other path; the CPU kernels take head-major tensors).
+  bool tokens_major = false;
 };
 void attention_forward(float* out, float* lse, float* probs, const float* q, const float* k,
                        const float* v, const int32_t* key_mask, const AttentionShape& s);

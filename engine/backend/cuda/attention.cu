@@ -212,6 +212,7 @@ Status attention_forward(DType dtype, void* out, float* lse, void* probs, const 
   LW_TRY(check_shape(s));
   if (attention_uses_flash(dtype, s, probs != nullptr))
     return flash::forward(dtype, out, lse, q, k, v, key_mask, s, stream);
+  LW_CHECK(!s.tokens_major, "attention_forward: token-major tensors run on the fused path only");
   LW_CHECK(s.dropout == 0.0f, "attention_forward: probability dropout runs on the fused path "
                               "only (bf16/f16, head size 64 or 128, no captured probabilities)");
   const RefParams p = ref_params(s, key_mask);
@@ -240,6 +241,7 @@ Status attention_backward(DType dtype, void* dq, void* dk, void* dv, const void*
   float* delta = static_cast<float*>(workspace);
   if (attention_uses_flash(dtype, s, false))
     return flash::backward(dtype, dq, dk, dv, dout, q, k, v, out, lse, key_mask, s, delta, stream);
+  LW_CHECK(!s.tokens_major, "attention_backward: token-major tensors run on the fused path only");
   LW_CHECK(s.dropout == 0.0f, "attention_backward: probability dropout runs on the fused path only");
   const RefParams p = ref_params(s, key_mask);
   const int Tk = s.Tk > 0 ? s.Tk : s.T;

@@ -6,6 +6,8 @@
 // one kernel per 64 queries for dQ and one per 64 keys for dK/dV (looping over the
 // query heads that share the key head, so GQA needs no atomics and is deterministic).
 // Masks: causal (key > Tk - T + query), key padding (key_mask[b,key] == 0), the tails.
+// Layouts: head-major [B,H,T,D], or token-major [B,T,H,D] (AttentionShape::tokens_major: the
+// projections' own layout, so the model needs no head transposes); rows are D apart or H*D.
 // Fragment layouts (PTX ISA, m16n8k16): g = lane/4, t = lane%4; C rows g and g+8,
 // columns 2t, 2t+1; A regs (g,2t) (g+8,2t) (g,2t+8) (g+8,2t+8); B regs (k=2t, n=g), (k=2t+8, n=g).
 #include "engine/backend/cuda/attention_flash.h"
@@ -141,12 +143,12 @@ __device__ __forceinline__ void mma_pb(float (&acc)[D / 8][4], const float (&p)[
 // Asynchronous copy (cp.async, 16 bytes per thread access) of rows [row0, row0+ROWS) of
 // a [Tn, D] matrix into padded smem; rows past Tn are zero-filled (src-size 0).
 template <typename T, int D, int ROWS, int NT>
-__device__ __forceinline__ void cp_tile(T* s, const T* g, int row0, int Tn) {
+__device__ __forceinline__ void cp_tile(T* s, const T* g, int row0, int Tn, int64_t rs) {
   constexpr int kChunks = D / 8;
   for (int c = threadIdx.x; c < ROWS * kChunks; c += NT) {
     const int r = c / kChunks, ch = c % kChunks;
     const bool ok = row0 + r < Tn;
-    const T* src = g + (ok ? static_cast<int64_t>(row0 + r) * D + ch * 8 : 0);
+    const T* src = g + (ok ? static_cast<int64_t>(row0 + r) * rs + ch * 8 : 0);
     const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(s + r * (D + 8) + ch * 8));
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(ok ? 16 : 0));
   }
@@ -164,11 +166,28 @@ struct Params {
   const int32_t* mask;
   int B, NH, NKV, T, Tk;  // Tk: key length (queries are the last T of Tk positions)
   bool causal;
+  bool tm;  // token-major [B,T,H,D] tensors
   float scale;
   float p_drop;      // probability dropout (0: none); kept values scaled by keep_scale
   float keep_scale;
   uint64_t seed, offset;
 };
+
+// Offsets of head h of batch b (first row) and the distance between rows: query-side
+// tensors (q, out, dq, dout) have NH heads of T rows, key-side ones (k, v, dk, dv) NKV of Tk.
+template <int D>
+__device__ __forceinline__ int64_t q_base(const Params& p, int b, int h) {
+  return p.tm ? (static_cast<int64_t>(b) * p.T * p.NH + h) * D : (static_cast<int64_t>(b) * p.NH + h) * p.T * D;
+}
+template <int D>
+__device__ __forceinline__ int64_t k_base(const Params& p, int b, int hk) {
+  return p.tm ? (static_cast<int64_t>(b) * p.Tk * p.NKV + hk) * D
+              : (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
+}
+template <int D>
+__device__ __forceinline__ int64_t q_rows(const Params& p) { return p.tm ? static_cast<int64_t>(p.NH) * D : D; }
+template <int D>
+__device__ __forceinline__ int64_t k_rows(const Params& p) { return p.tm ? static_cast<int64_t>(p.NKV) * D : D; }
 
 // The dropout mask of element (bh, query, key) of [B*NH, T, Tk]: the same Philox draw as
 // ops::dropout on the materialized probabilities, so the fused path equals the composed one.
@@ -209,18 +228,19 @@ __global__ void __launch_bounds__(NW * 32, D <= 64 ? 2 : 1) fwd_kernel(Params p)
   const int q0 = blockIdx.x * QT, bh = blockIdx.y;
   const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
-  const T* q = static_cast<const T*>(p.q) + static_cast<int64_t>(bh) * p.T * D;
-  const T* k = static_cast<const T*>(p.k) + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
-  const T* v = static_cast<const T*>(p.v) + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
+  const int64_t qrs = q_rows<D>(p), krs = k_rows<D>(p);
+  const T* q = static_cast<const T*>(p.q) + q_base<D>(p, b, h);
+  const T* k = static_cast<const T*>(p.k) + k_base<D>(p, b, hk);
+  const T* v = static_cast<const T*>(p.v) + k_base<D>(p, b, hk);
   const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + QT) : p.Tk;
   const int n_tiles = kv_end > 0 ? (kv_end + kTile - 1) / kTile : 0;
   auto issue = [&](int j) {
     const int st = j & 1;
-    cp_tile<T, D, kTile, NT>(Ks + st * kTile * ld, k, j * kTile, p.Tk);
-    cp_tile<T, D, kTile, NT>(Vs + st * kTile * ld, v, j * kTile, p.Tk);
+    cp_tile<T, D, kTile, NT>(Ks + st * kTile * ld, k, j * kTile, p.Tk, krs);
+    cp_tile<T, D, kTile, NT>(Vs + st * kTile * ld, v, j * kTile, p.Tk, krs);
     key_flags<NT>(kf + st * kTile, p, b, j * kTile);
   };
-  cp_tile<T, D, QT, NT>(Qs, q, q0, p.T);
+  cp_tile<T, D, QT, NT>(Qs, q, q0, p.T, qrs);
   if (n_tiles > 0) issue(0);
   cp_commit();
 
@@ -315,7 +335,7 @@ __global__ void __launch_bounds__(NW * 32, D <= 64 ? 2 : 1) fwd_kernel(Params p)
     lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 1);
     lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 2);
   }
-  T* out = static_cast<T*>(p.o) + static_cast<int64_t>(bh) * p.T * D;
+  T* out = static_cast<T*>(p.o) + q_base<D>(p, b, h);
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int row = r == 0 ? row_a : row_b;
@@ -324,7 +344,7 @@ __global__ void __launch_bounds__(NW * 32, D <= 64 ? 2 : 1) fwd_kernel(Params p)
 #pragma unroll
     for (int dt = 0; dt < D / 8; ++dt) {
       const uint32_t packed = Mma<T>::pack(o[dt][2 * r] * inv, o[dt][2 * r + 1] * inv);
-      *reinterpret_cast<uint32_t*>(out + static_cast<int64_t>(row) * D + dt * 8 + 2 * t4) = packed;
+      *reinterpret_cast<uint32_t*>(out + row * qrs + dt * 8 + 2 * t4) = packed;
     }
     if (t4 == 0)
       p.lse_out[static_cast<int64_t>(bh) * p.T + row] =
@@ -332,16 +352,22 @@ __global__ void __launch_bounds__(NW * 32, D <= 64 ? 2 : 1) fwd_kernel(Params p)
   }
 }
 
-// delta[row] = sum_d dout[row, d] * out[row, d]; one warp per row.
+// delta[row] = sum_d dout[row, d] * out[row, d] for rows (b, h, t) in [B,NH,T] order; one
+// warp per row.
 template <typename T, int D>
-__global__ void delta_kernel(float* delta, const T* dout, const T* out, int64_t rows) {
+__global__ void delta_kernel(Params p, int64_t rows) {
   const int64_t row = blockIdx.x * static_cast<int64_t>(blockDim.x >> 5) + (threadIdx.x >> 5);
   if (row >= rows) return;
   const int lane = threadIdx.x & 31;
+  const int64_t bh = row / p.T;
+  const int t = static_cast<int>(row - bh * p.T);
+  const int64_t at = q_base<D>(p, static_cast<int>(bh / p.NH), static_cast<int>(bh % p.NH)) + t * q_rows<D>(p);
+  const T* dout = static_cast<const T*>(p.dout) + at;
+  const T* out = static_cast<const T*>(p.out) + at;
   float acc = 0.f;
-  for (int d = lane; d < D; d += 32) acc += to_f(dout[row * D + d]) * to_f(out[row * D + d]);
+  for (int d = lane; d < D; d += 32) acc += to_f(dout[d]) * to_f(out[d]);
   acc = warp_sum(acc);
-  if (lane == 0) delta[row] = acc;
+  if (lane == 0) p.delta[row] = acc;
 }
 
 // dQ for 16*NW queries: loop over key tiles (double-buffered), recompute P, dP = dO V^T,
@@ -358,19 +384,19 @@ __global__ void __launch_bounds__(NW * 32) dq_kernel(Params p) {
   const int q0 = blockIdx.x * QT, bh = blockIdx.y;
   const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
-  const int64_t qoff = static_cast<int64_t>(bh) * p.T * D;
-  const T* k = static_cast<const T*>(p.k) + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
-  const T* v = static_cast<const T*>(p.v) + (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
+  const int64_t qoff = q_base<D>(p, b, h), qrs = q_rows<D>(p), krs = k_rows<D>(p);
+  const T* k = static_cast<const T*>(p.k) + k_base<D>(p, b, hk);
+  const T* v = static_cast<const T*>(p.v) + k_base<D>(p, b, hk);
   const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + QT) : p.Tk;
   const int n_tiles = kv_end > 0 ? (kv_end + kTile - 1) / kTile : 0;
   auto issue = [&](int j) {
     const int st = j & 1;
-    cp_tile<T, D, kTile, NT>(Ks + st * kTile * ld, k, j * kTile, p.Tk);
-    cp_tile<T, D, kTile, NT>(Vs + st * kTile * ld, v, j * kTile, p.Tk);
+    cp_tile<T, D, kTile, NT>(Ks + st * kTile * ld, k, j * kTile, p.Tk, krs);
+    cp_tile<T, D, kTile, NT>(Vs + st * kTile * ld, v, j * kTile, p.Tk, krs);
     key_flags<NT>(kf + st * kTile, p, b, j * kTile);
   };
-  cp_tile<T, D, QT, NT>(Qs, static_cast<const T*>(p.q) + qoff, q0, p.T);
-  cp_tile<T, D, QT, NT>(dOs, static_cast<const T*>(p.dout) + qoff, q0, p.T);
+  cp_tile<T, D, QT, NT>(Qs, static_cast<const T*>(p.q) + qoff, q0, p.T, qrs);
+  cp_tile<T, D, QT, NT>(dOs, static_cast<const T*>(p.dout) + qoff, q0, p.T, qrs);
   if (n_tiles > 0) issue(0);
   cp_commit();
   const int row_a = q0 + warp * 16 + g, row_b = row_a + 8;
@@ -433,7 +459,7 @@ __global__ void __launch_bounds__(NW * 32) dq_kernel(Params p) {
     if (row >= p.T) continue;
 #pragma unroll
     for (int dt = 0; dt < D / 8; ++dt)
-      *reinterpret_cast<uint32_t*>(dq + static_cast<int64_t>(row) * D + dt * 8 + 2 * t4) =
+      *reinterpret_cast<uint32_t*>(dq + row * qrs + dt * 8 + 2 * t4) =
           Mma<T>::pack(acc[dt][2 * r] * p.scale, acc[dt][2 * r + 1] * p.scale);
   }
 }
@@ -455,19 +481,19 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
   const int k0 = blockIdx.x * kTile, bk = blockIdx.y;
   const int b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
-  const int64_t koff = static_cast<int64_t>(bk) * p.Tk * D;
-  cp_tile<T, D, kTile, NT>(Ks, static_cast<const T*>(p.k) + koff, k0, p.Tk);
-  cp_tile<T, D, kTile, NT>(Vs, static_cast<const T*>(p.v) + koff, k0, p.Tk);
+  const int64_t koff = k_base<D>(p, b, hk), qrs = q_rows<D>(p), krs = k_rows<D>(p);
+  cp_tile<T, D, kTile, NT>(Ks, static_cast<const T*>(p.k) + koff, k0, p.Tk, krs);
+  cp_tile<T, D, kTile, NT>(Vs, static_cast<const T*>(p.v) + koff, k0, p.Tk, krs);
   key_flags<NT>(kf, p, b, k0);
   const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
   const int nq = qstart < p.T ? (p.T - qstart + kTile - 1) / kTile : 0;
   const int n_tiles = group * nq;
   auto issue = [&](int j) {
     const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * kTile;
-    const int64_t qoff = (static_cast<int64_t>(b) * p.NH + hq) * p.T * D;
+    const int64_t qoff = q_base<D>(p, b, hq);
     const int64_t roff = (static_cast<int64_t>(b) * p.NH + hq) * p.T;
-    cp_tile<T, D, kTile, NT>(Qs + st * kTile * ld, static_cast<const T*>(p.q) + qoff, q0, p.T);
-    cp_tile<T, D, kTile, NT>(dOs + st * kTile * ld, static_cast<const T*>(p.dout) + qoff, q0, p.T);
+    cp_tile<T, D, kTile, NT>(Qs + st * kTile * ld, static_cast<const T*>(p.q) + qoff, q0, p.T, qrs);
+    cp_tile<T, D, kTile, NT>(dOs + st * kTile * ld, static_cast<const T*>(p.dout) + qoff, q0, p.T, qrs);
     for (int i = threadIdx.x; i < kTile; i += NT) {
       const bool ok = q0 + i < p.T;
       lse_s[st * kTile + i] = ok ? p.lse_in[roff + q0 + i] * kLog2e : INFINITY;  // +inf: P = 0
@@ -553,7 +579,7 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
     if (key >= p.Tk) continue;
 #pragma unroll
     for (int dt = 0; dt < D / 8; ++dt) {
-      const int64_t off = static_cast<int64_t>(key) * D + dt * 8 + 2 * t4;
+      const int64_t off = key * krs + dt * 8 + 2 * t4;
       *reinterpret_cast<uint32_t*>(dkp + off) = Mma<T>::pack(dk[dt][2 * r] * p.scale, dk[dt][2 * r + 1] * p.scale);
       *reinterpret_cast<uint32_t*>(dvp + off) = Mma<T>::pack(dv[dt][2 * r], dv[dt][2 * r + 1]);
     }
@@ -581,8 +607,7 @@ Status forward_t(const Params& p, cudaStream_t stream) {
 template <typename T, int D>
 Status backward_t(const Params& p, cudaStream_t stream) {
   const int64_t rows = static_cast<int64_t>(p.B) * p.NH * p.T;
-  delta_kernel<T, D><<<static_cast<unsigned>((rows + 7) / 8), 256, 0, stream>>>(
-      p.delta, static_cast<const T*>(p.dout), static_cast<const T*>(p.out), rows);
+  delta_kernel<T, D><<<static_cast<unsigned>((rows + 7) / 8), 256, 0, stream>>>(p, rows);
   LW_CUDA_LAUNCH_CHECK();
   constexpr int QT = kFwdWarps * 16;
   const size_t smem_q = (2 * QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
@@ -621,7 +646,7 @@ Status forward(DType dtype, void* out, float* lse, const void* q, const void* k,
   Params p{};
   p.q = q; p.k = k; p.v = v; p.o = out; p.lse_out = lse; p.mask = key_mask;
   p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.Tk = s.Tk > 0 ? s.Tk : s.T;
-  p.causal = s.causal; p.scale = s.scale;
+  p.causal = s.causal; p.scale = s.scale; p.tm = s.tokens_major;
   set_dropout(p, s);
   return dispatch(dtype, p, s.D, true, stream);
 }
@@ -634,7 +659,7 @@ Status backward(DType dtype, void* dq, void* dk, void* dv, const void* dout, con
   p.q = q; p.k = k; p.v = v; p.out = out; p.dout = dout; p.dq = dq; p.dk = dk; p.dv = dv;
   p.lse_in = lse; p.delta = delta; p.mask = key_mask;
   p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.Tk = s.Tk > 0 ? s.Tk : s.T;
-  p.causal = s.causal; p.scale = s.scale;
+  p.causal = s.causal; p.scale = s.scale; p.tm = s.tokens_major;
   set_dropout(p, s);
   return dispatch(dtype, p, s.D, false, stream);
 }

@@ -47,8 +47,12 @@ Status gemm_prepare(cudaStream_t stream);
 // ---- elementwise / bias --------------------------------------------------------------
 Status add_bias(DType dtype, void* y, const void* bias, int64_t rows, int C, cudaStream_t stream);
 // dbias += sum_r dy[r,c] (dbias has storage type `dtype`; deterministic column sums).
+// Half-precision rows are summed in two passes through `scratch` (at least
+// bias_backward_scratch_bytes(rows, C), from the caller's allocator); without it, or for
+// f32, one slower pass.
+size_t bias_backward_scratch_bytes(int64_t rows, int C);
 Status bias_backward(DType dtype, void* dbias, const void* dy, int64_t rows, int C,
-                     cudaStream_t stream);
+                     float* scratch, size_t scratch_bytes, cudaStream_t stream);
 Status gelu_forward(DType dtype, void* y, const void* x, int64_t n, GeluKind kind,
                     cudaStream_t stream);
 Status gelu_backward(DType dtype, void* dx, const void* dy, const void* x, int64_t n,

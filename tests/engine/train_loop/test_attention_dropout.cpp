@@ -104,6 +104,36 @@ class TestAttentionDropout : public QObject {
     qInfo("worst relative error %.2e", worst);
   }
 
+  // Token-major tensors ([B,T,NH,D], what the models pass) give the head-major results,
+  // transposed, forward and backward, with dropout, padding and grouped-query heads.
+  void token_major_equals_head_major() {
+    Tensor q = randn({B, NH, T, D}, 11), k = randn({B, 1, T, D}, 12), v = randn({B, 1, T, D}, 13);
+    Tensor dout = randn({B, NH, T, D}, 14);
+    Tensor mask = *Tensor::from_ints(std::vector<int32_t>{1, 1, 1, 1, 1, 1, 1, 1, 0, 0}, {B, T});
+    ops::AttentionOptions o;
+    o.causal = true;
+    auto tr = [](const Tensor& t) { return *ops::transpose12(t); };
+    auto hm = ops::attention(q, k, v, mask, o);
+    QVERIFY2(hm.is_ok(), hm.status().to_string().c_str());
+    auto ghm = ops::attention_backward(dout, q, k, v, *hm, mask, o);
+    QVERIFY2(ghm.is_ok(), ghm.status().to_string().c_str());
+    ops::AttentionOptions ot = o;
+    ot.tokens_major = true;
+    auto tm = ops::attention(tr(q), tr(k), tr(v), mask, ot);
+    QVERIFY2(tm.is_ok(), tm.status().to_string().c_str());
+    QCOMPARE(tm->out.shape(), (Shape{B, T, NH, D}));
+    auto gtm = ops::attention_backward(tr(dout), tr(q), tr(k), tr(v), *tm, mask, ot);
+    QVERIFY2(gtm.is_ok(), gtm.status().to_string().c_str());
+    auto same = [](const Tensor& a, const Tensor& b) {
+      return *a.to_float_vector() == *b.to_float_vector();
+    };
+    QVERIFY(same(tr(tm->out), hm->out));
+    QVERIFY(same(tm->lse, hm->lse));
+    QVERIFY(same(tr(gtm->dq), ghm->dq));
+    QVERIFY(same(tr(gtm->dk), ghm->dk));
+    QVERIFY(same(tr(gtm->dv), ghm->dv));
+  }
+
   void rejects_bad_probability() {
     Tensor q = randn({1, 1, 2, 4}, 1);
     ops::AttentionOptions o;

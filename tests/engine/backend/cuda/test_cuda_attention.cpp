@@ -62,6 +62,17 @@ Inputs make_inputs(DType dtype, const Case& c) {
   return in;
 }
 
+// [B,H,T,D] <-> [B,T,H,D] on the host (the token-major layout of the fused path).
+std::vector<float> swap_heads_tokens(const std::vector<float>& x, int B, int X, int Y, int D) {
+  std::vector<float> y(x.size());
+  for (int b = 0; b < B; ++b)
+    for (int i = 0; i < X; ++i)
+      for (int j = 0; j < Y; ++j)
+        for (int d = 0; d < D; ++d)
+          y[((int64_t{b} * Y + j) * X + i) * D + d] = x[((int64_t{b} * X + i) * Y + j) * D + d];
+  return y;
+}
+
 }  // namespace
 
 class TestCudaAttention : public QObject {
@@ -83,6 +94,7 @@ class TestCudaAttention : public QObject {
     QTest::addColumn<bool>("mask");
     QTest::addColumn<bool>("probs");
     QTest::addColumn<int>("Tk");
+    QTest::addColumn<bool>("tm");
     const Case cases[] = {
         {1, 1, 1, 1, 64, true, false, false, 0},    {2, 4, 2, 77, 64, true, false, false, 0},
         {3, 4, 4, 130, 128, false, true, false, 0}, {2, 4, 1, 64, 128, false, true, false, 0},
@@ -91,28 +103,37 @@ class TestCudaAttention : public QObject {
         {2, 2, 2, 200, 64, false, false, false, 0},
     };
     for (DType t : {DType::kF32, DType::kBF16, DType::kF16})
-      for (const Case& c : cases) {
-        const bool flash = cuda::attention_uses_flash(t, cpu::AttentionShape{c.B, c.NH, c.NKV, c.T, c.D, c.causal, 1.f, c.Tk}, c.probs);
-        QTest::newRow(qPrintable(QString("%1 B%2 NH%3 NKV%4 T%5 D%6%7%8%9%10 [%11]")
-                                     .arg(dtype_tag(t)).arg(c.B).arg(c.NH).arg(c.NKV).arg(c.T).arg(c.D)
-                                     .arg(c.causal ? " causal" : " bidir").arg(c.mask ? " mask" : "")
-                                     .arg(c.probs ? " probs" : "").arg(c.Tk ? QString(" Tk%1").arg(c.Tk) : QString())
-                                     .arg(flash ? "flash" : "reference")))
-            << t << c.B << c.NH << c.NKV << c.T << c.D << c.causal << c.mask << c.probs << c.Tk;
-      }
+      for (const Case& c : cases)
+        for (bool tm : {false, true}) {  // token-major tensors: the fused path only
+          const bool flash = cuda::attention_uses_flash(t, cpu::AttentionShape{c.B, c.NH, c.NKV, c.T, c.D, c.causal, 1.f, c.Tk}, c.probs);
+          if (tm && !flash) continue;
+          QTest::newRow(qPrintable(QString("%1 B%2 NH%3 NKV%4 T%5 D%6%7%8%9%10 [%11]")
+                                       .arg(dtype_tag(t)).arg(c.B).arg(c.NH).arg(c.NKV).arg(c.T).arg(c.D)
+                                       .arg(c.causal ? " causal" : " bidir").arg(c.mask ? " mask" : "")
+                                       .arg(c.probs ? " probs" : "").arg(c.Tk ? QString(" Tk%1").arg(c.Tk) : QString())
+                                       .arg(flash ? (tm ? "flash, token-major" : "flash") : "reference")))
+              << t << c.B << c.NH << c.NKV << c.T << c.D << c.causal << c.mask << c.probs << c.Tk << tm;
+        }
   }
 
   void attention() {
     QFETCH(DType, dtype);
     Case c{};
     QFETCH(int, B); QFETCH(int, NH); QFETCH(int, NKV); QFETCH(int, T); QFETCH(int, D);
-    QFETCH(bool, causal); QFETCH(bool, mask); QFETCH(bool, probs); QFETCH(int, Tk);
+    QFETCH(bool, causal); QFETCH(bool, mask); QFETCH(bool, probs); QFETCH(int, Tk); QFETCH(bool, tm);
     c = {B, NH, NKV, T, D, causal, mask, probs, Tk};
     const int TK = Tk ? Tk : T;
-    const cpu::AttentionShape s{B, NH, NKV, T, D, causal, 1.f / std::sqrt(static_cast<float>(D)), Tk};
+    cpu::AttentionShape s{B, NH, NKV, T, D, causal, 1.f / std::sqrt(static_cast<float>(D)), Tk};
+    s.tokens_major = tm;
     Inputs in = make_inputs(dtype, c);
     const int64_t nq = int64_t{B} * NH * T * D, nk = int64_t{B} * NKV * TK * D, nr = int64_t{B} * NH * T;
-    DevBuf q_ = upload(dtype, in.q), k_ = upload(dtype, in.k), v_ = upload(dtype, in.v), do_ = upload(dtype, in.dout);
+    // The device sees token-major copies when tm; results are swapped back before comparing.
+    auto dev_q = [&](const std::vector<float>& x) { return tm ? swap_heads_tokens(x, B, NH, T, D) : x; };
+    auto dev_k = [&](const std::vector<float>& x) { return tm ? swap_heads_tokens(x, B, NKV, TK, D) : x; };
+    auto host_q = [&](const std::vector<float>& x) { return tm ? swap_heads_tokens(x, B, T, NH, D) : x; };
+    auto host_k = [&](const std::vector<float>& x) { return tm ? swap_heads_tokens(x, B, TK, NKV, D) : x; };
+    DevBuf q_ = upload(dtype, dev_q(in.q)), k_ = upload(dtype, dev_k(in.k)), v_ = upload(dtype, dev_k(in.v)),
+           do_ = upload(dtype, dev_q(in.dout));
     DevBuf m_ = upload_i32(in.mask), o_(nq * 4), lse_(nr * 4), p_(probs ? nr * TK * 4 : 0);
     const int32_t* mp = mask ? m_.as<int32_t>() : nullptr;
     std::vector<float> o(nq), lse(nr), pr(probs ? nr * TK : 0);
@@ -121,12 +142,12 @@ class TestCudaAttention : public QObject {
                                          k_.get(), v_.get(), mp, s, 0));
     cpu::attention_forward(o.data(), lse.data(), probs ? pr.data() : nullptr, in.q.data(), in.k.data(),
                            in.v.data(), mask ? in.mask.data() : nullptr, s);
-    LW_EXPECT_CLOSE(download(dtype, o_, nq), o, scaled(tol_for(dtype, 1.5), o), "attention out");
+    LW_EXPECT_CLOSE(host_q(download(dtype, o_, nq)), o, scaled(tol_for(dtype, 1.5), o), "attention out");
     LW_EXPECT_CLOSE(finite(download(DType::kF32, lse_, nr)), finite(lse), (Tol{1e-4, 1e-4}), "attention lse");
     if (probs) LW_EXPECT_CLOSE(download(dtype, p_, nr * TK), pr, tol_for(dtype), "attention probs");
 
     // Backward from the GPU's own (rounded) output, as training does.
-    auto o_gpu = download(dtype, o_, nq);
+    auto o_gpu = host_q(download(dtype, o_, nq));
     auto lse_gpu = download(DType::kF32, lse_, nr);
     DevBuf dq_(nq * 4), dk_(nk * 4), dv_(nk * 4);
     const size_t wb = cuda::attention_backward_workspace_bytes(s);
@@ -138,9 +159,9 @@ class TestCudaAttention : public QObject {
                             o_gpu.data(), lse_gpu.data(), mask ? in.mask.data() : nullptr, s);
     double max_dout = 1e-6;
     for (float v : in.dout) max_dout = std::max(max_dout, static_cast<double>(std::fabs(v)));
-    LW_EXPECT_CLOSE(download(dtype, dq_, nq), dq, scaled(tol_for(dtype, 2.0), dq, max_dout), "attention dq");
-    LW_EXPECT_CLOSE(download(dtype, dk_, nk), dk, scaled(tol_for(dtype, 2.0), dk, max_dout), "attention dk");
-    LW_EXPECT_CLOSE(download(dtype, dv_, nk), dv, scaled(tol_for(dtype, 2.0), dv, max_dout), "attention dv");
+    LW_EXPECT_CLOSE(host_q(download(dtype, dq_, nq)), dq, scaled(tol_for(dtype, 2.0), dq, max_dout), "attention dq");
+    LW_EXPECT_CLOSE(host_k(download(dtype, dk_, nk)), dk, scaled(tol_for(dtype, 2.0), dk, max_dout), "attention dk");
+    LW_EXPECT_CLOSE(host_k(download(dtype, dv_, nk)), dv, scaled(tol_for(dtype, 2.0), dv, max_dout), "attention dv");
   }
 
   // Forward + backward attention, layernorm and a GEMM recorded into a CUDA graph on a

@@ -43,7 +43,7 @@ class TestCudaKernels : public QObject {
                 info.sm_count);
   }
 
-  void elementwise_data() { add_dtype_rows("n", {{1, 1}, {1, 7}, {3, 1001}, {64, 768}}); }
+  void elementwise_data() { add_dtype_rows("n", {{1, 1}, {1, 7}, {3, 1001}, {64, 768}, {512, 264}}); }
   void elementwise() {
     QFETCH(DType, dtype);
     QFETCH(qint64, rows);
@@ -102,12 +102,19 @@ class TestCudaKernels : public QObject {
     cpu::add_bias(want.data(), bias.data(), rows, cols);
     LW_EXPECT_CLOSE(download(dtype, yb, n), want, tol, "add_bias");
     auto g0 = rounded(dtype, randn(cols, 5));
-    DevBuf gb = upload(dtype, g0);
-    LW_EXPECT_OK(cuda::bias_backward(dtype, gb.get(), dy_.get(), rows, cols, 0));
     want = g0;
     want.resize(cols);
     cpu::bias_backward(want.data(), dy.data(), rows, cols);
-    LW_EXPECT_CLOSE(download(dtype, gb, cols), want, tol_for(dtype, 2.0), "bias_backward");
+    const size_t scratch_bytes = cuda::bias_backward_scratch_bytes(rows, cols);
+    DevBuf scratch(scratch_bytes + 16);
+    for (bool two_pass : {false, true}) {  // one pass without scratch, two with it
+      DevBuf gb = upload(dtype, g0);
+      LW_EXPECT_OK(cuda::bias_backward(dtype, gb.get(), dy_.get(), rows, cols,
+                                       two_pass ? scratch.as<float>() : nullptr,
+                                       two_pass ? scratch_bytes : 0, 0));
+      LW_EXPECT_CLOSE(download(dtype, gb, cols), want, tol_for(dtype, 2.0),
+                      two_pass ? "bias_backward (two passes)" : "bias_backward");
+    }
     // sum of squares, accumulated over two calls
     DevBuf ss(16);
     LW_EXPECT_OK(cuda::sum_squares(dtype, ss.as<float>(), dx_.get(), n, false, 0));

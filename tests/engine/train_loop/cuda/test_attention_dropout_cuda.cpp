@@ -36,12 +36,17 @@ class TestAttentionDropoutCuda : public QObject {
   void matches_cpu_data() {
     QTest::addColumn<int>("dtype");
     QTest::addColumn<double>("tol");
-    QTest::newRow("f32") << int(DType::kF32) << 1e-4;
-    QTest::newRow("bf16") << int(DType::kBF16) << 6e-2;
+    QTest::addColumn<bool>("tokens_major");
+    QTest::newRow("f32") << int(DType::kF32) << 1e-4 << false;
+    QTest::newRow("bf16") << int(DType::kBF16) << 6e-2 << false;
+    // Token-major: bf16 runs in place on the fused kernels, f32 through transposes.
+    QTest::newRow("f32 token-major") << int(DType::kF32) << 1e-4 << true;
+    QTest::newRow("bf16 token-major") << int(DType::kBF16) << 6e-2 << true;
   }
   void matches_cpu() {
     QFETCH(int, dtype);
     QFETCH(double, tol);
+    QFETCH(bool, tokens_major);
     const int B = 2, NH = 4, T = 33, D = 64;
     Tensor q = randn({B, NH, T, D}, 1), k = randn({B, NH, T, D}, 2), v = randn({B, NH, T, D}, 3);
     Tensor dout = randn({B, NH, T, D}, 4);
@@ -55,13 +60,22 @@ class TestAttentionDropoutCuda : public QObject {
     auto cpu = ops::attention(q, k, v, mask, o);
     auto gcpu = ops::attention_backward(dout, q, k, v, *cpu, mask, o);
     QVERIFY(cpu.is_ok() && gcpu.is_ok());
-    auto dev = [&](const Tensor& t) { return *(*t.to(Device::cuda(0))).to(DType(dtype)); };
+    // The device gets [B,T,NH,D] copies when token-major; results come back head-major.
+    auto dev = [&](const Tensor& t) {
+      Tensor d = *(*t.to(Device::cuda(0))).to(DType(dtype));
+      return tokens_major ? *ops::transpose12(d) : d;
+    };
     Tensor mq = *mask.to(Device::cuda(0));
-    auto gpu = ops::attention(dev(q), dev(k), dev(v), mq, o);
+    ops::AttentionOptions og = o;
+    og.tokens_major = tokens_major;
+    auto gpu = ops::attention(dev(q), dev(k), dev(v), mq, og);
     QVERIFY2(gpu.is_ok(), gpu.status().to_string().c_str());
-    auto ggpu = ops::attention_backward(dev(dout), dev(q), dev(k), dev(v), *gpu, mq, o);
+    auto ggpu = ops::attention_backward(dev(dout), dev(q), dev(k), dev(v), *gpu, mq, og);
     QVERIFY2(ggpu.is_ok(), ggpu.status().to_string().c_str());
-    auto host = [](const Tensor& t) { return *(*t.to(Device::cpu())).to(DType::kF32); };
+    auto host = [&](const Tensor& t) {
+      Tensor h = *(*t.to(Device::cpu())).to(DType::kF32);
+      return tokens_major ? *ops::transpose12(h) : h;
+    };
     QVERIFY2(max_diff(host(gpu->out), cpu->out) < tol, std::to_string(max_diff(host(gpu->out), cpu->out)).c_str());
     QVERIFY(max_diff(host(ggpu->dq), gcpu->dq) < 4 * tol);
     QVERIFY(max_diff(host(ggpu->dk), gcpu->dk) < 4 * tol);
