@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Pretrain a small GPT-2 on sotu + tinyshakespeare + the uci-sentiment TRAIN sentences, then
+# prompt-tune / p-tune it on uci-sentiment (seeded split) and report exact match before/after.
+# On the GPU machine (carry the bundle, .device/shared-data and .device/lm/text.tar.xz, a
+# tar.xz of ../shared/data/text made with `tar -cJf .device/lm/text.tar.xz -C ../shared/data text`):
+#   export OUT LW_BUNDLE=.device/lm/bundle.tar.xz; bash tests/golden/run_sentiment_prompt.sh
+# CPU dry run here (tiny sizes, llmwb from build-lm-dev/bin):
+#   LW_LM_DRY=1 OUT=/tmp/lm_dry bash tests/golden/run_sentiment_prompt.sh
+# Results: $OUT/results.tgz (summary.json, pretrain.json/.log, pt_<run>.json/.log, the store).
+set -u
+export PYTHONUNBUFFERED=1
+W=/tmp/lmwork; rm -rf $W; mkdir -p $W "$OUT"
+if [ "${LW_LM_DRY:-0}" = 1 ]; then
+  export PATH=$PWD/build-lm-dev/bin:$PATH
+  DATA=/work/shared/data; TEXT=$DATA/text; DEV=cpu; DT=f32
+  SHAPE="--layers 2 --hidden 64 --heads 2 --context 64"; TOKENS="--steps 30"; BATCH=8; GUARD=600
+  PT_EPOCHS=1; LIMIT="--eval-limit 40"; PT_GUARD=900
+else
+  source packaging/device_env.sh
+  DATA=.device/shared-data; mkdir -p $W/t && tar -xJf .device/lm/text.tar.xz -C $W/t; TEXT=$W/t/text
+  DEV=cuda:0; DT=bf16
+  SHAPE="--layers 6 --hidden 384 --heads 6 --context 256"; TOKENS="--tokens ${LW_LM_TOKENS:-16000000}"; BATCH=32
+  GUARD=${LW_LM_GUARD:-200}; PT_EPOCHS=${LW_LM_PT_EPOCHS:-5}; LIMIT=""; PT_GUARD=${LW_LM_PT_GUARD:-150}
+  nvidia-smi --query-gpu=name,memory.used --format=csv > $OUT/gpu.txt 2>&1
+fi
+S=$W/sent
+python3 tests/golden/make_sentiment_jsonl.py --data $DATA/cls/uci-sentiment --out $S --seed 0 | tee $OUT/summary.json
+cp $S/tasks*.json $OUT/
+# Pretraining; SIGINT after GUARD s stops after the current step and still writes the model.
+ST=$S/train_sentences.txt
+timeout -s INT $GUARD llmwb train lm --text $TEXT --text $ST --text $ST --text $ST --text $ST \
+  --tokenizer $DATA/tokenizers/gpt2 $SHAPE $TOKENS --batch $BATCH --lr 1e-3 --warmup 0.03 \
+  --val-fraction 0.02 --eval-every 400 --eval-chunks 200 --seed 1 --device $DEV --dtype $DT \
+  --project $W/proj --out $W/gpt-sent --name "pretrain sentiment" --json > $OUT/pretrain.json 2> $OUT/pretrain.log
+echo "pretrain rc=$?"; tail -4 $OUT/pretrain.log
+llmwb generate --model $W/gpt-sent --prompt "The food was" --max-new-tokens 30 --greedy --device $DEV > $OUT/generate.txt 2>&1
+head -c 600 $OUT/generate.txt; echo
+# Prompt-tuning runs in parallel (each is latency-bound: small kernels and host work).
+pt() {  # name tasks method lr extra...
+  local name=$1 tasks=$2 method=$3 lr=$4; shift 4
+  timeout -s INT $PT_GUARD llmwb train prompt --model $W/gpt-sent --tasks $S/$tasks --train $S/train.jsonl --dev $S/dev.jsonl \
+    --method $method --lr $lr --epochs $PT_EPOCHS --batch 16 --seed 0 --max-new-tokens 4 $LIMIT \
+    --device $DEV --dtype $DT --project $W/proj-$name --out $W/$name.safetensors --json "$@" \
+    > $OUT/pt_$name.json 2> $OUT/pt_$name.log
+  echo "$name rc=$?"
+}
+pt spaced_pt_3e-2 tasks.json prompt-tuning 3e-2 &
+pt spaced_pt_3e-3 tasks.json prompt-tuning 3e-3 &
+pt plain_pt_3e-2 tasks_plain.json prompt-tuning 3e-2 &
+pt plain_pt_1e-3 tasks_plain.json prompt-tuning 1e-3 &
+pt spaced_mlp_1e-3 tasks.json p-tuning 1e-3 --encoder mlp &
+pt spaced_lstm_1e-3 tasks.json p-tuning 1e-3 --encoder lstm &
+pt spaced_pt_text_3e-2 tasks.json prompt-tuning 3e-2 --init text --init-text "Is the sentiment of this review positive or negative?" &
+wait
+python3 - $OUT <<'PY'
+import glob, json, os, sys
+out = sys.argv[1]
+s = json.load(open(os.path.join(out, "summary.json")))
+print("dev majority baseline %.4f (%s)" % (s["dev_majority_accuracy"], s["dev_majority_label"]))
+try:
+    p = json.load(open(os.path.join(out, "pretrain.json")))
+    print("pretrain: %d steps, %d tokens, %.0f tok/s, loss %.3f -> %.3f, evals %s" % (p["steps"], p["tokens_seen"],
+          p["tokens_per_s"], p["first_loss"], p["final_loss"], [(e["step"], round(e["loss"], 3)) for e in p["evals"]]))
+except Exception as e:
+    print("pretrain.json:", e)
+for f in sorted(glob.glob(os.path.join(out, "pt_*.json"))):
+    try:
+        d = json.load(open(f))["dev"]
+        print("%-22s acc %.4f -> %.4f  loss %.3f -> %.3f" % (os.path.basename(f)[3:-5], d["accuracy_before"],
+              d["accuracy"], d["loss_before"], d["loss"]))
+    except Exception as e:
+        print(os.path.basename(f), "failed:", e)
+PY
+cp $W/proj/experiments.sqlite $OUT/ 2>/dev/null
+tar -czf /tmp/r.tgz -C $OUT . && rm -rf $OUT/* && mv /tmp/r.tgz $OUT/results.tgz
