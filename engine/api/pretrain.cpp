@@ -90,6 +90,21 @@ Result<std::unique_ptr<models::Model>> start_model(const PretrainConfig& c, cons
   return model;
 }
 
+// A model family may not train with dropout yet: one training forward on one chunk says so
+// before a run is recorded (the loop would only find out at its first step).
+Status probe_dropout(models::Model& model, const train::LmChunks& chunks, double p) {
+  std::vector<int32_t> first(chunks.train.begin(), chunks.train.begin() + chunks.context);
+  models::Batch b;
+  LW_ASSIGN_OR_RETURN(b.input_ids, Tensor::from_ints(first, {1, chunks.context}, model.device()));
+  b.labels = b.input_ids;
+  models::ForwardOptions fo;
+  fo.keep_activations = true;
+  fo.dropout = float(p);
+  auto r = model.forward(b, fo);
+  if (!r.is_ok()) return r.status().with_context("--dropout " + std::to_string(p));
+  return Status::ok();
+}
+
 // Buffers metric points and writes them in one transaction every ~2 s.
 class Sink {
  public:
@@ -180,6 +195,7 @@ Result<PretrainReport> run_pretrain(const PretrainConfig& cin, const PretrainCal
                   std::to_string(rep.total_steps) + " steps of " + std::to_string(per_step) + " tokens");
 
   LW_ASSIGN_OR_RETURN(auto model, start_model(c, *tok, device, dtype));
+  if (c.dropout > 0) LW_TRY(probe_dropout(*model, chunks, c.dropout));
   rep.parameters = model->num_parameters();
   rep.device = device.to_string();
   rep.dtype = dtype_name(dtype);
