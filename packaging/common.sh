@@ -11,7 +11,7 @@ LW_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libsqlite3-dev libopenblas-dev libsentencepiece-dev nlohmann-json3-dev
-  zlib1g-dev fonts-dejavu-core xvfb xauth curl ca-certificates
+  zlib1g-dev libyaml-cpp-dev fonts-dejavu-core xvfb xauth curl ca-certificates
 )
 
 lw_install_missing() {

@@ -78,7 +78,7 @@ Result<train::PromptTrainResult> run_training(const PromptTuneRequest& req, Play
   if (!req.tasks_path.empty()) {
     LW_ASSIGN_OR_RETURN(tasks, train::load_tasks(req.tasks_path));
   } else {
-    LW_ASSIGN_OR_RETURN(tasks, train::parse_tasks(req.tasks_json, "tasks"));
+    LW_ASSIGN_OR_RETURN(tasks, train::parse_tasks_text(req.tasks_json, "tasks"));
   }
   if (!req.peft_dir.empty())
     for (const auto& t : tasks)
@@ -220,7 +220,7 @@ Result<FormattedPrompt> format_task_prompt(const PlaygroundModel& m, const train
 
 Result<TaskPreview> preview_task(const std::string& tasks_json, const std::string& taskname,
                                  const std::string& jsonl_line) {
-  LW_ASSIGN_OR_RETURN(std::vector<train::PromptTask> tasks, train::parse_tasks(tasks_json, "tasks"));
+  LW_ASSIGN_OR_RETURN(std::vector<train::PromptTask> tasks, train::parse_tasks_text(tasks_json, "tasks"));
   TaskPreview out;
   const train::PromptTask* task = &tasks[0];
   for (const auto& t : tasks) {

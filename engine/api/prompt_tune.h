@@ -19,7 +19,7 @@ namespace lw::api {
 struct PromptTuneRequest {
   std::string model_dir;
   std::string tasks_path;          // tasks file; or
-  std::string tasks_json;          // the tasks as JSON text (when tasks_path is empty)
+  std::string tasks_json;          // the tasks as JSON or YAML text (when tasks_path is empty)
   std::string train_path, dev_path;  // JSONL (dev may be empty)
   std::string init_from;           // an exported table to extend / continue ("" = none)
   train::PromptTrainConfig config;
@@ -54,8 +54,8 @@ struct FormattedPrompt {
 Result<FormattedPrompt> format_task_prompt(const PlaygroundModel& m, const train::PromptTask& task,
                                            const std::map<std::string, std::string>& fields);
 
-// The GUI's live preview without a model: the tasks JSON validated, and task `taskname` (""
-// = the first) filled from one JSONL line, virtual tokens shown as [V0][V1]... and the answer
+// The GUI's live preview without a model: the tasks (JSON or YAML text) validated, and task
+// `taskname` ("" = the first) filled from one JSONL line, virtual tokens shown as [V0][V1]... and the answer
 // as [answer: ...]. Errors are the ones training would give (template, splits, fields).
 struct TaskPreview {
   std::vector<std::string> tasknames;

@@ -4,12 +4,15 @@
 #include "engine/train/prompt_task.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <fstream>
 #include <numeric>
 #include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 namespace lw::train {
 namespace {
@@ -75,7 +78,7 @@ Result<PromptTask> task_from_json(const Json& j, const std::string& where) {
                              "truncate_field, answer_only_loss, answer_field, add_eos)");
   PromptTask t;
   auto str = [&](const char* key, std::string* out, bool required) -> Status {
-    if (!j.contains(key)) {
+    if (!j.contains(key) || (!required && j[key].is_null())) {
       LW_CHECK(!required, where + ": '" + key + "' is required");
       return Status::ok();
     }
@@ -93,7 +96,7 @@ Result<PromptTask> task_from_json(const Json& j, const std::string& where) {
   LW_CHECK(total >= 1 && total <= 4096,
            where + ": total_virtual_tokens must be in [1, 4096], got " + std::to_string(total));
   t.total_virtual_tokens = int32_t(total);
-  if (j.contains("virtual_token_splits")) {
+  if (j.contains("virtual_token_splits") && !j["virtual_token_splits"].is_null()) {
     const Json& s = j["virtual_token_splits"];
     LW_CHECK(s.is_array(), where + ": 'virtual_token_splits' must be an array of integers");
     for (const auto& v : s) {
@@ -103,12 +106,85 @@ Result<PromptTask> task_from_json(const Json& j, const std::string& where) {
     }
   }
   for (const char* key : {"answer_only_loss", "add_eos"}) {
-    if (!j.contains(key)) continue;
+    if (!j.contains(key) || j[key].is_null()) continue;
     LW_CHECK(j[key].is_boolean(), where + ": '" + key + "' must be true or false");
     (std::string(key) == "add_eos" ? t.add_eos : t.answer_only_loss) = j[key].get<bool>();
   }
   return t;
 }
+
+// A plain (unquoted) YAML scalar resolved as YAML 1.2's core schema does: null, booleans,
+// integers (decimal, 0x, 0o), floats; anything else is text.
+Json plain_scalar(const std::string& s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  const char* b = s.data();
+  const char* e = b + s.size();
+  int base = 10;
+  const char* digits = b + (*b == '+' || *b == '-');
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) base = s[1] == 'x' ? 16 : 8, digits = b + 2;
+  int64_t v = 0;
+  if (digits < e) {
+    auto [p, ec] = std::from_chars(digits, e, v, base);
+    if (ec == std::errc() && p == e) return *b == '-' ? -v : v;
+  }
+  static const std::set<std::string> inf = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"};
+  if (inf.count(s)) return HUGE_VAL;  // nlohmann stores it; validation rejects a non-integer
+  double d = 0;
+  const char* fb = b + (*b == '+');
+  auto [p, ec] = std::from_chars(fb, e, d);
+  if (ec == std::errc() && p == e && fb < e && (std::isdigit((unsigned char)*fb) || *fb == '.' || *fb == '-'))
+    return d;
+  return s;
+}
+
+// The YAML tree as the JSON value the JSON loader validates. Quoted scalars stay text.
+Result<Json> yaml_to_json(const YAML::Node& n, const std::string& source) {
+  const std::string at = source + ":" + std::to_string(n.Mark().line + 1);
+  switch (n.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      return Json(nullptr);
+    case YAML::NodeType::Scalar: {
+      const std::string& tag = n.Tag();
+      if (tag == "!" || tag == "tag:yaml.org,2002:str") return Json(n.Scalar());
+      return plain_scalar(n.Scalar());
+    }
+    case YAML::NodeType::Sequence: {
+      Json a = Json::array();
+      for (const auto& item : n) {
+        LW_ASSIGN_OR_RETURN(Json v, yaml_to_json(item, source));
+        a.push_back(std::move(v));
+      }
+      return a;
+    }
+    case YAML::NodeType::Map: {
+      Json o = Json::object();
+      for (const auto& kv : n) {
+        LW_CHECK(kv.first.IsScalar(), at + ": a mapping key must be plain text");
+        const std::string key = kv.first.Scalar();
+        LW_CHECK(!o.contains(key), source + ":" + std::to_string(kv.first.Mark().line + 1) +
+                                       ": key '" + key + "' appears twice");
+        LW_ASSIGN_OR_RETURN(o[key], yaml_to_json(kv.second, source));
+      }
+      return o;
+    }
+  }
+  return invalid_argument(at + ": unexpected YAML node");
+}
+
+bool is_yaml_path(const std::string& path) {
+  auto ends = [&](const char* x) {
+    const size_t n = std::char_traits<char>::length(x);
+    if (path.size() < n) return false;
+    return std::equal(path.end() - n, path.end(), x, x + n,
+                      [](char a, char b) { return std::tolower((unsigned char)a) == b; });
+  };
+  return ends(".yaml") || ends(".yml");
+}
+
+Result<std::vector<PromptTask>> tasks_from_json(const Json& j, const std::string& source);
 
 }  // namespace
 
@@ -174,9 +250,8 @@ Status validate_task(PromptTask& t, const std::string& source) {
   return Status::ok();
 }
 
-Result<std::vector<PromptTask>> parse_tasks(const std::string& text, const std::string& source) {
-  Json j = Json::parse(text, nullptr, false);
-  LW_CHECK(!j.is_discarded(), source + ": not valid JSON");
+namespace {
+Result<std::vector<PromptTask>> tasks_from_json(const Json& j, const std::string& source) {
   Json list = j;
   if (j.is_object() && j.contains("tasks")) {
     LW_CHECK(j.size() == 1, source + ": the top-level object may only hold \"tasks\"");
@@ -195,13 +270,47 @@ Result<std::vector<PromptTask>> parse_tasks(const std::string& text, const std::
   }
   return tasks;
 }
+}  // namespace
+
+Result<std::vector<PromptTask>> parse_tasks(const std::string& text, const std::string& source) {
+  Json j = Json::parse(text, nullptr, false);
+  LW_CHECK(!j.is_discarded(), source + ": not valid JSON");
+  return tasks_from_json(j, source);
+}
+
+Result<std::vector<PromptTask>> parse_tasks_yaml(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {  // yaml-cpp reports by exception; none may leave the engine
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return invalid_argument(source + ":" + std::to_string(e.mark.line + 1) + ":" +
+                            std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);
+  } catch (const std::exception& e) {
+    return invalid_argument(source + ": cannot read the YAML: " + e.what());
+  }
+  Result<Json> j = invalid_argument("");
+  try {
+    j = yaml_to_json(root, source);
+  } catch (const std::exception& e) {
+    return invalid_argument(source + ": cannot read the YAML: " + e.what());
+  }
+  LW_TRY(j.status());
+  return tasks_from_json(*j, source);
+}
+
+Result<std::vector<PromptTask>> parse_tasks_text(const std::string& text, const std::string& source) {
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && (text[first] == '{' || text[first] == '['))
+    return parse_tasks(text, source);
+  return parse_tasks_yaml(text, source);
+}
 
 Result<std::vector<PromptTask>> load_tasks(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   LW_CHECK(bool(in), path + ": cannot open the tasks file");
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_tasks(ss.str(), path);
+  return is_yaml_path(path) ? parse_tasks_yaml(ss.str(), path) : parse_tasks(ss.str(), path);
 }
 
 std::string task_to_json(const PromptTask& t) {

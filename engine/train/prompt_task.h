@@ -45,11 +45,17 @@ struct PromptTask {
 // truncate_field one of the template's fields. `source` names the file in errors.
 Status validate_task(PromptTask& task, const std::string& source);
 
-// Reads a tasks file: a JSON object with "tasks": [...], a JSON array, or one task object.
-// Unknown keys are an error (a typo silently changing training is worse).
+// Reads a tasks file: a JSON object with "tasks": [...], a JSON array, or one task object;
+// a .yaml / .yml file holds the same in YAML (NeMo's task configs are YAML). Unknown keys are
+// an error (a typo silently changing training is worse). Optional fields may be null (absent).
 Result<std::vector<PromptTask>> load_tasks(const std::string& path);
 // The same from JSON text (the GUI's editor); `source` names it in errors.
 Result<std::vector<PromptTask>> parse_tasks(const std::string& json_text, const std::string& source);
+// The same from YAML text: the YAML tree becomes the JSON value parse_tasks validates, so every
+// validation error is the JSON one; a YAML syntax error names "SOURCE:LINE:COLUMN".
+Result<std::vector<PromptTask>> parse_tasks_yaml(const std::string& yaml_text, const std::string& source);
+// JSON when the first non-blank character is '{' or '[', YAML otherwise (the GUI's editor).
+Result<std::vector<PromptTask>> parse_tasks_text(const std::string& text, const std::string& source);
 std::string task_to_json(const PromptTask& task);  // one JSON object (round-trips parse_tasks)
 
 // One JSONL example: field -> text (numbers and booleans are turned into their text).

@@ -110,6 +110,15 @@ class TestCliPrompt : public QObject {
     auto r = llmwb(a);
     QCOMPARE(r.code, 1);
     QVERIFY2(r.err.find("bad.jsonl:2: not JSON") != std::string::npos, r.err.c_str());
+    // A YAML tasks file: read as YAML by its extension, a syntax error names file and line.
+    std::ofstream(p("tasks.yaml").toStdString()) << "taskname: pairs\ntotal_virtual_tokens: [4\n";
+    a = base();
+    a[5] = p("tasks.yaml");
+    a << "--method" << "prompt-tuning";
+    r = llmwb(a);
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.find((p("tasks.yaml") + ":3:").toStdString()) != std::string::npos, r.err.c_str());
+    QVERIFY2(r.err.find("YAML syntax error") != std::string::npos, r.err.c_str());
     auto g = llmwb({"generate", "--model", p("model"), "--prompt-table", p("table.safetensors"), "--task", "pairs"});
     QCOMPARE(g.code, 1);
     QVERIFY2(g.err.find("needs field 'text'") != std::string::npos, g.err.c_str());
