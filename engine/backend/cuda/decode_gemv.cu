@@ -174,27 +174,39 @@ __device__ __forceinline__ void load_round(const GemvParams& p, int row, int rd,
   }
 }
 
-// Bias, activation or residual add, then the store: lane b writes sequence b.
-template <typename T, int NB>
-__device__ __forceinline__ void epilogue(const GemvParams& p, int row, const float (&acc)[NB],
-                                         int lane) {
+// What is added to lane b's output of `row` before the activation: the bias and, for the
+// residual add, sequence b's current value. Read ahead of the row's last product so the
+// epilogue waits on no load.
+// (x: bias, y: residual, kept apart so the sums round as the reference's (acc + bias) + x.)
+template <typename T>
+__device__ __forceinline__ float2 addend(const GemvParams& p, int row, int lane, bool residual) {
+  float2 v = make_float2(0.f, 0.f);
+  if (row >= p.start[p.nseg] || lane >= p.nb) return v;
   int s, r;
   weight_row<T>(p, row, &s, &r);
+  const T* bias = static_cast<const T*>(p.bias[s]);
+  if (bias) v.x = to_f(bias[r]);
+  if (residual) v.y = p.y[static_cast<int64_t>(lane) * p.ldy + row];
+  return v;
+}
+
+// Activation, then the store: lane b writes sequence b.
+template <int NB>
+__device__ __forceinline__ void epilogue(const GemvParams& p, int row, const float (&acc)[NB],
+                                         int lane, float2 add) {
   if (lane >= p.nb) return;
   float v = 0.f;
 #pragma unroll
   for (int b = 0; b < NB; ++b)
     if (b == lane) v = acc[b];
-  const T* bias = static_cast<const T*>(p.bias[s]);
-  if (bias) v += to_f(bias[r]);
-  float* out = p.y + static_cast<int64_t>(lane) * p.ldy + row;
+  v += add.x;
   switch (p.output) {
-    case static_cast<int>(OutputOp::kAccumulate): v += *out; break;
+    case static_cast<int>(OutputOp::kAccumulate): v += add.y; break;
     case static_cast<int>(OutputOp::kGeluTanh): v = gelu_tanh(v); break;
     case static_cast<int>(OutputOp::kGeluErf): v = gelu_erf(v); break;
     default: break;
   }
-  *out = v;
+  p.y[static_cast<int64_t>(lane) * p.ldy + row] = v;
 }
 
 template <typename T, int NB, int VEC>
@@ -205,6 +217,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
   const int total = p.start[p.nseg], stride = gridDim.x * nwarps;
   const bool norm = p.input == static_cast<int>(InputOp::kLayerNorm) ||
                     p.input == static_cast<int>(InputOp::kRmsNorm);
+  const bool residual = p.output == static_cast<int>(OutputOp::kAccumulate);
   float* nw = xs + NB * K;
   float* nbias = nw + K;
   int row = blockIdx.x * nwarps + warp;
@@ -216,6 +229,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
     if (row < total) load_round<T>(p, row, 0, lane, nv, cur);  // independent of the wait
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
     pdl_wait();
+    float2 add = addend<T>(p, row, lane, residual);
     load_input<T, NB, VEC>(p, xs, nw, nbias);
     __syncthreads();
     float acc[NB];
@@ -226,6 +240,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
       if (nrd == rounds) nrd = 0, nrow = row + stride;
       Packet<T> nxt[kRound];
       if (nrow < total) load_round<T>(p, nrow, nrd, lane, nv, nxt);
+      const float2 nadd = nrd == 0 ? addend<T>(p, nrow, lane, residual) : add;
 #pragma unroll
       for (int u = 0; u < kRound; ++u) {
         const int i = rd * 32 * kRound + lane + 32 * u;
@@ -246,10 +261,11 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
       if (rd == rounds - 1) {
 #pragma unroll
         for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
-        epilogue<T, NB>(p, row, acc, lane);
+        epilogue<NB>(p, row, acc, lane, add);
 #pragma unroll
         for (int b = 0; b < NB; ++b) acc[b] = 0.f;
       }
+      add = nadd;
 #pragma unroll
       for (int u = 0; u < kRound; ++u) cur[u] = nxt[u];
       row = nrow, rd = nrd;
@@ -272,7 +288,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
       }
 #pragma unroll
       for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
-      epilogue<T, NB>(p, row, acc, lane);
+      epilogue<NB>(p, row, acc, lane, addend<T>(p, row, lane, residual));
     }
   }
 }

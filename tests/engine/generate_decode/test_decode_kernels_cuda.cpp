@@ -1,0 +1,164 @@
+// The decode GEMV and argmax kernels (engine/backend/cuda/decode_kernels.h) against a host
+// reference in double: every input op (none, layer norm, RMS norm, SwiGLU) and output op
+// (store, residual add, GELU), three segments with and without bias, batches of 1..11 (above
+// 8 the launcher chunks), widths on the 16-byte path and off it; argmax ties across the
+// vocabulary slices. Runs on a GPU machine (label cuda); without a device it skips.
+#include <QtTest/QtTest>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/backend/cuda/decode_kernels.h"
+#include "tests/engine/backend/cuda/cuda_test_util.h"
+
+using lw::DType;
+using namespace lwtest;
+namespace dk = lw::cuda::decode;
+
+Q_DECLARE_METATYPE(lw::DType)
+
+namespace {
+
+double gelu_tanh(double x) {
+  return 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+}
+
+// x' for one sequence: the input row after the GEMV's input op.
+std::vector<double> prepared(const std::vector<float>& x, int ldx, int b, int K, dk::InputOp op,
+                             const std::vector<float>& nw, const std::vector<float>& nb) {
+  std::vector<double> v(static_cast<size_t>(K));
+  for (int k = 0; k < K; ++k) {
+    const double a = x[size_t(b) * ldx + k];
+    v[k] = op == dk::InputOp::kSwiglu ? a / (1.0 + std::exp(-a)) * x[size_t(b) * ldx + K + k] : a;
+  }
+  if (op == dk::InputOp::kLayerNorm || op == dk::InputOp::kRmsNorm) {
+    double mean = 0, var = 0;
+    if (op == dk::InputOp::kLayerNorm) {
+      for (double a : v) mean += a;
+      mean /= K;
+    }
+    for (double a : v) var += (a - mean) * (a - mean);
+    const double rstd = 1.0 / std::sqrt(var / K + 1e-5);
+    for (int k = 0; k < K; ++k)
+      v[k] = (v[k] - mean) * rstd * nw[k] + (op == dk::InputOp::kLayerNorm ? nb[k] : 0.0);
+  }
+  return v;
+}
+
+}  // namespace
+
+class TestDecodeKernelsCuda : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() {
+    if (lw::cuda::device_count() == 0) QSKIP("no CUDA device: the cuda tests run on the GPU machine");
+  }
+
+  void gemv_data() {
+    QTest::addColumn<DType>("dtype");
+    QTest::addColumn<int>("K");
+    QTest::addColumn<int>("B");
+    QTest::addColumn<int>("input");
+    QTest::addColumn<int>("output");
+    const int ops[][2] = {{int(dk::InputOp::kNone), int(dk::OutputOp::kStore)},
+                          {int(dk::InputOp::kLayerNorm), int(dk::OutputOp::kGeluTanh)},
+                          {int(dk::InputOp::kRmsNorm), int(dk::OutputOp::kStore)},
+                          {int(dk::InputOp::kSwiglu), int(dk::OutputOp::kAccumulate)},
+                          {int(dk::InputOp::kNone), int(dk::OutputOp::kAccumulate)}};
+    for (DType t : {DType::kF32, DType::kBF16})
+      for (int K : {100, 256, 2056})
+        for (int B : {1, 3, 8, 11})
+          for (const auto& op : ops)
+            QTest::newRow(qPrintable(QString("%1 K%2 B%3 in%4 out%5")
+                                         .arg(dtype_tag(t)).arg(K).arg(B).arg(op[0]).arg(op[1])))
+                << t << K << B << op[0] << op[1];
+  }
+  void gemv() {
+    QFETCH(DType, dtype);
+    QFETCH(int, K);
+    QFETCH(int, B);
+    QFETCH(int, input);
+    QFETCH(int, output);
+    const auto in_op = static_cast<dk::InputOp>(input);
+    const auto out_op = static_cast<dk::OutputOp>(output);
+    const int rows[3] = {40, 17, 70}, N = 127;
+    const int ldx = (in_op == dk::InputOp::kSwiglu ? 2 * K : K) + 4, ldy = N + 3;
+    const auto x = randn(size_t(B) * ldx, 11);
+    const auto nw = rounded(dtype, randn(size_t(K), 12, 0.2f, 1.f));
+    const auto nb = rounded(dtype, randn(size_t(K), 13, 0.1f));
+    std::vector<std::vector<float>> w(3), bias(3);
+    std::vector<DevBuf> dw, dbias;
+    dk::GemvArgs a;
+    a.dtype = dtype, a.B = B, a.K = K, a.ldx = ldx, a.ldy = ldy, a.input = in_op, a.output = out_op;
+    for (int s = 0; s < 3; ++s) {
+      w[s] = rounded(dtype, randn(size_t(rows[s]) * K, 20 + s, 0.05f));
+      if (s != 1) bias[s] = rounded(dtype, randn(size_t(rows[s]), 30 + s, 0.1f));
+      dw.push_back(upload(dtype, w[s]));
+      dbias.push_back(upload(dtype, bias[s]));
+      a.seg[s] = {dw.back().get(), s != 1 ? dbias.back().get() : nullptr, rows[s]};
+    }
+    a.nseg = 3;
+    const auto y0 = randn(size_t(B) * ldy, 14);
+    DevBuf dx = upload(DType::kF32, x), dy = upload(DType::kF32, y0);
+    DevBuf dnw = upload(dtype, nw), dnb = upload(dtype, nb);
+    a.x = dx.as<float>(), a.y = dy.as<float>(), a.eps = 1e-5f;
+    a.norm_w = dnw.get(), a.norm_b = in_op == dk::InputOp::kLayerNorm ? dnb.get() : nullptr;
+    const lw::Status st = dk::gemv(a, nullptr);
+    QVERIFY2(st.is_ok(), st.to_string().c_str());
+    QCOMPARE(cudaDeviceSynchronize(), cudaSuccess);
+    const auto y = download(DType::kF32, dy, y0.size());
+    double worst = 0;
+    for (int b = 0; b < B; ++b) {
+      const auto v = prepared(x, ldx, b, K, in_op, nw, nb);
+      for (int s = 0, r0 = 0; s < 3; r0 += rows[s], ++s)
+        for (int r = 0; r < rows[s]; ++r) {
+          double acc = 0;
+          for (int k = 0; k < K; ++k) acc += double(w[s][size_t(r) * K + k]) * v[k];
+          if (!bias[s].empty()) acc += bias[s][r];
+          const size_t at = size_t(b) * ldy + r0 + r;
+          if (out_op == dk::OutputOp::kAccumulate) acc += y0[at];
+          if (out_op == dk::OutputOp::kGeluTanh) acc = gelu_tanh(acc);
+          worst = std::max(worst, std::abs(acc - y[at]) / (1.0 + std::abs(acc)));
+        }
+      for (int c = N; c < ldy; ++c)  // past the outputs: untouched
+        QCOMPARE(y[size_t(b) * ldy + c], y0[size_t(b) * ldy + c]);
+    }
+    QVERIFY2(worst < 2e-4, qPrintable(QString("worst relative error %1").arg(worst)));
+  }
+
+  void argmax() {
+    const int V = 5000, B = 3;
+    auto logits = randn(size_t(B) * V, 40, 3.f);
+    // Row 1: the maximum twice, in different slices (the first must win); row 2: all equal.
+    logits[V + 1500] = logits[V + 3100] = 50.f;
+    std::fill(logits.begin() + 2 * V, logits.end(), -1.f);
+    DevBuf dl = upload(DType::kF32, logits);
+    DevBuf scratch(dk::argmax_scratch_floats(B, V) * 4);
+    std::vector<int32_t> zeros(B, 0);
+    DevBuf counters = upload_i32(zeros), ids(B * 4), lp(B * 4);
+    for (int rep = 0; rep < 2; ++rep) {  // the counters must be left ready for a second call
+      const lw::Status st = dk::argmax_logprob(dl.as<float>(), B, V, scratch.as<float>(),
+                                               counters.as<int32_t>(), ids.as<int32_t>(),
+                                               lp.as<float>(), nullptr);
+      QVERIFY2(st.is_ok(), st.to_string().c_str());
+      QCOMPARE(cudaDeviceSynchronize(), cudaSuccess);
+      std::vector<int32_t> got(B);
+      cudaMemcpy(got.data(), ids.get(), B * 4, cudaMemcpyDeviceToHost);
+      const auto glp = download(DType::kF32, lp, B);
+      for (int b = 0; b < B; ++b) {
+        const float* row = logits.data() + size_t(b) * V;
+        const int want = int(std::max_element(row, row + V) - row);
+        double sum = 0;
+        for (int i = 0; i < V; ++i) sum += std::exp(double(row[i]) - row[want]);
+        QCOMPARE(got[b], want);
+        QVERIFY2(std::abs(glp[b] + std::log(sum)) < 1e-4, qPrintable(QString("row %1").arg(b)));
+      }
+      QCOMPARE(got[1], 1500);
+      QCOMPARE(got[2], 0);
+    }
+  }
+};
+
+QTEST_GUILESS_MAIN(TestDecodeKernelsCuda)
+#include "test_decode_kernels_cuda.moc"
