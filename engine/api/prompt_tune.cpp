@@ -25,13 +25,16 @@ std::string absolute(const std::string& p) {
   return ec ? p : a.string();
 }
 
-// Prefills `ids` from `embeds` [1,T,C]; otherwise the inner model. Its family and architecture
+// Prefills `ids` from `embeds` [1,T,C] (then the ids of `continuation`, when the generator
+// continues after kept tokens); otherwise the inner model. Its family and architecture
 // differ from the inner model's so device-specific decode paths that read weights directly
 // (the CUDA decode engine) decline it and the generator keeps the per-sequence KV caches.
 class PromptedModel final : public models::Model {
  public:
-  PromptedModel(models::Model& inner, Tensor embeds, std::vector<int32_t> ids)
-      : inner_(inner), embeds_(std::move(embeds)), ids_(std::move(ids)) {
+  PromptedModel(models::Model& inner, Tensor embeds, std::vector<int32_t> ids,
+                std::vector<int32_t> continuation)
+      : inner_(inner), embeds_(std::move(embeds)), ids_(std::move(ids)),
+        continuation_(std::move(continuation)) {
     device_ = inner.device();
     dtype_ = inner.dtype();
   }
@@ -46,15 +49,20 @@ class PromptedModel final : public models::Model {
   Result<models::KvLayout> kv_layout() const override { return inner_.kv_layout(); }
   Result<Tensor> forward_cached(const Tensor& ids, int64_t past,
                                 std::vector<models::KvLayer>& cache) override {
-    if (past == 0 && ids.dim() == 2 && ids.size(1) == int64_t(ids_.size()))
-      return inner_.forward_cached_embeds(embeds_, 0, cache);
-    return inner_.forward_cached(ids, past, cache);
+    const int64_t n_prompt = int64_t(ids_.size());
+    if (past != 0 || ids.dim() != 2 || ids.size(1) != n_prompt + int64_t(continuation_.size()))
+      return inner_.forward_cached(ids, past, cache);
+    LW_ASSIGN_OR_RETURN(Tensor logits, inner_.forward_cached_embeds(embeds_, 0, cache));
+    if (continuation_.empty()) return logits;
+    LW_ASSIGN_OR_RETURN(Tensor rest, Tensor::from_ints(continuation_, {1, int64_t(continuation_.size())},
+                                                       inner_.device()));
+    return inner_.forward_cached(rest, n_prompt, cache);
   }
 
  private:
   models::Model& inner_;
   Tensor embeds_;
-  std::vector<int32_t> ids_;
+  std::vector<int32_t> ids_, continuation_;
 };
 
 Json request_json(const PromptTuneRequest& r) {
@@ -218,6 +226,11 @@ Result<FormattedPrompt> format_task_prompt(const PlaygroundModel& m, const train
   return out;
 }
 
+Result<std::vector<train::PromptTask>> parse_task_definitions(const std::string& text,
+                                                              const std::string& source) {
+  return train::parse_tasks_text(text, source);
+}
+
 Result<TaskPreview> preview_task(const std::string& tasks_json, const std::string& taskname,
                                  const std::string& jsonl_line) {
   LW_ASSIGN_OR_RETURN(std::vector<train::PromptTask> tasks, train::parse_tasks_text(tasks_json, "tasks"));
@@ -250,7 +263,8 @@ Result<TaskPreview> preview_task(const std::string& tasks_json, const std::strin
 Result<GenerateResult> generate_with_table(PlaygroundModel& m, const train::PromptTable& table,
                                            const std::string& taskname,
                                            const std::map<std::string, std::string>& fields,
-                                           GenerateRequest request, const GenerateCallbacks& callbacks) {
+                                           GenerateRequest request, const GenerateCallbacks& callbacks,
+                                           const std::vector<int32_t>& continuation) {
   const train::PromptTableEntry* e = table.find(taskname);
   if (!e) {
     std::string names;
@@ -260,8 +274,9 @@ Result<GenerateResult> generate_with_table(PlaygroundModel& m, const train::Prom
   LW_CHECK(request.use_kv_cache, "generation with a prompt table needs the KV cache (drop --no-cache)");
   LW_ASSIGN_OR_RETURN(FormattedPrompt fp, format_task_prompt(m, e->task, fields));
   LW_ASSIGN_OR_RETURN(models::Batch b, train::assemble_batch(*m.model, {&fp.layout}, {&e->table}));
-  PromptedModel wrapped(*m.model, b.inputs_embeds, fp.layout.ids);
+  PromptedModel wrapped(*m.model, b.inputs_embeds, fp.layout.ids, continuation);
   request.prompts = {fp.layout.ids};
+  request.prompts[0].insert(request.prompts[0].end(), continuation.begin(), continuation.end());
   if (request.eos_token_ids.empty()) request.eos_token_ids = m.eos_token_ids;
   return lw::generate(wrapped, m.tokenizer.get(), request, callbacks);
 }

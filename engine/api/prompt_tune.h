@@ -54,6 +54,11 @@ struct FormattedPrompt {
 Result<FormattedPrompt> format_task_prompt(const PlaygroundModel& m, const train::PromptTask& task,
                                            const std::map<std::string, std::string>& fields);
 
+// The tasks of a tasks text (JSON or YAML, as the GUI's editor holds them), validated as
+// training validates them; `source` names the text in errors.
+Result<std::vector<train::PromptTask>> parse_task_definitions(const std::string& text,
+                                                              const std::string& source = "tasks");
+
 // The GUI's live preview without a model: the tasks (JSON or YAML text) validated, and task
 // `taskname` ("" = the first) filled from one JSONL line, virtual tokens shown as [V0][V1]... and the answer
 // as [answer: ...]. Errors are the ones training would give (template, splits, fields).
@@ -66,11 +71,14 @@ Result<TaskPreview> preview_task(const std::string& tasks_json, const std::strin
                                  const std::string& jsonl_line);
 
 // Generates after a task's prompt: the virtual rows are prefilled as embeddings, then the
-// ordinary generator (sampling, stop rules, streaming) continues.
+// ordinary generator (sampling, stop rules, streaming through callbacks.on_token) continues.
+// `continuation`: tokens already kept after the prompt (the playground continuing from a
+// chosen alternative); they are prefilled after the prompt and generation goes on from them.
 Result<GenerateResult> generate_with_table(PlaygroundModel& m, const train::PromptTable& table,
                                            const std::string& taskname,
                                            const std::map<std::string, std::string>& fields,
                                            GenerateRequest request,
-                                           const GenerateCallbacks& callbacks = {});
+                                           const GenerateCallbacks& callbacks = {},
+                                           const std::vector<int32_t>& continuation = {});
 
 }  // namespace lw::api

@@ -2,6 +2,7 @@
 // side (generate, stream, stop, continue from an alternative) is in playground_page_run.cpp.
 #include "ui/playground/playground_page.h"
 
+#include <QComboBox>
 #include <QDir>
 #include <QFileDialog>
 #include <QGroupBox>
@@ -21,6 +22,7 @@
 
 #include "ui/playground/fill_mask_view.h"
 #include "ui/playground/model_picker.h"
+#include "ui/playground/prompt_table_panel.h"
 #include "ui/playground/sampling_panel.h"
 #include "widgets/token_view.h"
 
@@ -73,6 +75,19 @@ PlaygroundPage::PlaygroundPage(QWidget* parent) : QWidget(parent) {
     emit fillMaskFinished(int(r.size()));
   });
   connect(m_worker, &PlaygroundWorker::fillMaskFailed, this, &PlaygroundPage::onFailed);
+  connect(m_worker, &PlaygroundWorker::tableLoaded, m_table, &PromptTablePanel::setTasks);
+  connect(m_worker, &PlaygroundWorker::tableFailed, this, [this](const QString& path, const QString& error) {
+    m_table->setLoadError(path, error);
+    showError(tr("Prompt table %1: %2").arg(path, error));
+  });
+  connect(m_table, &PromptTablePanel::loadRequested, this, &PlaygroundPage::requestTableLoad);
+  auto tableChanged = [this] {
+    applyMode();
+    setBusy(isGenerating());
+  };
+  connect(m_table, &PromptTablePanel::activeChanged, this, tableChanged);
+  connect(m_table, &QGroupBox::toggled, this, tableChanged);
+  connect(m_table->taskCombo(), &QComboBox::currentTextChanged, this, tableChanged);
   m_thread->start();
   QMetaObject::invokeMethod(m_worker, &PlaygroundWorker::probeDevices, Qt::QueuedConnection);
   applyMode();
@@ -95,6 +110,8 @@ QWidget* PlaygroundPage::buildControls() {
   mv->addWidget(m_picker);
   connect(m_picker, &ModelPicker::loadRequested, this, [this](const QString& dir) { loadModel(dir); });
   v->addWidget(modelBox);
+  m_table = new PromptTablePanel;
+  v->addWidget(m_table);
   m_samplingBox = new QGroupBox(tr("Sampling"));
   auto* sv = new QVBoxLayout(m_samplingBox);
   m_sampling = new SamplingPanel;
@@ -122,13 +139,17 @@ QWidget* PlaygroundPage::buildOutput() {
   auto* w = new QWidget;
   auto* v = new QVBoxLayout(w);
   v->setContentsMargins(6, 0, 0, 0);
-  auto* promptLabel = new QLabel(tr("<b>Prompt</b>"));
-  v->addWidget(promptLabel);
+  m_promptLabel = new QLabel(tr("<b>Prompt</b>"));
+  v->addWidget(m_promptLabel);
   m_prompt = new QPlainTextEdit;
   m_prompt->setObjectName("promptEdit");
   m_prompt->setMinimumHeight(70);
   m_prompt->setMaximumHeight(140);
-  v->addWidget(m_prompt);
+  m_promptStack = new QStackedWidget;  // the free prompt, or the prompt table's fields
+  m_promptStack->addWidget(m_prompt);
+  m_promptStack->addWidget(m_table->fieldsWidget());
+  m_promptStack->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
+  v->addWidget(m_promptStack);
   auto* row = new QHBoxLayout;
   m_generate = new QPushButton(tr("Generate"));
   m_generate->setObjectName("generateButton");
@@ -190,6 +211,7 @@ void PlaygroundPage::loadModel(const QString& dir) {
   if (dir.trimmed().isEmpty()) return showError(tr("Choose a model folder first."));
   if (isGenerating()) stop();
   m_picker->setFolder(dir);
+  m_table->forgetTable();  // the worker drops it with the old model; reloaded once this one is in
   m_loading = true;
   m_picker->setBusy(true);
   setBusy(false);
@@ -217,6 +239,8 @@ void PlaygroundPage::onModelLoaded(const PlaygroundModelInfo& info) {
   m_mode = info.maskedLm ? Mode::FillMask : Mode::Generate;
   applyMode();
   setBusy(false);
+  if (m_mode == Mode::Generate && m_table->isChecked() && !m_table->path().isEmpty())
+    m_table->setPath(m_table->path());  // the table again, checked against this model
   if (!info.causalLm && !info.maskedLm)
     showError(tr("%1 has neither a causal-LM nor a masked-LM head: it cannot generate text or fill "
                  "masks here.").arg(info.architecture));
@@ -232,8 +256,24 @@ void PlaygroundPage::onLoadFailed(const QString& dir, const QString& error) {
   showError(tr("Cannot load %1: %2").arg(dir, error));
 }
 
+void PlaygroundPage::requestTableLoad(const QString& path) {
+  if (!hasModel() || m_loading) {
+    m_table->setLoadError(path, tr("Load a model first: a prompt table is checked against it."));
+    return;
+  }
+  clearError();
+  QMetaObject::invokeMethod(m_worker, [w = m_worker, path] { w->loadTable(path); }, Qt::QueuedConnection);
+}
+
 void PlaygroundPage::applyMode() {
   const bool fill = m_mode == Mode::FillMask;
+  const bool table = !fill && m_table->isChecked();  // its fields, or why there are none
+  m_table->setVisible(!fill);
+  m_promptStack->setCurrentIndex(table ? 1 : 0);
+  m_promptLabel->setText(!table ? tr("<b>Prompt</b>")
+                         : m_table->isActive() ? tr("<b>Prompt</b> · task <b>%1</b> of the prompt table")
+                                                     .arg(m_table->currentTask().toHtmlEscaped())
+                                               : tr("<b>Prompt</b> · prompt table (none loaded)"));
   m_samplingBox->setVisible(!fill);
   m_fillBox->setVisible(fill);
   m_outputStack->setCurrentIndex(fill ? 1 : 0);
@@ -261,5 +301,10 @@ void PlaygroundPage::setBusy(bool busy) {
   const bool usable = hasModel() && !m_loading && (m_info.causalLm || m_info.maskedLm);
   m_generate->setEnabled(!busy && usable);
   m_stop->setEnabled(busy && m_mode == Mode::Generate);
-  m_attention->setEnabled(hasModel() && !m_loading);
+  // The Attention page runs on text: it cannot show a prompt table's virtual tokens.
+  const bool table = m_mode == Mode::Generate && m_table->isChecked();
+  m_attention->setEnabled(hasModel() && !m_loading && !table);
+  m_attention->setToolTip(table ? tr("The Attention page runs on text; it cannot show the virtual "
+                                     "tokens of a prompt table. Turn the table off to use it.")
+                                : tr("Open the prompt and the generated text in the Attention page"));
 }

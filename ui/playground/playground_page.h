@@ -2,7 +2,9 @@
 // prompt, set sampling, Generate/Stop with the text streaming in, live tokens/s and time to
 // first token, and a TokenView of every token coloured by probability whose alternatives can
 // be clicked to continue from there. A BertForMaskedLM folder switches the page to
-// fill-mask. All engine work runs in a PlaygroundWorker thread; errors show on the page.
+// fill-mask. The "Prompt table" group generates through a tuned prompt table instead: the
+// prompt editor gives way to the task's fields. All engine work runs in a PlaygroundWorker
+// thread; errors show on the page.
 #pragma once
 #include <QElapsedTimer>
 #include <QWidget>
@@ -14,6 +16,7 @@
 
 class FillMaskView;
 class ModelPicker;
+class PromptTablePanel;
 class QGroupBox;
 class QLabel;
 class QPlainTextEdit;
@@ -69,6 +72,8 @@ class PlaygroundPage : public QWidget {
   QSpinBox* fillMaskTopK() const { return m_fillTopK; }
   QPushButton* generateButton() const { return m_generate; }
   QPushButton* stopButton() const { return m_stop; }
+  PromptTablePanel* promptTablePanel() const { return m_table; }
+  QPushButton* attentionButton() const { return m_attention; }
 
  signals:
   void modelLoaded(const QString& dir);
@@ -89,6 +94,8 @@ class PlaygroundPage : public QWidget {
   void flushTokens();
   void updateMetrics();
   void applyMode();
+  void requestTableLoad(const QString& path);
+  GenerationJob tableJob() const;
 
   void onModelLoaded(const PlaygroundModelInfo& info);
   void onLoadFailed(const QString& dir, const QString& error);
@@ -106,6 +113,9 @@ class PlaygroundPage : public QWidget {
   QGroupBox* m_fillBox = nullptr;
   QSpinBox* m_fillTopK = nullptr;
   QPlainTextEdit* m_prompt = nullptr;
+  QLabel* m_promptLabel = nullptr;
+  QStackedWidget* m_promptStack = nullptr;
+  PromptTablePanel* m_table = nullptr;
   QPushButton *m_generate = nullptr, *m_stop = nullptr, *m_attention = nullptr;
   QLabel* m_error = nullptr;
   QLabel* m_metrics = nullptr;
@@ -131,4 +141,7 @@ class PlaygroundPage : public QWidget {
   qint64 m_firstTokenMs = -1, m_lastTokenMs = -1;
   int m_runTokens = 0;  // tokens this run produced (continuations start at 0)
   QString m_finalMetrics;
+  // The table, task and fields of the run shown (empty tablePath: a free prompt), so that a
+  // continuation from an alternative uses the prompt it continues, not edited fields.
+  GenerationJob m_shownTableRun;
 };

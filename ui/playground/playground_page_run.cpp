@@ -10,6 +10,7 @@
 
 #include "ui/playground/fill_mask_view.h"
 #include "ui/playground/playground_page.h"
+#include "ui/playground/prompt_table_panel.h"
 #include "ui/playground/sampling_panel.h"
 #include "widgets/token_view.h"
 
@@ -58,6 +59,14 @@ void PlaygroundPage::generate() {
   clearError();
   if (isGenerating()) return;
   if (!hasModel() || m_loading) return showError(tr("Load a model first."));
+  if (m_mode == Mode::Generate && m_table->isChecked()) {
+    if (!m_table->isActive())
+      return showError(tr("Load a prompt table (or turn the Prompt table group off): %1")
+                           .arg(m_table->statusLabel()->text()));
+    GenerationJob job = tableJob();
+    job.params = m_sampling->params();
+    return startRun(std::move(job));
+  }
   if (prompt().isEmpty()) return showError(m_mode == Mode::FillMask
                                                ? tr("Write a text with [MASK] first.")
                                                : tr("The prompt is empty: write something to continue."));
@@ -76,9 +85,22 @@ void PlaygroundPage::generate() {
   startRun(std::move(job));
 }
 
+GenerationJob PlaygroundPage::tableJob() const {
+  GenerationJob job;
+  job.tablePath = m_table->loadedPath();
+  job.task = m_table->currentTask();
+  const QMap<QString, QString> fields = m_table->fieldValues();
+  for (auto it = fields.begin(); it != fields.end(); ++it) job.fields[it.key().toStdString()] = it.value().toStdString();
+  return job;
+}
+
 void PlaygroundPage::startRun(GenerationJob job) {
   if (const lw::Status st = job.params.validate(); !st.is_ok())
     return showError(tr("Sampling settings: %1").arg(QString::fromStdString(st.message())));
+  m_shownTableRun = GenerationJob{};
+  m_shownTableRun.tablePath = job.tablePath;
+  m_shownTableRun.task = job.task;
+  m_shownTableRun.fields = job.fields;
   job.runId = m_runId = m_nextRun++;
   job.cancel = m_cancel = std::make_shared<std::atomic<bool>>(false);
   m_pending.clear();
@@ -207,7 +229,7 @@ void PlaygroundPage::chooseAlternative(int viewIndex, int alt) {
   m_altIds.push_back(altIds);
   m_tokens->truncate(viewIndex);
   m_tokens->append(chosen);
-  GenerationJob job;
+  GenerationJob job = m_shownTableRun;  // a table run continues through the same table
   job.promptIds = m_promptIds;
   job.prefixIds = m_generatedIds;
   job.params = m_sampling->params();

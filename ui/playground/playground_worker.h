@@ -10,11 +10,18 @@
 #include <QStringList>
 #include <QVector>
 #include <atomic>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/api/generate.h"
+#include "ui/playground/prompt_table_panel.h"
 #include "widgets/token_view.h"
+
+namespace lw::train {
+struct PromptTable;
+}
 
 struct PlaygroundModelInfo {
   QString dir, architecture, family, dtype, device;
@@ -43,6 +50,10 @@ struct GenerationJob {
   std::vector<int32_t> prefixIds;  // kept generated tokens + the chosen alternative
   lw::SamplingParams params;
   std::shared_ptr<std::atomic<bool>> cancel;
+  // With a prompt table: the prompt is `task`'s template filled from `fields` (promptText is
+  // not used; promptIds only marks a continuation), its virtual tokens from the table.
+  QString tablePath, task;
+  std::map<std::string, std::string> fields;
 };
 
 struct GenerationSummary {
@@ -82,6 +93,9 @@ class PlaygroundWorker : public QObject {
   void load(const QString& dir, const QString& device, const QString& dtype);
   void generate(const GenerationJob& job);
   void fillMask(quint64 runId, const QString& text, int topK);
+  // Loads a prompt table (or PEFT adapter folder) for the loaded model, once: generation
+  // with the same path reuses it. A table of another model fails with the engine's message.
+  void loadTable(const QString& path);
 
  signals:
   void devicesFound(const QStringList& devices);  // "cpu", then "cuda:N" per GPU
@@ -95,10 +109,18 @@ class PlaygroundWorker : public QObject {
   void generationFailed(quint64 runId, const QString& error);
   void fillMaskDone(quint64 runId, const MaskResults& results);
   void fillMaskFailed(quint64 runId, const QString& error);
+  void tableLoaded(const QString& path, const PromptTableTasks& tasks);
+  void tableFailed(const QString& path, const QString& error);
 
  private:
   QString tokenText(int32_t id) const;
   StreamedToken toStreamed(const lw::StreamEvent& e) const;
+  lw::GenerateCallbacks streamCallbacks(const GenerationJob& job);
+  void finish(const GenerationJob& job, const lw::Result<lw::GenerateResult>& r);
+  void generateWithTable(const GenerationJob& job);
+  lw::Status ensureTable(const QString& path);
 
   std::unique_ptr<lw::api::PlaygroundModel> m_model;
+  std::unique_ptr<lw::train::PromptTable> m_table;  // for m_model, read from m_tablePath
+  QString m_tablePath;
 };
