@@ -13,27 +13,34 @@ QVector<PromptPoint> PromptTuneWorker::takePoints() {
   return out;
 }
 
-void PromptTuneWorker::train(const QString& modelDir, const QString& tasksJson,
-                             const QString& trainPath, const QString& devPath,
-                             const QString& projectDir, const QString& outPath,
-                             const QString& method, const QString& encoder, int epochs, double lr,
-                             int batch) {
-  m_stop.store(false);
+lw::api::PromptTuneRequest PromptTuneJob::request() const {
   lw::api::PromptTuneRequest r;
   r.model_dir = modelDir.toStdString();
-  r.tasks_json = tasksJson.toStdString();
+  r.tasks_json = tasksText.toStdString();
   r.train_path = trainPath.toStdString();
   r.dev_path = devPath.toStdString();
   r.project_dir = projectDir.toStdString();
   r.out_path = outPath.toStdString();
-  r.config.encoder.type = method == "prompt-tuning" ? lw::train::EncoderType::kNone
-                          : encoder == "lstm"        ? lw::train::EncoderType::kLstm
-                                                     : lw::train::EncoderType::kMlp;
-  if (r.config.encoder.type == lw::train::EncoderType::kLstm) r.config.encoder.layers = 1;
+  auto& e = r.config.encoder;
+  e.type = method == "prompt-tuning" ? lw::train::EncoderType::kNone
+           : encoder == "lstm"       ? lw::train::EncoderType::kLstm
+                                     : lw::train::EncoderType::kMlp;
+  if (e.type != lw::train::EncoderType::kNone) {  // encoder settings belong to p-tuning only
+    e.hidden = encoderHidden;
+    e.layers = encoderLayers;
+    e.dropout = float(encoderDropout);
+  }
   r.config.epochs = epochs;
   r.config.lr = float(lr);
   r.config.batch = batch;
   r.config.max_new_tokens = 4;
+  return r;
+}
+
+void PromptTuneWorker::train(const PromptTuneJob& job) {
+  m_stop.store(false);
+  const lw::api::PromptTuneRequest r = job.request();
+  const QString outPath = job.outPath;
   auto out = lw::api::tune_prompt(r, [this](const lw::train::PromptProgress& p) {
     QMutexLocker lock(&m_mutex);
     m_points.push_back({p.step, p.eval, p.loss, p.val_loss, p.val_accuracy});
@@ -44,7 +51,7 @@ void PromptTuneWorker::train(const QString& modelDir, const QString& tasksJson,
     return;
   }
   const auto& res = out->result;
-  QString msg = QString("%1 after %2 steps, final loss %3 -> %4")
+  QString msg = QString("%1 after %2 steps, final loss %3; table written to %4")
                     .arg(res.cancelled ? "Stopped" : "Trained")
                     .arg(res.steps)
                     .arg(res.losses.empty() ? 0.0 : res.losses.back(), 0, 'f', 4)

@@ -4,6 +4,7 @@
 // mutex-guarded buffer the page drains on a timer (coalesced updates); one-off results come
 // back as queued signals.
 #pragma once
+#include <QMetaType>
 #include <QMutex>
 #include <QObject>
 #include <QString>
@@ -12,6 +13,20 @@
 #include <memory>
 
 #include "engine/api/prompt_tune.h"
+
+// What the page's form asks for; request() turns it into the engine's request.
+struct PromptTuneJob {
+  QString modelDir, tasksText, trainPath, devPath, projectDir, outPath;
+  QString method = "prompt-tuning";  // or "p-tuning"
+  QString encoder = "mlp";           // p-tuning: "mlp" or "lstm"
+  int encoderHidden = 0;             // 0 = the model's width
+  int encoderLayers = 2;
+  double encoderDropout = 0;
+  int epochs = 3, batch = 8;
+  double lr = 0.03;
+  lw::api::PromptTuneRequest request() const;
+};
+Q_DECLARE_METATYPE(PromptTuneJob)
 
 struct PromptPoint {
   qint64 step = 0;
@@ -27,9 +42,7 @@ class PromptTuneWorker : public QObject {
   void requestStop() { m_stop.store(true); }
 
  public slots:
-  void train(const QString& modelDir, const QString& tasksJson, const QString& trainPath,
-             const QString& devPath, const QString& projectDir, const QString& outPath,
-             const QString& method, const QString& encoder, int epochs, double lr, int batch);
+  void train(const PromptTuneJob& job);
   void loadTryIt(const QString& modelDir, const QString& tablePath);
   void generate(const QString& task, const QString& fieldsJson, int maxNewTokens);
 

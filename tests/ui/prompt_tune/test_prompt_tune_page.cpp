@@ -1,12 +1,22 @@
 // The Prompt-tune page driven as a user would: edit the task (the preview shows the virtual
 // tokens where the markers sit, and template errors), press Train on a tiny prompt-tuning run
-// (golden GPT-2, tiny byte-level tokenizer), watch the curve fill, then generate in Try-it.
-// Screenshots: the task preview, the finished run with Try-it.
+// (golden GPT-2, tiny byte-level tokenizer), watch the curve fill, then generate in Try-it;
+// a YAML tasks file and data typed into the path fields (no file dialogs), the task summary,
+// the preview per task, the data table; p-tuning's encoder settings shown only for p-tuning
+// and reaching the request and the recorded run. Screenshots: preview, YAML + p-tuning, trained.
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QGroupBox>
+#include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSpinBox>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "engine/api/experiment_store.h"
 #include "tests/engine/generate_loop/tiny_tokenizer.h"
@@ -56,6 +66,102 @@ class TestPromptTunePage : public QObject {
     page.setTasksJson(R"({"taskname": "pairs", "prompt_template": "<|VIRTUAL_PROMPT_0|>{text}",
       "total_virtual_tokens": 4, "answer_only_loss": true})");
     QVERIFY2(page.preview().contains("answer_only_loss needs the answer field {label}"), qPrintable(page.preview()));
+  }
+
+  // Paths typed into the fields (as Browse… fills them): a YAML tasks file with two tasks, the
+  // summary of each, the preview of the chosen task's first example, the data table.
+  void yamlTasksAndDataPreview() {
+    std::ofstream(path("tasks.yaml").toStdString())
+        << "tasks:\n"
+           "  - taskname: pairs\n"
+           "    prompt_template: \"<|VIRTUAL_PROMPT_0|>{text}:{label}\"\n"
+           "    total_virtual_tokens: 4\n"
+           "    answer_only_loss: true\n"
+           "  - taskname: two\n"
+           "    prompt_template: \"<|VIRTUAL_PROMPT_0|>{text}<|VIRTUAL_PROMPT_1|>={label}\"\n"
+           "    total_virtual_tokens: 3\n"
+           "    virtual_token_splits: [2, 1]\n"
+           "    truncate_field: text\n";
+    std::ofstream(path("multi.jsonl").toStdString())
+        << "{\"taskname\": \"pairs\", \"text\": \"abcd\", \"label\": \"ab\"}\n"
+           "{\"taskname\": \"two\", \"text\": \"mnop\", \"label\": 7}\n";
+    PromptTunePage page;
+    page.resize(1200, 900);
+    auto* tasksFile = page.findChild<QLineEdit*>("tasksFile");
+    QVERIFY(tasksFile && page.findChild<QPushButton*>("browse_tasksFile"));
+    QVERIFY(page.findChild<QPushButton*>("browse_baseModel") && page.findChild<QPushButton*>("browse_trainFile") &&
+            page.findChild<QPushButton*>("browse_devFile"));
+    tasksFile->setText(path("tasks.yaml"));
+    emit tasksFile->editingFinished();
+    QVERIFY2(page.status().contains("Loaded 2 task(s)"), qPrintable(page.status()));
+    QVERIFY(page.findChild<QPlainTextEdit*>("tasksEditor")->toPlainText().startsWith("tasks:\n"));
+    page.findChild<QLineEdit*>("trainFile")->setText(path("multi.jsonl"));
+    QVERIFY2(page.taskSummary().contains("<b>pairs</b>: 4 virtual tokens in 1 block [4]") &&
+                 page.taskSummary().contains("(answer-only loss)") &&
+                 page.taskSummary().contains("<b>two</b>: 3 virtual tokens in 2 blocks [2, 1]") &&
+                 page.taskSummary().contains("truncates {text}"),
+             qPrintable(page.taskSummary()));
+    QCOMPARE(page.previewTaskCombo()->count(), 2);
+    QVERIFY(page.preview().contains("abcd:[answer: ab]"));
+    page.previewTaskCombo()->setCurrentText("two");
+    QVERIFY2(page.preview().startsWith("<span style='background:#fde3c0'>[V0][V1]</span>mnop"
+                                       "<span style='background:#fde3c0'>[V2]</span>=[answer: 7]"),
+             qPrintable(page.preview()));
+    QTableWidget* data = page.dataPreview();
+    QCOMPARE(data->rowCount(), 2);
+    QCOMPARE(data->columnCount(), 3);
+    QCOMPARE(data->horizontalHeaderItem(2)->text(), QString("text"));
+    QCOMPARE(data->item(1, 0)->text(), QString("7"));  // label: the keys sort, label first
+    // A YAML syntax error names the file and the line in the status line.
+    std::ofstream(path("broken.yaml").toStdString()) << "taskname: a\nsplits: [1, 2\n";
+    QVERIFY(!page.loadTasksFile(path("broken.yaml")));
+    QVERIFY2(page.status().contains(path("broken.yaml") + ":") && page.status().contains("YAML syntax error"),
+             qPrintable(page.status()));
+  }
+
+  // p-tuning shows the encoder settings (prompt tuning hides them) and they reach the request
+  // and the run the store records.
+  void pTuningEncoderSettings() {
+    PromptTunePage page;
+    page.resize(1200, 900);
+    page.setProject(path("project-p"));
+    QDir().mkpath(path("project-p"));
+    page.setModelDir(path("model"));
+    page.setTrainFile(path("train.jsonl"));
+    page.setTasksJson(kTasks);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QVERIFY(!page.encoderBox()->isVisible());
+    page.methodCombo()->setCurrentText("p-tuning");
+    QVERIFY(page.encoderBox()->isVisible());
+    page.encoderCombo()->setCurrentText("lstm");
+    QCOMPARE(page.encoderLayers()->value(), 1);
+    page.encoderHidden()->setValue(16);
+    page.encoderDropout()->setValue(0.1);
+    const lw::api::PromptTuneRequest r = page.job().request();
+    QCOMPARE(r.config.encoder.type, lw::train::EncoderType::kLstm);
+    QCOMPARE(r.config.encoder.hidden, int64_t(16));
+    QCOMPARE(r.config.encoder.layers, int64_t(1));
+    QCOMPARE(r.config.encoder.dropout, 0.1f);
+    guitest::saveScreenshot(&page, "prompt_tune_ptuning");
+    page.encoderDropout()->setValue(0);  // dropout on 4 rows of a tiny run only adds noise
+    QSignalSpy finished(&page, &PromptTunePage::trainingFinished);
+    QTest::mouseClick(button(&page, "Train"), Qt::LeftButton);
+    QVERIFY(finished.wait(120000));
+    QVERIFY2(finished.first().first().toBool(), qPrintable(page.status()));
+    auto store = lw::ExperimentStore::open(path("project-p").toStdString());
+    QVERIFY(store.is_ok());
+    auto runs = (*store)->list_runs();
+    QCOMPARE(runs->size(), size_t(1));
+    const auto params = nlohmann::json::parse(runs->front().parameters_json);
+    QCOMPARE(params["method"].get<std::string>(), std::string("p-tuning"));
+    QCOMPARE(params["encoder"].get<std::string>(), std::string("lstm"));
+    QCOMPARE(params["encoder_hidden"].get<int>(), 16);
+    QCOMPARE(params["encoder_layers"].get<int>(), 1);
+    // Back to prompt tuning: the settings hide and leave the request.
+    page.methodCombo()->setCurrentText("prompt-tuning");
+    QVERIFY(!page.encoderBox()->isVisible());
+    QCOMPARE(page.job().request().config.encoder.type, lw::train::EncoderType::kNone);
   }
 
   void trainThenTryIt() {
