@@ -61,12 +61,31 @@ Result<Tensor> bias_gelu_backward(const Tensor& dy, const Tensor& x, const Tenso
   LW_ASSIGN_OR_RETURN(int C, last_dim(op, "x", x));
   LW_TRY(check_like(op, "bias", bias, x, {C}));
   LW_TRY(check_like(op, "dy", dy, x, x.shape()));
-  // Rebuild the pre-activation in x's dtype (as a separate bias add would), then chain
-  // gelu_backward and the bias gradient.
-  LW_ASSIGN_OR_RETURN(Tensor pre, x.clone());
   int64_t rows = C ? x.numel() / C : 0;
+  Tensor dx;
 #if LW_WITH_CUDA
+  // One fused pass when the rows are whole 16-byte packets (the pre-activation rounded to
+  // x's dtype inside, as below).
   if (x.device().is_cuda()) {
+    LW_TRY(check_same_device(op, "dy", dy, x));
+    LW_ASSIGN_OR_RETURN(dx, Tensor::empty(x.shape(), x.dtype(), x.device()));
+    if (cuda::bias_gelu_packets_ok(x.dtype(), rows, C, dx.data_ptr(), dy.data_ptr(), x.data_ptr(),
+                                   bias.data_ptr())) {
+      LW_TRY(cuda::bias_gelu_backward(x.dtype(), dx.data_ptr(), dy.data_ptr(), x.data_ptr(),
+                                      bias.data_ptr(), rows, C, kind_of(kind), stream()));
+    } else {
+      dx = Tensor();
+    }
+  }
+#endif
+  // Otherwise rebuild the pre-activation in x's dtype (as a separate bias add would), then
+  // chain gelu_backward and the bias gradient.
+  Tensor pre;
+  if (!dx.defined()) {
+    LW_ASSIGN_OR_RETURN(pre, x.clone());
+  }
+#if LW_WITH_CUDA
+  if (!dx.defined() && x.device().is_cuda()) {
     LW_TRY(cuda::add_bias(x.dtype(), pre.data_ptr(), bias.data_ptr(), rows, C, stream()));
   }
 #endif
@@ -79,7 +98,9 @@ Result<Tensor> bias_gelu_backward(const Tensor& dy, const Tensor& x, const Tenso
     cpu::add_bias(p32.data<float>(), b32.data<float>(), rows, C);
     LW_ASSIGN_OR_RETURN(pre, from_f32(p32, x.dtype()));
   }
-  LW_ASSIGN_OR_RETURN(Tensor dx, gelu_backward(dy, pre, kind));
+  if (!dx.defined()) {
+    LW_ASSIGN_OR_RETURN(dx, gelu_backward(dy, pre, kind));
+  }
   if (dbias && dbias->defined()) {
     LW_ASSIGN_OR_RETURN(Tensor flat_dx, dx.reshape({rows, C}));
     // linear_backward's bias path: db += column sums of dx.

@@ -196,6 +196,28 @@ __device__ __forceinline__ bool dropout_keep(const Params& p, int bh, int query,
   return philox_uniform(p.seed, p.offset + i) >= p.p_drop;
 }
 
+// The masks of keys `key` and `key + 1` of one row: adjacent stream positions, so one Philox
+// block (four positions) usually serves both (a second one when the first is its last word).
+__device__ __forceinline__ uint32_t philox_word(const Philox4& r, uint32_t w) {
+  return w == 0 ? r.v[0] : w == 1 ? r.v[1] : w == 2 ? r.v[2] : r.v[3];
+}
+__device__ __forceinline__ void dropout_keep2(const Params& p, int bh, int query, int key,
+                                              bool& keep0, bool& keep1) {
+  const uint64_t c = p.offset + (static_cast<uint64_t>(bh) * p.T + query) * p.Tk + key;
+  const uint64_t blk = c >> 2;
+  const uint32_t k0 = static_cast<uint32_t>(p.seed), k1 = static_cast<uint32_t>(p.seed >> 32);
+  const Philox4 r = philox4x32_10(Philox4{{static_cast<uint32_t>(blk), static_cast<uint32_t>(blk >> 32), 0u, 0u}}, k0, k1);
+  const uint32_t w = static_cast<uint32_t>(c & 3);
+  keep0 = bits_to_uniform(philox_word(r, w)) >= p.p_drop;
+  if (w == 3) {
+    const uint64_t nb = blk + 1;
+    const Philox4 r2 = philox4x32_10(Philox4{{static_cast<uint32_t>(nb), static_cast<uint32_t>(nb >> 32), 0u, 0u}}, k0, k1);
+    keep1 = bits_to_uniform(r2.v[0]) >= p.p_drop;
+  } else {
+    keep1 = bits_to_uniform(philox_word(r, w + 1)) >= p.p_drop;
+  }
+}
+
 // Key validity of a 64-key tile (inside Tk and not padding), written next to the tile.
 template <int NT>
 __device__ __forceinline__ void key_flags(int* flags, const Params& p, int b, int k0) {
@@ -322,9 +344,11 @@ __global__ void __launch_bounds__(NW * 32, D <= 64 ? 2 : 1) fwd_kernel(Params p)
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int key = k0 + nt * 8 + 2 * t4 + (e & 1);
-          s[nt][e] = dropout_keep(p, bh, e < 2 ? row_a : row_b, key) ? s[nt][e] * p.keep_scale : 0.f;
+        for (int r = 0; r < 2; ++r) {
+          bool keep0, keep1;
+          dropout_keep2(p, bh, r == 0 ? row_a : row_b, k0 + nt * 8 + 2 * t4, keep0, keep1);
+          s[nt][2 * r] = keep0 ? s[nt][2 * r] * p.keep_scale : 0.f;
+          s[nt][2 * r + 1] = keep1 ? s[nt][2 * r + 1] * p.keep_scale : 0.f;
         }
     }
     mma_pb<T, D>(o, s, Vt, ld);
@@ -435,6 +459,19 @@ __global__ void __launch_bounds__(NW * 32) dq_kernel(Params p) {
     mma_abt_frags<T, D>(s, qf, Kt, ld);
     mma_abt_frags<T, D>(dp, of, Vt, ld);
     const bool full = tile_keys_valid(f) && causal_ok(p, q0 + warp * 16, k0 + kTile - 1);
+    uint32_t kept = 0xffffffffu;  // bit nt*4+e: the element survives dropout
+    if (p.p_drop > 0.f) {
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          bool keep0, keep1;
+          dropout_keep2(p, bh, r == 0 ? row_a : row_b, k0 + nt * 8 + 2 * t4, keep0, keep1);
+          if (!keep0) kept &= ~(1u << (nt * 4 + 2 * r));
+          if (!keep1) kept &= ~(1u << (nt * 4 + 2 * r + 1));
+        }
+    }
+    const float ks = p.p_drop > 0.f ? p.keep_scale : 1.f;
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
@@ -444,9 +481,7 @@ __global__ void __launch_bounds__(NW * 32) dq_kernel(Params p) {
         const bool ok = full || (f[kk] && causal_ok(p, r == 0 ? row_a : row_b, k0 + kk) &&
                                  lse2[r] != -INFINITY);
         const float pr = ok ? fast_exp2(s[nt][e] * sl2 - lse2[r]) : 0.f;
-        float dpv = dp[nt][e];
-        if (p.p_drop > 0.f)
-          dpv = dropout_keep(p, bh, r == 0 ? row_a : row_b, k0 + kk) ? dpv * p.keep_scale : 0.f;
+        const float dpv = (kept >> (nt * 4 + e)) & 1u ? dp[nt][e] * ks : 0.f;
         s[nt][e] = pr * (dpv - dl[r]);  // dS (unscaled)
       }
     mma_pb<T, D>(acc, s, Kt, ld);

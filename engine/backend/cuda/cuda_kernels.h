@@ -59,6 +59,12 @@ Status gelu_backward(DType dtype, void* dx, const void* dy, const void* x, int64
                      GeluKind kind, cudaStream_t stream);
 Status bias_gelu_forward(DType dtype, void* y, const void* x, const void* bias, int64_t rows,
                          int C, GeluKind kind, cudaStream_t stream);
+// dx = dy * gelu'(x + bias), the sum rounded to `dtype` first (as add_bias would store it);
+// rows of C values in whole aligned 16-byte packets only (bias_gelu_packets_ok).
+bool bias_gelu_packets_ok(DType dtype, int64_t rows, int C, const void* dx, const void* dy,
+                          const void* x, const void* bias);
+Status bias_gelu_backward(DType dtype, void* dx, const void* dy, const void* x, const void* bias,
+                          int64_t rows, int C, GeluKind kind, cudaStream_t stream);
 Status silu_forward(DType dtype, void* y, const void* x, int64_t n, cudaStream_t stream);
 Status silu_backward(DType dtype, void* dx, const void* dy, const void* x, int64_t n,
                      cudaStream_t stream);

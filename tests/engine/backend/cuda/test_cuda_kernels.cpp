@@ -67,6 +67,17 @@ class TestCudaKernels : public QObject {
       LW_EXPECT_OK(cuda::bias_gelu_forward(dtype, out.get(), dx_.get(), db.get(), rows, cols, kind, 0));
       cpu::bias_gelu_forward(want.data(), x.data(), bias.data(), rows, cols, kind);
       LW_EXPECT_CLOSE(download(dtype, out, n), want, tol, "bias_gelu_forward");
+      // The fused backward: dy * gelu'(x + bias), the sum rounded to the storage type.
+      if (cuda::bias_gelu_packets_ok(dtype, rows, cols, out.get(), dy_.get(), dx_.get(), db.get())) {
+        LW_EXPECT_OK(cuda::bias_gelu_backward(dtype, out.get(), dy_.get(), dx_.get(), db.get(), rows, cols, kind, 0));
+        std::vector<float> pre(x);
+        cpu::add_bias(pre.data(), bias.data(), rows, cols);
+        pre = rounded(dtype, pre);
+        cpu::gelu_backward(want.data(), dy.data(), pre.data(), n, kind);
+        LW_EXPECT_CLOSE(download(dtype, out, n), want, tol, "bias_gelu_backward");
+      } else {
+        QVERIFY2(cols % 8 != 0, "rows of whole 16-byte packets must take the fused backward");
+      }
     }
     LW_EXPECT_OK(cuda::silu_forward(dtype, out.get(), dx_.get(), n, 0));
     cpu::silu_forward(want.data(), x.data(), n);
@@ -297,7 +308,9 @@ class TestCudaKernels : public QObject {
     LW_EXPECT_CLOSE(download(dtype, x_, n), want, tol_for(dtype, 3.0), "rope_backward");
   }
 
-  void dropout_data() { add_dtype_rows("n", {{1, 1}, {1, 1001}, {1, 100003}}); }
+  // Sizes that are whole 16-byte packets take the packet kernel (Philox blocks shared by
+  // four positions), the others the element-wise one; every stream offset modulo 4.
+  void dropout_data() { add_dtype_rows("n", {{1, 1}, {1, 1001}, {1, 100003}, {1, 4096}, {3, 8000}}); }
   void dropout() {
     QFETCH(DType, dtype);
     QFETCH(qint64, rows);
@@ -305,19 +318,21 @@ class TestCudaKernels : public QObject {
     const int64_t n = rows * cols;
     auto x = rounded(dtype, randn(n, 71, 1.f, 3.f));  // shifted: no exact zeros in x
     DevBuf x_ = upload(dtype, x), y_(n * 4 + 16);
-    for (float p : {0.f, 0.1f, 0.5f}) {
-      std::vector<float> want(n);
-      LW_EXPECT_OK(cuda::dropout_forward(dtype, y_.get(), x_.get(), n, p, 1234, 777, 0));
-      cpu::dropout_forward(want.data(), x.data(), n, p, 1234, 777);
-      auto got = download(dtype, y_, n);
-      for (int64_t i = 0; i < n; ++i)
-        if ((got[i] == 0.f) != (want[i] == 0.f))
-          QFAIL(qPrintable(QString("dropout mask differs from the CPU's at element %1 (p=%2)").arg(i).arg(p)));
-      LW_EXPECT_CLOSE(got, want, tol_for(dtype), "dropout_forward values");
-      LW_EXPECT_OK(cuda::dropout_backward(dtype, y_.get(), x_.get(), n, p, 1234, 777, 0));
-      cpu::dropout_backward(want.data(), x.data(), n, p, 1234, 777);
-      LW_EXPECT_CLOSE(download(dtype, y_, n), want, tol_for(dtype), "dropout_backward");
-    }
+    for (uint64_t offset : {777u, 780u, 778u, 779u})
+      for (float p : {0.f, 0.1f, 0.5f}) {
+        std::vector<float> want(n);
+        LW_EXPECT_OK(cuda::dropout_forward(dtype, y_.get(), x_.get(), n, p, 1234, offset, 0));
+        cpu::dropout_forward(want.data(), x.data(), n, p, 1234, offset);
+        auto got = download(dtype, y_, n);
+        for (int64_t i = 0; i < n; ++i)
+          if ((got[i] == 0.f) != (want[i] == 0.f))
+            QFAIL(qPrintable(QString("dropout mask differs from the CPU's at element %1 (p=%2, offset %3)")
+                                 .arg(i).arg(p).arg(offset)));
+        LW_EXPECT_CLOSE(got, want, tol_for(dtype), "dropout_forward values");
+        LW_EXPECT_OK(cuda::dropout_backward(dtype, y_.get(), x_.get(), n, p, 1234, offset, 0));
+        cpu::dropout_backward(want.data(), x.data(), n, p, 1234, offset);
+        LW_EXPECT_CLOSE(download(dtype, y_, n), want, tol_for(dtype), "dropout_backward");
+      }
   }
 
   void adamw_data() { add_dtype_rows("n", {{1, 1}, {1, 1003}, {1, 65536}}); }
