@@ -152,6 +152,7 @@ std::string PretrainReport::to_json() const {
                         {"context", context}, {"train_chunks", train_chunks}, {"val_chunks", val_chunks}}},
             {"steps", steps}, {"total_steps", total_steps}, {"tokens_seen", tokens_seen},
             {"tokenize_seconds", tokenize_seconds}, {"train_seconds", train_seconds},
+            {"eval_seconds", eval_seconds},
             {"tokens_per_s", tokens_per_s}, {"first_loss", first_loss}, {"final_loss", final_loss},
             {"evals", ev}};
   return j.dump(2);
@@ -259,7 +260,9 @@ Result<PretrainReport> run_pretrain(const PretrainConfig& cin, const PretrainCal
   rep.steps = res->steps;
   rep.tokens_seen = res->tokens_seen;
   rep.train_seconds = res->seconds;
-  rep.tokens_per_s = res->seconds > 0 ? double(res->tokens_seen) / res->seconds : 0;
+  rep.eval_seconds = res->eval_seconds;
+  const double step_seconds = res->seconds - res->eval_seconds;
+  rep.tokens_per_s = step_seconds > 0 ? double(res->tokens_seen) / step_seconds : 0;
   rep.first_loss = res->losses.front();
   rep.final_loss = res->losses.back();
   // The folder is written (atomically, tokenizer included) on a cancel too: the steps done

@@ -64,7 +64,8 @@ struct PretrainReport {
   int64_t files = 0, corpus_bytes = 0, corpus_tokens = 0;
   int64_t train_chunks = 0, val_chunks = 0, context = 0;
   int64_t steps = 0, total_steps = 0, tokens_seen = 0;
-  double tokenize_seconds = 0, train_seconds = 0, tokens_per_s = 0;
+  double tokenize_seconds = 0, train_seconds = 0, eval_seconds = 0;
+  double tokens_per_s = 0;        // training steps only (evaluations left out)
   double first_loss = 0, final_loss = 0;
   std::vector<PretrainEval> evals;
   std::string device, dtype;

@@ -115,7 +115,10 @@ Result<LmTrainResult> train_lm(models::Model& model, const LmChunks& chunks, con
   std::vector<int64_t> order;
   auto evaluate = [&](int64_t step) -> Status {
     if (chunks.n_val == 0) return Status::ok();
+    const auto te = std::chrono::steady_clock::now();
     LW_ASSIGN_OR_RETURN(LmEvalInfo e, evaluate_lm(model, chunks.val, T, B, o.eval_max_chunks));
+    last_t = std::chrono::steady_clock::now();  // the step rate leaves evaluations out
+    res.eval_seconds += std::chrono::duration<double>(last_t - te).count();
     e.step = step;
     res.evals.push_back(e);
     if (hooks.on_eval) hooks.on_eval(e);

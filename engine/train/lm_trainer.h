@@ -62,7 +62,8 @@ struct LmTrainResult {
   std::vector<double> losses;      // every step's training loss
   std::vector<LmEvalInfo> evals;
   int64_t tokens_seen = 0;
-  double seconds = 0;
+  double seconds = 0;       // wall time of the loop
+  double eval_seconds = 0;  // of which evaluations
 };
 
 // Mean next-token loss of `model` over `chunks` (no dropout), in batches of `batch`.

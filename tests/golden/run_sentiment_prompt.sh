@@ -38,6 +38,7 @@ head -c 600 $OUT/generate.txt; echo
 # Prompt-tuning runs in parallel (each is latency-bound: small kernels and host work).
 pt() {  # name tasks method lr extra...
   local name=$1 tasks=$2 method=$3 lr=$4; shift 4
+  mkdir -p $W/proj-$name
   timeout -s INT $PT_GUARD llmwb train prompt --model $W/gpt-sent --tasks $S/$tasks --train $S/train.jsonl --dev $S/dev.jsonl \
     --method $method --lr $lr --epochs $PT_EPOCHS --batch 16 --seed 0 --max-new-tokens 4 $LIMIT \
     --device $DEV --dtype $DT --project $W/proj-$name --out $W/$name.safetensors --json "$@" \
@@ -45,12 +46,12 @@ pt() {  # name tasks method lr extra...
   echo "$name rc=$?"
 }
 pt spaced_pt_3e-2 tasks.json prompt-tuning 3e-2 &
-pt spaced_pt_3e-3 tasks.json prompt-tuning 3e-3 &
+[ "${LW_LM_DRY:-0}" = 1 ] || pt spaced_pt_3e-3 tasks.json prompt-tuning 3e-3 &
 pt plain_pt_3e-2 tasks_plain.json prompt-tuning 3e-2 &
-pt plain_pt_1e-3 tasks_plain.json prompt-tuning 1e-3 &
+[ "${LW_LM_DRY:-0}" = 1 ] || pt plain_pt_1e-3 tasks_plain.json prompt-tuning 1e-3 &
 pt spaced_mlp_1e-3 tasks.json p-tuning 1e-3 --encoder mlp &
-pt spaced_lstm_1e-3 tasks.json p-tuning 1e-3 --encoder lstm &
-pt spaced_pt_text_3e-2 tasks.json prompt-tuning 3e-2 --init text --init-text "Is the sentiment of this review positive or negative?" &
+[ "${LW_LM_DRY:-0}" = 1 ] || pt spaced_lstm_1e-3 tasks.json p-tuning 1e-3 --encoder lstm &
+[ "${LW_LM_DRY:-0}" = 1 ] || pt spaced_pt_text_3e-2 tasks.json prompt-tuning 3e-2 --init text --init-text "Is the sentiment of this review positive or negative?" &
 wait
 python3 - $OUT <<'PY'
 import glob, json, os, sys
