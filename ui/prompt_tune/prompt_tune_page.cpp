@@ -5,6 +5,8 @@
 #include <QComboBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
@@ -17,6 +19,7 @@
 
 PromptTunePage::PromptTunePage(QWidget* parent) : QWidget(parent) {
   qRegisterMetaType<PromptTuneJob>("PromptTuneJob");
+  qRegisterMetaType<TaskFields>("TaskFields");
   auto* split = new QSplitter(Qt::Horizontal, this);
   split->addWidget(buildForm());
   split->addWidget(buildRight());
@@ -42,9 +45,11 @@ PromptTunePage::PromptTunePage(QWidget* parent) : QWidget(parent) {
             emit trainingFinished(ok);
           });
   connect(m_worker, &PromptTuneWorker::tryItLoaded, this,
-          [this](bool ok, const QString& msg, const QStringList& tasks) {
+          [this](bool ok, const QString& msg, const QStringList& tasks, const TaskFields& fields) {
+            m_tableFields = fields;
             m_tryTask->clear();
             m_tryTask->addItems(tasks);
+            rebuildTryFields();
             m_generateButton->setEnabled(ok);
             if (!ok) setStatus("Try-it: " + msg);
             emit tryItReady(ok);
@@ -73,7 +78,7 @@ QWidget* PromptTunePage::buildRight() {
   m_plot->setXLabel("step");
   m_plot->setEmptyText("Train to see the loss and exact-match accuracy");
   m_tryTask = new QComboBox;
-  m_fields = new QLineEdit(R"({"sentence": "great phone, works well"})");
+
   m_loadButton = new QPushButton("Load table");
   m_generateButton = new QPushButton("Generate");
   m_generateButton->setEnabled(false);
@@ -82,7 +87,7 @@ QWidget* PromptTunePage::buildRight() {
   m_output->setWordWrap(true);
   auto* tryForm = new QFormLayout;
   tryForm->addRow("Task", m_tryTask);
-  tryForm->addRow("Fields", m_fields);
+  m_tryFields = new QFormLayout;
   auto* tryButtons = new QHBoxLayout;
   tryButtons->addWidget(m_loadButton);
   tryButtons->addWidget(m_generateButton);
@@ -90,8 +95,10 @@ QWidget* PromptTunePage::buildRight() {
   v->addWidget(m_plot, 3);
   v->addWidget(new QLabel("Try it"));
   v->addLayout(tryForm);
+  v->addLayout(m_tryFields);
   v->addLayout(tryButtons);
   v->addWidget(m_output);
+  connect(m_tryTask, &QComboBox::currentTextChanged, this, &PromptTunePage::rebuildTryFields);
   connect(m_loadButton, &QPushButton::clicked, this, &PromptTunePage::loadTryIt);
   connect(m_generateButton, &QPushButton::clicked, this, &PromptTunePage::runTryIt);
   return w;
@@ -99,7 +106,27 @@ QWidget* PromptTunePage::buildRight() {
 
 QString PromptTunePage::status() const { return m_status->text(); }
 QString PromptTunePage::tryItOutput() const { return m_output->text(); }
-void PromptTunePage::setTryItFields(const QString& json) { m_fields->setText(json); }
+void PromptTunePage::setTryItFields(const QString& json) {
+  const QJsonObject o = QJsonDocument::fromJson(json.toUtf8()).object();
+  for (auto it = o.begin(); it != o.end(); ++it) {
+    m_tryValues[it.key()] = it.value().toVariant().toString();
+    if (QLineEdit* e = m_tryEdits.value(it.key())) e->setText(m_tryValues[it.key()]);
+  }
+}
+
+// The Try-it task's fields as line edits (the answer is what the model writes).
+void PromptTunePage::rebuildTryFields() {
+  while (m_tryFields->rowCount() > 0) m_tryFields->removeRow(0);
+  m_tryEdits.clear();
+  for (const QString& f : m_tableFields.value(m_tryTask->currentText())) {
+    auto* e = new QLineEdit(m_tryValues.value(f));
+    e->setObjectName("try_" + f);
+    e->setPlaceholderText("{" + f + "}");
+    connect(e, &QLineEdit::textEdited, this, [this, f](const QString& t) { m_tryValues[f] = t; });
+    m_tryFields->addRow(f, e);
+    m_tryEdits[f] = e;
+  }
+}
 void PromptTunePage::setStatus(const QString& s) { m_status->setText(s); }
 
 void PromptTunePage::startTraining() {
@@ -150,5 +177,7 @@ void PromptTunePage::loadTryIt() {
 void PromptTunePage::runTryIt() {
   m_generateButton->setEnabled(false);
   m_output->setText("...");
-  emit workerGenerate(m_tryTask->currentText(), m_fields->text(), 8);
+  QJsonObject fields;
+  for (auto it = m_tryEdits.begin(); it != m_tryEdits.end(); ++it) fields[it.key()] = it.value()->text();
+  emit workerGenerate(m_tryTask->currentText(), QString::fromUtf8(QJsonDocument(fields).toJson(QJsonDocument::Compact)), 8);
 }

@@ -6,6 +6,7 @@
 // curves; a Try-it box that generates with the tuned table. Engine work runs on
 // PromptTuneWorker's thread; the runs land in the project's store (the Experiments page).
 #pragma once
+#include <QMap>
 #include <QString>
 #include <QVector>
 #include <QWidget>
@@ -13,6 +14,7 @@
 #include "ui/prompt_tune/prompt_tune_worker.h"
 
 class QComboBox;
+class QFormLayout;
 class QGroupBox;
 class QTableWidget;
 class QDoubleSpinBox;
@@ -53,6 +55,7 @@ class PromptTunePage : public QWidget {
   QTableWidget* dataPreview() const { return m_dataPreview; }
   QString tryItOutput() const;
   void setTryItFields(const QString& json);  // a JSON object of the task's fields
+  QLineEdit* tryItField(const QString& field) const { return m_tryEdits.value(field); }
   bool isTraining() const { return m_training; }
   int curvePoints() const { return m_losses.size(); }
 
@@ -79,12 +82,17 @@ class PromptTunePage : public QWidget {
   QWidget* buildRight();
   void updatePreview();
   void updateDataPreview();
+  void rebuildTryFields();
   void browse(QLineEdit* edit, const QString& title, const QString& filter, bool folder, bool save = false);
   void drainProgress();
   void setStatus(const QString& s);
 
   QString m_project;
-  QLineEdit *m_model, *m_tasksFile, *m_train, *m_dev, *m_out, *m_fields;
+  QLineEdit *m_model, *m_tasksFile, *m_train, *m_dev, *m_out;
+  QFormLayout* m_tryFields;                 // one line edit per field of the Try-it task
+  QMap<QString, QLineEdit*> m_tryEdits;
+  QMap<QString, QString> m_tryValues;       // typed values, kept across tasks sharing a field
+  TaskFields m_tableFields;
   QPlainTextEdit* m_tasks;
   QTableWidget* m_dataPreview;
   QLabel *m_preview, *m_summary, *m_status, *m_output;

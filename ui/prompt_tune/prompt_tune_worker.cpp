@@ -62,19 +62,24 @@ void PromptTuneWorker::train(const PromptTuneJob& job) {
 void PromptTuneWorker::loadTryIt(const QString& modelDir, const QString& tablePath) {
   auto m = lw::api::load_playground_model(modelDir.toStdString());
   if (!m.is_ok()) {
-    emit tryItLoaded(false, QString::fromStdString(m.status().message()), {});
+    emit tryItLoaded(false, QString::fromStdString(m.status().message()), {}, {});
     return;
   }
   auto t = lw::api::load_table_for(**m, tablePath.toStdString());
   if (!t.is_ok()) {
-    emit tryItLoaded(false, QString::fromStdString(t.status().message()), {});
+    emit tryItLoaded(false, QString::fromStdString(t.status().message()), {}, {});
     return;
   }
   m_model = std::move(*m);
   m_table = std::make_unique<lw::train::PromptTable>(std::move(*t));
   QStringList tasks;
-  for (const auto& e : m_table->tasks) tasks << QString::fromStdString(e.task.taskname);
-  emit tryItLoaded(true, QString("Loaded %1 task(s)").arg(tasks.size()), tasks);
+  TaskFields fields;
+  for (const auto& e : m_table->tasks) {
+    tasks << QString::fromStdString(e.task.taskname);
+    for (const auto& f : e.task.fields())
+      if (f != e.task.answer_field) fields[tasks.back()] << QString::fromStdString(f);
+  }
+  emit tryItLoaded(true, QString("Loaded %1 task(s)").arg(tasks.size()), tasks, fields);
 }
 
 void PromptTuneWorker::generate(const QString& task, const QString& fieldsJson, int maxNewTokens) {

@@ -4,7 +4,9 @@
 // mutex-guarded buffer the page drains on a timer (coalesced updates); one-off results come
 // back as queued signals.
 #pragma once
+#include <QMap>
 #include <QMetaType>
+#include <QStringList>
 #include <QMutex>
 #include <QObject>
 #include <QString>
@@ -28,6 +30,8 @@ struct PromptTuneJob {
 };
 Q_DECLARE_METATYPE(PromptTuneJob)
 
+using TaskFields = QMap<QString, QStringList>;
+
 struct PromptPoint {
   qint64 step = 0;
   bool eval = false;
@@ -48,7 +52,8 @@ class PromptTuneWorker : public QObject {
 
  signals:
   void trainFinished(bool ok, const QString& message, double accBefore, double accAfter);
-  void tryItLoaded(bool ok, const QString& message, const QStringList& tasks);
+  // tasks in table order; fields: each task's template fields, the answer field left out.
+  void tryItLoaded(bool ok, const QString& message, const QStringList& tasks, const TaskFields& fields);
   void generated(bool ok, const QString& text);
 
  private:

@@ -184,7 +184,9 @@ class TestPromptTunePage : public QObject {
     QVERIFY(QFile::exists(path("project") + "/prompt_table.safetensors"));
     QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, 60000);
     QVERIFY(ready.last().first().toBool());
+    QVERIFY(page.tryItField("text") && !page.tryItField("label"));  // the answer is generated
     page.setTryItFields(R"({"text": "abcd"})");
+    QCOMPARE(page.tryItField("text")->text(), QString("abcd"));
     QSignalSpy generated(&page, &PromptTunePage::generatedText);
     QTest::mouseClick(button(&page, "Generate"), Qt::LeftButton);
     QVERIFY(generated.wait(60000));
