@@ -26,10 +26,12 @@ QString templateHtml(const PromptTableTask& t) {
     const auto m = it.next();
     out += t.promptTemplate.mid(at, m.capturedStart() - at).toHtmlEscaped();
     if (!m.captured(1).isEmpty()) {
-      out += QString("<span style='background:#fde3c0;color:#8a4b00'>[V%1]</span>").arg(m.captured(1));
+      out +=
+          QString("<span style='background:#fde3c0;color:#8a4b00'>[V%1]</span>").arg(m.captured(1));
     } else if (m.captured(2) == t.answerField) {
-      out += QString("<span style='background:#e3f1e3;color:#1b5e20'><i>{%1} ← generated</i></span>")
-                 .arg(m.captured(2));
+      out +=
+          QString("<span style='background:#e3f1e3;color:#1b5e20'><i>{%1} ← generated</i></span>")
+              .arg(m.captured(2));
     } else {
       out += QString("<span style='color:#1e64dc'><b>{%1}</b></span>").arg(m.captured(2));
     }
@@ -47,8 +49,9 @@ PromptTablePanel::PromptTablePanel(QWidget* parent) : QGroupBox(tr("Prompt table
   setObjectName("promptTableBox");
   setCheckable(true);
   setChecked(false);
-  setToolTip(tr("Generate through a tuned prompt table: its virtual tokens go in front of (or "
-                "inside) the task's template, filled from the fields."));
+  setToolTip(
+      tr("Generate through a tuned prompt table: its virtual tokens go in front of (or "
+         "inside) the task's template, filled from the fields."));
   auto* v = new QVBoxLayout(this);
   auto* row = new QHBoxLayout;
   m_path = new QLineEdit;
@@ -79,8 +82,9 @@ PromptTablePanel::PromptTablePanel(QWidget* parent) : QGroupBox(tr("Prompt table
   m_template->setObjectName("promptTableTemplate");
   m_template->setWordWrap(true);
   m_template->setTextFormat(Qt::RichText);
-  m_template->setStyleSheet("QLabel { background: #f6f7f9; border: 1px solid #dde1e6;"
-                            " border-radius: 4px; padding: 4px; }");
+  m_template->setStyleSheet(
+      "QLabel { background: #f6f7f9; border: 1px solid #dde1e6;"
+      " border-radius: 4px; padding: 4px; }");
   fv->addWidget(m_template);
   m_fieldsForm = new QFormLayout;
   fv->addLayout(m_fieldsForm);
@@ -93,13 +97,16 @@ PromptTablePanel::PromptTablePanel(QWidget* parent) : QGroupBox(tr("Prompt table
     if (active != m_wasActive) emit activeChanged(m_wasActive = active);
   });
   connect(m_path, &QLineEdit::editingFinished, this, [this] {
-    if (isChecked() && !path().isEmpty() && path() != m_loadedPath && path() != m_requestedPath) requestLoad();
+    if (isChecked() && !path().isEmpty() && path() != m_loadedPath && path() != m_requestedPath)
+      requestLoad();
   });
   connect(m_browse, &QPushButton::clicked, this, &PromptTablePanel::browse);
   connect(m_task, &QComboBox::currentIndexChanged, this, &PromptTablePanel::rebuildFields);
 }
 
-QString PromptTablePanel::path() const { return m_path->text().trimmed(); }
+QString PromptTablePanel::path() const {
+  return m_path->text().trimmed();
+}
 
 void PromptTablePanel::setPath(const QString& p) {
   m_path->setText(p);
@@ -115,7 +122,8 @@ void PromptTablePanel::browse() {
   // A PEFT adapter is a folder: picking any file of it means the folder.
   const QFileInfo fi(f);
   if (fi.fileName() == "adapter_config.json" ||
-      (fi.fileName() == "adapter_model.safetensors" && QFileInfo::exists(fi.dir().filePath("adapter_config.json"))))
+      (fi.fileName() == "adapter_model.safetensors" &&
+       QFileInfo::exists(fi.dir().filePath("adapter_config.json"))))
     f = fi.absolutePath();
   if (!isChecked()) setChecked(true);
   setPath(f);
@@ -149,7 +157,8 @@ void PromptTablePanel::setTasks(const QString& p, const PromptTableTasks& tasks)
   if (!keep.isEmpty()) setCurrentTask(keep);
   rebuildFields();
   m_status->setStyleSheet({});
-  m_status->setText(tr("%n task(s) from %1", nullptr, int(tasks.size())).arg(QFileInfo(p).fileName()));
+  m_status->setText(
+      tr("%n task(s) from %1", nullptr, int(tasks.size())).arg(QFileInfo(p).fileName()));
   const bool active = isActive();
   if (active != m_wasActive) emit activeChanged(m_wasActive = active);
 }
@@ -171,7 +180,9 @@ void PromptTablePanel::forgetTable() {
   if (m_wasActive) emit activeChanged(m_wasActive = false);
 }
 
-QString PromptTablePanel::currentTask() const { return m_task->currentText(); }
+QString PromptTablePanel::currentTask() const {
+  return m_task->currentText();
+}
 
 bool PromptTablePanel::setCurrentTask(const QString& name) {
   const int i = m_task->findText(name);
@@ -182,11 +193,14 @@ bool PromptTablePanel::setCurrentTask(const QString& name) {
 
 QMap<QString, QString> PromptTablePanel::fieldValues() const {
   QMap<QString, QString> out;
-  for (auto it = m_fieldEdits.begin(); it != m_fieldEdits.end(); ++it) out[it.key()] = it.value()->text();
+  for (auto it = m_fieldEdits.begin(); it != m_fieldEdits.end(); ++it)
+    out[it.key()] = it.value()->text();
   return out;
 }
 
-QLineEdit* PromptTablePanel::fieldEdit(const QString& field) const { return m_fieldEdits.value(field); }
+QLineEdit* PromptTablePanel::fieldEdit(const QString& field) const {
+  return m_fieldEdits.value(field);
+}
 
 // One line edit per field of the current task; values typed for a field keep across tasks
 // that share it.
@@ -196,13 +210,15 @@ void PromptTablePanel::rebuildFields() {
   m_fieldEdits.clear();
   const int i = m_task->currentIndex();
   if (i < 0 || i >= m_tasks.size()) {
-    m_template->setText(tr("<i>No prompt table loaded: the task's template and one field per "
-                           "placeholder appear here.</i>"));
+    m_template->setText(
+        tr("<i>No prompt table loaded: the task's template and one field per "
+           "placeholder appear here.</i>"));
     return;
   }
   const PromptTableTask& t = m_tasks[i];
-  m_template->setText(templateHtml(t) +
-                      tr("<br><span style='color:#666'>%n virtual token(s)</span>", nullptr, t.virtualTokens));
+  m_template->setText(
+      templateHtml(t) +
+      tr("<br><span style='color:#666'>%n virtual token(s)</span>", nullptr, t.virtualTokens));
   for (const QString& f : t.fields) {
     auto* e = new QLineEdit(values.value(f));
     e->setObjectName("field_" + f);

@@ -42,7 +42,7 @@ class PromptTablePanel : public QGroupBox {
   void setStartFolder(const QString& dir) { m_startFolder = dir; }
 
   void setTasks(const QString& path, const PromptTableTasks& tasks);  // a load succeeded
-  void setLoadError(const QString& path, const QString& error);      // a load failed
+  void setLoadError(const QString& path, const QString& error);       // a load failed
   void setLoading(const QString& path);
   void forgetTable();  // the model changed: the table must be loaded again
 

@@ -80,8 +80,10 @@ QString cellText(const QJsonValue& v) {
   if (v.isString()) return v.toString();
   if (v.isDouble()) return QString::number(v.toDouble());
   if (v.isBool()) return v.toBool() ? "true" : "false";
-  if (v.isArray()) return QString::fromUtf8(QJsonDocument(v.toArray()).toJson(QJsonDocument::Compact));
-  if (v.isObject()) return QString::fromUtf8(QJsonDocument(v.toObject()).toJson(QJsonDocument::Compact));
+  if (v.isArray())
+    return QString::fromUtf8(QJsonDocument(v.toArray()).toJson(QJsonDocument::Compact));
+  if (v.isObject())
+    return QString::fromUtf8(QJsonDocument(v.toObject()).toJson(QJsonDocument::Compact));
   return {};
 }
 
@@ -119,10 +121,14 @@ QWidget* PromptTunePage::buildFiles() {
   };
   const Row rows[] = {
       {"Base model", m_model, "Base model folder", "", true, false},
-      {"Tasks file", m_tasksFile, "Tasks file", "Tasks (*.json *.yaml *.yml);;All files (*)", false, false},
-      {"Train JSONL", m_train, "Training data", "JSON lines (*.jsonl *.json);;All files (*)", false, false},
-      {"Dev JSONL", m_dev, "Validation data", "JSON lines (*.jsonl *.json);;All files (*)", false, false},
-      {"Prompt table", m_out, "Prompt table to write", "Prompt tables (*.safetensors)", false, true},
+      {"Tasks file", m_tasksFile, "Tasks file", "Tasks (*.json *.yaml *.yml);;All files (*)", false,
+       false},
+      {"Train JSONL", m_train, "Training data", "JSON lines (*.jsonl *.json);;All files (*)", false,
+       false},
+      {"Dev JSONL", m_dev, "Validation data", "JSON lines (*.jsonl *.json);;All files (*)", false,
+       false},
+      {"Prompt table", m_out, "Prompt table to write", "Prompt tables (*.safetensors)", false,
+       true},
   };
   for (const Row& r : rows) {
     auto* b = new QPushButton("Browse…");
@@ -144,8 +150,9 @@ QWidget* PromptTunePage::buildMethod() {
   m_method = new QComboBox;
   m_method->setObjectName("method");
   m_method->addItems({"prompt-tuning", "p-tuning"});
-  m_method->setToolTip("prompt-tuning trains the virtual-token rows directly; p-tuning trains a "
-                       "prompt encoder, then writes its output into the table");
+  m_method->setToolTip(
+      "prompt-tuning trains the virtual-token rows directly; p-tuning trains a "
+      "prompt encoder, then writes its output into the table");
   form->addRow("Method", m_method);
   m_encoderBox = new QGroupBox("Prompt encoder (p-tuning)");
   auto* ef = new QFormLayout(m_encoderBox);
@@ -177,7 +184,8 @@ QWidget* PromptTunePage::buildMethod() {
   m_lr->setRange(1e-5, 10);
   m_lr->setValue(0.03);
   auto* hyper = new QHBoxLayout;
-  const std::pair<const char*, QWidget*> hyperRows[] = {{"Epochs", m_epochs}, {"LR", m_lr}, {"Batch", m_batch}};
+  const std::pair<const char*, QWidget*> hyperRows[] = {
+      {"Epochs", m_epochs}, {"LR", m_lr}, {"Batch", m_batch}};
   for (const auto& [label, w] : hyperRows) {
     hyper->addWidget(new QLabel(label));
     hyper->addWidget(w);
@@ -197,9 +205,10 @@ QWidget* PromptTunePage::buildForm() {
   auto* v = new QVBoxLayout(w);
   v->addWidget(buildFiles());
   auto* tasksHeader = new QHBoxLayout;
-  tasksHeader->addWidget(new QLabel("<b>Tasks</b> (JSON or YAML: template with "
-                                    "<span style='color:#dc7800'><b>&lt;|VIRTUAL_PROMPT_n|&gt;</b></span> "
-                                    "markers and <span style='color:#1e64dc'>{fields}</span>)"));
+  tasksHeader->addWidget(
+      new QLabel("<b>Tasks</b> (JSON or YAML: template with "
+                 "<span style='color:#dc7800'><b>&lt;|VIRTUAL_PROMPT_n|&gt;</b></span> "
+                 "markers and <span style='color:#1e64dc'>{fields}</span>)"));
   tasksHeader->addStretch(1);
   v->addLayout(tasksHeader);
   m_tasks = new QPlainTextEdit(QString::fromUtf8(kDefaultTasks));
@@ -224,7 +233,9 @@ QWidget* PromptTunePage::buildForm() {
   m_preview->setObjectName("taskPreview");
   m_preview->setWordWrap(true);
   m_preview->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  m_preview->setStyleSheet("QLabel { background: #f6f7f9; border: 1px solid #dde1e6; border-radius: 4px; padding: 4px; }");
+  m_preview->setStyleSheet(
+      "QLabel { background: #f6f7f9; border: 1px solid #dde1e6; border-radius: 4px; padding: 4px; "
+      "}");
   v->addWidget(m_preview);
   v->addWidget(new QLabel("<b>Data</b> (first rows of the training file)"));
   m_dataPreview = new QTableWidget;
@@ -260,10 +271,12 @@ QWidget* PromptTunePage::buildForm() {
   return w;
 }
 
-void PromptTunePage::browse(QLineEdit* edit, const QString& title, const QString& filter, bool folder,
-                            bool save) {
+void PromptTunePage::browse(QLineEdit* edit, const QString& title, const QString& filter,
+                            bool folder, bool save) {
   const QString current = edit->text().trimmed();
-  const QString start = !current.isEmpty() ? current : m_project.isEmpty() ? QDir::homePath() : m_project;
+  const QString start = !current.isEmpty()    ? current
+                        : m_project.isEmpty() ? QDir::homePath()
+                                              : m_project;
   const QString picked = folder ? QFileDialog::getExistingDirectory(this, title, start)
                          : save ? QFileDialog::getSaveFileName(this, title, start, filter)
                                 : QFileDialog::getOpenFileName(this, title, start, filter);
@@ -276,12 +289,24 @@ void PromptTunePage::setProject(const QString& dir) {
   m_project = dir;
   if (m_out->text().isEmpty()) m_out->setText(QDir(dir).filePath("prompt_table.safetensors"));
 }
-void PromptTunePage::setModelDir(const QString& dir) { m_model->setText(dir); }
-void PromptTunePage::setTrainFile(const QString& path) { m_train->setText(path); }
-void PromptTunePage::setDevFile(const QString& path) { m_dev->setText(path); }
-void PromptTunePage::setTasksJson(const QString& json) { m_tasks->setPlainText(json); }
-QString PromptTunePage::preview() const { return m_preview->text(); }
-QString PromptTunePage::taskSummary() const { return m_summary->text(); }
+void PromptTunePage::setModelDir(const QString& dir) {
+  m_model->setText(dir);
+}
+void PromptTunePage::setTrainFile(const QString& path) {
+  m_train->setText(path);
+}
+void PromptTunePage::setDevFile(const QString& path) {
+  m_dev->setText(path);
+}
+void PromptTunePage::setTasksJson(const QString& json) {
+  m_tasks->setPlainText(json);
+}
+QString PromptTunePage::preview() const {
+  return m_preview->text();
+}
+QString PromptTunePage::taskSummary() const {
+  return m_summary->text();
+}
 
 bool PromptTunePage::loadTasksFile(const QString& path) {
   QFile f(path);
@@ -291,7 +316,8 @@ bool PromptTunePage::loadTasksFile(const QString& path) {
   }
   m_tasksFile->setText(path);
   m_tasks->setPlainText(QString::fromUtf8(f.readAll()));
-  auto t = lw::api::parse_task_definitions(m_tasks->toPlainText().toStdString(), path.toStdString());
+  auto t =
+      lw::api::parse_task_definitions(m_tasks->toPlainText().toStdString(), path.toStdString());
   setStatus(t.is_ok() ? tr("Loaded %n task(s) from %1", nullptr, int(t->size())).arg(path)
                       : QString::fromStdString(t.status().message()));
   return t.is_ok();
@@ -330,7 +356,8 @@ void PromptTunePage::updateDataPreview() {
   }
   m_dataPreview->clear();
   m_dataPreview->setColumnCount(columns.isEmpty() ? 1 : int(columns.size()));
-  m_dataPreview->setHorizontalHeaderLabels(columns.isEmpty() ? QStringList{"(no training file yet)"} : columns);
+  m_dataPreview->setHorizontalHeaderLabels(columns.isEmpty() ? QStringList{"(no training file yet)"}
+                                                             : columns);
   m_dataPreview->setRowCount(int(rows.size()));
   for (int r = 0; r < rows.size(); ++r)
     for (int c = 0; c < columns.size(); ++c) {
@@ -345,7 +372,9 @@ void PromptTunePage::updatePreview() {
   auto tasks = lw::api::parse_task_definitions(text);
   if (!tasks.is_ok()) {
     m_summary->clear();
-    m_preview->setText("<span style='color:#c33'>" + QString::fromStdString(tasks.status().message()).toHtmlEscaped() + "</span>");
+    m_preview->setText("<span style='color:#c33'>" +
+                       QString::fromStdString(tasks.status().message()).toHtmlEscaped() +
+                       "</span>");
     return;
   }
   // Per task: its virtual tokens, how the markers split them, the answer field.
@@ -354,15 +383,19 @@ void PromptTunePage::updatePreview() {
     QStringList splits;
     for (int32_t s : t.virtual_token_splits) splits << QString::number(s);
     names << QString::fromStdString(t.taskname);
-    summary << QString("<b>%1</b>: %2 virtual tokens in %3 [%4] · answer <span style='color:#1e64dc'>{%5}</span>%6%7")
+    summary << QString(
+                   "<b>%1</b>: %2 virtual tokens in %3 [%4] · answer <span "
+                   "style='color:#1e64dc'>{%5}</span>%6%7")
                    .arg(names.back().toHtmlEscaped())
                    .arg(t.total_virtual_tokens)
                    .arg(splits.size() == 1 ? "1 block" : QString("%1 blocks").arg(splits.size()))
                    .arg(splits.join(", "))
                    .arg(QString::fromStdString(t.answer_field).toHtmlEscaped())
                    .arg(t.answer_only_loss ? " (answer-only loss)" : "")
-                   .arg(t.truncate_field.empty() ? QString()
-                                                 : " · truncates {" + QString::fromStdString(t.truncate_field).toHtmlEscaped() + "}");
+                   .arg(t.truncate_field.empty()
+                            ? QString()
+                            : " · truncates {" +
+                                  QString::fromStdString(t.truncate_field).toHtmlEscaped() + "}");
   }
   m_summary->setText(summary.join("<br>"));
   const QString keep = m_previewTask->currentText();
@@ -386,15 +419,18 @@ void PromptTunePage::updatePreview() {
     }
   }
   if (line.isEmpty()) {
-    m_preview->setText(QString("<i>No training example of task %1 yet: choose the train file.</i>").arg(task.toHtmlEscaped()));
+    m_preview->setText(QString("<i>No training example of task %1 yet: choose the train file.</i>")
+                           .arg(task.toHtmlEscaped()));
     return;
   }
   auto p = lw::api::preview_task(text, task.toStdString(), line.toStdString());
   if (!p.is_ok()) {
-    m_preview->setText("<span style='color:#c33'>" + QString::fromStdString(p.status().message()).toHtmlEscaped() + "</span>");
+    m_preview->setText("<span style='color:#c33'>" +
+                       QString::fromStdString(p.status().message()).toHtmlEscaped() + "</span>");
     return;
   }
   QString html = QString::fromStdString(p->text).toHtmlEscaped();
-  html.replace(QRegularExpression(R"(((?:\[V[0-9]+\])+))"), "<span style='background:#fde3c0'>\\1</span>");
+  html.replace(QRegularExpression(R"(((?:\[V[0-9]+\])+))"),
+               "<span style='background:#fde3c0'>\\1</span>");
   m_preview->setText(html + QString(" <i>(%1 virtual tokens)</i>").arg(p->virtual_tokens));
 }

@@ -71,8 +71,8 @@ class TestPromptTaskYaml : public QObject {
     QVERIFY2(y.is_ok(), y.status().message().c_str());
     compare(*y, *j);
     QCOMPARE((*y)[1].virtual_token_splits, (std::vector<int32_t>{80, 20}));
-    QCOMPARE((*y)[1].prompt_template,
-             std::string("<|VIRTUAL_PROMPT_0|> Predict intent and slot <|VIRTUAL_PROMPT_1|> :\n{utterance}{label}"));
+    QCOMPARE((*y)[1].prompt_template, std::string("<|VIRTUAL_PROMPT_0|> Predict intent and slot "
+                                                  "<|VIRTUAL_PROMPT_1|> :\n{utterance}{label}"));
     QVERIFY((*y)[0].answer_only_loss);
     QVERIFY(!(*y)[1].add_eos);
   }
@@ -80,42 +80,51 @@ class TestPromptTaskYaml : public QObject {
   // The other shapes the JSON loader takes: a bare list, one task; .yml and .YAML too.
   void listAndSingleForms() {
     auto j = parse_tasks(R"([{"taskname": "a", "prompt_template": "<|VIRTUAL_PROMPT_0|>{x}{label}",
-                             "total_virtual_tokens": 3}])", "inline");
+                             "total_virtual_tokens": 3}])",
+                         "inline");
     QVERIFY2(j.is_ok(), j.status().message().c_str());
-    auto list = load_tasks(write("list.yml", "- taskname: a\n  prompt_template: \"<|VIRTUAL_PROMPT_0|>{x}{label}\"\n"
-                                             "  total_virtual_tokens: 3\n"));
+    auto list =
+        load_tasks(write("list.yml",
+                         "- taskname: a\n  prompt_template: \"<|VIRTUAL_PROMPT_0|>{x}{label}\"\n"
+                         "  total_virtual_tokens: 3\n"));
     QVERIFY2(list.is_ok(), list.status().message().c_str());
     compare(*list, *j);
-    auto one = load_tasks(write("one.YAML", "taskname: a\nprompt_template: \"<|VIRTUAL_PROMPT_0|>{x}{label}\"\n"
-                                            "total_virtual_tokens: 0x3\n"));
+    auto one = load_tasks(write("one.YAML",
+                                "taskname: a\nprompt_template: \"<|VIRTUAL_PROMPT_0|>{x}{label}\"\n"
+                                "total_virtual_tokens: 0x3\n"));
     QVERIFY2(one.is_ok(), one.status().message().c_str());
     compare(*one, *j);
     // The editor's text: JSON when it opens with { or [, YAML otherwise.
-    auto text = parse_tasks_text("taskname: a\nprompt_template: \"<|VIRTUAL_PROMPT_0|>{x}{label}\"\n"
-                                 "total_virtual_tokens: 3\n", "editor");
+    auto text = parse_tasks_text(
+        "taskname: a\nprompt_template: \"<|VIRTUAL_PROMPT_0|>{x}{label}\"\n"
+        "total_virtual_tokens: 3\n",
+        "editor");
     QVERIFY2(text.is_ok(), text.status().message().c_str());
     compare(*text, *j);
   }
 
   void syntaxErrorNamesFileAndLine() {
     // An unclosed flow list on line 4.
-    const std::string p = write("broken.yaml", "tasks:\n  - taskname: a\n    total_virtual_tokens: 3\n"
-                                               "    virtual_token_splits: [1, 2\n    answer_field: label\n");
+    const std::string p = write("broken.yaml",
+                                "tasks:\n  - taskname: a\n    total_virtual_tokens: 3\n"
+                                "    virtual_token_splits: [1, 2\n    answer_field: label\n");
     auto r = load_tasks(p);
     QVERIFY(!r.is_ok());
     const std::string& m = r.status().message();
     QVERIFY2(m.find(p + ":4:") == 0 || m.find(p + ":5:") == 0, m.c_str());
     QVERIFY2(m.find("YAML syntax error") != std::string::npos, m.c_str());
     // A bad indentation on line 3 of another file.
-    const std::string q = write("indent.yml", "taskname: a\ntotal_virtual_tokens: 3\n  prompt_template: x: y\n");
+    const std::string q =
+        write("indent.yml", "taskname: a\ntotal_virtual_tokens: 3\n  prompt_template: x: y\n");
     auto s = load_tasks(q);
     QVERIFY(!s.is_ok());
     QVERIFY2(s.status().message().find(q + ":3:") == 0, s.status().message().c_str());
     // A key given twice is named with its line.
     auto d = load_tasks(write("dup.yaml", "taskname: a\ntaskname: b\n"));
     QVERIFY(!d.is_ok());
-    QVERIFY2(d.status().message().find("dup.yaml:2: key 'taskname' appears twice") != std::string::npos,
-             d.status().message().c_str());
+    QVERIFY2(
+        d.status().message().find("dup.yaml:2: key 'taskname' appears twice") != std::string::npos,
+        d.status().message().c_str());
   }
 
   // Validation is shared: the same task failing in JSON and in YAML gives the same message
@@ -131,17 +140,22 @@ class TestPromptTaskYaml : public QObject {
         << "virtual_token_splits sum to 8, not total_virtual_tokens = 10";
     QTest::newRow("unknown field")
         << R"({"taskname": "a", "prompt_template": "<|VIRTUAL_PROMPT_0|>{label}", "total_virtual_tokens": 2, "answer_only": true})"
-        << "taskname: a\nprompt_template: \"<|VIRTUAL_PROMPT_0|>{label}\"\ntotal_virtual_tokens: 2\nanswer_only: true\n"
+        << "taskname: a\nprompt_template: \"<|VIRTUAL_PROMPT_0|>{label}\"\ntotal_virtual_tokens: "
+           "2\nanswer_only: true\n"
         << "unknown field 'answer_only'";
     QTest::newRow("quoted number is text")
         << R"({"taskname": "a", "prompt_template": "<|VIRTUAL_PROMPT_0|>{label}", "total_virtual_tokens": "2"})"
-        << "taskname: a\nprompt_template: \"<|VIRTUAL_PROMPT_0|>{label}\"\ntotal_virtual_tokens: \"2\"\n"
+        << "taskname: a\nprompt_template: \"<|VIRTUAL_PROMPT_0|>{label}\"\ntotal_virtual_tokens: "
+           "\"2\"\n"
         << "'total_virtual_tokens' (an integer) is required";
     QTest::newRow("answer field missing")
         << R"({"taskname": "a", "prompt_template": "<|VIRTUAL_PROMPT_0|>{text}", "total_virtual_tokens": 2, "answer_only_loss": true})"
-        << "taskname: a\nprompt_template: <|VIRTUAL_PROMPT_0|>{text}\ntotal_virtual_tokens: 2\nanswer_only_loss: true\n"
+        << "taskname: a\nprompt_template: <|VIRTUAL_PROMPT_0|>{text}\ntotal_virtual_tokens: "
+           "2\nanswer_only_loss: true\n"
         << "answer_only_loss needs the answer field {label} in the template";
-    QTest::newRow("empty") << "[]" << "# nothing here\n" << "expected a non-empty list of tasks";
+    QTest::newRow("empty") << "[]"
+                           << "# nothing here\n"
+                           << "expected a non-empty list of tasks";
   }
   void validationErrorsMatchJson() {
     QFETCH(QString, json);

@@ -50,13 +50,17 @@ QString makeModel(const QString& dir, uint64_t seed) {
     std::vector<float> v(size_t(lw::shape_numel(p.spec.shape)), 0.0f);
     using lw::models::Role;
     if (p.spec.role == Role::kNormWeight) std::fill(v.begin(), v.end(), 1.0f);
-    const double std = p.spec.role == Role::kEmbedding ? 0.5 : p.spec.role == Role::kWeight ? 0.15 : 0;
+    const double std = p.spec.role == Role::kEmbedding ? 0.5
+                       : p.spec.role == Role::kWeight  ? 0.15
+                                                       : 0;
     if (std > 0)
       for (auto& x : v) x = float(std * rng.normal());
     auto t = lw::Tensor::from_floats(v, p.spec.shape, lw::DType::kF32, (*model)->device());
-    if (!t.is_ok() || !p.weights().copy_from(*t).is_ok()) return "cannot fill " + QString::fromStdString(p.spec.name);
+    if (!t.is_ok() || !p.weights().copy_from(*t).is_ok())
+      return "cannot fill " + QString::fromStdString(p.spec.name);
   }
-  if (auto st = (*model)->save(dir.toStdString()); !st.is_ok()) return QString::fromStdString(st.to_string());
+  if (auto st = (*model)->save(dir.toStdString()); !st.is_ok())
+    return QString::fromStdString(st.to_string());
   const QString tok = QStringLiteral(LW_SHARED_DATA) + "/tokenizers/gpt2";
   for (const QString& f : {"vocab.json", "merges.txt"})
     if (!QFile::copy(tok + "/" + f, dir + "/" + f)) return "cannot copy " + f;
@@ -74,7 +78,8 @@ QString writeTable(const QString& modelDir, const QString& path, uint64_t seed) 
   table.model = *id;
   lw::PhiloxStream rng(seed);
   for (const auto& t : *tasks) {
-    lw::train::PromptTableEntry e{t, std::vector<float>(size_t(t.total_virtual_tokens * id->hidden_size))};
+    lw::train::PromptTableEntry e{
+        t, std::vector<float>(size_t(t.total_virtual_tokens * id->hidden_size))};
     for (float& x : e.table) x = float(0.5 * rng.normal());
     table.put(std::move(e));
   }
@@ -127,7 +132,8 @@ class TestPlaygroundPromptTable : public QObject {
     QVERIFY(QDir().mkpath(m_peft));
     auto t = lw::train::load_prompt_table(m_table.toStdString());
     QVERIFY(t.is_ok());
-    QVERIFY(lw::train::export_peft_adapter(*t, "pairs", m_peft.toStdString(), m_gpt2.toStdString()).is_ok());
+    QVERIFY(lw::train::export_peft_adapter(*t, "pairs", m_peft.toStdString(), m_gpt2.toStdString())
+                .is_ok());
   }
 
   void generateThroughTable() {
