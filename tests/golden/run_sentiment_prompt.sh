@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Pretrain a small GPT-2 on sotu + tinyshakespeare + the uci-sentiment TRAIN sentences, then
 # prompt-tune / p-tune it on uci-sentiment (seeded split) and report exact match before/after.
-# On the GPU machine (carry the bundle, .device/shared-data and .device/lm/text.tar.xz, a
-# tar.xz of ../shared/data/text made with `tar -cJf .device/lm/text.tar.xz -C ../shared/data text`):
+# On the GPU machine (carry the bundle, .device/shared-data (tokenizers/gpt2) and
+# .device/lm/data.tar.xz, made with `tar -cJf .device/lm/data.tar.xz -C ../shared/data text cls/uci-sentiment`):
 #   export OUT LW_BUNDLE=.device/lm/bundle.tar.xz; bash tests/golden/run_sentiment_prompt.sh
 # CPU dry run here (tiny sizes, llmwb from build-lm-dev/bin):
 #   LW_LM_DRY=1 OUT=/tmp/lm_dry bash tests/golden/run_sentiment_prompt.sh
@@ -12,24 +12,26 @@ export PYTHONUNBUFFERED=1
 W=/tmp/lmwork; rm -rf $W; mkdir -p $W "$OUT"
 if [ "${LW_LM_DRY:-0}" = 1 ]; then
   export PATH=$PWD/build-lm-dev/bin:$PATH
-  DATA=/work/shared/data; TEXT=$DATA/text; DEV=cpu; DT=f32
+  TEXT=/work/shared/data/text; SENT=/work/shared/data/cls/uci-sentiment; TOK=/work/shared/data/tokenizers/gpt2
+  DEV=cpu; DT=f32
   SHAPE="--layers 2 --hidden 64 --heads 2 --context 64"; TOKENS="--steps 30"; BATCH=8; GUARD=600
   PT_EPOCHS=1; LIMIT="--eval-limit 40"; PT_GUARD=900
 else
   source packaging/device_env.sh
-  DATA=.device/shared-data; mkdir -p $W/t && tar -xJf .device/lm/text.tar.xz -C $W/t; TEXT=$W/t/text
+  mkdir -p $W/d && tar -xJf .device/lm/data.tar.xz -C $W/d
+  TEXT=$W/d/text; SENT=$W/d/cls/uci-sentiment; TOK=.device/shared-data/tokenizers/gpt2
   DEV=cuda:0; DT=bf16
   SHAPE="--layers 6 --hidden 384 --heads 6 --context 256"; TOKENS="--tokens ${LW_LM_TOKENS:-16000000}"; BATCH=32
   GUARD=${LW_LM_GUARD:-200}; PT_EPOCHS=${LW_LM_PT_EPOCHS:-5}; LIMIT=""; PT_GUARD=${LW_LM_PT_GUARD:-150}
   nvidia-smi --query-gpu=name,memory.used --format=csv > $OUT/gpu.txt 2>&1
 fi
 S=$W/sent
-python3 tests/golden/make_sentiment_jsonl.py --data $DATA/cls/uci-sentiment --out $S --seed 0 | tee $OUT/summary.json
+python3 tests/golden/make_sentiment_jsonl.py --data $SENT --out $S --seed 0 | tee $OUT/summary.json
 cp $S/tasks*.json $OUT/
 # Pretraining; SIGINT after GUARD s stops after the current step and still writes the model.
 ST=$S/train_sentences.txt
 timeout -s INT $GUARD llmwb train lm --text $TEXT --text $ST --text $ST --text $ST --text $ST \
-  --tokenizer $DATA/tokenizers/gpt2 $SHAPE $TOKENS --batch $BATCH --lr 1e-3 --warmup 0.03 \
+  --tokenizer $TOK $SHAPE $TOKENS --batch $BATCH --lr 1e-3 --warmup 0.03 \
   --val-fraction 0.02 --eval-every 400 --eval-chunks 200 --seed 1 --device $DEV --dtype $DT \
   --project $W/proj --out $W/gpt-sent --name "pretrain sentiment" --json > $OUT/pretrain.json 2> $OUT/pretrain.log
 echo "pretrain rc=$?"; tail -4 $OUT/pretrain.log
