@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Pretrain a small GPT-2 on sotu + tinyshakespeare + the uci-sentiment TRAIN sentences, then
 # prompt-tune / p-tune it on uci-sentiment (seeded split) and report exact match before/after.
-# On the GPU machine (carry the bundle, .device/shared-data (tokenizers/gpt2) and
-# .device/lm/data.tar.xz, made with `tar -cJf .device/lm/data.tar.xz -C ../shared/data text cls/uci-sentiment`):
+# On the GPU machine (carry the bundle and
+# .device/lm/data.tar.xz, made with `tar -cJf .device/lm/data.tar.xz -C ../shared/data text cls/uci-sentiment tokenizers/gpt2`):
 #   export OUT LW_BUNDLE=.device/lm/bundle.tar.xz; bash tests/golden/run_sentiment_prompt.sh
 # CPU dry run here (tiny sizes, llmwb from build-lm-dev/bin):
 #   LW_LM_DRY=1 OUT=/tmp/lm_dry bash tests/golden/run_sentiment_prompt.sh
@@ -19,7 +19,7 @@ if [ "${LW_LM_DRY:-0}" = 1 ]; then
 else
   source packaging/device_env.sh
   mkdir -p $W/d && tar -xJf .device/lm/data.tar.xz -C $W/d
-  TEXT=$W/d/text; SENT=$W/d/cls/uci-sentiment; TOK=.device/shared-data/tokenizers/gpt2
+  TEXT=$W/d/text; SENT=$W/d/cls/uci-sentiment; TOK=$W/d/tokenizers/gpt2
   DEV=cuda:0; DT=bf16
   SHAPE="--layers 6 --hidden 384 --heads 6 --context 256"; TOKENS="--tokens ${LW_LM_TOKENS:-16000000}"; BATCH=32
   GUARD=${LW_LM_GUARD:-200}; PT_EPOCHS=${LW_LM_PT_EPOCHS:-5}; LIMIT=""; PT_GUARD=${LW_LM_PT_GUARD:-150}
