@@ -38,13 +38,25 @@ __device__ __forceinline__ void pdl_wait() {
 #endif
 }
 
-// Weights are read once per step: keep them out of L1 and ask L2 for whole 256-byte
-// sectors (the next lanes' packets), as a streaming copy does.
-__device__ __forceinline__ uint4 ld_stream(const void* p) {
+// An L2 policy for weight loads: evict-first when each weight is read once per step (so the
+// KV cache and activations stay in L2 across steps), normal when chunks of a batch re-read it.
+__device__ __forceinline__ uint64_t weight_policy(bool read_once) {
+  uint64_t pol;
+  if (read_once)
+    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;" : "=l"(pol));
+  else
+    asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;" : "=l"(pol));
+  return pol;
+}
+
+// Weights: kept out of L1, L2 asked for whole 256-byte sectors (the next lanes' packets), as
+// a streaming copy does.
+__device__ __forceinline__ uint4 ld_stream(const void* p, uint64_t policy) {
   uint4 r;
-  asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-               : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-               : "l"(p));
+  asm volatile(
+      "ld.global.nc.L1::no_allocate.L2::cache_hint.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4], %5;"
+      : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+      : "l"(p), "l"(policy));
   return r;
 }
 

@@ -1,14 +1,15 @@
 // The decode GEMV (see decode_kernels.h): y[b] = op(W x'[b]) for up to 8 sequences, where
 // x' is the input after an optional layer norm / RMS norm / SwiGLU and op adds the bias and
 // applies GELU or the residual add. Batch-1 decoding is bound by reading the weights, so:
-// one warp per output row, 16-byte streaming loads, each warp keeping one round of 8
-// packets per lane in flight while it multiplies the previous one (a software pipeline over
-// its (row, round) items); the first round and the norm weights are requested before the
-// wait on the previous kernel (they do not depend on it), and the input rows are read with
-// all of a thread's loads issued at once, so a launch pays few memory round trips besides
-// the weight stream.
+// one warp per output row, 16-byte streaming loads (L2 evict-first when read once), each
+// warp keeping one round of packets in flight while it multiplies the previous one (a
+// software pipeline over its (row, round) items, two register buffers in turns);
+// the first round and the norm weights are requested before the wait on the previous
+// kernel (they do not depend on it), and the input rows are read with all of a thread's
+// loads issued at once, so a launch pays few memory round trips besides the weight stream.
 // Dimension letters: B sequences, K input width, N output rows.
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
@@ -23,7 +24,9 @@ namespace {
 using namespace detail;
 
 constexpr int kGemvThreads = 256;
-constexpr int kRound = 8;  // packets per lane in one round of a warp
+// Packets per lane in one round of a warp (R) and the blocks per SM the registers are
+// budgeted for (MINB): 4 / 2 by default (two 2 KB rounds in flight per warp, 16 warps an
+// SM); LW_DECODE_GEMV=a picks 8 / 1 (two 4 KB rounds, 8 warps), to measure the other way.
 
 struct GemvParams {
   const float* x;
@@ -39,6 +42,7 @@ struct GemvParams {
   float* y;
   int ldy;
   int output;
+  int read_once;  // the weights are read by this launch only (L2 evict-first)
 };
 
 __device__ __forceinline__ float gelu_tanh(float x) {
@@ -71,10 +75,22 @@ template <typename T, int VEC>
 __device__ void load_norm_weights(const GemvParams& p, float* nw, float* nbias) {
   const T* w = static_cast<const T*>(p.norm_w);
   const T* b = static_cast<const T*>(p.norm_b);
-  for (int k = threadIdx.x; k < p.K; k += blockDim.x) {
-    const int s = slot<VEC>(k, p.K);
-    nw[s] = to_f(w[k]);
-    nbias[s] = b ? to_f(b[k]) : 0.f;
+  constexpr int J = 8;  // loads issued before any is used
+  for (int k0 = threadIdx.x; k0 < p.K; k0 += blockDim.x * J) {
+    float wv[J], bv[J];
+#pragma unroll
+    for (int j = 0; j < J; ++j) {
+      const int k = k0 + j * blockDim.x;
+      wv[j] = k < p.K ? to_f(w[k]) : 0.f;
+      bv[j] = b && k < p.K ? to_f(b[k]) : 0.f;
+    }
+#pragma unroll
+    for (int j = 0; j < J; ++j) {
+      const int k = k0 + j * blockDim.x;
+      if (k >= p.K) break;
+      nw[slot<VEC>(k, p.K)] = wv[j];
+      nbias[slot<VEC>(k, p.K)] = bv[j];
+    }
   }
 }
 
@@ -158,17 +174,17 @@ __device__ void load_input(const GemvParams& p, float* xs, const float* nw, cons
   }
 }
 
-// One round of a warp's row: packets [rd * 32 * kRound, ...) of the row, lane-strided.
-template <typename T>
+// One round of a warp's row: packets [rd * 32 * R, ...) of the row, lane-strided.
+template <typename T, int R>
 __device__ __forceinline__ void load_round(const GemvParams& p, int row, int rd, int lane, int nv,
-                                           Packet<T> (&pk)[kRound]) {
+                                           uint64_t pol, Packet<T> (&pk)[R]) {
   int s, r;
   const Packet<T>* wp = reinterpret_cast<const Packet<T>*>(weight_row<T>(p, row, &s, &r));
 #pragma unroll
-  for (int u = 0; u < kRound; ++u) {
-    const int i = rd * 32 * kRound + lane + 32 * u;
+  for (int u = 0; u < R; ++u) {
+    const int i = rd * 32 * R + lane + 32 * u;
     if (i < nv) {
-      const uint4 v = ld_stream(wp + i);
+      const uint4 v = ld_stream(wp + i, pol);
       pk[u] = *reinterpret_cast<const Packet<T>*>(&v);
     }
   }
@@ -209,8 +225,48 @@ __device__ __forceinline__ void epilogue(const GemvParams& p, int row, const flo
   p.y[static_cast<int64_t>(lane) * p.ldy + row] = v;
 }
 
-template <typename T, int NB, int VEC>
-__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
+// One (row, round) item of a warp's walk: starts the loads of the next item into `nxt`,
+// multiplies `cur` into acc and, at the row's last round, reduces and stores the row.
+template <typename T, int NB, int VEC, int R>
+__device__ __forceinline__ void gemv_item(const GemvParams& p, const float* xs, int lane, int nv,
+                                          int rounds, int stride, bool residual, uint64_t pol,
+                                          int& row, int& rd, float2& add, float (&acc)[NB],
+                                          const Packet<T> (&cur)[R], Packet<T> (&nxt)[R]) {
+  const int K = p.K;
+  int nrow = row, nrd = rd + 1;
+  if (nrd == rounds) nrd = 0, nrow = row + stride;
+  if (nrow < p.start[p.nseg]) load_round<T, R>(p, nrow, nrd, lane, nv, pol, nxt);
+  const float2 nadd = nrd == 0 ? addend<T>(p, nrow, lane, residual) : add;
+#pragma unroll
+  for (int u = 0; u < R; ++u) {
+    const int i = rd * 32 * R + lane + 32 * u;
+    if (i >= nv) break;
+    float wf[VEC];
+#pragma unroll
+    for (int e = 0; e < VEC; ++e) wf[e] = to_f(cur[u].v[e]);
+#pragma unroll
+    for (int b = 0; b < NB; ++b) {
+#pragma unroll
+      for (int e4 = 0; e4 < VEC / 4; ++e4) {  // plane e4 (see slot())
+        const float4 xv = reinterpret_cast<const float4*>(xs + b * K + e4 * (K >> 1))[i];
+        acc[b] += wf[4 * e4] * xv.x + wf[4 * e4 + 1] * xv.y + wf[4 * e4 + 2] * xv.z +
+                  wf[4 * e4 + 3] * xv.w;
+      }
+    }
+  }
+  if (rd == rounds - 1) {
+#pragma unroll
+    for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
+    epilogue<NB>(p, row, acc, lane, add);
+#pragma unroll
+    for (int b = 0; b < NB; ++b) acc[b] = 0.f;
+  }
+  add = nadd;
+  row = nrow, rd = nrd;
+}
+
+template <typename T, int NB, int VEC, int R, int MINB>
+__global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) {
   extern __shared__ float xs[];  // [NB][K] input rows, then norm weight [K] and bias [K]
   const int K = p.K;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
@@ -223,10 +279,11 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
   int row = blockIdx.x * nwarps + warp;
   pdl_start();
   if constexpr (VEC > 1) {
-    const int nv = K / VEC, rounds = (nv + 32 * kRound - 1) / (32 * kRound);
-    Packet<T> cur[kRound];
+    const int nv = K / VEC, rounds = (nv + 32 * R - 1) / (32 * R);
+    const uint64_t pol = weight_policy(p.read_once);
+    Packet<T> buf0[R], buf1[R];
     int rd = 0;
-    if (row < total) load_round<T>(p, row, 0, lane, nv, cur);  // independent of the wait
+    if (row < total) load_round<T, R>(p, row, 0, lane, nv, pol, buf0);  // independent of the wait
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
     pdl_wait();
     float2 add = addend<T>(p, row, lane, residual);
@@ -235,40 +292,13 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(GemvParams p) {
     float acc[NB];
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
+    // Two register buffers in turns (no copy: a copy would wait for the loads it moves).
     while (row < total) {
-      int nrow = row, nrd = rd + 1;
-      if (nrd == rounds) nrd = 0, nrow = row + stride;
-      Packet<T> nxt[kRound];
-      if (nrow < total) load_round<T>(p, nrow, nrd, lane, nv, nxt);
-      const float2 nadd = nrd == 0 ? addend<T>(p, nrow, lane, residual) : add;
-#pragma unroll
-      for (int u = 0; u < kRound; ++u) {
-        const int i = rd * 32 * kRound + lane + 32 * u;
-        if (i >= nv) break;
-        float wf[VEC];
-#pragma unroll
-        for (int e = 0; e < VEC; ++e) wf[e] = to_f(cur[u].v[e]);
-#pragma unroll
-        for (int b = 0; b < NB; ++b) {
-#pragma unroll
-          for (int e4 = 0; e4 < VEC / 4; ++e4) {  // plane e4 (see slot())
-            const float4 xv = reinterpret_cast<const float4*>(xs + b * K + e4 * (K >> 1))[i];
-            acc[b] += wf[4 * e4] * xv.x + wf[4 * e4 + 1] * xv.y + wf[4 * e4 + 2] * xv.z +
-                      wf[4 * e4 + 3] * xv.w;
-          }
-        }
-      }
-      if (rd == rounds - 1) {
-#pragma unroll
-        for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
-        epilogue<NB>(p, row, acc, lane, add);
-#pragma unroll
-        for (int b = 0; b < NB; ++b) acc[b] = 0.f;
-      }
-      add = nadd;
-#pragma unroll
-      for (int u = 0; u < kRound; ++u) cur[u] = nxt[u];
-      row = nrow, rd = nrd;
+      gemv_item<T, NB, VEC, R>(p, xs, lane, nv, rounds, stride, residual, pol, row, rd, add, acc,
+                               buf0, buf1);
+      if (row >= total) break;
+      gemv_item<T, NB, VEC, R>(p, xs, lane, nv, rounds, stride, residual, pol, row, rd, add, acc,
+                               buf1, buf0);
     }
   } else {
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
@@ -298,7 +328,13 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
   const size_t smem = static_cast<size_t>(NB + 2) * p.K * sizeof(float);
   const int rows_per_block = kGemvThreads / 32;
   constexpr int V = 16 / sizeof(T);
-  auto* kernel = vec ? gemv_kernel<T, NB, V> : gemv_kernel<T, NB, 1>;
+  static const bool variant_a = [] {
+    const char* v = std::getenv("LW_DECODE_GEMV");
+    return v && std::string(v) == "a";
+  }();
+  auto* kernel = !vec        ? gemv_kernel<T, NB, 1, 8, 1>
+                 : variant_a ? gemv_kernel<T, NB, V, 8, 1>
+                             : gemv_kernel<T, NB, V, 4, 2>;
   // As many blocks as are resident at once (a grid-stride loop does the rest): no second
   // wave waiting behind the first.
   // Remembered per (kernel, shared memory): the eager first step asks, so a capture makes
@@ -358,6 +394,7 @@ Status gemv(const GemvArgs& a, cudaStream_t stream) {
   p.nseg = a.nseg;
   p.ldy = a.ldy;
   p.output = static_cast<int>(a.output);
+  p.read_once = a.B <= chunk;
   // The vector path reads 16-byte weight packets and float4 input rows.
   bool vec = a.K % (16 / static_cast<int>(dtype_size(a.dtype))) == 0 && a.K % 4 == 0 &&
              a.ldx % 4 == 0 && aligned16(a.x);

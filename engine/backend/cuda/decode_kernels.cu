@@ -4,7 +4,8 @@
 // chunks over many blocks and the last block of each head combines the partial softmaxes
 // (flash-decoding), reading each sequence's length on device. The argmax splits the
 // vocabulary over many blocks the same way (a batch-1 row is one block's work otherwise).
-// Kernels after the first launch as programmatic dependents (decode_common.cuh).
+// Attention fetches its keys (and pulls its values into L2) before waiting on the GEMV that
+// produces q. Kernels after the first launch as programmatic dependents (decode_common.cuh).
 #include <algorithm>
 #include <cfloat>
 #include <climits>
@@ -61,9 +62,8 @@ __device__ __forceinline__ void rope_inplace(float* x, int D, int pos, float the
 template <typename T, int AV>
 __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride,
                                  const int32_t* positions, int NH, int NKV, int D, int chunk,
-                                 int nsplit,
-                                 float scale, float theta, float* part, int* counters,
-                                 float* out) {
+                                 int nsplit, int preload, float scale, float theta, float* part,
+                                 int* counters, float* out) {
   extern __shared__ float sm[];  // q [D], k_new [D], v_new [D], p [chunk], red [kg][D]
   float* q = sm;
   float* k_new = sm + D;
@@ -73,7 +73,9 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   __shared__ float red_scratch[32];
   const int s = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   pdl_start();
-  pdl_wait();
+  // positions[] was uploaded before the step's first kernel and cached rows [0, pos) by
+  // earlier steps: this thread's key row is fetched into registers, and the chunk's value
+  // rows pulled into L2, before the wait on the q/k/v GEMV.
   const int pos = positions[b];
   const int len = pos + 1;
   const int j0 = s * chunk;
@@ -82,6 +84,27 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   const int ns = (len + chunk - 1) / chunk;
   const int KV = NKV * D, kvh = h / (NH / NKV);
   const bool has_new = pos < j0 + chunk;
+  T* kb = kc + static_cast<int64_t>(b) * seq_stride + kvh * D;
+  T* vb = vc + static_cast<int64_t>(b) * seq_stride + kvh * D;
+  constexpr int kMaxPk = 16;  // key packets held (D <= 16 * AV)
+  const int npk = D / AV;
+  const bool held = preload && AV > 1 && npk <= kMaxPk && static_cast<int>(threadIdx.x) < n &&
+                    j0 + static_cast<int>(threadIdx.x) != pos;
+  Packet<T> kreg[kMaxPk];
+  if (held) {
+    const Packet<T>* kr =
+        reinterpret_cast<const Packet<T>*>(kb + static_cast<int64_t>(j0 + threadIdx.x) * KV);
+#pragma unroll
+    for (int u = 0; u < kMaxPk; ++u)
+      if (u < npk) kreg[u] = kr[u];
+  }
+  for (int j = threadIdx.x; preload && j < n; j += blockDim.x)
+    if (j0 + j != pos) {
+      const char* vr = reinterpret_cast<const char*>(vb + static_cast<int64_t>(j0 + j) * KV);
+      for (int off = 0; off < D * static_cast<int>(sizeof(T)); off += 128)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(vr + off));
+    }
+  pdl_wait();
   const float* row = qkv + static_cast<int64_t>(b) * ldq;
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     q[d] = row[h * D + d];
@@ -93,8 +116,6 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     if (has_new) rope_inplace(k_new, D, pos, theta);
     __syncthreads();
   }
-  T* kb = kc + static_cast<int64_t>(b) * seq_stride + kvh * D;
-  T* vb = vc + static_cast<int64_t>(b) * seq_stride + kvh * D;
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     q[d] *= scale;
     if (has_new) {
@@ -111,6 +132,15 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     float dot = 0.f;
     if (j0 + j == pos) {
       for (int d = 0; d < D; ++d) dot += q[d] * k_new[d];
+    } else if (held && j == static_cast<int>(threadIdx.x)) {
+      if constexpr (AV > 1) {
+#pragma unroll
+        for (int u = 0; u < kMaxPk; ++u) {
+          if (u >= npk) break;
+#pragma unroll
+          for (int e = 0; e < AV; ++e) dot += q[u * AV + e] * to_f(kreg[u].v[e]);
+        }
+      }
     } else {
       const T* kr = kb + static_cast<int64_t>(j0 + j) * KV;
 #pragma unroll 8
@@ -317,6 +347,11 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
     const int c = v ? std::atoi(v) : 0;
     return c == 128 || c == 256 ? c : kMinChunk;
   }();
+  // LW_DECODE_ATTN_PRELOAD=0: no key / value fetch before the wait (to measure what it gains).
+  static const int preload = [] {
+    const char* v = std::getenv("LW_DECODE_ATTN_PRELOAD");
+    return v && std::string(v) == "0" ? 0 : 1;
+  }();
   const int nsplit = (P + chunk - 1) / chunk;
   const float scale = 1.f / sqrtf(static_cast<float>(D));
   dim3 grid(nsplit, NH, B);
@@ -329,7 +364,7 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
     LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
     LW_TRY(launch_dependent(kernel, grid, kAttnThreads, smem, stream, qkv, ldq,
                             static_cast<T*>(k_cache), static_cast<T*>(v_cache), seq_stride,
-                            positions, NH, NKV, D, chunk, nsplit, scale, theta, scratch,
+                            positions, NH, NKV, D, chunk, nsplit, preload, scale, theta, scratch,
                             reinterpret_cast<int*>(counters), out));
   });
   return Status::ok();
