@@ -4,13 +4,17 @@
 (train_sentences.txt, unlabelled in-domain text for `llmwb train lm`; never a dev sentence),
 two task files and summary.json (counts, dev majority baseline).
 
-Each JSONL line holds {"sentence", "label": "positive"|"negative", "answer": " positive"|...}.
+Each JSONL line holds {"sentence", "label": "positive"|"negative", "answer": " positive"|...,
+"word": " good"|" bad"}.
 tasks_plain.json uses the issue's template "<|VIRTUAL_PROMPT_0|> {sentence} sentiment: {label}";
 our layout tokenizes every template part on its own, so its answer starts after a lone " "
 token (GPT-2 BPE never makes that from real text: a word after a space is one token " word").
 tasks.json puts the space into the answer ("sentiment:{answer}" -> ":", " positive"), the
 tokens a GPT-2 tokenizer gives for the same text. Exact match trims both sides, so the label
-compared is the same word. Standard library only.
+compared is the same word. tasks_verbal.json (and tasks_verbal_100.json, 100 virtual tokens)
+asks the model for a word it has seen after reviews, "<|VIRTUAL_PROMPT_0|>{sentence} It
+was{word}" with " good" / " bad" for positive / negative (a verbalizer, as in PET / LM-BFF):
+the same two-way decision, scored by exact match of the word. Standard library only.
 
   python3 tests/golden/make_sentiment_jsonl.py --data ../shared/data/cls/uci-sentiment --out DIR
 """
@@ -20,6 +24,7 @@ import os
 import random
 
 LABELS = {"0": "negative", "1": "positive"}
+WORDS = {"0": " bad", "1": " good"}
 FILES = ["amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt"]
 
 
@@ -37,7 +42,8 @@ def read_examples(data_dir):
                 if not sep or score not in LABELS:
                     raise SystemExit(f"{path}:{n}: expected 'sentence<TAB>0|1', got {line[:60]!r}")
                 out.append({"sentence": " ".join(sentence.split()), "label": LABELS[score],
-                            "answer": " " + LABELS[score], "source": name.split("_")[0]})
+                            "answer": " " + LABELS[score], "word": WORDS[score],
+                            "source": name.split("_")[0]})
     return out
 
 
@@ -64,7 +70,7 @@ def main():
     for name, rows in (("train.jsonl", train), ("dev.jsonl", dev)):
         with open(os.path.join(a.out, name), "w", encoding="utf-8") as f:
             for e in rows:
-                f.write(json.dumps({k: e[k] for k in ("sentence", "label", "answer")}, ensure_ascii=False) + "\n")
+                f.write(json.dumps({k: e[k] for k in ("sentence", "label", "answer", "word")}, ensure_ascii=False) + "\n")
     # Unlabelled training sentences for pretraining; a sentence that also occurs in dev
     # (the data has a few duplicates) is left out.
     with open(os.path.join(a.out, "train_sentences.txt"), "w", encoding="utf-8") as f:
@@ -76,6 +82,9 @@ def main():
         json.dump({"tasks": [task("<|VIRTUAL_PROMPT_0|> {sentence} sentiment: {label}", "label", n)]}, f, indent=2)
     with open(os.path.join(a.out, "tasks.json"), "w") as f:
         json.dump({"tasks": [task("<|VIRTUAL_PROMPT_0|> {sentence} sentiment:{answer}", "answer", n)]}, f, indent=2)
+    for name, k in (("tasks_verbal.json", n), ("tasks_verbal_100.json", 100)):
+        with open(os.path.join(a.out, name), "w") as f:
+            json.dump({"tasks": [task("<|VIRTUAL_PROMPT_0|>{sentence} It was{word}", "word", k)]}, f, indent=2)
     counts = {s: {lab: sum(e["label"] == lab for e in rows) for lab in ("positive", "negative")}
               for s, rows in (("train", train), ("dev", dev))}
     majority = max(counts["dev"].values()) / len(dev)
