@@ -331,14 +331,16 @@ Status BertModel::backward() {
                                                                        &g(l.ln2w), &g(l.ln2b)));
     MlpWeights mg = mlp_weights(l, true);
     LW_ASSIGN_OR_RETURN(Tensor dm, drop_backward(dsum2, acts_.p_hidden, 3 + 3 * uint64_t(i)));
-    LW_ASSIGN_OR_RETURN(Tensor dh, mlp_block_backward(dm, mlp_weights(l, false), mg, cfg_.activation, la.mlp));
-    LW_TRY(ops::add_(dh, dsum2));
+    // dh = dsum2 + the MLP's input gradient, added by its last GEMM (dm may alias dsum2 when
+    // dropout is off; the MLP reads dm before that GEMM writes).
+    LW_ASSIGN_OR_RETURN(Tensor dh, mlp_block_backward(dm, mlp_weights(l, false), mg, cfg_.activation,
+                                                      la.mlp, &dsum2));
     LW_ASSIGN_OR_RETURN(Tensor dsum1, ops::residual_layernorm_backward(dh, Tensor(), w(l.ln1w), la.r1,
                                                                        &g(l.ln1w), &g(l.ln1b)));
     AttnWeights ag = attn_weights(l, true);
     LW_ASSIGN_OR_RETURN(Tensor datt, drop_backward(dsum1, acts_.p_hidden, 2 + 3 * uint64_t(i)));
-    LW_ASSIGN_OR_RETURN(dx, attention_block_backward(datt, attn_weights(l, false), ag, acts_.mask, ac, la.attn));
-    LW_TRY(ops::add_(dx, dsum1));
+    LW_ASSIGN_OR_RETURN(dx, attention_block_backward(datt, attn_weights(l, false), ag, acts_.mask, ac,
+                                                     la.attn, &dsum1));
   }
   LW_ASSIGN_OR_RETURN(dx, drop_backward(dx, acts_.p_hidden, 0));
   LW_ASSIGN_OR_RETURN(Tensor de, ops::layernorm_backward(dx, acts_.emb_sum, w(at("emb.ln.w")), acts_.emb_ln,

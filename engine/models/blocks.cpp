@@ -60,7 +60,7 @@ Result<Tensor> attention_block(const Tensor& x, const AttnWeights& w, const Tens
 
 Result<Tensor> attention_block_backward(const Tensor& dy, const AttnWeights& w, AttnWeights& g,
                                         const Tensor& key_mask, const AttnConfig& cfg,
-                                        const AttnSaved& s) {
+                                        const AttnSaved& s, Tensor* dx_acc) {
   LW_ASSIGN_OR_RETURN(Tensor dmerged,
                       ops::linear_backward(dy, s.merged, w.wo, opt(g.wo), opt(g.bo)));
   LW_ASSIGN_OR_RETURN(Tensor dout, heads_view(dmerged, cfg.n_head));
@@ -75,11 +75,16 @@ Result<Tensor> attention_block_backward(const Tensor& dy, const AttnWeights& w, 
   LW_ASSIGN_OR_RETURN(Tensor dq, merged_view(ag.dq));
   LW_ASSIGN_OR_RETURN(Tensor dk, merged_view(ag.dk));
   LW_ASSIGN_OR_RETURN(Tensor dv, merged_view(ag.dv));
-  LW_ASSIGN_OR_RETURN(Tensor dx, ops::linear_backward(dq, s.x, w.wq, opt(g.wq), opt(g.bq)));
-  LW_ASSIGN_OR_RETURN(Tensor dxk, ops::linear_backward(dk, s.x, w.wk, opt(g.wk), opt(g.bk)));
-  LW_ASSIGN_OR_RETURN(Tensor dxv, ops::linear_backward(dv, s.x, w.wv, opt(g.wv), opt(g.bv)));
-  LW_TRY(ops::add_(dx, dxk));
-  LW_TRY(ops::add_(dx, dxv));
+  // The three input gradients meet in one tensor through the GEMMs' accumulation.
+  Tensor dx;
+  if (dx_acc) {
+    LW_TRY(ops::linear_backward_accumulate(dq, s.x, w.wq, opt(g.wq), opt(g.bq), *dx_acc));
+    dx = *dx_acc;
+  } else {
+    LW_ASSIGN_OR_RETURN(dx, ops::linear_backward(dq, s.x, w.wq, opt(g.wq), opt(g.bq)));
+  }
+  LW_TRY(ops::linear_backward_accumulate(dk, s.x, w.wk, opt(g.wk), opt(g.bk), dx));
+  LW_TRY(ops::linear_backward_accumulate(dv, s.x, w.wv, opt(g.wv), opt(g.bv), dx));
   return dx;
 }
 
@@ -135,10 +140,12 @@ Result<Tensor> mlp_block(const Tensor& x, const MlpWeights& w, ops::Gelu kind, M
 }
 
 Result<Tensor> mlp_block_backward(const Tensor& dy, const MlpWeights& w, MlpWeights& g,
-                                  ops::Gelu kind, const MlpSaved& s) {
+                                  ops::Gelu kind, const MlpSaved& s, Tensor* dx_acc) {
   LW_ASSIGN_OR_RETURN(Tensor dact, ops::linear_backward(dy, s.act, w.w2, opt(g.w2), opt(g.b2)));
   LW_ASSIGN_OR_RETURN(Tensor dpre, ops::bias_gelu_backward(dact, s.pre, w.b1, kind, opt(g.b1)));
-  return ops::linear_backward(dpre, s.x, w.w1, opt(g.w1), nullptr);
+  if (!dx_acc) return ops::linear_backward(dpre, s.x, w.w1, opt(g.w1), nullptr);
+  LW_TRY(ops::linear_backward_accumulate(dpre, s.x, w.w1, opt(g.w1), nullptr, *dx_acc));
+  return *dx_acc;
 }
 
 Result<InputDims> decoder_input_dims(const Batch& batch, int64_t hidden, DType dtype) {

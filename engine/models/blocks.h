@@ -35,9 +35,11 @@ struct AttnConfig {
 Result<Tensor> attention_block(const Tensor& x, const AttnWeights& w, const Tensor& key_mask,
                                const AttnConfig& cfg, AttnSaved* saved);
 // Returns dx; gradients accumulate into g (same layout as the weights; undefined = skip).
+// With dx_acc (e.g. the residual's gradient, [B,T,C]), dx is added into it by the input
+// GEMMs and dx_acc is returned (no separate add).
 Result<Tensor> attention_block_backward(const Tensor& dy, const AttnWeights& w, AttnWeights& g,
                                         const Tensor& key_mask, const AttnConfig& cfg,
-                                        const AttnSaved& saved);
+                                        const AttnSaved& saved, Tensor* dx_acc = nullptr);
 
 // Incremental attention for ONE sequence with a KV cache (engine/generate). x [1,T,C] holds
 // the tokens at positions past..past+T-1; their keys/values are written into rows
@@ -65,8 +67,9 @@ struct MlpSaved {
 
 // y = w2 @ gelu(w1 @ x + b1) + b2.
 Result<Tensor> mlp_block(const Tensor& x, const MlpWeights& w, ops::Gelu kind, MlpSaved* saved);
+// dx_acc as in attention_block_backward.
 Result<Tensor> mlp_block_backward(const Tensor& dy, const MlpWeights& w, MlpWeights& g,
-                                  ops::Gelu kind, const MlpSaved& saved);
+                                  ops::Gelu kind, const MlpSaved& saved, Tensor* dx_acc = nullptr);
 
 // A decoder batch's [B, T]: from input_ids [B,T] i32, or from inputs_embeds [B,T,hidden] in the
 // model's dtype (input_ids, when also given, must match it).

@@ -111,6 +111,22 @@ Status matmul_into(Tensor& c, const Tensor& a, const Tensor& b, bool trans_a, bo
   return run_gemm(g, alpha, a, b, beta, c);
 }
 
+namespace {
+// dx [rows,K] = dy @ w ([N,K]) or dy @ w^T ([K,N]), plus beta * dx.
+Status input_grad_gemm(const Tensor& dy, const Tensor& w, bool w_kn, int rows, int N, int K,
+                       float beta, Tensor& dx) {
+  Gemm g;
+  g.tb = w_kn;
+  g.M = rows;
+  g.N = K;
+  g.K = N;
+  g.lda = N;
+  g.ldb = w_kn ? N : K;
+  g.ldc = K;
+  return run_gemm(g, 1.0f, dy, w, beta, dx);
+}
+}  // namespace
+
 Result<Tensor> linear(const Tensor& x, const Tensor& w, const Tensor& bias, bool w_kn) {
   const char* op = "linear";
   LW_TRY(check_float(op, "x", x));
@@ -207,16 +223,19 @@ Result<Tensor> linear_backward(const Tensor& dy, const Tensor& x, const Tensor& 
   }
   if (!need_dx) return Tensor();
   LW_ASSIGN_OR_RETURN(Tensor dx, Tensor::empty(x.shape(), x.dtype(), x.device()));
-  Gemm g;  // dx [rows,K] = dy @ w ([N,K]) or dy @ w^T ([K,N])
-  g.tb = w_kn;
-  g.M = rows;
-  g.N = K;
-  g.K = N;
-  g.lda = N;
-  g.ldb = w_kn ? N : K;
-  g.ldc = K;
-  LW_TRY(run_gemm(g, 1.0f, dy, w, 0.0f, dx));
+  LW_TRY(input_grad_gemm(dy, w, w_kn, rows, N, K, 0.0f, dx));
   return dx;
+}
+
+Status linear_backward_accumulate(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor* dw,
+                                  Tensor* db, Tensor& dx_acc, bool w_kn) {
+  LW_ASSIGN_OR_RETURN(Tensor unused, linear_backward(dy, x, w, dw, db, w_kn, /*need_dx=*/false));
+  (void)unused;
+  LW_TRY(check_like("linear_backward_accumulate", "dx_acc", dx_acc, x, x.shape()));
+  const int K = static_cast<int>(x.size(-1));
+  const int N = static_cast<int>(w_kn ? w.size(1) : w.size(0));
+  const int rows = static_cast<int>(x.numel() / std::max(K, 1));
+  return input_grad_gemm(dy, w, w_kn, rows, N, K, 1.0f, dx_acc);
 }
 
 }  // namespace lw::ops

@@ -41,6 +41,11 @@ Result<Tensor> linear(const Tensor& x, const Tensor& w, const Tensor& bias = {},
 // Returns dx [..., K] (undefined when need_dx is false); dw += dy^T x, db += sum dy.
 Result<Tensor> linear_backward(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor* dw,
                                Tensor* db, bool w_kn = false, bool need_dx = true);
+// The same, with the input gradient added into dx_acc [..., K] (dx_acc += dy @ w) by the
+// GEMM itself: where several branches meet (q/k/v projections, a residual), no separate
+// add kernel and no temporary.
+Status linear_backward_accumulate(const Tensor& dy, const Tensor& x, const Tensor& w, Tensor* dw,
+                                  Tensor* db, Tensor& dx_acc, bool w_kn = false);
 
 // ---------------- embedding ----------------
 // ids [...] i32 (each in [0, V)), table [V, C] -> [..., C]. Ids are validated on the host;
