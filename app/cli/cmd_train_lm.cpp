@@ -1,6 +1,7 @@
 // `llmwb train lm`: pretrains a GPT-2-shaped causal LM on text files through the
 // engine/api/pretrain.h facade; progress on stderr, the run in the project's store, the model
 // written as a Hugging Face folder with its tokenizer (so generate and train prompt load it).
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
