@@ -105,6 +105,24 @@ Status Model::init_params(std::vector<ParamSpec> specs, Device device, DType dty
 }
 
 Status Model::alloc_grads() {
+  // The first call lays every gradient out in one zeroed buffer, each at a 16-byte-aligned
+  // offset (vector loads in the optimizer); a gradient missing later gets its own tensor.
+  if (!grad_flat_.defined()) {
+    const int64_t align = int64_t{16} / static_cast<int64_t>(dtype_size(dtype_));
+    std::vector<int64_t> offsets(params_.size());
+    int64_t total = 0;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      offsets[i] = total;
+      total += (shape_numel(params_[i].spec.shape) + align - 1) / align * align;
+    }
+    LW_ASSIGN_OR_RETURN(grad_flat_, Tensor::zeros({std::max<int64_t>(total, 1)}, dtype_, device_));
+    for (size_t i = 0; i < params_.size(); ++i) {
+      Param& prm = params_[i];
+      if (prm.grad.defined()) continue;
+      LW_ASSIGN_OR_RETURN(Tensor flat, grad_flat_.slice(offsets[i], shape_numel(prm.spec.shape)));
+      LW_ASSIGN_OR_RETURN(prm.grad, flat.reshape(prm.spec.shape));
+    }
+  }
   for (auto& prm : params_) {
     if (!prm.grad.defined()) {
       LW_ASSIGN_OR_RETURN(prm.grad, Tensor::zeros(prm.spec.shape, dtype_, device_));
@@ -114,6 +132,10 @@ Status Model::alloc_grads() {
 }
 
 Status Model::zero_grads() {
+  bool all_in_flat = grad_flat_.defined();
+  for (const auto& prm : params_)
+    all_in_flat = all_in_flat && prm.grad.defined() && prm.grad.storage() == grad_flat_.storage();
+  if (all_in_flat) return grad_flat_.zero_();
   for (auto& prm : params_)
     if (prm.grad.defined()) LW_TRY(prm.grad.zero_());
   return Status::ok();

@@ -155,6 +155,8 @@ class Model {
   std::vector<Param> params_;
   Device device_ = Device::cpu();
   DType dtype_ = DType::kF32;
+  // Every gradient is a view into this one buffer (alloc_grads), so zero_grads is one fill.
+  Tensor grad_flat_;
 };
 
 struct LoadOptions {

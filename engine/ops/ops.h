@@ -203,6 +203,21 @@ Status adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v,
                   const AdamWConfig& cfg, int t, float grad_scale = 1.0f,
                   Tensor* low_precision = nullptr);
 
+// Many parameters at once: slot i is adamw_step(*param, *grad, *m, *v, cfg with its own
+// weight_decay, t, grad_scale, low_precision). On CUDA one launch covers ~190 tensors (a
+// model's optimizer step is a few launches, not one per tensor); results equal adamw_step's.
+struct AdamWSlot {
+  Tensor* param = nullptr;
+  const Tensor* grad = nullptr;
+  Tensor* m = nullptr;
+  Tensor* v = nullptr;
+  Tensor* low_precision = nullptr;
+  float weight_decay = 0.0f;
+  const std::string* name = nullptr;  // named in errors ("AdamW step on 'name'")
+};
+Status adamw_step_multi(std::span<const AdamWSlot> slots, const AdamWConfig& cfg, int t,
+                        float grad_scale = 1.0f);
+
 // sqrt(sum of squares over all tensors), computed in double.
 Result<double> global_norm(std::span<const Tensor> grads);
 // torch.nn.utils.clip_grad_norm_: scales every grad by min(1, max_norm / (norm + 1e-6)).

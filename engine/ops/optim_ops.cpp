@@ -1,6 +1,7 @@
 // AdamW step, global gradient norm and clipping.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "engine/backend/cpu/cpu_kernels.h"
 #include "engine/ops/op_common.h"
@@ -9,16 +10,17 @@
 namespace lw::ops {
 using namespace detail;
 
-Status adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamWConfig& cfg,
-                  int t, float grad_scale, Tensor* low_precision) {
-  const char* op = "adamw_step";
+namespace {
+
+Status check_adamw(const char* op, const Tensor& param, const Tensor& grad, const Tensor& m,
+                   const Tensor& v, int t, const Tensor* low_precision) {
   LW_TRY(check_tensor(op, "param", param));
   LW_CHECK(param.dtype() == DType::kF32,
            std::string(op) + ": param (the master weights) must be f32, got " + describe(param));
   LW_TRY(check_float(op, "grad", grad));
   LW_TRY(check_same_device(op, "grad", grad, param));
   LW_TRY(check_shape(op, "grad", grad, param.shape()));
-  for (auto [name, s] : {std::pair<const char*, Tensor*>{"m", &m}, {"v", &v}}) {
+  for (auto [name, s] : {std::pair<const char*, const Tensor*>{"m", &m}, {"v", &v}}) {
     LW_TRY(check_like(op, name, *s, param, param.shape()));
   }
   LW_CHECK(t >= 1, std::string(op) + ": step t is 1-based, got " + std::to_string(t));
@@ -27,6 +29,15 @@ Status adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const
     LW_TRY(check_same_device(op, "low_precision", *low_precision, param));
     LW_TRY(check_shape(op, "low_precision", *low_precision, param.shape()));
   }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const AdamWConfig& cfg,
+                  int t, float grad_scale, Tensor* low_precision) {
+  const char* op = "adamw_step";
+  LW_TRY(check_adamw(op, param, grad, m, v, t, low_precision));
 #if LW_WITH_CUDA
   if (param.device().is_cuda()) {
     cuda::AdamWArgs a{cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, t, grad_scale};
@@ -42,6 +53,48 @@ Status adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const
                   param.numel(), cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, t,
                   grad_scale);
   if (low_precision) return low_precision->copy_from(param);
+  return Status::ok();
+}
+
+Status adamw_step_multi(std::span<const AdamWSlot> slots, const AdamWConfig& cfg, int t,
+                        float grad_scale) {
+  const char* op = "adamw_step_multi";
+  for (const AdamWSlot& sl : slots) {
+    LW_CHECK(sl.param && sl.grad && sl.m && sl.v, std::string(op) + ": a slot lacks a tensor");
+    Status st = check_adamw(op, *sl.param, *sl.grad, *sl.m, *sl.v, t, sl.low_precision);
+    if (!st.is_ok() && sl.name) return st.with_context("AdamW step on '" + *sl.name + "'");
+    LW_TRY(st);
+  }
+#if LW_WITH_CUDA
+  // One launch for the lot when every slot is on CUDA with one gradient dtype and one copy
+  // dtype (or none); anything else takes the per-tensor path.
+  bool fused = !slots.empty();
+  for (const AdamWSlot& sl : slots) {
+    const AdamWSlot& f = slots.front();
+    fused = fused && sl.param->device().is_cuda() && sl.param->device() == f.param->device() &&
+            sl.grad->dtype() == f.grad->dtype() && (sl.low_precision != nullptr) == (f.low_precision != nullptr) &&
+            (!sl.low_precision || sl.low_precision->dtype() == f.low_precision->dtype());
+  }
+  if (fused) {
+    std::vector<cuda::AdamWTensor> ts;
+    ts.reserve(slots.size());
+    for (const AdamWSlot& sl : slots)
+      ts.push_back({sl.param->data<float>(), sl.grad->data_ptr(), sl.m->data<float>(), sl.v->data<float>(),
+                    sl.low_precision ? sl.low_precision->data_ptr() : nullptr, sl.param->numel(),
+                    sl.weight_decay});
+    const AdamWSlot& f = slots.front();
+    cuda::AdamWArgs a{cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, 0.0f, t, grad_scale};
+    return cuda::adamw_step_multi(ts.data(), static_cast<int>(ts.size()), f.grad->dtype(),
+                                  f.low_precision ? f.low_precision->dtype() : DType::kF32, a, stream());
+  }
+#endif
+  for (const AdamWSlot& sl : slots) {
+    AdamWConfig c = cfg;
+    c.weight_decay = sl.weight_decay;
+    Status st = adamw_step(*sl.param, *sl.grad, *sl.m, *sl.v, c, t, grad_scale, sl.low_precision);
+    if (!st.is_ok() && sl.name) return st.with_context("AdamW step on '" + *sl.name + "'");
+    LW_TRY(st);
+  }
   return Status::ok();
 }
 

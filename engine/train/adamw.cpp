@@ -15,14 +15,14 @@ Status AdamW::step(models::Model& model, float grad_scale) {
   }
   LW_ASSERT(m_.size() == params.size());
   ++t_;
+  std::vector<ops::AdamWSlot> slots(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     auto& prm = params[i];
     LW_CHECK(prm.grad.defined(), "parameter '" + prm.spec.name + "' has no gradient; run backward first");
-    Tensor* low = prm.master.defined() ? &prm.value : nullptr;
-    Status st = ops::adamw_step(prm.weights(), prm.grad, m_[i], v_[i], cfg_, t_, grad_scale, low);
-    if (!st.is_ok()) return st.with_context("AdamW step on '" + prm.spec.name + "'");
+    slots[i] = {&prm.weights(), &prm.grad, &m_[i], &v_[i], prm.master.defined() ? &prm.value : nullptr,
+                cfg_.weight_decay, &prm.spec.name};
   }
-  return Status::ok();
+  return ops::adamw_step_multi(slots, cfg_, t_, grad_scale);
 }
 
 }  // namespace lw::train

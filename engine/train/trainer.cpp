@@ -91,15 +91,14 @@ Status Trainer::optimizer_step(double lr) {
   }
   ops::AdamWConfig cfg{float(lr), float(opts_.beta1), float(opts_.beta2), float(opts_.eps),
                        float(opts_.weight_decay)};
+  std::vector<ops::AdamWSlot> slots(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     auto& prm = params[i];
-    ops::AdamWConfig c = cfg;
-    if (opts_.decay_exclude_bias_norm && no_decay(prm.spec.role)) c.weight_decay = 0;
-    Tensor* low = prm.master.defined() ? &prm.value : nullptr;
-    Status st = ops::adamw_step(prm.weights(), prm.grad, m_[i], v_[i], c, int(state_.step + 1), 1.0f, low);
-    if (!st.is_ok()) return st.with_context("AdamW step on '" + prm.spec.name + "'");
+    const bool decay = !(opts_.decay_exclude_bias_norm && no_decay(prm.spec.role));
+    slots[i] = {&prm.weights(), &prm.grad, &m_[i], &v_[i], prm.master.defined() ? &prm.value : nullptr,
+                decay ? cfg.weight_decay : 0.0f, &prm.spec.name};
   }
-  return Status::ok();
+  return ops::adamw_step_multi(slots, cfg, int(state_.step + 1), 1.0f);
 }
 
 Status Trainer::save_last() {

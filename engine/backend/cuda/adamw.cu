@@ -81,6 +81,85 @@ __global__ void adamw_kernel4(float* param, const G* grad, float* m, float* v, i
   }
 }
 
+// The multi-tensor form: block b updates chunk b of the concatenated tensors (a tensor has
+// ceil(n / kChunk) chunks; chunk_first is their prefix sum). Four elements per thread where
+// the tensor allows it (flags), else one.
+constexpr int kMultiTensors = 192;
+constexpr int64_t kChunk = 65536;
+struct MultiArgs {
+  AdamWTensor t[kMultiTensors];
+  float decay[kMultiTensors];
+  int32_t chunk_first[kMultiTensors + 1];
+  uint8_t four[kMultiTensors];
+  int count;
+};
+
+template <typename G, typename P>
+__device__ __forceinline__ void adamw_one(float* param, const G* grad, float* m, float* v, P* copy,
+                                          int64_t i, float gs, float w1, float w2, const AdamWArgs& a,
+                                          float decay, float step, float bc2_sqrt) {
+  const float g = to_f(grad[i]) * gs;
+  const float pd = param[i] * decay;
+  const float mi = m[i] + w1 * (g - m[i]);
+  const float vi = v[i] * a.beta2 + w2 * g * g;
+  m[i] = mi;
+  v[i] = vi;
+  const float p = pd - step * (mi / (sqrtf(vi) / bc2_sqrt + a.eps));
+  param[i] = p;
+  if (copy) copy[i] = from_f<P>(p);
+}
+
+template <typename G, typename P>
+__global__ void __launch_bounds__(256) adamw_multi_kernel(const __grid_constant__ MultiArgs ma,
+                                                          AdamWArgs a, float step, float bc2_sqrt) {
+  int lo = 0, hi = ma.count - 1;  // the tensor holding chunk blockIdx.x
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (ma.chunk_first[mid] <= static_cast<int>(blockIdx.x)) lo = mid; else hi = mid - 1;
+  }
+  const AdamWTensor& t = ma.t[lo];
+  const int64_t begin = (static_cast<int64_t>(blockIdx.x) - ma.chunk_first[lo]) * kChunk;
+  const int64_t end = min(t.n, begin + kChunk);
+  const float gs = a.grad_scale_dev ? a.grad_scale * *a.grad_scale_dev : a.grad_scale;
+  const float w1 = 1.f - a.beta1, w2 = 1.f - a.beta2, decay = ma.decay[lo];
+  float* param = t.param;
+  const G* grad = static_cast<const G*>(t.grad);
+  P* copy = static_cast<P*>(t.copy);
+  if (ma.four[lo]) {
+    for (int64_t q = begin / 4 + threadIdx.x; q < end / 4; q += blockDim.x) {
+      float4 pv = reinterpret_cast<const float4*>(param)[q];
+      float4 mv = reinterpret_cast<const float4*>(t.m)[q];
+      float4 vv = reinterpret_cast<const float4*>(t.v)[q];
+      float *pp = &pv.x, *mp = &mv.x, *vp = &vv.x;
+      G gv[4];
+      if constexpr (sizeof(G) == 2) *reinterpret_cast<uint2*>(gv) = reinterpret_cast<const uint2*>(grad)[q];
+      else *reinterpret_cast<float4*>(gv) = reinterpret_cast<const float4*>(grad)[q];
+      P out[4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float g = to_f(gv[e]) * gs;
+        const float pd = pp[e] * decay;
+        const float mi = mp[e] + w1 * (g - mp[e]);
+        const float vi = vp[e] * a.beta2 + w2 * g * g;
+        mp[e] = mi;
+        vp[e] = vi;
+        pp[e] = pd - step * (mi / (sqrtf(vi) / bc2_sqrt + a.eps));
+        out[e] = from_f<P>(pp[e]);
+      }
+      reinterpret_cast<float4*>(param)[q] = pv;
+      reinterpret_cast<float4*>(t.m)[q] = mv;
+      reinterpret_cast<float4*>(t.v)[q] = vv;
+      if (copy) {
+        if constexpr (sizeof(P) == 2) reinterpret_cast<uint2*>(copy)[q] = *reinterpret_cast<const uint2*>(out);
+        else reinterpret_cast<float4*>(copy)[q] = *reinterpret_cast<const float4*>(out);
+      }
+    }
+  } else {
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
+      adamw_one<G, P>(param, grad, t.m, t.v, copy, i, gs, w1, w2, a, decay, step, bc2_sqrt);
+  }
+}
+
 __global__ void clip_factor_kernel(float* out, const float* sumsq, float max_norm) {
   const float norm = sqrtf(*sumsq);
   *out = fminf(1.f, max_norm / (norm + 1e-6f));
@@ -130,6 +209,52 @@ Status adamw_step(float* param, DType grad_dtype, const void* grad, float* m, fl
   LW_DISPATCH_FLOAT(grad_dtype, "adamw_step (gradient)",
     return adamw_for_grad<T>(param, static_cast<const T*>(grad), m, v, n, a, copy_dtype,
                              param_copy, stream));
+  return Status::ok();
+}
+
+Status adamw_step_multi(const AdamWTensor* tensors, int count, DType grad_dtype, DType copy_dtype,
+                        const AdamWArgs& a, cudaStream_t stream) {
+  LW_CHECK(a.t >= 1, "adamw_step_multi: step t = " + std::to_string(a.t) + " must be >= 1");
+  const double bc1 = 1.0 - std::pow(static_cast<double>(a.beta1), a.t);
+  const double bc2 = 1.0 - std::pow(static_cast<double>(a.beta2), a.t);
+  const auto step = static_cast<float>(a.lr / bc1);
+  const auto f2 = static_cast<float>(std::sqrt(bc2));
+  int next = 0;
+  while (next < count) {
+    MultiArgs ma{};
+    ma.count = 0;
+    int chunks = 0;
+    for (; next < count && ma.count < kMultiTensors; ++next) {
+      const int i = next;
+      const AdamWTensor& t = tensors[i];
+      if (t.n <= 0) continue;
+      const int k = ma.count++;
+      ma.t[k] = t;
+      ma.decay[k] = static_cast<float>(1.0 - static_cast<double>(a.lr) * t.weight_decay);
+      ma.chunk_first[k] = chunks;
+      const size_t gsz = dtype_size(grad_dtype), csz = dtype_size(copy_dtype);
+      ma.four[k] = t.n % 4 == 0 && aligned16(t.param) && aligned16(t.m) && aligned16(t.v) &&
+                   reinterpret_cast<uintptr_t>(t.grad) % (4 * gsz) == 0 &&
+                   (!t.copy || reinterpret_cast<uintptr_t>(t.copy) % (4 * csz) == 0);
+      chunks += static_cast<int>((t.n + kChunk - 1) / kChunk);
+    }
+    if (ma.count == 0) continue;
+    ma.chunk_first[ma.count] = chunks;
+    const bool copies = ma.t[0].copy != nullptr;
+    for (int k = 0; k < ma.count; ++k)
+      LW_CHECK((ma.t[k].copy != nullptr) == copies,
+               "adamw_step_multi: either every tensor has a low-precision copy or none has");
+    LW_DISPATCH_FLOAT(grad_dtype, "adamw_step_multi (gradient)", {
+      using G = T;
+      if (!copies) {
+        adamw_multi_kernel<G, float><<<chunks, 256, 0, stream>>>(ma, a, step, f2);
+      } else {
+        LW_DISPATCH_FLOAT(copy_dtype, "adamw_step_multi (parameter copy)",
+                          adamw_multi_kernel<G, T><<<chunks, 256, 0, stream>>>(ma, a, step, f2));
+      }
+    });
+    LW_CUDA_LAUNCH_CHECK();
+  }
   return Status::ok();
 }
 

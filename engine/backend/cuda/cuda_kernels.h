@@ -175,6 +175,20 @@ struct AdamWArgs {
 Status adamw_step(float* param, DType grad_dtype, const void* grad, float* m, float* v,
                   int64_t n, const AdamWArgs& a, DType copy_dtype, void* param_copy,
                   cudaStream_t stream);
+// Many tensors in one launch (the descriptors travel as kernel parameters, so no host-device
+// copy): the same update per element as adamw_step, each tensor with its own weight decay.
+// All grads share grad_dtype and all copies copy_dtype; a.weight_decay is ignored.
+struct AdamWTensor {
+  float* param;
+  const void* grad;
+  float* m;
+  float* v;
+  void* copy;  // null: no low-precision copy
+  int64_t n;
+  float weight_decay;
+};
+Status adamw_step_multi(const AdamWTensor* tensors, int count, DType grad_dtype, DType copy_dtype,
+                        const AdamWArgs& a, cudaStream_t stream);
 // clip factor: out = min(1, max_norm / (sqrt(sumsq[0]) + 1e-6)) in device memory.
 Status clip_factor(float* out, const float* sumsq, float max_norm, cudaStream_t stream);
 

@@ -359,6 +359,46 @@ class TestCudaKernels : public QObject {
                     "adamw bf16 copy");
   }
 
+  // Several tensors in one launch (odd sizes take the one-element path, 70000 spans two
+  // chunks), each with its own weight decay, against the CPU step of each.
+  void adamw_multi() {
+    const std::vector<int64_t> sizes = {1, 1003, 65536, 70000, 4, 768};
+    struct Host { std::vector<float> p, m, v, g; };
+    std::vector<Host> h;
+    std::vector<DevBuf> bufs;
+    std::vector<cuda::AdamWTensor> ts;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const int64_t n = sizes[i];
+      Host x{randn(n, 90 + i), randn(n, 100 + i, 0.01f), randn(n, 110 + i, 0.f, 0.001f),
+             rounded(DType::kBF16, randn(n, 120 + i))};
+      for (auto& e : x.v) e = std::fabs(e) + 1e-4f;
+      bufs.push_back(upload(DType::kF32, x.p));
+      bufs.push_back(upload(DType::kF32, x.m));
+      bufs.push_back(upload(DType::kF32, x.v));
+      bufs.push_back(upload(DType::kBF16, x.g));
+      bufs.emplace_back(n * 2 + 16);
+      h.push_back(std::move(x));
+    }
+    for (size_t i = 0; i < sizes.size(); ++i)
+      ts.push_back({bufs[5 * i].as<float>(), bufs[5 * i + 3].get(), bufs[5 * i + 1].as<float>(),
+                    bufs[5 * i + 2].as<float>(), bufs[5 * i + 4].get(), sizes[i], i % 2 ? 0.f : 0.01f});
+    for (int t = 1; t <= 3; ++t) {
+      cuda::AdamWArgs a{1e-3f, 0.9f, 0.999f, 1e-8f, 0.5f /* ignored */, t, 0.5f};
+      LW_EXPECT_OK(cuda::adamw_step_multi(ts.data(), static_cast<int>(ts.size()), DType::kBF16, DType::kBF16, a, 0));
+      for (size_t i = 0; i < sizes.size(); ++i)
+        cpu::adamw_step(h[i].p.data(), h[i].g.data(), h[i].m.data(), h[i].v.data(), sizes[i], 1e-3f, 0.9f,
+                        0.999f, 1e-8f, i % 2 ? 0.f : 0.01f, t, 0.5f);
+    }
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const int64_t n = sizes[i];
+      LW_EXPECT_CLOSE(download(DType::kF32, bufs[5 * i], n), h[i].p, (Tol{1e-6, 1e-5}), "adamw_multi param");
+      LW_EXPECT_CLOSE(download(DType::kF32, bufs[5 * i + 1], n), h[i].m, (Tol{1e-6, 1e-5}), "adamw_multi m");
+      LW_EXPECT_CLOSE(download(DType::kF32, bufs[5 * i + 2], n), h[i].v, (Tol{1e-7, 1e-5}), "adamw_multi v");
+      LW_EXPECT_CLOSE(download(DType::kBF16, bufs[5 * i + 4], n), rounded(DType::kBF16, h[i].p),
+                      (Tol{1e-6, 8e-3}), "adamw_multi bf16 copy");
+    }
+  }
+
   void transpose12() {
     const int B = 2, X = 3, Y = 5, D = 7;
     const int64_t n = int64_t{B} * X * Y * D;
