@@ -60,7 +60,7 @@ int run_bench_finetune(const std::vector<std::string>& argv) {
   lw::train::AdamW opt({2e-5f, 0.9f, 0.999f, 1e-8f, 0.01f});
   lw::models::ForwardOptions fo;
   fo.keep_activations = true;
-  std::vector<double> times;
+  std::vector<double> times, host_times;
   float loss = 0;
   for (long long s = 0; s < warmup + steps; ++s) {
     auto t0 = std::chrono::steady_clock::now();
@@ -71,18 +71,27 @@ int run_bench_finetune(const std::vector<std::string>& argv) {
     if (st.is_ok()) st = (*model)->backward();
     if (st.is_ok()) st = opt.step(**model);
     if (!st.is_ok()) return lwcli::fail(cmd, st.to_string());
+    const auto queued = std::chrono::steady_clock::now();  // the host has issued the whole step
     auto sync = (*model)->params().back().value.item(0);  // waits for the step's kernels
     if (!sync.is_ok()) return lwcli::fail(cmd, sync.status().to_string());
     loss = res->loss;
-    if (s >= warmup) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (s >= warmup) {
+      times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      host_times.push_back(std::chrono::duration<double>(queued - t0).count());
+    }
   }
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
+  // Host time to issue a step (launches, checks, the loss read-back): close to the step time
+  // means the GPU waits on the host.
+  std::sort(host_times.begin(), host_times.end());
+  const double host_median = host_times[host_times.size() / 2];
   const double seq_s = double(B) / median;
   if (a.has("json")) {
     nlohmann::json j = {{"workload", "bert-finetune"}, {"batch", B}, {"seq", T}, {"layers", L}, {"hidden", C},
                         {"dtype", lw::dtype_name(*dtype)}, {"device", device->to_string()}, {"dropout", dropout},
                         {"parameters", (*model)->num_parameters()}, {"median_step_s", median},
+                        {"median_host_issue_s", host_median},
                         {"seq_per_s", seq_s}, {"last_loss", loss}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
