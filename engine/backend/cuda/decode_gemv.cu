@@ -2,11 +2,11 @@
 // x' is the input after an optional layer norm / RMS norm / SwiGLU and op adds the bias and
 // applies GELU or the residual add. Batch-1 decoding is bound by reading the weights, so:
 // one warp per output row, 16-byte streaming loads (L2 evict-first when read once), each
-// warp keeping one round of packets in flight while it multiplies the previous one (a
-// software pipeline over its (row, round) items, two register buffers in turns);
-// the first round and the norm weights are requested before the wait on the previous
-// kernel (they do not depend on it), and the input rows are read with all of a thread's
-// loads issued at once, so a launch pays few memory round trips besides the weight stream.
+// warp keeping two rounds of packets in flight around the one it multiplies (a software
+// pipeline over its (row, round) items, two register buffers in turns); the first two
+// rounds and the norm weights are requested before the wait on the previous kernel (they
+// do not depend on it), and the input rows are read with all of a thread's loads issued at
+// once, so a launch pays few memory round trips besides the weight stream.
 // Dimension letters: B sequences, K input width, N output rows.
 #include <algorithm>
 #include <cstdlib>
@@ -26,7 +26,8 @@ using namespace detail;
 constexpr int kGemvThreads = 256;
 // Packets per lane in one round of a warp (R) and the blocks per SM the registers are
 // budgeted for (MINB): 4 / 2 by default (two 2 KB rounds in flight per warp, 16 warps an
-// SM); LW_DECODE_GEMV=a picks 8 / 1 (two 4 KB rounds, 8 warps), to measure the other way.
+// SM); LW_DECODE_GEMV=a picks 8 / 1 (two 4 KB rounds, 8 warps), =c 2 / 3 (two 1 KB rounds,
+// 24 warps), to measure the other ways.
 
 struct GemvParams {
   const float* x;
@@ -225,25 +226,31 @@ __device__ __forceinline__ void epilogue(const GemvParams& p, int row, const flo
   p.y[static_cast<int64_t>(lane) * p.ldy + row] = v;
 }
 
-// One (row, round) item of a warp's walk: starts the loads of the next item into `nxt`,
-// multiplies `cur` into acc and, at the row's last round, reduces and stores the row.
+// A warp's walk over its (row, round) items, two register buffers deep: `row, rd` is the
+// next item to multiply, `lrow, lrd` the next to load.
+struct Walk {
+  int row, rd, lrow, lrd, rounds, stride;
+  __device__ __forceinline__ static void next(int& r, int& d, int rounds, int stride) {
+    if (++d == rounds) d = 0, r += stride;
+  }
+};
+
+// Multiplies `buf` (the walk's next item) into acc, stores the row after its last round,
+// then refills `buf` with the item two ahead (its bias / residual into badd when it starts
+// a row), so two rounds stay in flight while the warp computes.
 template <typename T, int NB, int VEC, int R>
-__device__ __forceinline__ void gemv_item(const GemvParams& p, const float* xs, int lane, int nv,
-                                          int rounds, int stride, bool residual, uint64_t pol,
-                                          int& row, int& rd, float2& add, float (&acc)[NB],
-                                          const Packet<T> (&cur)[R], Packet<T> (&nxt)[R]) {
+__device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, int lane, int nv,
+                                          bool residual, uint64_t pol, Walk& w, float2& add,
+                                          float (&acc)[NB], Packet<T> (&buf)[R], float2& badd) {
   const int K = p.K;
-  int nrow = row, nrd = rd + 1;
-  if (nrd == rounds) nrd = 0, nrow = row + stride;
-  if (nrow < p.start[p.nseg]) load_round<T, R>(p, nrow, nrd, lane, nv, pol, nxt);
-  const float2 nadd = nrd == 0 ? addend<T>(p, nrow, lane, residual) : add;
+  if (w.rd == 0) add = badd;
 #pragma unroll
   for (int u = 0; u < R; ++u) {
-    const int i = rd * 32 * R + lane + 32 * u;
+    const int i = w.rd * 32 * R + lane + 32 * u;
     if (i >= nv) break;
     float wf[VEC];
 #pragma unroll
-    for (int e = 0; e < VEC; ++e) wf[e] = to_f(cur[u].v[e]);
+    for (int e = 0; e < VEC; ++e) wf[e] = to_f(buf[u].v[e]);
 #pragma unroll
     for (int b = 0; b < NB; ++b) {
 #pragma unroll
@@ -254,15 +261,19 @@ __device__ __forceinline__ void gemv_item(const GemvParams& p, const float* xs, 
       }
     }
   }
-  if (rd == rounds - 1) {
+  if (w.rd == w.rounds - 1) {
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
-    epilogue<NB>(p, row, acc, lane, add);
+    epilogue<NB>(p, w.row, acc, lane, add);
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
   }
-  add = nadd;
-  row = nrow, rd = nrd;
+  Walk::next(w.row, w.rd, w.rounds, w.stride);
+  if (w.lrow < p.start[p.nseg]) {
+    load_round<T, R>(p, w.lrow, w.lrd, lane, nv, pol, buf);
+    if (w.lrd == 0) badd = addend<T>(p, w.lrow, lane, residual);
+  }
+  Walk::next(w.lrow, w.lrd, w.rounds, w.stride);
 }
 
 template <typename T, int NB, int VEC, int R, int MINB>
@@ -282,23 +293,29 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
     const int nv = K / VEC, rounds = (nv + 32 * R - 1) / (32 * R);
     const uint64_t pol = weight_policy(p.read_once);
     Packet<T> buf0[R], buf1[R];
-    int rd = 0;
-    if (row < total) load_round<T, R>(p, row, 0, lane, nv, pol, buf0);  // independent of the wait
+    Walk w{row, 0, row, 0, rounds, stride};
+    // The first two items do not depend on the previous kernel: in flight before the wait.
+    int r1 = row, d1 = 0;
+    Walk::next(r1, d1, rounds, stride);
+    if (row < total) load_round<T, R>(p, row, 0, lane, nv, pol, buf0);
+    if (r1 < total) load_round<T, R>(p, r1, d1, lane, nv, pol, buf1);
+    Walk::next(w.lrow, w.lrd, rounds, stride);
+    Walk::next(w.lrow, w.lrd, rounds, stride);
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
     pdl_wait();
-    float2 add = addend<T>(p, row, lane, residual);
+    float2 add0 = addend<T>(p, row, lane, residual);
+    float2 add1 = d1 == 0 ? addend<T>(p, r1, lane, residual) : make_float2(0.f, 0.f);
+    float2 add = add0;
     load_input<T, NB, VEC>(p, xs, nw, nbias);
     __syncthreads();
     float acc[NB];
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
     // Two register buffers in turns (no copy: a copy would wait for the loads it moves).
-    while (row < total) {
-      gemv_item<T, NB, VEC, R>(p, xs, lane, nv, rounds, stride, residual, pol, row, rd, add, acc,
-                               buf0, buf1);
-      if (row >= total) break;
-      gemv_item<T, NB, VEC, R>(p, xs, lane, nv, rounds, stride, residual, pol, row, rd, add, acc,
-                               buf1, buf0);
+    while (w.row < total) {
+      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf0, add0);
+      if (w.row >= total) break;
+      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf1, add1);
     }
   } else {
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
@@ -328,13 +345,14 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
   const size_t smem = static_cast<size_t>(NB + 2) * p.K * sizeof(float);
   const int rows_per_block = kGemvThreads / 32;
   constexpr int V = 16 / sizeof(T);
-  static const bool variant_a = [] {
+  static const char variant = [] {
     const char* v = std::getenv("LW_DECODE_GEMV");
-    return v && std::string(v) == "a";
+    return v && (std::string(v) == "a" || std::string(v) == "c") ? v[0] : 'b';
   }();
-  auto* kernel = !vec        ? gemv_kernel<T, NB, 1, 8, 1>
-                 : variant_a ? gemv_kernel<T, NB, V, 8, 1>
-                             : gemv_kernel<T, NB, V, 4, 2>;
+  auto* kernel = !vec             ? gemv_kernel<T, NB, 1, 8, 1>
+                 : variant == 'a' ? gemv_kernel<T, NB, V, 8, 1>
+                 : variant == 'c' ? gemv_kernel<T, NB, V, 2, 3>
+                                  : gemv_kernel<T, NB, V, 4, 2>;
   // As many blocks as are resident at once (a grid-stride loop does the rest): no second
   // wave waiting behind the first.
   // Remembered per (kernel, shared memory): the eager first step asks, so a capture makes
