@@ -2,6 +2,7 @@
 // decode tokens/s, end-to-end tokens/s) on a model folder or a random-weight preset of the
 // shapes ../shared/bench/hf_anchor.py decode-gpt2 / decode-llama1b use, beside the memory
 // roofline; --anchor adds that script's figure and our ratio (same device call).
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -32,8 +33,10 @@ const char* kUsage =
 std::string anchor_key(const lw::api::DecodeBenchOptions& o) {
   std::string key = o.preset == "gpt2-124m" ? "gpt2_124m" : o.preset == "llama-1b1" ? "llama_1b1" : "";
   if (key.empty() || o.batch != 1) return "";
+  std::string dt = lw::dtype_name(o.dtype);  // "BF16"; hf_anchor.py's keys say "bf16"
+  for (char& c : dt) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return key + "_decode_b1_p" + std::to_string(o.prompt_tokens) + "_g" +
-         std::to_string(o.gen_tokens) + "_" + lw::dtype_name(o.dtype) + "_tok_s";
+         std::to_string(o.gen_tokens) + "_" + dt + "_tok_s";
 }
 
 int run(const std::vector<std::string>& argv) {
