@@ -263,6 +263,10 @@ Status DecodeEngine::Impl::allocate() {
 // One decode step for sequences [0, n) on `stream`: pure stream work (graph-capturable).
 Status DecodeEngine::Impl::enqueue(int n) {
   const int64_t B = max_b, C = a.C, Q = a.NH * a.D, KV = a.NKV * a.D, QKV = qkv_width();
+  static const bool combine_in_gemv = [] {
+    const char* v = std::getenv("LW_DECODE_COMBINE");
+    return !(v && std::string(v) == "attention");
+  }();
   LW_CUDA_TRY(cudaMemcpyAsync(io_dev.data_ptr(), io_host, size_t(2 * B) * 4,
                               cudaMemcpyHostToDevice, stream));
   const int32_t* tokens = io_dev.data<int32_t>();
@@ -281,12 +285,20 @@ Status DecodeEngine::Impl::enqueue(int n) {
     for (int s = 0; s < w.nqkv; ++s) g.seg[s] = w.qkv[s];
     g.nseg = w.nqkv, g.y = qkv.data<float>(), g.ldy = int(QKV), g.output = dk::OutputOp::kStore;
     LW_TRY(dk::gemv(g, stream));
+    // The o-projection combines the attention's chunk partials as it loads its input
+    // (LW_DECODE_COMBINE=attention: the attention kernel's last block does, as before).
     LW_TRY(dk::attention(dtype, qkv.data<float>(), int(QKV), kl, vl, seq_stride, pos, n,
                          int(a.NH), int(a.NKV), int(a.D), int(P), a.theta, scratch.data<float>(),
-                         counters.data<int32_t>(), att.data<float>(), stream));
+                         combine_in_gemv ? nullptr : counters.data<int32_t>(), att.data<float>(),
+                         stream));
     dk::GemvArgs o;
     o.dtype = dtype, o.x = att.data<float>(), o.ldx = int(Q), o.B = n, o.K = int(Q);
     o.seg[0] = w.o, o.nseg = 1, o.y = xp, o.ldy = int(C), o.output = dk::OutputOp::kAccumulate;
+    if (combine_in_gemv) {
+      o.input = dk::InputOp::kAttention, o.attn_part = scratch.data<float>(), o.positions = pos;
+      o.heads = int(a.NH), o.head_dim = int(a.D);
+      o.chunk = dk::attention_chunk(), o.nsplit = dk::attention_split(int(P));
+    }
     LW_TRY(dk::gemv(o, stream));
     dk::GemvArgs u = g;
     u.norm_w = w.norm2_w, u.norm_b = w.norm2_b;

@@ -44,6 +44,9 @@ struct GemvParams {
   int ldy;
   int output;
   int read_once;  // the weights are read by this launch only (L2 evict-first)
+  const float* part;  // kAttention: partials [B][NH][nsplit][2 + D], positions [B]
+  const int32_t* positions;
+  int heads, head_dim, chunk, nsplit;
 };
 
 __device__ __forceinline__ float gelu_tanh(float x) {
@@ -95,12 +98,64 @@ __device__ void load_norm_weights(const GemvParams& p, float* nw, float* nbias) 
   }
 }
 
+// kAttention: each sequence's row is its heads' attention output, combined from the chunk
+// partials [m, l, o (D)] as the attention kernel's last block would: per head
+// o = sum_t o_t exp(m_t - M) / sum_t l_t exp(m_t - M). aw: 2 NH nsplit + NH floats.
+template <int NB, int VEC>
+__device__ void combine_heads(const GemvParams& p, float* xs, float* aw) {
+  const int K = p.K, NH = p.heads, D = p.head_dim, NS = p.nsplit;
+  float* wt = aw;            // [NH][ns] m_t, then exp(m_t - M)
+  float* lt = aw + NH * NS;  // [NH][ns] l_t
+  float* den = lt + NH * NS;  // [NH]
+  for (int b = 0; b < NB; ++b) {
+    float* dst = xs + b * K;
+    if (b >= p.nb) {
+      for (int k = threadIdx.x; k < K; k += blockDim.x) dst[k] = 0.f;
+      continue;
+    }
+    const int ns = (p.positions[b] + p.chunk) / p.chunk;  // chunks holding [0, pos]
+    const float* pp = p.part + static_cast<int64_t>(b) * NH * NS * (D + 2);
+    for (int i = threadIdx.x; i < NH * ns; i += blockDim.x) {
+      const int h = i / ns, t = i - h * ns;
+      const float* q = pp + (static_cast<int64_t>(h) * NS + t) * (D + 2);
+      wt[i] = q[0];
+      lt[i] = q[1];
+    }
+    __syncthreads();
+    for (int h = threadIdx.x; h < NH; h += blockDim.x) {
+      float M = -INFINITY;
+      for (int t = 0; t < ns; ++t) M = fmaxf(M, wt[h * ns + t]);
+      float L = 0.f;
+      for (int t = 0; t < ns; ++t) {
+        const float e = expf(wt[h * ns + t] - M);
+        wt[h * ns + t] = e;
+        L += lt[h * ns + t] * e;
+      }
+      den[h] = L;
+    }
+    __syncthreads();
+    for (int k = threadIdx.x; k < K; k += blockDim.x) {
+      const int h = k / D, d = k - h * D;
+      const float* q = pp + static_cast<int64_t>(h) * NS * (D + 2) + 2 + d;
+      float acc = 0.f;
+#pragma unroll 4
+      for (int t = 0; t < ns; ++t) acc += q[static_cast<int64_t>(t) * (D + 2)] * wt[h * ns + t];
+      dst[slot<VEC>(k, K)] = acc / den[h];
+    }
+    __syncthreads();  // wt / lt are refilled for the next sequence
+  }
+}
+
 // The NB input rows into shared memory (rows >= nb zero), SwiGLU applied; then the norm
 // (statistics in f32, variance in a second pass, as the CPU reference). Every load of a
 // batch of 4 float4 per thread is issued before any is used.
 template <typename T, int NB, int VEC>
-__device__ void load_input(const GemvParams& p, float* xs, const float* nw, const float* nbias) {
+__device__ void load_input(const GemvParams& p, float* xs, float* nw, float* nbias) {
   const int K = p.K;
+  if (p.input == static_cast<int>(InputOp::kAttention)) {
+    combine_heads<NB, VEC>(p, xs, nbias + K);
+    return;
+  }
   const bool swiglu = p.input == static_cast<int>(InputOp::kSwiglu);
   if constexpr (VEC > 1) {  // K % 4 == 0 and 16-byte aligned rows (checked by the launcher)
     constexpr int J = 4;
@@ -340,9 +395,16 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
   }
 }
 
+// Floats of shared memory past the input rows and norm planes (kAttention's weights).
+size_t extra_floats(const GemvParams& p) {
+  return p.input == static_cast<int>(InputOp::kAttention)
+             ? static_cast<size_t>(2 * p.heads * p.nsplit + p.heads)
+             : 0;
+}
+
 template <typename T, int NB>
 Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
-  const size_t smem = static_cast<size_t>(NB + 2) * p.K * sizeof(float);
+  const size_t smem = (static_cast<size_t>(NB + 2) * p.K + extra_floats(p)) * sizeof(float);
   const int rows_per_block = kGemvThreads / 32;
   constexpr int V = 16 / sizeof(T);
   static const char variant = [] {
@@ -390,15 +452,20 @@ int pad_batch(int nb) { return nb <= 1 ? 1 : nb <= 2 ? 2 : nb <= 4 ? 4 : 8; }
 }  // namespace
 
 // ============================== launchers ============================================
-size_t gemv_smem_bytes(DType, int B, int K) {
+size_t gemv_smem_bytes(DType, int B, int K) {  // (without kAttention's weights)
   return static_cast<size_t>(pad_batch(std::min(B, kGemvMaxBatch)) + 2) * K * sizeof(float);
 }
 
 Status gemv(const GemvArgs& a, cudaStream_t stream) {
   LW_CHECK(a.nseg >= 1 && a.nseg <= 3 && a.K > 0 && a.B >= 1, "decode gemv: bad arguments");
+  const bool attn = a.input == InputOp::kAttention;
+  LW_CHECK(!attn || (a.attn_part && a.positions && a.heads > 0 && a.head_dim > 0 &&
+                     a.heads * a.head_dim == a.K && a.chunk > 0 && a.nsplit > 0),
+           "decode gemv: the attention input needs its partials, positions and head layout");
+  const size_t extra = attn ? static_cast<size_t>(2 * a.heads * a.nsplit + a.heads) : 0;
   // The largest chunk of sequences whose input rows (and norm planes) fit in shared memory.
   int chunk = kGemvMaxBatch;
-  auto bytes = [&](int nb) { return static_cast<size_t>(nb + 2) * a.K * sizeof(float); };
+  auto bytes = [&](int nb) { return (static_cast<size_t>(nb + 2) * a.K + extra) * sizeof(float); };
   while (chunk > 1 && bytes(chunk) > smem_optin()) chunk /= 2;
   LW_CHECK(bytes(1) <= smem_optin(),
            "decode gemv: input width " + std::to_string(a.K) + " exceeds shared memory");
@@ -413,6 +480,7 @@ Status gemv(const GemvArgs& a, cudaStream_t stream) {
   p.ldy = a.ldy;
   p.output = static_cast<int>(a.output);
   p.read_once = a.B <= chunk;
+  p.heads = a.heads, p.head_dim = a.head_dim, p.chunk = a.chunk, p.nsplit = a.nsplit;
   // The vector path reads 16-byte weight packets and float4 input rows.
   bool vec = a.K % (16 / static_cast<int>(dtype_size(a.dtype))) == 0 && a.K % 4 == 0 &&
              a.ldx % 4 == 0 && aligned16(a.x);
@@ -427,6 +495,10 @@ Status gemv(const GemvArgs& a, cudaStream_t stream) {
     p.nb = std::min(chunk, a.B - b0);
     p.x = a.x + static_cast<int64_t>(b0) * a.ldx;
     p.y = a.y + static_cast<int64_t>(b0) * a.ldy;
+    if (attn) {
+      p.part = a.attn_part + static_cast<int64_t>(b0) * a.heads * a.nsplit * (a.head_dim + 2);
+      p.positions = a.positions + b0;
+    }
     LW_DISPATCH_FLOAT(a.dtype, "decode gemv",
                       LW_TRY(launch_gemv<T>(p, pad_batch(p.nb), vec, stream)));
   }

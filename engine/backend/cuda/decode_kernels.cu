@@ -206,6 +206,7 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     mine[0] = m;
     mine[1] = l;
   }
+  if (!counters) return;  // the o-projection GEMV combines
   // Publish the partial, then count; the block that completes the set combines.
   __threadfence();
   __syncthreads();
@@ -330,6 +331,16 @@ Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int3
   return Status::ok();
 }
 
+int attention_chunk() {
+  // 64 by default; LW_DECODE_ATTN_CHUNK=128|256 trades blocks for fewer partials.
+  static const int chunk = [] {
+    const char* v = std::getenv("LW_DECODE_ATTN_CHUNK");
+    const int c = v ? std::atoi(v) : 0;
+    return c == 128 || c == 256 ? c : kMinChunk;
+  }();
+  return chunk;
+}
+
 size_t attention_scratch_floats(int B, int NH, int D, int P) {
   const int nsplit = (P + kMinChunk - 1) / kMinChunk;
   return static_cast<size_t>(B) * NH * nsplit * (D + 2);
@@ -340,13 +351,7 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
                  int P, float theta, float* scratch, int32_t* counters, float* out,
                  cudaStream_t stream) {
   LW_CHECK(NKV >= 1 && NH % NKV == 0 && D >= 2 && D % 2 == 0, "decode attention: bad head layout");
-  // Keys per block: 64 by default; LW_DECODE_ATTN_CHUNK=128|256 trades blocks for a
-  // cheaper combine (fewer partials).
-  static const int chunk = [] {
-    const char* v = std::getenv("LW_DECODE_ATTN_CHUNK");
-    const int c = v ? std::atoi(v) : 0;
-    return c == 128 || c == 256 ? c : kMinChunk;
-  }();
+  const int chunk = attention_chunk();
   // LW_DECODE_ATTN_PRELOAD=0: no key / value fetch before the wait (to measure what it gains).
   static const int preload = [] {
     const char* v = std::getenv("LW_DECODE_ATTN_PRELOAD");

@@ -23,6 +23,7 @@ enum class InputOp {
   kLayerNorm,  // (x - mean) * rstd * norm_w + norm_b
   kRmsNorm,    // x * rsqrt(mean(x^2) + eps) * norm_w
   kSwiglu,     // input rows are [gate (K) | up (K)]: silu(gate) * up
+  kAttention,  // input rows are attention()'s per-chunk partials, combined here (K = NH*D)
 };
 // What it does with each output value (after the bias).
 enum class OutputOp { kStore, kAccumulate, kGeluTanh, kGeluErf };
@@ -48,6 +49,11 @@ struct GemvArgs {
   float* y = nullptr;  // [B, ldy] f32; segment outputs side by side
   int ldy = 0;
   OutputOp output = OutputOp::kStore;
+  // kAttention: attention()'s scratch and positions, its heads NH, head size D, chunk and
+  // nsplit (attention_split()).
+  const float* attn_part = nullptr;
+  const int32_t* positions = nullptr;
+  int heads = 0, head_dim = 0, chunk = 0, nsplit = 0;
 };
 
 // The most sequences one GEMV launch serves (more are done in chunks of this many).
@@ -62,12 +68,17 @@ Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int3
 
 // Floats of scratch attention() needs for B sequences over P cache positions.
 size_t attention_scratch_floats(int B, int NH, int D, int P);
+// Keys per attention block (64; LW_DECODE_ATTN_CHUNK=128|256) and the chunks over P positions.
+int attention_chunk();
+inline int attention_split(int P) { return (P + attention_chunk() - 1) / attention_chunk(); }
 // qkv [B, ldq] f32 = [q (NH*D) | k (NKV*D) | v (NKV*D)] of the new tokens. For each sequence
 // b: rotates q and k at positions[b] (theta > 0: rotate_half, as transformers), stores k and v
 // (dtype) at row positions[b] of its cache (k_cache + b * seq_stride + positions[b] * NKV*D),
 // and writes out [B, NH*D] f32 = softmax(q k / sqrt(D)) v over cache rows [0, positions[b]],
 // grouped-query aware; keys are split in chunks over many blocks (flash-decoding).
-// counters: B*NH ints, zero before the first call (each call leaves them zero).
+// counters: B*NH ints, zero before the first call (each call leaves them zero). With
+// counters null the blocks only leave their partials in scratch, for a GEMV with
+// InputOp::kAttention to combine (one memory round trip less on the step's critical path).
 Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_cache,
                  int64_t seq_stride, const int32_t* positions, int B, int NH, int NKV, int D,
                  int P, float theta, float* scratch, int32_t* counters, float* out,
