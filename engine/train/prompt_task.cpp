@@ -376,6 +376,28 @@ Result<PromptLayout> layout_example(const PromptTask& task, int32_t task_index,
                                     const LayoutOptions& opts) {
   const std::string where = "task '" + task.taskname + "'" +
                             (ex.line > 0 ? " (line " + std::to_string(ex.line) + ")" : "");
+  // The text of every part. Spaces that end a literal move to the start of the field after
+  // it ("sentiment: {label}" -> "sentiment:" + " positive"): byte-level BPE spells a word
+  // with its leading space as one token, as in running text, never as a lone space token
+  // followed by the bare word (a model has not seen that, so the answer is hard to learn).
+  std::vector<std::string> texts(task.parts.size());
+  for (size_t i = 0; i < task.parts.size(); ++i) {
+    const TemplatePart& p = task.parts[i];
+    if (p.kind == TemplatePart::kText) texts[i] = p.text;
+    if (p.kind != TemplatePart::kField) continue;
+    const bool prompt_end = !opts.with_answer && p.text == task.answer_field;
+    if (!prompt_end) {  // a generation prompt has no answer yet
+      auto it = ex.fields.find(p.text);
+      LW_CHECK(it != ex.fields.end(), where + ": the example lacks field '" + p.text + "'");
+      texts[i] = it->second;
+    }
+    if (i > 0 && task.parts[i - 1].kind == TemplatePart::kText) {
+      std::string& lit = texts[i - 1];
+      const size_t keep = lit.find_last_not_of(' ') + 1;  // npos + 1 == 0: all spaces
+      texts[i] = lit.substr(keep) + texts[i];
+      lit.resize(keep);
+    }
+  }
   // Tokenize every part; remember which part is the truncatable field.
   std::vector<std::vector<int32_t>> toks(task.parts.size());
   int64_t total = 0, trunc_part = -1, answer_part = -1;
@@ -385,15 +407,12 @@ Result<PromptLayout> layout_example(const PromptTask& task, int32_t task_index,
       total += task.virtual_token_splits[p.marker];
       continue;
     }
-    std::string text = p.text;
+    const std::string& text = texts[i];
     if (p.kind == TemplatePart::kField) {
       if (p.text == task.answer_field) {
         answer_part = int64_t(i);
         if (!opts.with_answer) break;  // generation prompts end where the answer starts
       }
-      auto it = ex.fields.find(p.text);
-      LW_CHECK(it != ex.fields.end(), where + ": the example lacks field '" + p.text + "'");
-      text = it->second;
       if (p.text == task.truncate_field && trunc_part < 0) trunc_part = int64_t(i);
     }
     LW_ASSIGN_OR_RETURN(Encoding e, tok.encode(text, false));

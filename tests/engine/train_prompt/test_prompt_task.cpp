@@ -71,6 +71,25 @@ class TestPromptTask : public QObject {
     QCOMPARE(gp->ids, (std::vector<int32_t>{0, 0, 0, 257, 0, 0, 58, 291, 325}));
   }
 
+  // Spaces ending a literal belong to the field after it: "x: {label}" lays out as "x:" and
+  // " pa", so the answer (and its loss) starts with the space, and a generation prompt ends
+  // at ":" (the model then writes " pa", as byte-level BPE spells a word after a space).
+  void literalSpaceJoinsTheField() {
+    auto tasks = parse_tasks(R"({"taskname": "t", "prompt_template": "<|VIRTUAL_PROMPT_0|>x: {label}",
+        "total_virtual_tokens": 1, "answer_only_loss": true, "add_eos": false})", "inline");
+    QVERIFY2(tasks.is_ok(), tasks.status().message().c_str());
+    PromptExample ex;
+    ex.fields = {{"label", "pa"}};
+    auto l = layout_example((*tasks)[0], 0, ex, *tok_, {});
+    QVERIFY2(l.is_ok(), l.status().message().c_str());
+    QCOMPARE(l->ids, (std::vector<int32_t>{0, 'x', ':', ' ', 496}));
+    QCOMPARE(l->answer_start, int64_t(3));
+    QCOMPARE(l->labels, (std::vector<int32_t>{-100, -100, -100, ' ', 496}));
+    auto gp = layout_example((*tasks)[0], 0, PromptExample{}, *tok_, {0, false});
+    QVERIFY2(gp.is_ok(), gp.status().message().c_str());
+    QCOMPARE(gp->ids, (std::vector<int32_t>{0, 'x', ':'}));
+  }
+
   void truncation() {
     auto tasks = parse_tasks(R"({"taskname": "t", "prompt_template": "<|VIRTUAL_PROMPT_0|>{text}:{label}",
         "total_virtual_tokens": 2, "truncate_field": "text", "answer_only_loss": true,
