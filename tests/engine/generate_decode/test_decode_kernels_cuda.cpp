@@ -1,8 +1,9 @@
 // The decode GEMV and argmax kernels (engine/backend/cuda/decode_kernels.h) against a host
 // reference in double: every input op (none, layer norm, RMS norm, SwiGLU) and output op
 // (store, residual add, GELU), three segments with and without bias, batches of 1..11 (above
-// 8 the launcher chunks), widths on the 16-byte path and off it; argmax ties across the
-// vocabulary slices. Runs on a GPU machine (label cuda); without a device it skips.
+// 8 the launcher chunks), widths on the 16-byte path and off it; the attention-partials input;
+// argmax ties across the vocabulary slices. Runs on a GPU machine (label cuda); without a
+// device it skips.
 #include <QtTest/QtTest>
 
 #include <algorithm>
@@ -123,6 +124,50 @@ class TestDecodeKernelsCuda : public QObject {
         }
       for (int c = N; c < ldy; ++c)  // past the outputs: untouched
         QCOMPARE(y[size_t(b) * ldy + c], y0[size_t(b) * ldy + c]);
+    }
+    QVERIFY2(worst < 2e-4, qPrintable(QString("worst relative error %1").arg(worst)));
+  }
+
+  // The o-projection's input combined from attention chunk partials (several chunks per head,
+  // sequences of different lengths, a padded batch chunk above 8).
+  void gemv_attention_input() {
+    const int NH = 4, D = 16, K = NH * D, N = 24, chunk = 64, P = 300, NS = (P + chunk - 1) / chunk;
+    const std::vector<int32_t> pos = {0, 63, 64, 200, 299, 5, 130, 77, 150, 260};
+    const int B = int(pos.size());
+    const auto part = randn(size_t(B) * NH * NS * (D + 2), 50);
+    const auto w = rounded(DType::kBF16, randn(size_t(N) * K, 51, 0.1f));
+    const auto y0 = randn(size_t(B) * N, 52);
+    DevBuf dpart = upload(DType::kF32, part), dpos = upload_i32(pos), dw = upload(DType::kBF16, w);
+    DevBuf dy = upload(DType::kF32, y0), dx(16);
+    dk::GemvArgs a;
+    a.dtype = DType::kBF16, a.B = B, a.K = K, a.x = dx.as<float>(), a.ldx = K, a.ldy = N;
+    a.input = dk::InputOp::kAttention, a.output = dk::OutputOp::kAccumulate;
+    a.seg[0] = {dw.get(), nullptr, N}, a.nseg = 1, a.y = dy.as<float>();
+    a.attn_part = dpart.as<float>(), a.positions = dpos.as<int32_t>();
+    a.heads = NH, a.head_dim = D, a.chunk = chunk, a.nsplit = NS;
+    const lw::Status st = dk::gemv(a, nullptr);
+    QVERIFY2(st.is_ok(), st.to_string().c_str());
+    QCOMPARE(cudaDeviceSynchronize(), cudaSuccess);
+    const auto y = download(DType::kF32, dy, y0.size());
+    double worst = 0;
+    for (int b = 0; b < B; ++b) {
+      const int ns = pos[b] / chunk + 1;
+      std::vector<double> x(size_t(K), 0.0);
+      for (int h = 0; h < NH; ++h) {
+        const float* ph = part.data() + (size_t(b) * NH + h) * NS * (D + 2);
+        double M = -1e30, L = 0;
+        for (int t = 0; t < ns; ++t) M = std::max(M, double(ph[t * (D + 2)]));
+        for (int t = 0; t < ns; ++t) L += ph[t * (D + 2) + 1] * std::exp(ph[t * (D + 2)] - M);
+        for (int d = 0; d < D; ++d) {
+          for (int t = 0; t < ns; ++t) x[h * D + d] += ph[t * (D + 2) + 2 + d] * std::exp(ph[t * (D + 2)] - M);
+          x[h * D + d] /= L;
+        }
+      }
+      for (int r = 0; r < N; ++r) {
+        double acc = y0[size_t(b) * N + r];
+        for (int k = 0; k < K; ++k) acc += double(w[size_t(r) * K + k]) * x[k];
+        worst = std::max(worst, std::abs(acc - y[size_t(b) * N + r]) / (1.0 + std::abs(acc)));
+      }
     }
     QVERIFY2(worst < 2e-4, qPrintable(QString("worst relative error %1").arg(worst)));
   }
