@@ -157,13 +157,13 @@ Result<LmTrainResult> train_lm(models::Model& model, const LmChunks& chunks, con
     const double lr = sched.lr_at(s);
     ops::AdamWConfig cfg{float(lr), float(o.beta1), float(o.beta2), float(o.eps), float(o.weight_decay)};
     auto& params = model.params();
+    std::vector<ops::AdamWSlot> slots(params.size());
     for (size_t i = 0; i < params.size(); ++i) {
-      ops::AdamWConfig c = cfg;
-      if (no_decay(params[i].spec.role)) c.weight_decay = 0;
-      Tensor* low = params[i].master.defined() ? &params[i].value : nullptr;
-      Status st = ops::adamw_step(params[i].weights(), params[i].grad, m[i], v[i], c, int(s + 1), 1.0f, low);
-      if (!st.is_ok()) return st.with_context("AdamW step on '" + params[i].spec.name + "'");
+      auto& prm = params[i];
+      slots[i] = {&prm.weights(), &prm.grad, &m[i], &v[i], prm.master.defined() ? &prm.value : nullptr,
+                  no_decay(prm.spec.role) ? 0.0f : cfg.weight_decay, &prm.spec.name};
     }
+    LW_TRY(ops::adamw_step_multi(slots, cfg, int(s + 1), 1.0f));
     res.steps = s + 1;
     res.losses.push_back(fr->loss);
     res.tokens_seen += B * T;
