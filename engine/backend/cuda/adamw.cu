@@ -3,6 +3,8 @@
 // the gradient in its storage type and optionally writing the bf16/f16 working copy
 // in the same pass: one read of param, grad, m, v and one write of each, fused.
 // Also the global-norm clip factor, computed on the device so a step needs no read-back.
+#include <type_traits>
+
 #include "engine/backend/cuda/cuda_common.cuh"
 #include "engine/backend/cuda/cuda_kernels.h"
 
@@ -11,73 +13,72 @@ namespace lw::cuda {
 // ============================== kernels ==============================================
 namespace {
 
-template <typename G, typename P>
-__global__ void adamw_kernel(float* param, const G* grad, float* m, float* v, int64_t n,
-                             AdamWArgs a, float decay, float step, float bc2_sqrt, P* copy) {
+// The per-element arithmetic, shared by every kernel below (scalars hoisted by the caller).
+struct AdamWMath {
+  float gs, w1, w2, beta2, eps, decay, step, bc2_sqrt;
+  __device__ __forceinline__ float update(float p, float g_raw, float& m, float& v) const {
+    const float g = g_raw * gs;
+    const float pd = p * decay;
+    m = m + w1 * (g - m);  // torch's lerp_ (weight < 0.5 form), as the CPU kernel
+    v = v * beta2 + w2 * g * g;
+    return pd - step * (m / (sqrtf(v) / bc2_sqrt + eps));
+  }
+};
+
+__device__ __forceinline__ AdamWMath adamw_math(const AdamWArgs& a, float decay, float step,
+                                                float bc2_sqrt) {
   const float gs = a.grad_scale_dev ? a.grad_scale * *a.grad_scale_dev : a.grad_scale;
-  const float w1 = 1.f - a.beta1, w2 = 1.f - a.beta2;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float g = to_f(grad[i]) * gs;
-    const float pd = param[i] * decay;
-    float mi = m[i];
-    mi = mi + w1 * (g - mi);  // torch's lerp_ (weight < 0.5 form), as the CPU kernel
-    const float vi = v[i] * a.beta2 + w2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    const float denom = sqrtf(vi) / bc2_sqrt + a.eps;
-    const float p = pd - step * (mi / denom);
-    param[i] = p;
-    if (copy) copy[i] = from_f<P>(p);
+  return {gs, 1.f - a.beta1, 1.f - a.beta2, a.beta2, a.eps, decay, step, bc2_sqrt};
+}
+
+// Element i.
+template <typename G, typename P>
+__device__ __forceinline__ void adamw_one(const AdamWMath& k, float* param, const G* grad, float* m,
+                                          float* v, P* copy, int64_t i) {
+  float mi = m[i], vi = v[i];
+  const float p = k.update(param[i], to_f(grad[i]), mi, vi);
+  m[i] = mi;
+  v[i] = vi;
+  param[i] = p;
+  if (copy) copy[i] = from_f<P>(p);
+}
+
+// Elements 4q..4q+3 from 16-byte loads of param, m and v and 8 or 16 bytes of gradient: the
+// step is pure bandwidth, and one element per access issued four times the instructions.
+template <typename G, typename P>
+__device__ __forceinline__ void adamw_four(const AdamWMath& k, float* param, const G* grad, float* m,
+                                           float* v, P* copy, int64_t q) {
+  float4 pv = reinterpret_cast<const float4*>(param)[q];
+  float4 mv = reinterpret_cast<const float4*>(m)[q];
+  float4 vv = reinterpret_cast<const float4*>(v)[q];
+  float *pp = &pv.x, *mp = &mv.x, *vp = &vv.x;
+  G gv[4];
+  if constexpr (sizeof(G) == 2) *reinterpret_cast<uint2*>(gv) = reinterpret_cast<const uint2*>(grad)[q];
+  else *reinterpret_cast<float4*>(gv) = reinterpret_cast<const float4*>(grad)[q];
+  P out[4];
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    pp[e] = k.update(pp[e], to_f(gv[e]), mp[e], vp[e]);
+    out[e] = from_f<P>(pp[e]);
+  }
+  reinterpret_cast<float4*>(param)[q] = pv;
+  reinterpret_cast<float4*>(m)[q] = mv;
+  reinterpret_cast<float4*>(v)[q] = vv;
+  if (copy) {
+    if constexpr (sizeof(P) == 2) reinterpret_cast<uint2*>(copy)[q] = *reinterpret_cast<const uint2*>(out);
+    else reinterpret_cast<float4*>(copy)[q] = *reinterpret_cast<const float4*>(out);
   }
 }
 
-// The same update, four elements per thread from 16-byte loads of param, m and v (and
-// 8 or 16 bytes of gradient): the optimizer step is pure bandwidth, and the scalar loop
-// issued four times as many memory instructions.
-template <typename G, typename P>
-__global__ void adamw_kernel4(float* param, const G* grad, float* m, float* v, int64_t n4,
-                              AdamWArgs a, float decay, float step, float bc2_sqrt, P* copy) {
-  const float gs = a.grad_scale_dev ? a.grad_scale * *a.grad_scale_dev : a.grad_scale;
-  const float w1 = 1.f - a.beta1, w2 = 1.f - a.beta2;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n4;
+// One tensor: FOUR elements per thread (n counts quads then) or one.
+template <typename G, typename P, bool FOUR>
+__global__ void adamw_kernel(float* param, const G* grad, float* m, float* v, int64_t n,
+                             AdamWArgs a, float decay, float step, float bc2_sqrt, P* copy) {
+  const AdamWMath k = adamw_math(a, decay, step, bc2_sqrt);
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    float4 pv = reinterpret_cast<const float4*>(param)[i];
-    float4 mv = reinterpret_cast<const float4*>(m)[i];
-    float4 vv = reinterpret_cast<const float4*>(v)[i];
-    float* pp = &pv.x;
-    float* mp = &mv.x;
-    float* vp = &vv.x;
-    G gv[4];
-    if constexpr (sizeof(G) == 2) {
-      const uint2 raw = reinterpret_cast<const uint2*>(grad)[i];
-      *reinterpret_cast<uint2*>(gv) = raw;
-    } else {
-      *reinterpret_cast<float4*>(gv) = reinterpret_cast<const float4*>(grad)[i];
-    }
-    P out[4];
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const float g = to_f(gv[e]) * gs;
-      const float pd = pp[e] * decay;
-      const float mi = mp[e] + w1 * (g - mp[e]);
-      const float vi = vp[e] * a.beta2 + w2 * g * g;
-      mp[e] = mi;
-      vp[e] = vi;
-      const float denom = sqrtf(vi) / bc2_sqrt + a.eps;
-      pp[e] = pd - step * (mi / denom);
-      out[e] = from_f<P>(pp[e]);
-    }
-    reinterpret_cast<float4*>(param)[i] = pv;
-    reinterpret_cast<float4*>(m)[i] = mv;
-    reinterpret_cast<float4*>(v)[i] = vv;
-    if (copy) {
-      if constexpr (sizeof(P) == 2) {
-        reinterpret_cast<uint2*>(copy)[i] = *reinterpret_cast<const uint2*>(out);
-      } else {
-        reinterpret_cast<float4*>(copy)[i] = *reinterpret_cast<const float4*>(out);
-      }
-    }
+    if constexpr (FOUR) adamw_four<G, P>(k, param, grad, m, v, copy, i);
+    else adamw_one<G, P>(k, param, grad, m, v, copy, i);
   }
 }
 
@@ -95,21 +96,6 @@ struct MultiArgs {
 };
 
 template <typename G, typename P>
-__device__ __forceinline__ void adamw_one(float* param, const G* grad, float* m, float* v, P* copy,
-                                          int64_t i, float gs, float w1, float w2, const AdamWArgs& a,
-                                          float decay, float step, float bc2_sqrt) {
-  const float g = to_f(grad[i]) * gs;
-  const float pd = param[i] * decay;
-  const float mi = m[i] + w1 * (g - m[i]);
-  const float vi = v[i] * a.beta2 + w2 * g * g;
-  m[i] = mi;
-  v[i] = vi;
-  const float p = pd - step * (mi / (sqrtf(vi) / bc2_sqrt + a.eps));
-  param[i] = p;
-  if (copy) copy[i] = from_f<P>(p);
-}
-
-template <typename G, typename P>
 __global__ void __launch_bounds__(256) adamw_multi_kernel(const __grid_constant__ MultiArgs ma,
                                                           AdamWArgs a, float step, float bc2_sqrt) {
   int lo = 0, hi = ma.count - 1;  // the tensor holding chunk blockIdx.x
@@ -120,43 +106,15 @@ __global__ void __launch_bounds__(256) adamw_multi_kernel(const __grid_constant_
   const AdamWTensor& t = ma.t[lo];
   const int64_t begin = (static_cast<int64_t>(blockIdx.x) - ma.chunk_first[lo]) * kChunk;
   const int64_t end = min(t.n, begin + kChunk);
-  const float gs = a.grad_scale_dev ? a.grad_scale * *a.grad_scale_dev : a.grad_scale;
-  const float w1 = 1.f - a.beta1, w2 = 1.f - a.beta2, decay = ma.decay[lo];
-  float* param = t.param;
+  const AdamWMath k = adamw_math(a, ma.decay[lo], step, bc2_sqrt);
   const G* grad = static_cast<const G*>(t.grad);
   P* copy = static_cast<P*>(t.copy);
   if (ma.four[lo]) {
-    for (int64_t q = begin / 4 + threadIdx.x; q < end / 4; q += blockDim.x) {
-      float4 pv = reinterpret_cast<const float4*>(param)[q];
-      float4 mv = reinterpret_cast<const float4*>(t.m)[q];
-      float4 vv = reinterpret_cast<const float4*>(t.v)[q];
-      float *pp = &pv.x, *mp = &mv.x, *vp = &vv.x;
-      G gv[4];
-      if constexpr (sizeof(G) == 2) *reinterpret_cast<uint2*>(gv) = reinterpret_cast<const uint2*>(grad)[q];
-      else *reinterpret_cast<float4*>(gv) = reinterpret_cast<const float4*>(grad)[q];
-      P out[4];
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const float g = to_f(gv[e]) * gs;
-        const float pd = pp[e] * decay;
-        const float mi = mp[e] + w1 * (g - mp[e]);
-        const float vi = vp[e] * a.beta2 + w2 * g * g;
-        mp[e] = mi;
-        vp[e] = vi;
-        pp[e] = pd - step * (mi / (sqrtf(vi) / bc2_sqrt + a.eps));
-        out[e] = from_f<P>(pp[e]);
-      }
-      reinterpret_cast<float4*>(param)[q] = pv;
-      reinterpret_cast<float4*>(t.m)[q] = mv;
-      reinterpret_cast<float4*>(t.v)[q] = vv;
-      if (copy) {
-        if constexpr (sizeof(P) == 2) reinterpret_cast<uint2*>(copy)[q] = *reinterpret_cast<const uint2*>(out);
-        else reinterpret_cast<float4*>(copy)[q] = *reinterpret_cast<const float4*>(out);
-      }
-    }
+    for (int64_t q = begin / 4 + threadIdx.x; q < end / 4; q += blockDim.x)
+      adamw_four<G, P>(k, t.param, grad, t.m, t.v, copy, q);
   } else {
     for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
-      adamw_one<G, P>(param, grad, t.m, t.v, copy, i, gs, w1, w2, a, decay, step, bc2_sqrt);
+      adamw_one<G, P>(k, t.param, grad, t.m, t.v, copy, i);
   }
 }
 
@@ -179,20 +137,17 @@ Status adamw_for_grad(float* param, const G* grad, float* m, float* v, int64_t n
                     (reinterpret_cast<uintptr_t>(grad) % (4 * sizeof(G))) == 0 &&
                     (!copy || (reinterpret_cast<uintptr_t>(copy) % (4 * dtype_size(copy_dtype))) == 0);
   const unsigned grid = grid_for(four ? n / 4 : n, 256);
-  if (!copy) {
+  auto run = [&](auto* typed_copy) {
+    using P = std::remove_pointer_t<decltype(typed_copy)>;
     if (four)
-      adamw_kernel4<G, float><<<grid, 256, 0, stream>>>(param, grad, m, v, n / 4, a, decay, step, f2, nullptr);
+      adamw_kernel<G, P, true><<<grid, 256, 0, stream>>>(param, grad, m, v, n / 4, a, decay, step, f2, typed_copy);
     else
-      adamw_kernel<G, float><<<grid, 256, 0, stream>>>(param, grad, m, v, n, a, decay, step, f2, nullptr);
+      adamw_kernel<G, P, false><<<grid, 256, 0, stream>>>(param, grad, m, v, n, a, decay, step, f2, typed_copy);
+  };
+  if (!copy) {
+    run(static_cast<float*>(nullptr));
   } else {
-    LW_DISPATCH_FLOAT(copy_dtype, "adamw_step (parameter copy)", {
-      if (four)
-        adamw_kernel4<G, T><<<grid, 256, 0, stream>>>(param, grad, m, v, n / 4, a, decay, step, f2,
-                                                      static_cast<T*>(copy));
-      else
-        adamw_kernel<G, T><<<grid, 256, 0, stream>>>(param, grad, m, v, n, a, decay, step, f2,
-                                                     static_cast<T*>(copy));
-    });
+    LW_DISPATCH_FLOAT(copy_dtype, "adamw_step (parameter copy)", run(static_cast<T*>(copy)));
   }
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
