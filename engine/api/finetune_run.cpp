@@ -84,17 +84,6 @@ train::TrainerOptions trainer_options(const FinetuneConfig& c, const std::string
   return o;
 }
 
-SystemInfo system_info_now() {
-  SystemReport r = query_system();
-  SystemInfo s;
-  s.host = r.host;
-  s.cpu = r.cpu_model + " (" + std::to_string(r.cpu_threads) + " threads)";
-  for (const auto& d : r.cuda_devices) s.gpu += (s.gpu.empty() ? "" : "; ") + d.name;
-  s.driver = r.cuda_driver_version;
-  s.build = r.version + " " + r.git_revision + " " + r.build_type;
-  return s;
-}
-
 // The best checkpoint on validation and test, written as the evaluation report.
 Status final_reports(const RunContext& ctx, const FinetuneData& d, Device device, DType dtype,
                      const FinetuneCallbacks& cb, FinetuneReport* rep) {
@@ -174,7 +163,7 @@ Result<FinetuneReport> execute(const RunContext& ctx, const FinetuneCallbacks& c
                             st.message());
     return st;
   };
-  (void)store->record_system_info(run_id, system_info_now());
+  (void)store->record_system_info(run_id, run_system_info(query_system()));
   fs::create_directories(ctx.run_dir, ec);
   if (ec) return fail(io_error(ctx.run_dir + ": cannot create the run folder (" + ec.message() + ")"));
   if (cb.on_message && data.train.truncation.n_truncated > 0) cb.on_message(data.train.truncation.describe());

@@ -130,17 +130,6 @@ class Sink {
   double last_ = 0;
 };
 
-SystemInfo system_info_now() {
-  SystemReport r = query_system();
-  SystemInfo s;
-  s.host = r.host;
-  s.cpu = r.cpu_model + " (" + std::to_string(r.cpu_threads) + " threads)";
-  for (const auto& d : r.cuda_devices) s.gpu += (s.gpu.empty() ? "" : "; ") + d.name;
-  s.driver = r.cuda_driver_version;
-  s.build = r.version + " " + r.git_revision + " " + r.build_type;
-  return s;
-}
-
 }  // namespace
 
 std::string PretrainReport::to_json() const {
@@ -217,7 +206,7 @@ Result<PretrainReport> run_pretrain(const PretrainConfig& cin, const PretrainCal
   RunSpec spec{"lm", c.run_name, c.model_dir.empty() ? "fresh GPT-2 " + std::to_string(rep.parameters) + " parameters" : c.model_dir,
                dataset, params.dump()};
   LW_ASSIGN_OR_RETURN(rep.run_id, store->create_run(spec));
-  (void)store->record_system_info(rep.run_id, system_info_now());
+  (void)store->record_system_info(rep.run_id, run_system_info(query_system()));
   auto fail = [&](const Status& st) -> Status {
     (void)store->finish_run(rep.run_id, st.code() == StatusCode::kCancelled ? RunStatus::kCancelled : RunStatus::kFailed,
                             st.message());

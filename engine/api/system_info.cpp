@@ -138,4 +138,14 @@ std::string describe_default_device(const SystemReport& report) {
   return s.str();
 }
 
+SystemInfo run_system_info(const SystemReport& r) {
+  SystemInfo s;
+  s.host = r.host;
+  s.cpu = r.cpu_model + " (" + std::to_string(r.cpu_threads) + " threads)";
+  for (const auto& d : r.cuda_devices) s.gpu += (s.gpu.empty() ? "" : "; ") + d.name;
+  s.driver = r.cuda_driver_version;
+  s.build = r.version + " " + r.git_revision + " " + r.build_type;
+  return s;
+}
+
 }  // namespace lw

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/api/experiment_store.h"
+
 namespace lw {
 
 struct CudaDeviceInfo {
@@ -34,6 +36,9 @@ struct SystemReport {
 
 // Never fails: what cannot be found is left empty and explained in cuda_status.
 SystemReport query_system();
+
+// The experiment store's system row for a run: host, CPU, GPUs, driver and build.
+SystemInfo run_system_info(const SystemReport& report);
 
 // One line for a status bar: "cuda:0 NVIDIA H100 80GB HBM3 (79.1 GiB)" or "cpu (2 threads)".
 std::string describe_default_device(const SystemReport& report);
