@@ -218,6 +218,23 @@ __device__ __forceinline__ void dropout_keep2(const Params& p, int bh, int query
   }
 }
 
+// Keep bits of a warp-row fragment of a 64-key tile (rows row_a / row_b, keys k0 + nt*8 + 2*t4
+// + {0,1}): bit nt*4 + e for element s[nt][e], as the m16n8 accumulator holds them.
+__device__ __forceinline__ uint32_t fragment_keep_bits(const Params& p, int bh, int row_a, int row_b,
+                                                       int k0, int t4) {
+  uint32_t kept = 0xffffffffu;
+#pragma unroll
+  for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      bool keep0, keep1;
+      dropout_keep2(p, bh, r == 0 ? row_a : row_b, k0 + nt * 8 + 2 * t4, keep0, keep1);
+      if (!keep0) kept &= ~(1u << (nt * 4 + 2 * r));
+      if (!keep1) kept &= ~(1u << (nt * 4 + 2 * r + 1));
+    }
+  return kept;
+}
+
 // Key validity of a 64-key tile (inside Tk and not padding), written next to the tile.
 template <int NT>
 __device__ __forceinline__ void key_flags(int* flags, const Params& p, int b, int k0) {
@@ -341,15 +358,12 @@ __global__ void __launch_bounds__(NW * 32, D <= 64 ? 2 : 1) fwd_kernel(Params p)
       o[dt][2] *= alpha[1]; o[dt][3] *= alpha[1];
     }
     if (p.p_drop > 0.f) {  // the row sums above use the undropped probabilities
+      const uint32_t kept = fragment_keep_bits(p, bh, row_a, row_b, k0, t4);
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
-        for (int r = 0; r < 2; ++r) {
-          bool keep0, keep1;
-          dropout_keep2(p, bh, r == 0 ? row_a : row_b, k0 + nt * 8 + 2 * t4, keep0, keep1);
-          s[nt][2 * r] = keep0 ? s[nt][2 * r] * p.keep_scale : 0.f;
-          s[nt][2 * r + 1] = keep1 ? s[nt][2 * r + 1] * p.keep_scale : 0.f;
-        }
+        for (int e = 0; e < 4; ++e)
+          s[nt][e] = (kept >> (nt * 4 + e)) & 1u ? s[nt][e] * p.keep_scale : 0.f;
     }
     mma_pb<T, D>(o, s, Vt, ld);
     __syncthreads();  // stage st is refilled by the next iteration's issue
@@ -459,18 +473,8 @@ __global__ void __launch_bounds__(NW * 32) dq_kernel(Params p) {
     mma_abt_frags<T, D>(s, qf, Kt, ld);
     mma_abt_frags<T, D>(dp, of, Vt, ld);
     const bool full = tile_keys_valid(f) && causal_ok(p, q0 + warp * 16, k0 + kTile - 1);
-    uint32_t kept = 0xffffffffu;  // bit nt*4+e: the element survives dropout
-    if (p.p_drop > 0.f) {
-#pragma unroll
-      for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-          bool keep0, keep1;
-          dropout_keep2(p, bh, r == 0 ? row_a : row_b, k0 + nt * 8 + 2 * t4, keep0, keep1);
-          if (!keep0) kept &= ~(1u << (nt * 4 + 2 * r));
-          if (!keep1) kept &= ~(1u << (nt * 4 + 2 * r + 1));
-        }
-    }
+    // bit nt*4+e: the element survives dropout
+    const uint32_t kept = p.p_drop > 0.f ? fragment_keep_bits(p, bh, row_a, row_b, k0, t4) : 0xffffffffu;
     const float ks = p.p_drop > 0.f ? p.keep_scale : 1.f;
 #pragma unroll
     for (int nt = 0; nt < 8; ++nt)

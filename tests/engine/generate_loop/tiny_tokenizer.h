@@ -12,7 +12,8 @@
 
 namespace tiny_tokenizer {
 
-inline void write(const std::string& dir) {
+// with_eos adds <|endoftext|> as id 512 (for corpora joined with it).
+inline void write(const std::string& dir, bool with_eos = false) {
   nlohmann::ordered_json vocab;
   for (int b = 0; b < 256; ++b) vocab[lw::hf::byte_to_unicode(static_cast<uint8_t>(b))] = b;
   std::ofstream merges(dir + "/merges.txt");
@@ -23,6 +24,7 @@ inline void write(const std::string& dir) {
     merges << a << " " << b << "\n";
     vocab[a + b] = 256 + i;
   }
+  if (with_eos) vocab["<|endoftext|>"] = 512;
   std::ofstream(dir + "/vocab.json") << vocab.dump();
 }
 

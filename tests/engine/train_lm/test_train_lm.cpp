@@ -16,6 +16,7 @@
 #include "engine/tokenize/hf_pipeline.h"
 #include "engine/train/lm_data.h"
 #include "engine/train/lm_trainer.h"
+#include "tests/engine/generate_loop/tiny_tokenizer.h"
 
 using namespace lw;
 namespace fs = std::filesystem;
@@ -23,20 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Byte-level BPE: the 256 bytes, merges of two letters a..p (ids 256..511), <|endoftext|> 512.
-void write_tokenizer(const std::string& dir) {
-  nlohmann::ordered_json vocab;
-  for (int b = 0; b < 256; ++b) vocab[hf::byte_to_unicode(uint8_t(b))] = b;
-  std::ofstream merges(dir + "/merges.txt");
-  merges << "#version: 0.2\n";
-  const std::string letters = "abcdefghijklmnop";
-  for (int i = 0; i < 256; ++i) {
-    std::string a(1, letters[i / 16]), b(1, letters[i % 16]);
-    merges << a << " " << b << "\n";
-    vocab[a + b] = 256 + i;
-  }
-  vocab["<|endoftext|>"] = 512;
-  std::ofstream(dir + "/vocab.json") << vocab.dump();
-}
+void write_tokenizer(const std::string& dir) { tiny_tokenizer::write(dir, /*with_eos=*/true); }
 
 void write_file(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
