@@ -203,7 +203,8 @@ bool attention_uses_flash(DType dtype, const AttentionShape& s, bool want_probs)
 }
 
 size_t attention_backward_workspace_bytes(const AttentionShape& s) {
-  return static_cast<size_t>(s.B) * s.NH * s.T * sizeof(float);
+  // The reference path needs delta [B,NH,T]; the fused one also its f32 dQ accumulator.
+  return std::max(static_cast<size_t>(s.B) * s.NH * s.T * sizeof(float), flash::backward_workspace_bytes(s));
 }
 
 Status attention_forward(DType dtype, void* out, float* lse, void* probs, const void* q,

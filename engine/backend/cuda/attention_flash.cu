@@ -11,6 +11,10 @@
 // Fragment layouts (PTX ISA, m16n8k16): g = lane/4, t = lane%4; C rows g and g+8,
 // columns 2t, 2t+1; A regs (g,2t) (g+8,2t) (g,2t+8) (g+8,2t+8); B regs (k=2t, n=g), (k=2t+8, n=g).
 #include "engine/backend/cuda/attention_flash.h"
+
+#include <cstdlib>
+#include <string>
+
 #include "engine/backend/cuda/cuda_common.cuh"
 #include "engine/core/rng.h"
 
@@ -140,6 +144,88 @@ __device__ __forceinline__ void mma_pb(float (&acc)[D / 8][4], const float (&p)[
   }
 }
 
+// A fragment (16x16) of a matrix stored transposed in smem ([k][m], leading dimension ld).
+template <typename T>
+__device__ __forceinline__ void load_a_t(uint32_t (&a)[4], const T* s, int m0, int k0, int ld) {
+  const int lane = threadIdx.x & 31, m = lane >> 3, r = lane & 7;
+  ldsm_x4_t(a, s + (k0 + r + (m >> 1) * 8) * ld + m0 + (m & 1) * 8);
+}
+
+// Multi-row-tile products: a warp owns MT row tiles of 16, so every B fragment read from
+// shared memory feeds MT mma instructions (at MT = 1 the warp is shared-memory bound).
+// acc[MT][N/8][4] = A[rows, :D] (rows mt*16 + row0, smem) @ B[n0 : n0+N, :D]^T (B smem [n][k]).
+template <typename T, int D, int MT, int N>
+__device__ __forceinline__ void mma_abt_mt(float (&acc)[MT][N / 8][4], const T* A, int row0, int lda,
+                                           const T* B, int n0, int ldb) {
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int i = 0; i < N / 8; ++i) acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    uint32_t a[MT][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) load_a(a[mt], A, row0 + mt * 16, kk * 16, lda);
+#pragma unroll
+    for (int pp = 0; pp < N / 16; ++pp) {
+      uint32_t b[4];
+      load_b_nk(b, B, n0 + pp * 16, kk * 16, ldb);
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        Mma<T>::run(acc[mt][2 * pp], a[mt], b[0], b[1]);
+        Mma<T>::run(acc[mt][2 * pp + 1], a[mt], b[2], b[3]);
+      }
+    }
+  }
+}
+// Same with the A fragments already in registers (a[mt][kk]).
+template <typename T, int D, int MT, int N>
+__device__ __forceinline__ void mma_abt_mt_frags(float (&acc)[MT][N / 8][4], const uint32_t (&a)[MT][D / 16][4],
+                                                 const T* B, int n0, int ldb) {
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int i = 0; i < N / 8; ++i) acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk)
+#pragma unroll
+    for (int pp = 0; pp < N / 16; ++pp) {
+      uint32_t b[4];
+      load_b_nk(b, B, n0 + pp * 16, kk * 16, ldb);
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        Mma<T>::run(acc[mt][2 * pp], a[mt][kk], b[0], b[1]);
+        Mma<T>::run(acc[mt][2 * pp + 1], a[mt][kk], b[2], b[3]);
+      }
+    }
+}
+// acc[MT][D/8][4] += P[MT] (16 x K each, C-layout floats) @ B[k0 : k0+K, :D] (smem [k][n]).
+template <typename T, int D, int MT, int K>
+__device__ __forceinline__ void mma_pb_mt(float (&acc)[MT][D / 8][4], const float (&pm)[MT][K / 8][4], const T* B,
+                                          int k0, int ld) {
+#pragma unroll
+  for (int j = 0; j < K / 16; ++j) {
+    uint32_t a[MT][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+      a[mt][0] = Mma<T>::pack(pm[mt][2 * j][0], pm[mt][2 * j][1]);
+      a[mt][1] = Mma<T>::pack(pm[mt][2 * j][2], pm[mt][2 * j][3]);
+      a[mt][2] = Mma<T>::pack(pm[mt][2 * j + 1][0], pm[mt][2 * j + 1][1]);
+      a[mt][3] = Mma<T>::pack(pm[mt][2 * j + 1][2], pm[mt][2 * j + 1][3]);
+    }
+#pragma unroll
+    for (int dp = 0; dp < D / 16; ++dp) {
+      uint32_t b[4];
+      load_b_kn(b, B, k0 + j * 16, dp * 16, ld);
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+        Mma<T>::run(acc[mt][2 * dp], a[mt], b[0], b[1]);
+        Mma<T>::run(acc[mt][2 * dp + 1], a[mt], b[2], b[3]);
+      }
+    }
+  }
+}
+
 // Asynchronous copy (cp.async, 16 bytes per thread access) of rows [row0, row0+ROWS) of
 // a [Tn, D] matrix into padded smem; rows past Tn are zero-filled (src-size 0).
 template <typename T, int D, int ROWS, int NT>
@@ -163,6 +249,7 @@ struct Params {
   const float* lse_in;
   float* lse_out;
   float* delta;
+  float* dq_acc;  // [B*NH, T, D] f32, the fused backward's dQ sum
   const int32_t* mask;
   int B, NH, NKV, T, Tk;  // Tk: key length (queries are the last T of Tk positions)
   bool causal;
@@ -254,12 +341,13 @@ __device__ __forceinline__ bool tile_keys_valid(const int* flags) {
   return __all_sync(0xffffffffu, flags[lane] && flags[lane + 32]);
 }
 
-// Forward for 16*NW queries per block; K/V tiles of 64 keys double-buffered with cp.async.
-// Two blocks per SM at D = 64 (16 warps hide the tile loads); D = 128 needs the registers.
-template <typename T, int D, int NW>
-__global__ void __launch_bounds__(NW * 32, D <= 64 ? 2 : 1) fwd_kernel(Params p) {
+// Forward for 16*MT*NW queries per block (each warp owns MT row tiles of 16); K/V tiles of
+// 64 keys double-buffered with cp.async. The scores stay unscaled until the exponent, where
+// scale*log2(e) folds into one FFMA per element.
+template <typename T, int D, int NW, int MT>
+__global__ void __launch_bounds__(NW * 32, (D <= 64 && NW * MT <= 8) ? 2 : 1) fwd_kernel(Params p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  constexpr int NT = NW * 32, QT = NW * 16, ld = D + 8;  // +16 bytes/row: no ldmatrix bank conflicts
+  constexpr int NT = NW * 32, QT = NW * 16 * MT, ld = D + 8;  // +16 bytes/row: no ldmatrix bank conflicts
   T* Qs = reinterpret_cast<T*>(smem_raw);
   T* Ks = Qs + QT * ld;            // [2][64][ld]
   T* Vs = Ks + 2 * kTile * ld;     // [2][64][ld]
@@ -284,12 +372,16 @@ __global__ void __launch_bounds__(NW * 32, D <= 64 ? 2 : 1) fwd_kernel(Params p)
   cp_commit();
 
   const float sl2 = p.scale * kLog2e;
-  float o[D / 8][4];
+  float o[MT][D / 8][4];
 #pragma unroll
-  for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-  float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
-  const int row_a = q0 + warp * 16 + g, row_b = row_a + 8;
-  uint32_t qf[D / 16][4];  // this warp's 16 query rows, loaded once
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+  float mrow[MT][2], lrow[MT][2];  // running max (log2 units) and row sum
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) mrow[mt][0] = mrow[mt][1] = -INFINITY, lrow[mt][0] = lrow[mt][1] = 0.f;
+  const int wrow = q0 + warp * 16 * MT;  // this warp's first query
+  uint32_t qf[MT][D / 16][4];            // this warp's query rows, loaded once
 
   for (int j = 0; j < n_tiles; ++j) {
     const int st = j & 1, k0 = j * kTile;
@@ -301,111 +393,96 @@ __global__ void __launch_bounds__(NW * 32, D <= 64 ? 2 : 1) fwd_kernel(Params p)
       cp_wait<0>();
     }
     __syncthreads();
-    if (j == 0) load_a_frags<T, D>(qf, Qs, warp * 16, ld);
+    if (j == 0) {
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) load_a_frags<T, D>(qf[mt], Qs, warp * 16 * MT + mt * 16, ld);
+    }
     const T* Kt = Ks + st * kTile * ld;
     const T* Vt = Vs + st * kTile * ld;
     const int* f = kf + st * kTile;
-    float s[8][4];
-    mma_abt_frags<T, D>(s, qf, Kt, ld);
-    float mx[2] = {-INFINITY, -INFINITY};
-    // Interior tiles (every key valid and visible to all 16 rows) need no per-element mask.
-    const bool full = tile_keys_valid(f) && causal_ok(p, q0 + warp * 16, k0 + kTile - 1);
-    if (full) {
+    float s[MT][8][4];
+    mma_abt_mt_frags<T, D, MT, kTile>(s, qf, Kt, 0, ld);
+    // Interior tiles (every key valid and visible to all the warp's rows) need no mask.
+    const bool full = tile_keys_valid(f) && causal_ok(p, wrow, k0 + kTile - 1);
+    if (!full) {
 #pragma unroll
-      for (int nt = 0; nt < 8; ++nt)
+      for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          s[nt][e] *= sl2;
-          mx[e >> 1] = fmaxf(mx[e >> 1], s[nt][e]);
-        }
-    } else {
+        for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
-      for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int kk = nt * 8 + 2 * t4 + (e & 1);
-          const bool ok = f[kk] && causal_ok(p, e < 2 ? row_a : row_b, k0 + kk);
-          const float val = ok ? s[nt][e] * sl2 : -INFINITY;
-          s[nt][e] = val;
-          mx[e >> 1] = fmaxf(mx[e >> 1], val);
-        }
+          for (int e = 0; e < 4; ++e) {
+            const int kk = nt * 8 + 2 * t4 + (e & 1);
+            if (!(f[kk] && causal_ok(p, wrow + mt * 16 + g + (e >> 1) * 8, k0 + kk))) s[mt][nt][e] = -INFINITY;
+          }
     }
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-    }
-    float alpha[2];
+    for (int mt = 0; mt < MT; ++mt) {
+      float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const float mnew = fmaxf(mrow[r], mx[r]);
-      alpha[r] = mnew == -INFINITY ? 1.f : fast_exp2(mrow[r] - mnew);  // exp2(-inf) = 0
-      mrow[r] = mnew;
-      lrow[r] *= alpha[r];
-    }
-#pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const float m = mrow[e >> 1];
-        const float pv = m == -INFINITY ? 0.f : fast_exp2(s[nt][e] - m);
-        s[nt][e] = pv;
-        lrow[e >> 1] += pv;
+      for (int nt = 0; nt < 8; ++nt) {
+        mx[0] = fmaxf(mx[0], fmaxf(s[mt][nt][0], s[mt][nt][1]));
+        mx[1] = fmaxf(mx[1], fmaxf(s[mt][nt][2], s[mt][nt][3]));
       }
 #pragma unroll
-    for (int dt = 0; dt < D / 8; ++dt) {
-      o[dt][0] *= alpha[0]; o[dt][1] *= alpha[0];
-      o[dt][2] *= alpha[1]; o[dt][3] *= alpha[1];
-    }
-    if (p.p_drop > 0.f) {  // the row sums above use the undropped probabilities
-      const uint32_t kept = fragment_keep_bits(p, bh, row_a, row_b, k0, t4);
+      for (int r = 0; r < 2; ++r) {
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+      }
+      float alpha[2], msub[2];
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        // The max is taken on raw scores (scale > 0 keeps the order); -inf: nothing seen yet.
+        const float mnew = fmaxf(mrow[mt][r], mx[r] * sl2);
+        alpha[r] = mnew == -INFINITY ? 1.f : fast_exp2(mrow[mt][r] - mnew);  // exp2(-inf) = 0
+        mrow[mt][r] = mnew;
+        msub[r] = mnew == -INFINITY ? 0.f : mnew;  // masked scores stay -inf -> 0
+        lrow[mt][r] *= alpha[r];
+      }
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
-        for (int e = 0; e < 4; ++e)
-          s[nt][e] = (kept >> (nt * 4 + e)) & 1u ? s[nt][e] * p.keep_scale : 0.f;
-    }
-    mma_pb<T, D>(o, s, Vt, ld);
-    __syncthreads();  // stage st is refilled by the next iteration's issue
-  }
+        for (int e = 0; e < 4; ++e) {
+          const float pv = fast_exp2(fmaf(s[mt][nt][e], sl2, -msub[e >> 1]));
+          s[mt][nt][e] = pv;
+          lrow[mt][e >> 1] += pv;
+        }
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 1);
-    lrow[r] += __shfl_xor_sync(0xffffffffu, lrow[r], 2);
+      for (int dt = 0; dt < D / 8; ++dt) {
+        o[mt][dt][0] *= alpha[0]; o[mt][dt][1] *= alpha[0];
+        o[mt][dt][2] *= alpha[1]; o[mt][dt][3] *= alpha[1];
+      }
+      if (p.p_drop > 0.f) {  // the row sums above use the undropped probabilities
+        const int ra = wrow + mt * 16 + g;
+        const uint32_t kept = fragment_keep_bits(p, bh, ra, ra + 8, k0, t4);
+#pragma unroll
+        for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e)
+            s[mt][nt][e] = (kept >> (nt * 4 + e)) & 1u ? s[mt][nt][e] * p.keep_scale : 0.f;
+      }
+    }
+    mma_pb_mt<T, D, MT, kTile>(o, s, Vt, 0, ld);
+    __syncthreads();  // stage st is refilled by the next iteration's issue
   }
   T* out = static_cast<T*>(p.o) + q_base<D>(p, b, h);
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int row = r == 0 ? row_a : row_b;
-    if (row >= p.T) continue;
-    const float inv = lrow[r] > 0.f ? 1.f / lrow[r] : 0.f;
+  for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int dt = 0; dt < D / 8; ++dt) {
-      const uint32_t packed = Mma<T>::pack(o[dt][2 * r] * inv, o[dt][2 * r + 1] * inv);
-      *reinterpret_cast<uint32_t*>(out + row * qrs + dt * 8 + 2 * t4) = packed;
+    for (int r = 0; r < 2; ++r) {
+      float l = lrow[mt][r];
+      l += __shfl_xor_sync(0xffffffffu, l, 1);
+      l += __shfl_xor_sync(0xffffffffu, l, 2);
+      const int row = wrow + mt * 16 + g + r * 8;
+      if (row >= p.T) continue;
+      const float inv = l > 0.f ? 1.f / l : 0.f;
+#pragma unroll
+      for (int dt = 0; dt < D / 8; ++dt) {
+        const uint32_t packed = Mma<T>::pack(o[mt][dt][2 * r] * inv, o[mt][dt][2 * r + 1] * inv);
+        *reinterpret_cast<uint32_t*>(out + row * qrs + dt * 8 + 2 * t4) = packed;
+      }
+      if (t4 == 0)
+        p.lse_out[static_cast<int64_t>(bh) * p.T + row] = l > 0.f ? mrow[mt][r] * kLn2 + logf(l) : -INFINITY;
     }
-    if (t4 == 0)
-      p.lse_out[static_cast<int64_t>(bh) * p.T + row] =
-          lrow[r] > 0.f ? mrow[r] * kLn2 + logf(lrow[r]) : -INFINITY;
-  }
-}
-
-// delta[row] = sum_d dout[row, d] * out[row, d] for rows (b, h, t) in [B,NH,T] order; one
-// warp per row.
-template <typename T, int D>
-__global__ void delta_kernel(Params p, int64_t rows) {
-  const int64_t row = blockIdx.x * static_cast<int64_t>(blockDim.x >> 5) + (threadIdx.x >> 5);
-  if (row >= rows) return;
-  const int lane = threadIdx.x & 31;
-  const int64_t bh = row / p.T;
-  const int t = static_cast<int>(row - bh * p.T);
-  const int64_t at = q_base<D>(p, static_cast<int>(bh / p.NH), static_cast<int>(bh % p.NH)) + t * q_rows<D>(p);
-  const T* dout = static_cast<const T*>(p.dout) + at;
-  const T* out = static_cast<const T*>(p.out) + at;
-  float acc = 0.f;
-  for (int d = lane; d < D; d += 32) acc += to_f(dout[d]) * to_f(out[d]);
-  acc = warp_sum(acc);
-  if (lane == 0) p.delta[row] = acc;
 }
 
 // dQ for 16*NW queries: loop over key tiles (double-buffered), recompute P, dP = dO V^T,
@@ -625,6 +702,243 @@ __global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
   }
 }
 
+// delta[row] = sum_d dout[row, d] * out[row, d] for rows (b, h, t) in [B,NH,T] order, and
+// the row's f32 dQ accumulator zeroed; D/8 threads per row, 16-byte loads.
+template <typename T, int D>
+__global__ void delta_kernel(Params p, int64_t rows) {
+  constexpr int TPR = D / 8;  // threads per row
+  const int64_t row = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / TPR;
+  const int c = threadIdx.x % TPR;
+  const bool ok = row < rows;  // no early return: the whole warp shuffles below
+  float acc = 0.f;
+  if (ok) {
+    const int64_t bh = row / p.T;
+    const int t = static_cast<int>(row - bh * p.T);
+    const int64_t at =
+        q_base<D>(p, static_cast<int>(bh / p.NH), static_cast<int>(bh % p.NH)) + t * q_rows<D>(p) + c * 8;
+    const uint4 a = *reinterpret_cast<const uint4*>(static_cast<const T*>(p.dout) + at);
+    const uint4 o = *reinterpret_cast<const uint4*>(static_cast<const T*>(p.out) + at);
+    const T* av = reinterpret_cast<const T*>(&a);
+    const T* ov = reinterpret_cast<const T*>(&o);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) acc += to_f(av[e]) * to_f(ov[e]);
+  }
+#pragma unroll
+  for (int w = TPR / 2; w > 0; w /= 2) acc += __shfl_xor_sync(0xffffffffu, acc, w);
+  if (!ok) return;
+  if (c == 0) p.delta[row] = acc;
+  float4* z = reinterpret_cast<float4*>(p.dq_acc + row * D + c * 8);
+  z[0] = z[1] = make_float4(0.f, 0.f, 0.f, 0.f);
+}
+
+// dq = scale * dq_acc, into dq's own layout; 8 elements per thread.
+template <typename T, int D>
+__global__ void dq_convert_kernel(Params p, int64_t rows) {
+  constexpr int TPR = D / 8;
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  const int64_t row = i / TPR;
+  const int c = static_cast<int>(i % TPR);
+  if (row >= rows) return;
+  const int64_t bh = row / p.T;
+  const int t = static_cast<int>(row - bh * p.T);
+  const float4* a = reinterpret_cast<const float4*>(p.dq_acc + row * D + c * 8);
+  const float4 x = a[0], y = a[1];
+  uint4 out;
+  out.x = Mma<T>::pack(x.x * p.scale, x.y * p.scale);
+  out.y = Mma<T>::pack(x.z * p.scale, x.w * p.scale);
+  out.z = Mma<T>::pack(y.x * p.scale, y.y * p.scale);
+  out.w = Mma<T>::pack(y.z * p.scale, y.w * p.scale);
+  const int64_t at = q_base<D>(p, static_cast<int>(bh / p.NH), static_cast<int>(bh % p.NH)) + t * q_rows<D>(p) + c * 8;
+  *reinterpret_cast<uint4*>(static_cast<T*>(p.dq) + at) = out;
+}
+
+// Backward, one block per KB = 16*MT*NW keys of one key head (FlashAttention-2): loop over
+// the query heads sharing it and their 64-query tiles (double-buffered with cp.async), in the
+// transposed form (warp rows = keys): S^T = K Q^T, P^T, dV += P^T dO, dP^T = V dO^T,
+// dS^T = P^T (dP^T - delta), dK += dS^T Q, all in registers over two 32-query halves; dS^T goes
+// to shared memory for dQ = dS K, added into the f32 accumulator with atomics (2 x 2 warps).
+template <typename T, int D, int NW, int MT>
+__global__ void __launch_bounds__(NW * 32, 2) bwd_kernel(Params p) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  constexpr int NT = NW * 32, KB = NW * 16 * MT, QB = 64, QH = 32, ld = D + 8, lds = QB + 8;
+  static_assert(NW == 4, "the dQ product splits the 64 x D tile over 2 x 2 warps");
+  T* Ks = reinterpret_cast<T*>(smem_raw);
+  T* Vs = Ks + KB * ld;
+  T* Qs = Vs + KB * ld;              // [2][QB][ld]
+  T* dOs = Qs + 2 * QB * ld;         // [2][QB][ld]
+  T* dSs = dOs + 2 * QB * ld;        // [KB][lds]: dS^T of the current tile
+  float* lse_s = reinterpret_cast<float*>(dSs + KB * lds);  // [2][QB], log2 domain
+  float* dl_s = lse_s + 2 * QB;                              // [2][QB]
+  int* kf = reinterpret_cast<int*>(dl_s + 2 * QB);           // [KB]
+  const int k0 = blockIdx.x * KB, bk = blockIdx.y;
+  const int b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
+  const int64_t koff = k_base<D>(p, b, hk), qrs = q_rows<D>(p), krs = k_rows<D>(p);
+  cp_tile<T, D, KB, NT>(Ks, static_cast<const T*>(p.k) + koff, k0, p.Tk, krs);
+  cp_tile<T, D, KB, NT>(Vs, static_cast<const T*>(p.v) + koff, k0, p.Tk, krs);
+  for (int i = threadIdx.x; i < KB; i += NT) {
+    const int key = k0 + i;
+    kf[i] = key < p.Tk && (!p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + key] != 0);
+  }
+  const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
+  const int nq = qstart < p.T ? (p.T - qstart + QB - 1) / QB : 0;
+  const int n_tiles = group * nq;
+  auto issue = [&](int j) {
+    const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * QB;
+    const int64_t qoff = q_base<D>(p, b, hq);
+    const int64_t roff = (static_cast<int64_t>(b) * p.NH + hq) * p.T;
+    cp_tile<T, D, QB, NT>(Qs + st * QB * ld, static_cast<const T*>(p.q) + qoff, q0, p.T, qrs);
+    cp_tile<T, D, QB, NT>(dOs + st * QB * ld, static_cast<const T*>(p.dout) + qoff, q0, p.T, qrs);
+    for (int i = threadIdx.x; i < QB; i += NT) {
+      const bool ok = q0 + i < p.T;
+      lse_s[st * QB + i] = ok ? p.lse_in[roff + q0 + i] * kLog2e : INFINITY;  // +inf: P = 0
+      dl_s[st * QB + i] = ok ? p.delta[roff + q0 + i] : 0.f;
+    }
+  };
+  if (n_tiles > 0) issue(0);
+  cp_commit();
+  const int wkey = warp * 16 * MT;  // this warp's first key within the block
+  __syncthreads();                  // key flags written
+  const bool keys_valid = __all_sync(0xffffffffu, kf[wkey + lane % (16 * MT)] != 0);
+  const float sl2 = p.scale * kLog2e;
+  const float ks = p.p_drop > 0.f ? p.keep_scale : 1.f;
+  float dk[MT][D / 8][4], dv[MT][D / 8][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) dk[mt][i][e] = dv[mt][i][e] = 0.f;
+  const int wq = warp >> 1, wd = warp & 1;  // dQ: this warp's 32 queries x D/2 columns
+  for (int j = 0; j < n_tiles; ++j) {
+    const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * QB;
+    if (j + 1 < n_tiles) {
+      issue(j + 1);
+      cp_commit();
+      cp_wait<1>();
+    } else {
+      cp_wait<0>();
+    }
+    __syncthreads();
+    const T* Qt = Qs + st * QB * ld;
+    const T* dOt = dOs + st * QB * ld;
+    const float* ls = lse_s + st * QB;
+    const float* ds = dl_s + st * QB;
+    const int bh = b * p.NH + hq;
+#pragma unroll
+    for (int hf = 0; hf < QB / QH; ++hf) {
+      const int qh = hf * QH;  // first query of the half within the tile
+      float s[MT][QH / 8][4];
+      mma_abt_mt<T, D, MT, QH>(s, Ks, wkey, ld, Qt, qh, ld);  // S^T: rows keys, cols queries
+      // Interior: the warp's keys valid and visible to the half's first query.
+      const bool full = keys_valid && causal_ok(p, q0 + qh, k0 + wkey + 16 * MT - 1);
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < QH / 8; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int qi = qh + nt * 8 + 2 * t4 + (e & 1);
+            const int kk = wkey + mt * 16 + g + (e >> 1) * 8;
+            const float l2 = ls[qi];
+            const bool ok = full || (kf[kk] && causal_ok(p, q0 + qi, k0 + kk) && l2 != -INFINITY);
+            s[mt][nt][e] = ok ? fast_exp2(fmaf(s[mt][nt][e], sl2, -l2)) : 0.f;  // P^T
+          }
+      uint32_t kept = 0xffffffffu;  // bit (mt*QH/8 + nt)*4 + e: the element survives dropout
+      if (p.p_drop > 0.f) {
+        float pd[MT][QH / 8][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+          for (int nt = 0; nt < QH / 8; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const int qi = qh + nt * 8 + 2 * t4 + (e & 1);
+              const int kk = wkey + mt * 16 + g + (e >> 1) * 8;
+              const bool keep = dropout_keep(p, bh, q0 + qi, k0 + kk);
+              if (!keep) kept &= ~(1u << ((mt * (QH / 8) + nt) * 4 + e));
+              pd[mt][nt][e] = keep ? s[mt][nt][e] * p.keep_scale : 0.f;
+            }
+        mma_pb_mt<T, D, MT, QH>(dv, pd, dOt, qh, ld);
+      } else {
+        mma_pb_mt<T, D, MT, QH>(dv, s, dOt, qh, ld);
+      }
+      float dp[MT][QH / 8][4];
+      mma_abt_mt<T, D, MT, QH>(dp, Vs, wkey, ld, dOt, qh, ld);  // dP^T
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int nt = 0; nt < QH / 8; ++nt) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int qi = qh + nt * 8 + 2 * t4 + (e & 1);
+            const float dpv = (kept >> ((mt * (QH / 8) + nt) * 4 + e)) & 1u ? dp[mt][nt][e] * ks : 0.f;
+            dp[mt][nt][e] = s[mt][nt][e] * (dpv - ds[qi]);  // dS^T (unscaled)
+          }
+#pragma unroll
+          for (int r = 0; r < 2; ++r)
+            *reinterpret_cast<uint32_t*>(dSs + (wkey + mt * 16 + g + r * 8) * lds + qh + nt * 8 + 2 * t4) =
+                Mma<T>::pack(dp[mt][nt][2 * r], dp[mt][nt][2 * r + 1]);
+        }
+      mma_pb_mt<T, D, MT, QH>(dk, dp, Qt, qh, ld);
+    }
+    __syncthreads();  // dS^T complete
+    {
+      // dQ[32 queries x D/2] of this warp = dS (dS^T read transposed) @ K.
+      float acc[2][D / 16][4];
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+        for (int i = 0; i < D / 16; ++i) acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
+#pragma unroll
+      for (int kk = 0; kk < KB / 16; ++kk) {
+        uint32_t a[2][4];
+#pragma unroll
+        for (int mt = 0; mt < 2; ++mt) load_a_t(a[mt], dSs, wq * 32 + mt * 16, kk * 16, lds);
+#pragma unroll
+        for (int dp2 = 0; dp2 < D / 32; ++dp2) {
+          uint32_t bb[4];
+          load_b_kn(bb, Ks, kk * 16, wd * (D / 2) + dp2 * 16, ld);
+#pragma unroll
+          for (int mt = 0; mt < 2; ++mt) {
+            Mma<T>::run(acc[mt][2 * dp2], a[mt], bb[0], bb[1]);
+            Mma<T>::run(acc[mt][2 * dp2 + 1], a[mt], bb[2], bb[3]);
+          }
+        }
+      }
+      float* dqa = p.dq_acc + (static_cast<int64_t>(bh) * p.T) * D + wd * (D / 2) + 2 * t4;
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          const int row = q0 + wq * 32 + mt * 16 + g + r * 8;
+          if (row >= p.T) continue;
+#pragma unroll
+          for (int nt = 0; nt < D / 16; ++nt)
+            atomicAdd(reinterpret_cast<float2*>(dqa + static_cast<int64_t>(row) * D + nt * 8),
+                      make_float2(acc[mt][nt][2 * r], acc[mt][nt][2 * r + 1]));
+        }
+    }
+    __syncthreads();  // stage st and dS^T are rewritten by the next iteration
+  }
+  T* dkp = static_cast<T*>(p.dk) + koff;
+  T* dvp = static_cast<T*>(p.dv) + koff;
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int key = k0 + wkey + mt * 16 + g + r * 8;
+      if (key >= p.Tk) continue;
+#pragma unroll
+      for (int dt = 0; dt < D / 8; ++dt) {
+        const int64_t off = key * krs + dt * 8 + 2 * t4;
+        *reinterpret_cast<uint32_t*>(dkp + off) =
+            Mma<T>::pack(dk[mt][dt][2 * r] * p.scale, dk[mt][dt][2 * r + 1] * p.scale);
+        *reinterpret_cast<uint32_t*>(dvp + off) = Mma<T>::pack(dv[mt][dt][2 * r], dv[mt][dt][2 * r + 1]);
+      }
+    }
+}
+
 template <typename K>
 Status launch(K kernel, dim3 grid, int threads, size_t smem, const Params& p, cudaStream_t stream) {
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
@@ -633,28 +947,66 @@ Status launch(K kernel, dim3 grid, int threads, size_t smem, const Params& p, cu
   return Status::ok();
 }
 
-constexpr int kFwdWarps = 8;  // 128 queries per block: K/V tiles are reused by 8 warps
+// Variant switch while comparing (LW_FLASH_FWD = NWxMT, LW_FLASH_BWD = split|fused).
+struct Variant {
+  int fwd_nw = 4, fwd_mt = 2;
+  bool split = false;
+};
+const Variant& variant() {
+  static const Variant v = [] {
+    Variant r;
+    if (const char* f = std::getenv("LW_FLASH_FWD")) {
+      if (std::string(f) == "8x1") r.fwd_nw = 8, r.fwd_mt = 1;
+      if (std::string(f) == "8x2") r.fwd_nw = 8, r.fwd_mt = 2;
+    }
+    if (const char* b = std::getenv("LW_FLASH_BWD")) r.split = std::string(b) == "split";
+    return r;
+  }();
+  return v;
+}
+
+template <typename T, int D, int NW, int MT>
+Status forward_cfg(const Params& p, cudaStream_t stream) {
+  constexpr int QT = NW * 16 * MT;
+  const size_t smem = (QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
+  const dim3 grid((p.T + QT - 1) / QT, p.B * p.NH);
+  return launch(fwd_kernel<T, D, NW, MT>, grid, NW * 32, smem, p, stream);
+}
 
 template <typename T, int D>
 Status forward_t(const Params& p, cudaStream_t stream) {
-  constexpr int QT = kFwdWarps * 16;
-  const size_t smem = (QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
-  const dim3 grid((p.T + QT - 1) / QT, p.B * p.NH);
-  return launch(fwd_kernel<T, D, kFwdWarps>, grid, kFwdWarps * 32, smem, p, stream);
+  if constexpr (D == 64) {
+    const Variant& v = variant();
+    if (v.fwd_nw == 8 && v.fwd_mt == 1) return forward_cfg<T, D, 8, 1>(p, stream);
+    if (v.fwd_nw == 8 && v.fwd_mt == 2) return forward_cfg<T, D, 8, 2>(p, stream);
+    return forward_cfg<T, D, 4, 2>(p, stream);
+  } else {
+    return forward_cfg<T, D, 8, 1>(p, stream);
+  }
 }
 
 template <typename T, int D>
 Status backward_t(const Params& p, cudaStream_t stream) {
   const int64_t rows = static_cast<int64_t>(p.B) * p.NH * p.T;
-  delta_kernel<T, D><<<static_cast<unsigned>((rows + 7) / 8), 256, 0, stream>>>(p, rows);
+  constexpr int kRowThreads = D / 8, kBlock = 256;
+  delta_kernel<T, D><<<static_cast<unsigned>((rows * kRowThreads + kBlock - 1) / kBlock), kBlock, 0, stream>>>(p, rows);
   LW_CUDA_LAUNCH_CHECK();
-  constexpr int QT = kFwdWarps * 16;
-  const size_t smem_q = (2 * QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
-  LW_TRY(launch(dq_kernel<T, D, kFwdWarps>, dim3((p.T + QT - 1) / QT, p.B * p.NH), kFwdWarps * 32, smem_q, p,
-                stream));
-  const size_t smem_k = 6 * kTile * (D + 8) * sizeof(T) + 4 * kTile * sizeof(float) + kTile * sizeof(int);
-  const int nk = (p.Tk + kTile - 1) / kTile;
-  return launch(dkdv_kernel<T, D>, dim3(nk, p.B * p.NKV), kThreads, smem_k, p, stream);
+  if (variant().split) {
+    constexpr int QT = 8 * 16;
+    const size_t smem_q = (2 * QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
+    LW_TRY(launch(dq_kernel<T, D, 8>, dim3((p.T + QT - 1) / QT, p.B * p.NH), 8 * 32, smem_q, p, stream));
+    const size_t smem_k = 6 * kTile * (D + 8) * sizeof(T) + 4 * kTile * sizeof(float) + kTile * sizeof(int);
+    const int nk = (p.Tk + kTile - 1) / kTile;
+    return launch(dkdv_kernel<T, D>, dim3(nk, p.B * p.NKV), kThreads, smem_k, p, stream);
+  }
+  constexpr int NW = 4, MT = D == 64 ? 2 : 1, KB = NW * 16 * MT, QB = 64;
+  const size_t smem = (2 * KB + 4 * QB) * (D + 8) * sizeof(T) + KB * (QB + 8) * sizeof(T) +
+                      4 * QB * sizeof(float) + KB * sizeof(int);
+  LW_TRY(launch(bwd_kernel<T, D, NW, MT>, dim3((p.Tk + KB - 1) / KB, p.B * p.NKV), NW * 32, smem, p, stream));
+  dq_convert_kernel<T, D><<<static_cast<unsigned>((rows * kRowThreads + kBlock - 1) / kBlock), kBlock, 0, stream>>>(
+      p, rows);
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
 }
 
 template <typename T>
@@ -670,6 +1022,10 @@ Status dispatch(DType dtype, const Params& p, int D, bool fwd, cudaStream_t stre
   return unsupported_dtype(dtype, "flash attention");
 }
 
+// delta [B*NH*T] f32 first in the workspace, rounded up so the dQ accumulator after it is
+// 16-byte aligned.
+size_t delta_floats(const AttentionShape& s) { return (static_cast<size_t>(s.B) * s.NH * s.T + 3) / 4 * 4; }
+
 void set_dropout(Params& p, const AttentionShape& s) {
   p.p_drop = s.dropout;
   p.keep_scale = s.dropout > 0.f ? 1.f / (1.f - s.dropout) : 1.f;
@@ -680,8 +1036,13 @@ void set_dropout(Params& p, const AttentionShape& s) {
 }  // namespace
 
 // ============================== launchers ============================================
+size_t backward_workspace_bytes(const AttentionShape& s) {
+  return (delta_floats(s) + static_cast<size_t>(s.B) * s.NH * s.T * s.D) * sizeof(float);
+}
+
 Status forward(DType dtype, void* out, float* lse, const void* q, const void* k, const void* v,
                const int32_t* key_mask, const AttentionShape& s, cudaStream_t stream) {
+  LW_CHECK(s.scale > 0.f, "flash attention: the softmax scale must be positive");
   Params p{};
   p.q = q; p.k = k; p.v = v; p.o = out; p.lse_out = lse; p.mask = key_mask;
   p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.Tk = s.Tk > 0 ? s.Tk : s.T;
@@ -692,11 +1053,13 @@ Status forward(DType dtype, void* out, float* lse, const void* q, const void* k,
 
 Status backward(DType dtype, void* dq, void* dk, void* dv, const void* dout, const void* q,
                 const void* k, const void* v, const void* out, const float* lse,
-                const int32_t* key_mask, const AttentionShape& s, float* delta,
+                const int32_t* key_mask, const AttentionShape& s, float* workspace,
                 cudaStream_t stream) {
+  LW_CHECK(s.scale > 0.f, "flash attention: the softmax scale must be positive");
   Params p{};
   p.q = q; p.k = k; p.v = v; p.out = out; p.dout = dout; p.dq = dq; p.dk = dk; p.dv = dv;
-  p.lse_in = lse; p.delta = delta; p.mask = key_mask;
+  p.lse_in = lse; p.delta = workspace; p.mask = key_mask;
+  p.dq_acc = workspace + delta_floats(s);
   p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.Tk = s.Tk > 0 ? s.Tk : s.T;
   p.causal = s.causal; p.scale = s.scale; p.tm = s.tokens_major;
   set_dropout(p, s);

@@ -9,10 +9,12 @@ namespace lw::cuda::flash {
 
 Status forward(DType dtype, void* out, float* lse, const void* q, const void* k, const void* v,
                const int32_t* key_mask, const AttentionShape& s, cudaStream_t stream);
-// delta [B,NH,T] f32 scratch (rowsum dO * O), computed here first.
+// workspace: backward_workspace_bytes(s), 16-byte aligned: delta = rowsum(dO * O) [B,NH,T] and
+// the f32 dQ accumulator [B,NH,T,D] (the key-block kernels add into it with atomics).
+size_t backward_workspace_bytes(const AttentionShape& s);
 Status backward(DType dtype, void* dq, void* dk, void* dv, const void* dout, const void* q,
                 const void* k, const void* v, const void* out, const float* lse,
-                const int32_t* key_mask, const AttentionShape& s, float* delta,
+                const int32_t* key_mask, const AttentionShape& s, float* workspace,
                 cudaStream_t stream);
 
 }  // namespace lw::cuda::flash
