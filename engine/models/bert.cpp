@@ -238,8 +238,10 @@ Result<ForwardResult> BertModel::forward(const Batch& batch, const ForwardOption
 Result<Tensor> BertModel::head_forward(const Tensor& x, const Batch& batch, ForwardResult* res) {
   Tensor logits;
   if (head_ == Head::kSequenceClassification) {
-    LW_ASSIGN_OR_RETURN(Tensor first, x.select(1, 0));
-    LW_ASSIGN_OR_RETURN(acts_.cls_tok, first.contiguous());
+    // The first token of each sequence, gathered on the device (row b*T of [B*T, C]).
+    LW_ASSIGN_OR_RETURN(Tensor rows, x.reshape({x.size(0) * x.size(1), x.size(2)}));
+    LW_ASSIGN_OR_RETURN(Tensor first_ids, ops::iota({x.size(0)}, 0, int32_t(x.size(1)), 0, x.device()));
+    LW_ASSIGN_OR_RETURN(acts_.cls_tok, ops::embedding(first_ids, rows));
     LW_ASSIGN_OR_RETURN(Tensor pre, ops::linear(acts_.cls_tok, w(at("pool.w")), w(at("pool.b"))));
     LW_ASSIGN_OR_RETURN(acts_.pooled, ops::tanh(pre));
     LW_ASSIGN_OR_RETURN(acts_.head_in, drop(acts_.pooled, acts_.p_hidden, head_site()));
@@ -275,6 +277,7 @@ Result<Tensor> BertModel::head_forward(const Tensor& x, const Batch& batch, Forw
     acts_.logits = logits;
     LW_ASSIGN_OR_RETURN(acts_.ce, ops::cross_entropy(logits, batch.labels));
     res->loss = acts_.ce.loss;
+    res->loss_stats = acts_.ce.stats;
     res->has_loss = true;
   }
   return logits;
@@ -300,9 +303,11 @@ Result<Tensor> BertModel::head_backward() {
   LW_ASSIGN_OR_RETURN(Tensor dcls, ops::linear_backward(dpre, acts_.cls_tok, w(at("pool.w")),
                                                         &g(at("pool.w")), &g(at("pool.b"))));
   // Only the first token feeds the pooler: scatter its gradient into a zero [B,T,C].
-  LW_ASSIGN_OR_RETURN(Tensor dx, Tensor::zeros(acts_.x_out.shape(), dcls.dtype(), dcls.device()));
-  LW_ASSIGN_OR_RETURN(Tensor first, dx.select(1, 0));
-  LW_TRY(first.copy_from(dcls));
+  const Shape& xs = acts_.x_out.shape();
+  LW_ASSIGN_OR_RETURN(Tensor dx, Tensor::zeros(xs, dcls.dtype(), dcls.device()));
+  LW_ASSIGN_OR_RETURN(Tensor rows, dx.reshape({xs[0] * xs[1], xs[2]}));
+  LW_ASSIGN_OR_RETURN(Tensor first_ids, ops::iota({xs[0]}, 0, int32_t(xs[1]), 0, dx.device()));
+  LW_TRY(ops::embedding_backward(dcls, first_ids, rows));
   return dx;
 }
 

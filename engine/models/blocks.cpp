@@ -165,21 +165,14 @@ Result<InputDims> decoder_input_dims(const Batch& batch, int64_t hidden, DType d
   return InputDims{embeds.size(0), embeds.size(1)};
 }
 
+// Built on the device (no host copy), so a training step can be captured into a CUDA graph.
 Result<Tensor> position_ids(int64_t B, int64_t T, Device device) {
-  std::vector<int32_t> pos(static_cast<size_t>(B * T));
-  for (int64_t i = 0; i < B * T; ++i) pos[i] = static_cast<int32_t>(i % T);
-  return Tensor::from_ints(pos, {B, T}, device);
+  return ops::iota({B, T}, 0, 1, T, device);
 }
 
 Result<Tensor> shift_labels_left(const Tensor& labels) {
   LW_CHECK(labels.dim() == 2, "causal-lm labels must be [B,T], got " + labels.to_string());
-  LW_ASSIGN_OR_RETURN(std::vector<int64_t> l, labels.to_int_vector());
-  const int64_t B = labels.size(0), T = labels.size(1);
-  std::vector<int32_t> t(l.size());
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t i = 0; i < T; ++i)
-      t[b * T + i] = i + 1 < T ? static_cast<int32_t>(l[b * T + i + 1]) : -100;
-  return Tensor::from_ints(t, {B, T}, labels.device());
+  return ops::shift_left(labels, -100);
 }
 
 Result<CausalLmLoss> causal_lm_loss(const Tensor& logits, const Tensor& labels,

@@ -197,6 +197,7 @@ Result<ForwardResult> GptModel::forward(const Batch& batch, const ForwardOptions
       acts_.targets = lm.targets;
       acts_.ce = lm.ce;
       res.loss = acts_.ce.loss;
+      res.loss_stats = acts_.ce.stats;
       res.has_loss = true;
     }
   }

@@ -247,6 +247,7 @@ Result<ForwardResult> LlamaModel::forward(const Batch& batch, const ForwardOptio
     acts_.targets = lm.targets;
     acts_.ce = lm.ce;
     res.loss = acts_.ce.loss;
+    res.loss_stats = acts_.ce.stats;
     res.has_loss = true;
   }
   if (opts.keep_activations) {

@@ -76,6 +76,10 @@ struct ForwardResult {
   std::vector<Tensor> attn_probs;
   float loss = 0.0f;   // when the batch has labels
   bool has_loss = false;
+  // [3] f32 on the model's device, {loss, counted rows, 1/count} (ops::CrossEntropyOut::stats).
+  // Under ops::DeferredChecks or a CUDA-graph capture `loss` is NaN: read this with
+  // ops::read_loss after the step.
+  Tensor loss_stats;
 };
 
 // Incremental decoding (engine/generate's KvCache): what one sequence's cache holds.

@@ -1,7 +1,10 @@
-// Embedding lookup (with token-id validation) and dropout.
+// Embedding lookup (with token-id validation: eager on the CPU, by the kernel on CUDA), the
+// index tensors a step builds on its own device (positions, shifted labels) and dropout.
 #include <cstring>
+#include <vector>
 
 #include "engine/backend/cpu/cpu_kernels.h"
+#include "engine/ops/device_errors.h"
 #include "engine/ops/op_common.h"
 #include "engine/ops/ops.h"
 
@@ -10,13 +13,11 @@ namespace {
 using namespace detail;
 
 // Every id must index a row of the table; the first bad one is named with its position.
+// Host ids only: device ids are checked by their kernel (device_errors.h).
 Status check_ids(const char* op, const Tensor& ids, int64_t V) {
-  Tensor host = ids;
-  if (!ids.device().is_cpu()) {
-    LW_ASSIGN_OR_RETURN(host, ids.to(Device::cpu()));
-  }
-  const int32_t* p = host.data<int32_t>();
-  for (int64_t i = 0; i < host.numel(); ++i) {
+  if (!ids.device().is_cpu()) return Status::ok();
+  const int32_t* p = ids.data<int32_t>();
+  for (int64_t i = 0; i < ids.numel(); ++i) {
     if (p[i] < 0 || p[i] >= V)
       return invalid_argument(std::string(op) + ": token id " + std::to_string(p[i]) +
                               " at position " + std::to_string(i) +
@@ -45,8 +46,14 @@ Result<Tensor> embedding(const Tensor& ids, const Tensor& table) {
   int64_t n = ids.numel();
 #if LW_WITH_CUDA
   if (table.device().is_cuda()) {
-    LW_TRY(cuda::embedding_forward(table.dtype(), y.data_ptr(), table.data_ptr(),
-                                   ids.data<int32_t>(), n, C, stream()));
+    LW_ASSIGN_OR_RETURN(void* rec, device_error_record(table.device()));
+    const uint32_t site = error_site(op, ErrorKind::kTokenId, table.size(0));
+    LW_TRY(cuda::embedding_forward_checked(table.dtype(), y.data_ptr(), table.data_ptr(),
+                                           ids.data<int32_t>(), n, C,
+                                           static_cast<int>(table.size(0)),
+                                           static_cast<cuda::DeviceErrorRecord*>(rec), site,
+                                           stream()));
+    if (!checks_deferred()) LW_TRY(check_device_errors(table.device()));
     return y;
   }
 #endif
@@ -77,9 +84,15 @@ Status embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dtable) {
 #if LW_WITH_CUDA
   if (dtable.device().is_cuda()) {
     LW_TRY(check_same_dtype(op, "dy", dy, dtable));
-    return cuda::embedding_backward(dtable.dtype(), dtable.data_ptr(), dy.data_ptr(),
-                                    ids.data<int32_t>(), n, C,
-                                    static_cast<int>(dtable.size(0)), stream());
+    LW_ASSIGN_OR_RETURN(void* rec, device_error_record(dtable.device()));
+    const uint32_t site = error_site(op, ErrorKind::kTokenId, dtable.size(0));
+    LW_TRY(cuda::embedding_backward_checked(dtable.dtype(), dtable.data_ptr(), dy.data_ptr(),
+                                            ids.data<int32_t>(), n, C,
+                                            static_cast<int>(dtable.size(0)),
+                                            static_cast<cuda::DeviceErrorRecord*>(rec), site,
+                                            stream()));
+    if (!checks_deferred()) LW_TRY(check_device_errors(dtable.device()));
+    return Status::ok();
   }
 #endif
   if (!dtable.device().is_cpu()) return no_backend(op, dtable);
@@ -87,6 +100,42 @@ Status embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dtable) {
   LW_ASSIGN_OR_RETURN(GradAccum acc, GradAccum::make(&dtable, dtable.shape()));
   cpu::embedding_backward(acc.ptr(), dy32.data<float>(), ids.data<int32_t>(), n, C);
   return acc.commit();
+}
+
+Result<Tensor> iota(const Shape& shape, int32_t start, int32_t step, int64_t period,
+                    Device device) {
+  LW_ASSIGN_OR_RETURN(Tensor y, Tensor::empty(shape, DType::kI32, device));
+  const int64_t n = y.numel();
+#if LW_WITH_CUDA
+  if (device.is_cuda()) {
+    LW_TRY(cuda::iota_i32(y.data<int32_t>(), n, start, step, period, stream()));
+    return y;
+  }
+#endif
+  if (!device.is_cpu()) return no_backend("iota", y);
+  int32_t* p = y.data<int32_t>();
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = start + step * static_cast<int32_t>(period > 0 ? i % period : i);
+  return y;
+}
+
+Result<Tensor> shift_left(const Tensor& labels, int32_t fill) {
+  const char* op = "shift_left";
+  LW_TRY(check_i32(op, "labels", labels));
+  LW_CHECK(labels.dim() == 2, std::string(op) + ": labels must be [B,T], got " + describe(labels));
+  const int64_t B = labels.size(0), T = labels.size(1);
+  LW_ASSIGN_OR_RETURN(Tensor y, Tensor::empty(labels.shape(), DType::kI32, labels.device()));
+#if LW_WITH_CUDA
+  if (labels.device().is_cuda()) {
+    LW_TRY(cuda::shift_left_i32(y.data<int32_t>(), labels.data<int32_t>(), B, T, fill, stream()));
+    return y;
+  }
+#endif
+  if (!labels.device().is_cpu()) return no_backend(op, labels);
+  const int32_t* x = labels.data<int32_t>();
+  int32_t* p = y.data<int32_t>();
+  for (int64_t i = 0; i < B * T; ++i) p[i] = (i % T) + 1 < T ? x[i + 1] : fill;
+  return y;
 }
 
 namespace {

@@ -48,8 +48,9 @@ Status linear_backward_accumulate(const Tensor& dy, const Tensor& x, const Tenso
                                   Tensor* db, Tensor& dx_acc, bool w_kn = false);
 
 // ---------------- embedding ----------------
-// ids [...] i32 (each in [0, V)), table [V, C] -> [..., C]. Ids are validated on the host;
-// device ids are read back first (a sync point, so not inside a CUDA-graph capture).
+// ids [...] i32 (each in [0, V)), table [V, C] -> [..., C]. CPU ids are validated on the
+// host; CUDA ids by the kernel (a bad id gives a zero row), reported at once (a sync) or,
+// under ops::DeferredChecks / graph capture, at the next check (engine/ops/device_errors.h).
 Result<Tensor> embedding(const Tensor& ids, const Tensor& table);
 // dtable [V, C] += scatter of dy [..., C] by ids.
 Status embedding_backward(const Tensor& dy, const Tensor& ids, Tensor& dtable);
@@ -175,10 +176,15 @@ struct CrossEntropyOut {
   int64_t count = 0;   // non-ignored rows
   Tensor losses;       // [N] f32, 0 for ignored rows
   Tensor lse;          // [N] f32
+  // [3] f32 on the logits' device: {loss, count, 1/count}, always filled. Under
+  // ops::DeferredChecks (or CUDA-graph capture) nothing is read back: loss is NaN and count
+  // -1 until the caller reads stats (ops::read_loss), and backward takes 1/count from here.
+  Tensor stats;
 };
 // logits [..., V] (float), targets [...] i32 with N = rows. A target outside [0, V) that is
 // not ignore_index is InvalidArgument naming the row, the id and V; a non-finite loss is
-// kNumerical naming the row. On CUDA the targets and the row losses are read back (a sync).
+// kNumerical naming the row. On CUDA both are found by the kernels and read with the loss
+// (one sync), or later under ops::DeferredChecks (engine/ops/device_errors.h).
 Result<CrossEntropyOut> cross_entropy(const Tensor& logits, const Tensor& targets,
                                       const CrossEntropyOptions& opts = {});
 // dlogits [..., V] (logits' dtype) for loss = grad_scale * sum of row losses;
@@ -218,11 +224,40 @@ struct AdamWSlot {
 Status adamw_step_multi(std::span<const AdamWSlot> slots, const AdamWConfig& cfg, int t,
                         float grad_scale = 1.0f);
 
+// Step inputs in device memory, so that a step captured into a CUDA graph reads new values
+// on every replay: grad_scale [1] f32 multiplies every gradient (clip_grad_norm_device's
+// factor, element 1 of its result); hyper [3] f32, written by adamw_write_hyper for the
+// step, replaces cfg.lr and t. CUDA tensors only.
+struct AdamWDeviceInputs {
+  const Tensor* grad_scale = nullptr;
+  const Tensor* hyper = nullptr;
+};
+Status adamw_step_multi(std::span<const AdamWSlot> slots, const AdamWConfig& cfg, int t,
+                        float grad_scale, const AdamWDeviceInputs& dev);
+// hyper ([3] f32, any device) = {lr, lr / (1 - beta1^t), sqrt(1 - beta2^t)}, computed as
+// adamw_step does on the host. A copy to the device: call it between graph replays.
+Status adamw_write_hyper(Tensor& hyper, const AdamWConfig& cfg, int t);
+
 // sqrt(sum of squares over all tensors), computed in double.
 Result<double> global_norm(std::span<const Tensor> grads);
 // torch.nn.utils.clip_grad_norm_: scales every grad by min(1, max_norm / (norm + 1e-6)).
 // Returns the norm before clipping (non-finite norms are returned, grads left as they are).
 Result<double> clip_grad_norm(std::span<Tensor> grads, float max_norm);
+// The same with nothing read back: returns {norm, factor} ([2] f32 on the grads' device),
+// factor = min(1, max_norm / (norm + 1e-6)), or 1 when the norm is not finite. With
+// scale_grads the grads are scaled by it on the device; without, pass element 1 to AdamW
+// (AdamWDeviceInputs::grad_scale) and save a pass over the gradients. All grads on one device.
+Result<Tensor> clip_grad_norm_device(std::span<Tensor> grads, float max_norm,
+                                     bool scale_grads = true);
+
+// ---------------- index tensors built where they are used ----------------
+// y[i] = start + step * (period > 0 ? i % period : i), i32 of `shape` on `device` (position
+// ids: period T; the flat index of each row's first token: step T). No host copy on CUDA.
+Result<Tensor> iota(const Shape& shape, int32_t start, int32_t step, int64_t period,
+                    Device device);
+// labels [B,T] i32 -> [B,T] with y[b,t] = labels[b,t+1] and `fill` in the last column (the
+// causal-LM target shift), on labels' device without a host copy.
+Result<Tensor> shift_left(const Tensor& labels, int32_t fill);
 
 // ---------------- casts and copies ----------------
 Result<Tensor> cast(const Tensor& x, DType dtype);  // round-to-nearest-even

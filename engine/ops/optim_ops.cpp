@@ -1,6 +1,9 @@
-// AdamW step, global gradient norm and clipping.
+// AdamW step, global gradient norm and clipping. The *_device forms keep every step input
+// and result in device memory (clip factor, lr and bias corrections), so that a training
+// step can be captured into a CUDA graph and replayed with a new t and lr.
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include "engine/backend/cpu/cpu_kernels.h"
@@ -58,7 +61,32 @@ Status adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, const
 
 Status adamw_step_multi(std::span<const AdamWSlot> slots, const AdamWConfig& cfg, int t,
                         float grad_scale) {
+  return adamw_step_multi(slots, cfg, t, grad_scale, AdamWDeviceInputs{});
+}
+
+namespace {
+
+Status check_device_inputs(const char* op, const AdamWDeviceInputs& dev, const Tensor& ref) {
+  for (auto [name, p, n] : {std::tuple<const char*, const Tensor*, int64_t>{"grad_scale", dev.grad_scale, 1},
+                            {"hyper", dev.hyper, 3}}) {
+    if (!p) continue;
+    LW_TRY(check_tensor(op, name, *p));
+    LW_CHECK(p->dtype() == DType::kF32 && p->numel() == n,
+             std::string(op) + ": " + name + " must be f32 with " + std::to_string(n) +
+                 " element(s), got " + describe(*p));
+    LW_CHECK(p->device().is_cuda() && p->device() == ref.device(),
+             std::string(op) + ": " + name + " must be on the parameters' CUDA device " +
+                 ref.device().to_string() + ", got " + describe(*p));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status adamw_step_multi(std::span<const AdamWSlot> slots, const AdamWConfig& cfg, int t,
+                        float grad_scale, const AdamWDeviceInputs& dev) {
   const char* op = "adamw_step_multi";
+  const bool has_dev = dev.grad_scale || dev.hyper;
   for (const AdamWSlot& sl : slots) {
     LW_CHECK(sl.param && sl.grad && sl.m && sl.v, std::string(op) + ": a slot lacks a tensor");
     Status st = check_adamw(op, *sl.param, *sl.grad, *sl.m, *sl.v, t, sl.low_precision);
@@ -75,6 +103,10 @@ Status adamw_step_multi(std::span<const AdamWSlot> slots, const AdamWConfig& cfg
             sl.grad->dtype() == f.grad->dtype() && (sl.low_precision != nullptr) == (f.low_precision != nullptr) &&
             (!sl.low_precision || sl.low_precision->dtype() == f.low_precision->dtype());
   }
+  if (has_dev && !slots.empty()) LW_TRY(check_device_inputs(op, dev, *slots.front().param));
+  if (has_dev) LW_CHECK(fused || slots.empty(),
+                        std::string(op) + ": device step inputs need every slot on one CUDA device "
+                                          "with one gradient dtype and one copy dtype");
   if (fused) {
     std::vector<cuda::AdamWTensor> ts;
     ts.reserve(slots.size());
@@ -84,10 +116,15 @@ Status adamw_step_multi(std::span<const AdamWSlot> slots, const AdamWConfig& cfg
                     sl.weight_decay});
     const AdamWSlot& f = slots.front();
     cuda::AdamWArgs a{cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, 0.0f, t, grad_scale};
+    if (dev.grad_scale) a.grad_scale_dev = dev.grad_scale->data<float>();
+    if (dev.hyper) a.hyper_dev = dev.hyper->data<float>();
     return cuda::adamw_step_multi(ts.data(), static_cast<int>(ts.size()), f.grad->dtype(),
                                   f.low_precision ? f.low_precision->dtype() : DType::kF32, a, stream());
   }
 #endif
+  if (has_dev && !slots.empty())
+    return invalid_argument(std::string(op) + ": device step inputs are for CUDA parameters, got " +
+                            describe(*slots.front().param));
   for (const AdamWSlot& sl : slots) {
     AdamWConfig c = cfg;
     c.weight_decay = sl.weight_decay;
@@ -96,6 +133,20 @@ Status adamw_step_multi(std::span<const AdamWSlot> slots, const AdamWConfig& cfg
     LW_TRY(st);
   }
   return Status::ok();
+}
+
+Status adamw_write_hyper(Tensor& hyper, const AdamWConfig& cfg, int t) {
+  const char* op = "adamw_write_hyper";
+  LW_TRY(check_tensor(op, "hyper", hyper));
+  LW_CHECK(hyper.dtype() == DType::kF32 && hyper.numel() == 3,
+           std::string(op) + ": hyper must be f32 [3], got " + describe(hyper));
+  LW_CHECK(t >= 1, std::string(op) + ": step t is 1-based, got " + std::to_string(t));
+  // As the CUDA launcher computes them on the host: double, then f32.
+  const double bc1 = 1.0 - std::pow(static_cast<double>(cfg.beta1), t);
+  const double bc2 = 1.0 - std::pow(static_cast<double>(cfg.beta2), t);
+  std::vector<float> v{cfg.lr, static_cast<float>(cfg.lr / bc1), static_cast<float>(std::sqrt(bc2))};
+  LW_ASSIGN_OR_RETURN(Tensor host, Tensor::from_floats(v, {3}));
+  return hyper.copy_from(host);
 }
 
 Result<double> global_norm(std::span<const Tensor> grads) {
@@ -134,6 +185,41 @@ Result<double> global_norm(std::span<const Tensor> grads) {
   }
 #endif
   return std::sqrt(total);
+}
+
+Result<Tensor> clip_grad_norm_device(std::span<Tensor> grads, float max_norm, bool scale_grads) {
+  const char* op = "clip_grad_norm_device";
+  LW_CHECK(!grads.empty(), std::string(op) + ": no gradients");
+  LW_CHECK(max_norm > 0.0f, std::string(op) + ": max_norm must be > 0, got " + std::to_string(max_norm));
+  const Device device = grads.front().device();
+  for (size_t i = 0; i < grads.size(); ++i) {
+    std::string name = "grads[" + std::to_string(i) + "]";
+    LW_TRY(check_float(op, name.c_str(), grads[i]));
+    LW_TRY(check_same_device(op, name.c_str(), grads[i], grads.front()));
+  }
+#if LW_WITH_CUDA
+  if (device.is_cuda()) {
+    LW_ASSIGN_OR_RETURN(Tensor sumsq, Tensor::zeros({1}, DType::kF32, device));
+    for (const Tensor& g : grads)
+      LW_TRY(cuda::sum_squares(g.dtype(), sumsq.data<float>(), g.data_ptr(), g.numel(),
+                               /*accumulate=*/true, stream()));
+    LW_ASSIGN_OR_RETURN(Tensor out, Tensor::empty({2}, DType::kF32, device));
+    LW_TRY(cuda::clip_norm_coef(out.data<float>(), sumsq.data<float>(), max_norm, stream()));
+    if (scale_grads)
+      for (Tensor& g : grads)
+        LW_TRY(cuda::scale_by_device(g.dtype(), g.data_ptr(), g.numel(), out.data<float>() + 1,
+                                     stream()));
+    return out;
+  }
+#endif
+  if (!device.is_cpu()) return no_backend(op, grads.front());
+  std::vector<Tensor> view(grads.begin(), grads.end());
+  LW_ASSIGN_OR_RETURN(double norm, global_norm(view));
+  const double coef = static_cast<double>(max_norm) / (norm + 1e-6);
+  const float factor = std::isfinite(norm) && coef < 1.0 ? static_cast<float>(coef) : 1.0f;
+  if (scale_grads && factor != 1.0f)
+    for (Tensor& g : grads) LW_TRY(scale_(g, factor));
+  return Tensor::from_floats(std::vector<float>{static_cast<float>(norm), factor}, {2});
 }
 
 Result<double> clip_grad_norm(std::span<Tensor> grads, float max_norm) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "engine/core/rng.h"
+#include "engine/ops/device_errors.h"
 #include "engine/ops/ops.h"
 
 namespace lw::train {
@@ -31,6 +32,14 @@ int64_t env_int(const char* name, int64_t fallback) {
 
 bool no_decay(models::Role r) {
   return r == models::Role::kBias || r == models::Role::kNormWeight || r == models::Role::kNormBias;
+}
+
+// A failed forward or loss read: a non-finite loss stops training with the checkpoint hint.
+Status loss_failure(const Status& st, const std::string& where, const std::string& keep) {
+  if (st.code() == StatusCode::kNumerical)
+    return Status(StatusCode::kNumerical, "training stopped at " + where +
+                                              ": the loss is not finite (" + st.message() + ")." + keep);
+  return st.with_context(where);
 }
 
 }  // namespace
@@ -181,6 +190,7 @@ Result<TrainerResult> Trainer::run() {
     }
     double loss_sum = 0;
     int n_micro = 0;
+    std::vector<Tensor> loss_stats;  // read once the step's work is queued
     const std::string where = "step " + std::to_string(state_.step + 1) + " (epoch " +
                               std::to_string(state_.epoch + 1) + ")";
     const std::string keep = std::string(" The last good checkpoint is ") +
@@ -193,24 +203,34 @@ Result<TrainerResult> Trainer::run() {
       fo.keep_activations = true;
       fo.dropout = opts_.dropout;
       fo.dropout_seed = splitmix(opts_.seed * 1000003ull + uint64_t(state_.step) * 64 + uint64_t(n_micro));
+      // No host sync inside forward/backward (ids, targets and the loss are checked on the
+      // device): the GPU runs while the host issues; the loss is read after the clip below.
+      ops::DeferredChecks deferred;
       auto res = model_.forward(batch, fo);
-      if (!res.is_ok() && res.status().code() == StatusCode::kNumerical)
-        return Status(StatusCode::kNumerical, "training stopped at " + where +
-                                                  ": the loss is not finite (" + res.status().message() + ")." + keep);
-      if (!res.is_ok()) return res.status().with_context(where);
-      if (!std::isfinite(res->loss))
-        return Status(StatusCode::kNumerical, "training stopped at " + where + ": the loss is " +
-                                                  std::to_string(res->loss) + "." + keep);
+      if (!res.is_ok()) return loss_failure(res.status(), where, keep);
       LW_TRY(model_.backward());
-      loss_sum += res->loss;
+      loss_stats.push_back(res->loss_stats);
       ++n_micro;
       ++state_.micro_in_epoch;
     }
     if (n_micro > 1)
       for (auto& g : grads) LW_TRY(ops::scale_(g, 1.0f / float(n_micro)));
     double norm = 0;
+    Tensor clip;  // {norm, factor} on the device
     if (opts_.clip_norm > 0) {
-      LW_ASSIGN_OR_RETURN(norm, ops::clip_grad_norm(grads, float(opts_.clip_norm)));
+      LW_ASSIGN_OR_RETURN(clip, ops::clip_grad_norm_device(grads, float(opts_.clip_norm)));
+    }
+    for (const Tensor& st : loss_stats) {
+      auto loss = ops::read_loss(st);
+      if (!loss.is_ok()) return loss_failure(loss.status(), where, keep);
+      if (!std::isfinite(*loss))
+        return Status(StatusCode::kNumerical, "training stopped at " + where + ": the loss is " +
+                                                  std::to_string(*loss) + "." + keep);
+      loss_sum += *loss;
+    }
+    if (clip.defined()) {
+      LW_ASSIGN_OR_RETURN(float n, clip.item(0));
+      norm = n;
     } else {
       LW_ASSIGN_OR_RETURN(norm, ops::global_norm(std::span<const Tensor>(grads)));
     }

@@ -25,9 +25,16 @@ struct AdamWMath {
   }
 };
 
+// wd: the tensor's weight decay, for the decay factor when lr comes from hyper_dev (computed
+// as the host does: 1 - lr * wd in double, rounded to f32).
 __device__ __forceinline__ AdamWMath adamw_math(const AdamWArgs& a, float decay, float step,
-                                                float bc2_sqrt) {
+                                                float bc2_sqrt, float wd) {
   const float gs = a.grad_scale_dev ? a.grad_scale * *a.grad_scale_dev : a.grad_scale;
+  if (a.hyper_dev) {
+    decay = static_cast<float>(1.0 - static_cast<double>(a.hyper_dev[0]) * wd);
+    step = a.hyper_dev[1];
+    bc2_sqrt = a.hyper_dev[2];
+  }
   return {gs, 1.f - a.beta1, 1.f - a.beta2, a.beta2, a.eps, decay, step, bc2_sqrt};
 }
 
@@ -74,7 +81,7 @@ __device__ __forceinline__ void adamw_four(const AdamWMath& k, float* param, con
 template <typename G, typename P, bool FOUR>
 __global__ void adamw_kernel(float* param, const G* grad, float* m, float* v, int64_t n,
                              AdamWArgs a, float decay, float step, float bc2_sqrt, P* copy) {
-  const AdamWMath k = adamw_math(a, decay, step, bc2_sqrt);
+  const AdamWMath k = adamw_math(a, decay, step, bc2_sqrt, a.weight_decay);
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     if constexpr (FOUR) adamw_four<G, P>(k, param, grad, m, v, copy, i);
@@ -106,7 +113,7 @@ __global__ void __launch_bounds__(256) adamw_multi_kernel(const __grid_constant_
   const AdamWTensor& t = ma.t[lo];
   const int64_t begin = (static_cast<int64_t>(blockIdx.x) - ma.chunk_first[lo]) * kChunk;
   const int64_t end = min(t.n, begin + kChunk);
-  const AdamWMath k = adamw_math(a, ma.decay[lo], step, bc2_sqrt);
+  const AdamWMath k = adamw_math(a, ma.decay[lo], step, bc2_sqrt, t.weight_decay);
   const G* grad = static_cast<const G*>(t.grad);
   P* copy = static_cast<P*>(t.copy);
   if (ma.four[lo]) {

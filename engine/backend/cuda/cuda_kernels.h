@@ -171,6 +171,9 @@ struct AdamWArgs {
   int t;             // 1-based step
   float grad_scale;  // host factor
   const float* grad_scale_dev = nullptr;
+  // When non-null, device f32 {lr, lr / (1 - beta1^t), sqrt(1 - beta2^t)} replace lr and t
+  // (adamw_device_hyper writes them), so a captured step takes a new t and lr each replay.
+  const float* hyper_dev = nullptr;
 };
 Status adamw_step(float* param, DType grad_dtype, const void* grad, float* m, float* v,
                   int64_t n, const AdamWArgs& a, DType copy_dtype, void* param_copy,
@@ -191,6 +194,48 @@ Status adamw_step_multi(const AdamWTensor* tensors, int count, DType grad_dtype,
                         const AdamWArgs& a, cudaStream_t stream);
 // clip factor: out = min(1, max_norm / (sqrt(sumsq[0]) + 1e-6)) in device memory.
 Status clip_factor(float* out, const float* sumsq, float max_norm, cudaStream_t stream);
+
+// ---- deferred input validation (engine/ops/device_errors.h) --------------------------
+// Kernels that read ids or targets report a bad one here instead of reading out of bounds:
+// `site` (set once, by atomicCAS from 0) names the op and limit in a host-side table, `key`
+// = position << 32 | (uint32) value, the smallest position wins. Reset: site 0, key ~0.
+struct DeviceErrorRecord {
+  unsigned int site;
+  unsigned int pad;
+  unsigned long long key;
+};
+// embedding_forward that also checks ids against V: a bad id leaves its row zero and goes
+// to `rec` under `site` (rec null: no report).
+Status embedding_forward_checked(DType dtype, void* y, const void* table, const int32_t* ids,
+                                 int64_t n, int C, int V, DeviceErrorRecord* rec,
+                                 unsigned site, cudaStream_t stream);
+// embedding_backward that reports a bad id (skipped) the same way.
+Status embedding_backward_checked(DType dtype, void* dtable, const void* dy, const int32_t* ids,
+                                  int64_t n, int C, int V, DeviceErrorRecord* rec, unsigned site,
+                                  cudaStream_t stream);
+// cross_entropy_forward that reports a target outside [0, V) (not ignore_index) to `rec`
+// under `site` and gives its row loss 0 (NaN when rec is null, as cross_entropy_forward).
+Status cross_entropy_forward_checked(DType dtype, float* losses, float* lse, const void* logits,
+                                     const int32_t* targets, int64_t N, int V, int ignore_index,
+                                     float label_smoothing, DeviceErrorRecord* rec,
+                                     unsigned site, cudaStream_t stream);
+// stats[3] = {mean row loss over the counted rows, their count, 1/count} (0s when none);
+// counted: target != ignore_index and in [0, V). The first row with a non-finite loss goes
+// to `rec` under nan_site (value = the loss's float bits). One block: deterministic.
+Status cross_entropy_reduce(float* stats, const float* losses, const int32_t* targets, int64_t N,
+                            int V, int ignore_index, DeviceErrorRecord* rec, unsigned nan_site,
+                            cudaStream_t stream);
+// y[i] = start + step * (period > 0 ? i % period : i) (position ids, row starts).
+Status iota_i32(int32_t* y, int64_t n, int32_t start, int32_t step, int64_t period,
+                cudaStream_t stream);
+// y[b, t] = x[b, t + 1] for t + 1 < T, else fill (causal-LM labels shifted left).
+Status shift_left_i32(int32_t* y, const int32_t* x, int64_t B, int64_t T, int32_t fill,
+                      cudaStream_t stream);
+// x *= s[0], s in device memory (a clip factor computed on the GPU).
+Status scale_by_device(DType dtype, void* x, int64_t n, const float* s, cudaStream_t stream);
+// out[2] = {norm = sqrt(sumsq[0]), min(1, max_norm / (norm + 1e-6))}; the factor is 1 when
+// the norm is not finite (grads left as they are, as the host clip does).
+Status clip_norm_coef(float* out, const float* sumsq, float max_norm, cudaStream_t stream);
 
 // ---- device facts --------------------------------------------------------------------
 struct DeviceInfo {

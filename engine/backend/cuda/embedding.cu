@@ -4,19 +4,22 @@
 // atomics (order of additions, hence the last bits, may vary from run to run).
 #include "engine/backend/cuda/cuda_common.cuh"
 #include "engine/backend/cuda/cuda_kernels.h"
+#include "engine/backend/cuda/device_errors.cuh"
 
 namespace lw::cuda {
 
 // ============================== kernels ==============================================
 namespace {
 
-// One block row per token; ids outside [0, V) leave the row zero (the op layer checks ids).
+// One block row per token; ids outside [0, V) leave the row zero and are reported to `rec`
+// (the op layer turns the record into its Status).
 template <typename T>
 __global__ void embedding_fwd_kernel(T* y, const T* table, const int32_t* ids, int64_t n, int C,
-                                     int V) {
+                                     int V, DeviceErrorRecord* rec, unsigned site) {
   for (int64_t r = blockIdx.x; r < n; r += gridDim.x) {
     const int id = ids[r];
     const bool ok = id >= 0 && (V <= 0 || id < V);
+    if (!ok && threadIdx.x == 0) record_device_error(rec, site, r, id);
     for (int c = threadIdx.x; c < C; c += blockDim.x)
       y[r * C + c] = ok ? table[static_cast<int64_t>(id) * C + c] : from_f<T>(0.f);
   }
@@ -30,10 +33,13 @@ __device__ __forceinline__ void atomic_add_val(__half* p, float v) { atomicAdd(p
 
 template <typename T>
 __global__ void embedding_bwd_kernel(T* dtable, const T* dy, const int32_t* ids, int64_t n, int C,
-                                     int V) {
+                                     int V, DeviceErrorRecord* rec, unsigned site) {
   for (int64_t r = blockIdx.x; r < n; r += gridDim.x) {
     const int id = ids[r];
-    if (id < 0 || id >= V) continue;
+    if (id < 0 || id >= V) {
+      if (threadIdx.x == 0) record_device_error(rec, site, r, id);
+      continue;
+    }
     for (int c = threadIdx.x; c < C; c += blockDim.x)
       atomic_add_val(dtable + static_cast<int64_t>(id) * C + c, to_f(dy[r * C + c]));
   }
@@ -72,7 +78,18 @@ Status embedding_forward(DType dtype, void* y, const void* table, const int32_t*
   if (n <= 0) return Status::ok();
   LW_DISPATCH_FLOAT(dtype, "embedding_forward",
     embedding_fwd_kernel<T><<<grid_for(n * 256, 256), 256, 0, stream>>>(
-        static_cast<T*>(y), static_cast<const T*>(table), ids, n, C, 0));
+        static_cast<T*>(y), static_cast<const T*>(table), ids, n, C, 0, nullptr, 0u));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status embedding_forward_checked(DType dtype, void* y, const void* table, const int32_t* ids,
+                                 int64_t n, int C, int V, DeviceErrorRecord* rec,
+                                 unsigned site, cudaStream_t stream) {
+  if (n <= 0) return Status::ok();
+  LW_DISPATCH_FLOAT(dtype, "embedding_forward",
+    embedding_fwd_kernel<T><<<grid_for(n * 256, 256), 256, 0, stream>>>(
+        static_cast<T*>(y), static_cast<const T*>(table), ids, n, C, V, rec, site));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
@@ -82,7 +99,18 @@ Status embedding_backward(DType dtype, void* dtable, const void* dy, const int32
   if (n <= 0) return Status::ok();
   LW_DISPATCH_FLOAT(dtype, "embedding_backward",
     embedding_bwd_kernel<T><<<grid_for(n * 256, 256), 256, 0, stream>>>(
-        static_cast<T*>(dtable), static_cast<const T*>(dy), ids, n, C, V));
+        static_cast<T*>(dtable), static_cast<const T*>(dy), ids, n, C, V, nullptr, 0u));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status embedding_backward_checked(DType dtype, void* dtable, const void* dy, const int32_t* ids,
+                                  int64_t n, int C, int V, DeviceErrorRecord* rec, unsigned site,
+                                  cudaStream_t stream) {
+  if (n <= 0) return Status::ok();
+  LW_DISPATCH_FLOAT(dtype, "embedding_backward",
+    embedding_bwd_kernel<T><<<grid_for(n * 256, 256), 256, 0, stream>>>(
+        static_cast<T*>(dtable), static_cast<const T*>(dy), ids, n, C, V, rec, site));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }

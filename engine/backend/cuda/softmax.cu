@@ -6,6 +6,7 @@
 // each; wider rows (vocabularies) get a block.
 #include "engine/backend/cuda/cuda_common.cuh"
 #include "engine/backend/cuda/cuda_kernels.h"
+#include "engine/backend/cuda/device_errors.cuh"
 
 #include <algorithm>
 
@@ -155,12 +156,12 @@ __device__ __forceinline__ void lse_merge(float& m, float& s, float m2, float s2
 }
 
 // One block per row, one pass over the logits (online log-sum-exp). Invalid targets
-// (outside [0, V) and not ignore_index) give a NaN loss, which the op layer reports as a
-// numerical error instead of reading out of bounds.
+// (outside [0, V) and not ignore_index) never index the logits: with a record they are
+// reported there and the row's loss is 0, without one the loss is NaN.
 template <typename T>
 __global__ void ce_fwd_kernel(float* losses, float* lse_out, const T* logits,
                               const int32_t* targets, int64_t N, int V, int ignore_index,
-                              float smoothing) {
+                              float smoothing, DeviceErrorRecord* rec, unsigned site) {
   __shared__ float sm_m[32], sm_s[32], scratch[32];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
   for (int64_t r = blockIdx.x; r < N; r += gridDim.x) {
@@ -196,7 +197,10 @@ __global__ void ce_fwd_kernel(float* losses, float* lse_out, const T* logits,
       lse_out[r] = lse;
       float loss;
       if (tgt == ignore_index) loss = 0.f;
-      else if (tgt < 0 || tgt >= V) loss = NAN;
+      else if (tgt < 0 || tgt >= V) {
+        record_device_error(rec, site, r, tgt);
+        loss = rec ? 0.f : NAN;
+      }
       else {
         const float nll = lse - to_f(xr[tgt]);
         loss = smoothing > 0.f ? (1.f - smoothing) * nll + smoothing * (lse - sx / V) : nll;
@@ -273,7 +277,21 @@ Status cross_entropy_forward(DType dtype, float* losses, float* lse, const void*
   if (N <= 0) return Status::ok();
   LW_DISPATCH_FLOAT(dtype, "cross_entropy_forward",
     ce_fwd_kernel<T><<<rows_grid(N), 512, 0, stream>>>(losses, lse, static_cast<const T*>(logits),
-                                                      targets, N, V, ignore_index, label_smoothing));
+                                                      targets, N, V, ignore_index, label_smoothing,
+                                                      nullptr, 0u));
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+Status cross_entropy_forward_checked(DType dtype, float* losses, float* lse, const void* logits,
+                                     const int32_t* targets, int64_t N, int V, int ignore_index,
+                                     float label_smoothing, DeviceErrorRecord* rec,
+                                     unsigned site, cudaStream_t stream) {
+  if (N <= 0) return Status::ok();
+  LW_DISPATCH_FLOAT(dtype, "cross_entropy_forward",
+    ce_fwd_kernel<T><<<rows_grid(N), 512, 0, stream>>>(losses, lse, static_cast<const T*>(logits),
+                                                      targets, N, V, ignore_index, label_smoothing,
+                                                      rec, site));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
