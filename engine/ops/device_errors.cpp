@@ -11,6 +11,11 @@
 #include <vector>
 
 #include "engine/ops/op_common.h"
+#if LW_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include "engine/backend/cuda/cuda_check.h"
+#endif
 
 namespace lw::ops {
 namespace {
