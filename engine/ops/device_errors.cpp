@@ -11,6 +11,10 @@
 #include <vector>
 
 #include "engine/ops/op_common.h"
+
+#if LW_WITH_CUDA
+#include "engine/backend/cuda/cuda_check.h"
+#endif
 #if LW_WITH_CUDA
 #include <cuda_runtime.h>
 
