@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -12,22 +13,27 @@
 #include "app/cli/command.h"
 #include "engine/core/rng.h"
 #include "engine/models/bert.h"
+#include "engine/ops/device_errors.h"
 #include "engine/train/adamw.h"
 
 namespace {
 
 const char* kUsage =
     "  llmwb bench finetune [--batch 32] [--seq 128] [--layers 12] [--hidden 768] [--steps 10]\n"
-    "           [--warmup 3] [--dropout P] [--device cuda:0] [--dtype bf16|f32] [--json]\n"
+    "           [--warmup 3] [--dropout P] [--device cuda:0] [--dtype bf16|f32] [--eager-checks]\n"
+    "           [--json]\n"
     "      BERT sequence-classification training steps on random batches (the shape of\n"
-    "      hf_anchor.py bert-finetune); --dropout defaults to the config's 0.1 (train mode).\n";
+    "      hf_anchor.py bert-finetune); --dropout defaults to the config's 0.1 (train mode).\n"
+    "      --eager-checks: check ids and targets with a sync at each op (default: on the device,\n"
+    "      read with the loss after the step, as the fine-tune trainer does).\n";
 
 int run_bench_finetune(const std::vector<std::string>& argv) {
   const std::string cmd = "bench";
   lwcli::Args a;
   std::string err;
-  if (!a.parse(argv, {"json"}, &err)) return lwcli::usage_error(cmd, err);
-  auto unknown = a.unknown({"batch", "seq", "layers", "hidden", "steps", "warmup", "dropout", "device", "dtype", "json"});
+  if (!a.parse(argv, {"json", "eager-checks"}, &err)) return lwcli::usage_error(cmd, err);
+  auto unknown = a.unknown({"batch", "seq", "layers", "hidden", "steps", "warmup", "dropout", "device", "dtype", "json",
+                          "eager-checks"});
   if (!unknown.empty()) return lwcli::usage_error(cmd, "unknown option --" + unknown[0]);
   long long B, T, L, C, steps, warmup;
   double dropout;
@@ -35,6 +41,7 @@ int run_bench_finetune(const std::vector<std::string>& argv) {
       !a.get_int("hidden", 768, &C, &err) || !a.get_int("steps", 10, &steps, &err) ||
       !a.get_int("warmup", 3, &warmup, &err) || !a.get_double("dropout", 0.1, &dropout, &err))
     return lwcli::usage_error(cmd, err);
+  const bool eager_checks = a.has("eager-checks");
   if (B < 1 || T < 2 || T > 512 || L < 1 || C < 64 || C % 64 || steps < 1 || warmup < 0)
     return lwcli::usage_error(cmd, "bad shape: need batch >= 1, 2 <= seq <= 512, hidden a multiple of 64");
   auto device = lw::parse_device(a.get("device", "cuda:0"));
@@ -66,15 +73,20 @@ int run_bench_finetune(const std::vector<std::string>& argv) {
     auto t0 = std::chrono::steady_clock::now();
     fo.dropout_seed = uint64_t(s);
     lw::Status st = (*model)->zero_grads();
+    // As the fine-tune trainer: ids and targets checked on the device, the loss read after
+    // the step (--eager-checks: a sync at each check, as before).
+    std::optional<lw::ops::DeferredChecks> deferred;
+    if (!eager_checks) deferred.emplace();
     auto res = (*model)->forward(batch, fo);
     if (!res.is_ok()) return lwcli::fail(cmd, res.status().to_string());
     if (st.is_ok()) st = (*model)->backward();
     if (st.is_ok()) st = opt.step(**model);
     if (!st.is_ok()) return lwcli::fail(cmd, st.to_string());
+    deferred.reset();
     const auto queued = std::chrono::steady_clock::now();  // the host has issued the whole step
-    auto sync = (*model)->params().back().value.item(0);  // waits for the step's kernels
-    if (!sync.is_ok()) return lwcli::fail(cmd, sync.status().to_string());
-    loss = res->loss;
+    auto read = lw::ops::read_loss(res->loss_stats);  // waits for the step's kernels
+    if (!read.is_ok()) return lwcli::fail(cmd, read.status().to_string());
+    loss = *read;
     if (s >= warmup) {
       times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       host_times.push_back(std::chrono::duration<double>(queued - t0).count());
@@ -91,7 +103,7 @@ int run_bench_finetune(const std::vector<std::string>& argv) {
     nlohmann::json j = {{"workload", "bert-finetune"}, {"batch", B}, {"seq", T}, {"layers", L}, {"hidden", C},
                         {"dtype", lw::dtype_name(*dtype)}, {"device", device->to_string()}, {"dropout", dropout},
                         {"parameters", (*model)->num_parameters()}, {"median_step_s", median},
-                        {"median_host_issue_s", host_median},
+                        {"median_host_issue_s", host_median}, {"eager_checks", eager_checks},
                         {"seq_per_s", seq_s}, {"last_loss", loss}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {

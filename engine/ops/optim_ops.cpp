@@ -199,16 +199,36 @@ Result<Tensor> clip_grad_norm_device(std::span<Tensor> grads, float max_norm, bo
   }
 #if LW_WITH_CUDA
   if (device.is_cuda()) {
+    // One launch per dtype group and 128 tensors, not one per tensor: the step is host-bound.
+    std::vector<void*> ptrs;
+    std::vector<int64_t> ns;
+    for (Tensor& g : grads) {
+      ptrs.push_back(g.data_ptr());
+      ns.push_back(g.numel());
+    }
+    const DType dt = grads.front().dtype();
+    bool one_dtype = true;
+    for (const Tensor& g : grads) one_dtype = one_dtype && g.dtype() == dt;
     LW_ASSIGN_OR_RETURN(Tensor sumsq, Tensor::zeros({1}, DType::kF32, device));
-    for (const Tensor& g : grads)
-      LW_TRY(cuda::sum_squares(g.dtype(), sumsq.data<float>(), g.data_ptr(), g.numel(),
-                               /*accumulate=*/true, stream()));
+    if (one_dtype) {
+      LW_TRY(cuda::sum_squares_multi(dt, sumsq.data<float>(), ptrs.data(), ns.data(),
+                                     static_cast<int>(ptrs.size()), stream()));
+    } else {
+      for (const Tensor& g : grads)
+        LW_TRY(cuda::sum_squares(g.dtype(), sumsq.data<float>(), g.data_ptr(), g.numel(),
+                                 /*accumulate=*/true, stream()));
+    }
     LW_ASSIGN_OR_RETURN(Tensor out, Tensor::empty({2}, DType::kF32, device));
     LW_TRY(cuda::clip_norm_coef(out.data<float>(), sumsq.data<float>(), max_norm, stream()));
-    if (scale_grads)
+    if (!scale_grads) return out;
+    if (one_dtype) {
+      LW_TRY(cuda::scale_by_device_multi(dt, ptrs.data(), ns.data(), static_cast<int>(ptrs.size()),
+                                         out.data<float>() + 1, stream()));
+    } else {
       for (Tensor& g : grads)
         LW_TRY(cuda::scale_by_device(g.dtype(), g.data_ptr(), g.numel(), out.data<float>() + 1,
                                      stream()));
+    }
     return out;
   }
 #endif

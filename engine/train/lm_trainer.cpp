@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "engine/core/rng.h"
+#include "engine/ops/device_errors.h"
 #include "engine/ops/ops.h"
 
 namespace lw::train {
@@ -140,15 +141,29 @@ Result<LmTrainResult> train_lm(models::Model& model, const LmChunks& chunks, con
     fo.dropout = o.dropout;
     fo.dropout_seed = o.seed * 1000003ull + uint64_t(s);
     const std::string where = "step " + std::to_string(s + 1);
-    auto fr = model.forward(batch, fo);
-    if (!fr.is_ok()) return fr.status().with_context(where);
-    if (!std::isfinite(fr->loss))
-      return Status(StatusCode::kNumerical, "pretraining stopped at " + where + ": the loss is " +
-                                                std::to_string(fr->loss) + " (try a lower --lr)");
-    LW_TRY(model.backward());
+    Tensor loss_stats;
+    {
+      // No host sync inside forward/backward (ids and targets are checked on the device);
+      // the loss is read once the clip is queued.
+      ops::DeferredChecks deferred;
+      auto fr = model.forward(batch, fo);
+      if (!fr.is_ok()) return fr.status().with_context(where);
+      LW_TRY(model.backward());
+      loss_stats = fr->loss_stats;
+    }
     double norm = 0;
+    Tensor clip;  // {norm, factor} on the device
     if (o.clip_norm > 0) {
-      LW_ASSIGN_OR_RETURN(norm, ops::clip_grad_norm(grads, float(o.clip_norm)));
+      LW_ASSIGN_OR_RETURN(clip, ops::clip_grad_norm_device(grads, float(o.clip_norm)));
+    }
+    auto loss = ops::read_loss(loss_stats);
+    if (!loss.is_ok()) return loss.status().with_context(where);
+    if (!std::isfinite(*loss))
+      return Status(StatusCode::kNumerical, "pretraining stopped at " + where + ": the loss is " +
+                                                std::to_string(*loss) + " (try a lower --lr)");
+    if (clip.defined()) {
+      LW_ASSIGN_OR_RETURN(float n, clip.item(0));
+      norm = n;
     } else {
       LW_ASSIGN_OR_RETURN(norm, ops::global_norm(std::span<const Tensor>(grads)));
     }
@@ -165,13 +180,13 @@ Result<LmTrainResult> train_lm(models::Model& model, const LmChunks& chunks, con
     }
     LW_TRY(ops::adamw_step_multi(slots, cfg, int(s + 1), 1.0f));
     res.steps = s + 1;
-    res.losses.push_back(fr->loss);
+    res.losses.push_back(*loss);
     res.tokens_seen += B * T;
     const auto now = std::chrono::steady_clock::now();
     const double dt = std::chrono::duration<double>(now - last_t).count();
     last_t = now;
     if (dt > 0) rate = rate == 0 ? double(B * T) / dt : 0.9 * rate + 0.1 * double(B * T) / dt;
-    if (hooks.on_step) hooks.on_step({res.steps, o.steps, epoch + 1, fr->loss, lr, norm, res.tokens_seen, rate});
+    if (hooks.on_step) hooks.on_step({res.steps, o.steps, epoch + 1, *loss, lr, norm, res.tokens_seen, rate});
     const bool last = res.steps == o.steps;
     if (last || (o.eval_every > 0 && res.steps % o.eval_every == 0)) LW_TRY(evaluate(res.steps));
     if (!last && hooks.cancel && hooks.cancel()) {

@@ -233,6 +233,12 @@ Status shift_left_i32(int32_t* y, const int32_t* x, int64_t B, int64_t T, int32_
                       cudaStream_t stream);
 // x *= s[0], s in device memory (a clip factor computed on the GPU).
 Status scale_by_device(DType dtype, void* x, int64_t n, const float* s, cudaStream_t stream);
+// Over `count` tensors of one dtype in a launch per 128 (pointers as kernel parameters):
+// out[0] += sum of squares of all of them; x *= s[0] for each.
+Status sum_squares_multi(DType dtype, float* out, void* const* ptrs, const int64_t* ns, int count,
+                         cudaStream_t stream);
+Status scale_by_device_multi(DType dtype, void* const* ptrs, const int64_t* ns, int count,
+                             const float* s, cudaStream_t stream);
 // out[2] = {norm = sqrt(sumsq[0]), min(1, max_norm / (norm + 1e-6))}; the factor is 1 when
 // the norm is not finite (grads left as they are, as the host clip does).
 Status clip_norm_coef(float* out, const float* sumsq, float max_norm, cudaStream_t stream);

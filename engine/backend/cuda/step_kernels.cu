@@ -2,6 +2,8 @@
 // can be captured into a CUDA graph: the cross-entropy mean (with the row count and the
 // non-finite check), position ids and shifted labels built on the GPU, and gradient clipping
 // with the norm and the factor left in device memory.
+#include <algorithm>
+
 #include "engine/backend/cuda/cuda_common.cuh"
 #include "engine/backend/cuda/cuda_kernels.h"
 #include "engine/backend/cuda/device_errors.cuh"
@@ -76,6 +78,61 @@ __global__ void scale_dev_kernel(T* x, int64_t n, const float* s) {
     x[i] = from_f<T>(to_f(x[i]) * f);
 }
 
+// Many tensors per launch (pointers travel as kernel parameters): every block walks every
+// tensor with a grid stride, so a model's ~200 gradients take one launch, not 200.
+constexpr int kMultiMax = 128;
+struct MultiSpans {
+  void* p[kMultiMax];
+  int64_t n[kMultiMax];
+  int count;
+};
+
+template <typename T>
+__global__ void sum_squares_multi_kernel(float* out, const __grid_constant__ MultiSpans ms) {
+  __shared__ float scratch[32];
+  float acc = 0.f;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int k = 0; k < ms.count; ++k) {
+    const T* x = static_cast<const T*>(ms.p[k]);
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < ms.n[k]; i += stride) {
+      const float v = to_f(x[i]);
+      acc += v * v;
+    }
+  }
+  acc = block_sum(acc, scratch);
+  if (threadIdx.x == 0) atomicAdd(out, acc);
+}
+
+template <typename T>
+__global__ void scale_multi_kernel(const __grid_constant__ MultiSpans ms, const float* s) {
+  const float f = *s;
+  if (f == 1.f) return;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int k = 0; k < ms.count; ++k) {
+    T* x = static_cast<T*>(ms.p[k]);
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < ms.n[k]; i += stride)
+      x[i] = from_f<T>(to_f(x[i]) * f);
+  }
+}
+
+// Calls launch(spans, total elements) for each group of up to kMultiMax non-empty tensors.
+template <typename F>
+Status for_span_groups(void* const* ptrs, const int64_t* ns, int count, F&& launch) {
+  int next = 0;
+  while (next < count) {
+    MultiSpans ms{};
+    int64_t total = 0;
+    for (; next < count && ms.count < kMultiMax; ++next) {
+      if (ns[next] <= 0) continue;
+      ms.p[ms.count] = ptrs[next];
+      ms.n[ms.count++] = ns[next];
+      total += ns[next];
+    }
+    if (ms.count > 0) LW_TRY(launch(ms, total));
+  }
+  return Status::ok();
+}
+
 __global__ void clip_norm_coef_kernel(float* out, const float* sumsq, float max_norm) {
   const double norm = sqrt(static_cast<double>(*sumsq));
   out[0] = static_cast<float>(norm);
@@ -117,6 +174,28 @@ Status scale_by_device(DType dtype, void* x, int64_t n, const float* s, cudaStre
     scale_dev_kernel<T><<<grid_for(n, 256), 256, 0, stream>>>(static_cast<T*>(x), n, s));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
+}
+
+Status sum_squares_multi(DType dtype, float* out, void* const* ptrs, const int64_t* ns, int count,
+                         cudaStream_t stream) {
+  return for_span_groups(ptrs, ns, count, [&](const MultiSpans& ms, int64_t total) -> Status {
+    const unsigned grid = std::min(grid_for(total, 512), 132u * 4);
+    LW_DISPATCH_FLOAT(dtype, "sum_squares_multi",
+                      sum_squares_multi_kernel<T><<<grid, 512, 0, stream>>>(out, ms));
+    LW_CUDA_LAUNCH_CHECK();
+    return Status::ok();
+  });
+}
+
+Status scale_by_device_multi(DType dtype, void* const* ptrs, const int64_t* ns, int count,
+                             const float* s, cudaStream_t stream) {
+  return for_span_groups(ptrs, ns, count, [&](const MultiSpans& ms, int64_t total) -> Status {
+    const unsigned grid = std::min(grid_for(total, 256), 132u * 8);
+    LW_DISPATCH_FLOAT(dtype, "scale_by_device_multi",
+                      scale_multi_kernel<T><<<grid, 256, 0, stream>>>(ms, s));
+    LW_CUDA_LAUNCH_CHECK();
+    return Status::ok();
+  });
 }
 
 Status clip_norm_coef(float* out, const float* sumsq, float max_norm, cudaStream_t stream) {
