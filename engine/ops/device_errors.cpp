@@ -3,11 +3,13 @@
 // matches the eager CPU checks word for word.
 #include "engine/ops/device_errors.h"
 
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "engine/ops/op_common.h"
@@ -66,8 +68,10 @@ SiteTable& site_table() {
     case ErrorKind::kNonFiniteLoss: {
       float f;
       std::memcpy(&f, &value, sizeof f);
+      // "nan" whatever its sign bit, as the CPU check prints a NaN it computed.
+      const std::string v = std::isnan(f) ? "nan" : std::to_string(f);
       return Status(StatusCode::kNumerical, s.op + ": loss of row " + std::to_string(pos) +
-                                                " is " + std::to_string(f) +
+                                                " is " + v +
                                                 " (NaN or Inf in the logits)");
     }
   }
@@ -75,11 +79,12 @@ SiteTable& site_table() {
 }
 
 #if LW_WITH_CUDA
-// One record per device, allocated once with cudaMalloc (outside the caching allocator: it
-// lives for the process and must exist before a capture starts).
+// One record per (device, stream): a job's checks never see another job's errors. Allocated
+// once with cudaMalloc (outside the caching allocator: it lives for the process and must
+// exist before a capture starts).
 struct Records {
   std::mutex mu;
-  std::map<int, cuda::DeviceErrorRecord*> by_device;
+  std::map<std::pair<int, cudaStream_t>, cuda::DeviceErrorRecord*> by_key;
 };
 Records& records() {
   static Records* r = new Records();
@@ -136,8 +141,9 @@ Result<void*> device_error_record(Device device) {
                                  device.to_string());
   Records& r = records();
   std::lock_guard<std::mutex> lock(r.mu);
-  auto it = r.by_device.find(device.index);
-  if (it != r.by_device.end()) return static_cast<void*>(it->second);
+  const auto key = std::make_pair(device.index, stream());
+  auto it = r.by_key.find(key);
+  if (it != r.by_key.end()) return static_cast<void*>(it->second);
   if (capturing())
     return Status(StatusCode::kUnsupported,
                   "the device error record of " + device.to_string() +
@@ -151,7 +157,7 @@ Result<void*> device_error_record(Device device) {
   if (prev != device.index) cudaSetDevice(prev);
   if (err != cudaSuccess) return cuda::cuda_error(err, __FILE__, __LINE__, "cudaMalloc");
   LW_TRY(reset_record(rec));
-  r.by_device[device.index] = rec;
+  r.by_key[key] = rec;
   return static_cast<void*>(rec);
 #else
   return unsupported("device error records need a CUDA build (" + device.to_string() + ")");

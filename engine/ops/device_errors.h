@@ -1,8 +1,8 @@
 // Deferred validation of device-resident inputs. On CUDA the kernels that read token ids and
-// targets check them themselves and write the first bad one into a small per-device error
-// record (never reading out of bounds), so a step needs no host read of its inputs and can be
-// captured into a CUDA graph. The host turns the record into the same Status text as the eager
-// CPU checks at a point where it synchronises anyway: the loss read, or check_device_errors().
+// targets check them themselves and write the first bad one into a small error record per
+// device and stream (never reading out of bounds), so a step needs no host read of its inputs
+// and can be captured into a CUDA graph. The host turns the record into the same Status text
+// as the eager CPU checks where it synchronises anyway: the loss read, check_device_errors().
 #pragma once
 #include <cstdint>
 
@@ -11,7 +11,7 @@
 
 namespace lw::ops {
 
-// Reads and clears `device`'s error record: the Status of the first bad input a kernel saw
+// Reads and clears the error record of `device` and this thread's stream: the Status of the first bad input a kernel saw
 // since the last check ("embedding: token id 50300 at position 17 is out of range for a
 // vocabulary of 50257"; a non-finite loss is kNumerical). A sync on CUDA; OK on CPU (whose
 // ops check eagerly) and while the current stream is being captured (nothing can be read).
@@ -37,7 +37,7 @@ bool checks_deferred();
 // device: out-of-range ids/targets and non-finite losses come back as their Status. A sync.
 Result<float> read_loss(const Tensor& stats);
 
-// Allocates `device`'s error record now (it is allocated on first use otherwise, which a
+// Allocates the error record of `device` and this thread's stream now (it is allocated on first use otherwise, which a
 // stream capture does not allow). Call before capturing a step. OK on CPU.
 Status prepare_device_errors(Device device);
 
@@ -46,7 +46,8 @@ namespace detail {
 enum class ErrorKind { kTokenId, kTarget, kNonFiniteLoss };
 // The id of (op, kind, limit V, ignore_index) in the host table (deduplicated, never 0).
 uint32_t error_site(const char* op, ErrorKind kind, int64_t limit, int64_t ignore_index = 0);
-// The device's record (a cuda::DeviceErrorRecord*), allocated on first use.
+// The record of (device, this thread's stream) (a cuda::DeviceErrorRecord*), allocated on
+// first use.
 Result<void*> device_error_record(Device device);
 }  // namespace detail
 
