@@ -141,28 +141,28 @@ Status step(Run& r) {
   r.loss_stats = res.loss_stats;
   LW_ASSIGN_OR_RETURN(r.clip, ops::clip_grad_norm_device(r.grads, 1.0f, /*scale_grads=*/false));
   LW_ASSIGN_OR_RETURN(Tensor factor, r.clip.slice(1, 1));
-  std::vector<ops::AdamWSlot> slots;
+  std::vector<ops::AdamWSlot> adam;
   auto& params = r.model->params();
   for (size_t i = 0; i < params.size(); ++i) {
     auto& prm = params[i];
     const bool decay = prm.spec.role == models::Role::kWeight || prm.spec.role == models::Role::kEmbedding;
-    slots.push_back({&prm.weights(), &prm.grad, &r.m[i], &r.v[i],
+    adam.push_back({&prm.weights(), &prm.grad, &r.m[i], &r.v[i],
                      prm.master.defined() ? &prm.value : nullptr, decay ? r.cfg.weight_decay : 0.f,
                      &prm.spec.name});
   }
-  return ops::adamw_step_multi(slots, r.cfg, /*t (hyper replaces it)=*/1, 1.0f,
+  return ops::adamw_step_multi(adam, r.cfg, /*t (hyper replaces it)=*/1, 1.0f,
                                ops::AdamWDeviceInputs{&factor, &r.hyper});
 }
 
 // A captured step and its executable graph.
-struct Graph {
+struct StepGraph {
   cudaGraphExec_t exec = nullptr;
-  ~Graph() {
+  ~StepGraph() {
     if (exec) cudaGraphExecDestroy(exec);
   }
 };
 
-Status capture(Run& r, cudaStream_t stream, Graph& g) {
+Status capture(Run& r, cudaStream_t stream, StepGraph& g) {
   // The last eager step's outputs go back to the allocator's cache, so that the captured
   // step finds every block it asks for there (no cudaMalloc while capturing).
   r.loss_stats = Tensor();
@@ -183,7 +183,7 @@ Status capture(Run& r, cudaStream_t stream, Graph& g) {
   return Status::ok();
 }
 
-Status replay(Graph& g, cudaStream_t stream) {
+Status replay(StepGraph& g, cudaStream_t stream) {
   LW_CHECK(cudaGraphLaunch(g.exec, stream) == cudaSuccess, "cudaGraphLaunch failed");
   LW_CHECK(cudaStreamSynchronize(stream) == cudaSuccess, "replay failed on the device");
   return Status::ok();
@@ -267,7 +267,7 @@ class TestStepGraphCuda : public QObject {
     QVERIFY2(l1.is_ok(), l1.status().to_string().c_str());
     graph_loss.push_back(*l1);
     EXPECT_OK(set_inputs(*graphed, make_batch(bert, 102), 2));
-    Graph g;
+    StepGraph g;
     EXPECT_OK(capture(*graphed, graph_stream_, g));
     for (int t = 2; t <= kSteps; ++t) {
       if (t > 2) EXPECT_OK(set_inputs(*graphed, make_batch(bert, 100 + t), t));
@@ -314,7 +314,7 @@ class TestStepGraphCuda : public QObject {
     EXPECT_OK(step(*run));
     EXPECT_OK(ops::read_loss(run->loss_stats).status());
     EXPECT_OK(set_inputs(*run, make_batch(false, 9), 2));
-    Graph g;
+    StepGraph g;
     EXPECT_OK(capture(*run, graph_stream_, g));
     EXPECT_OK(set_inputs(*run, bad, 2));
     EXPECT_OK(replay(g, graph_stream_));
@@ -347,7 +347,7 @@ class TestStepGraphCuda : public QObject {
     EXPECT_OK(step(*run));
     EXPECT_OK(ops::read_loss(run->loss_stats).status());
     EXPECT_OK(set_inputs(*run, make_batch(true, 13), 2));
-    Graph g;
+    StepGraph g;
     EXPECT_OK(capture(*run, graph_stream_, g));
     EXPECT_OK(set_inputs(*run, bad, 2));
     EXPECT_OK(replay(g, graph_stream_));
