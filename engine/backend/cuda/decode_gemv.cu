@@ -430,8 +430,15 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
       LW_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&r, kernel, kGemvThreads, smem));
     per_sm = r;
   }
-  int grid = (p.start[p.nseg] + rows_per_block - 1) / rows_per_block;
-  grid = std::max(1, std::min(grid, num_sms() * std::max(1, per_sm)));
+  // Rows go to warps round-robin, so the slowest warp has ceil(rows / warps) of them: with
+  // that many per warp, the fewest warps that cover the rows (the same time, and no warp
+  // idling through the last round: 11264 rows on 2112 warps would leave 6 or 5 per warp;
+  // measured on the H100: TinyLlama's step 1,177 -> 1,165 us).
+  const int rows = p.start[p.nseg];
+  const int max_warps = num_sms() * std::max(1, per_sm) * rows_per_block;
+  const int per_warp = (rows + max_warps - 1) / max_warps;
+  const int warps = (rows + per_warp - 1) / per_warp;
+  const int grid = std::max(1, (warps + rows_per_block - 1) / rows_per_block);
   LW_TRY(launch_dependent(kernel, grid, kGemvThreads, smem, stream, p));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();

@@ -130,9 +130,19 @@ class TestDecodeKernelsCuda : public QObject {
 
   // The o-projection's input combined from attention chunk partials (several chunks per head,
   // sequences of different lengths, a padded batch chunk above 8).
+  // (One sequence alone: the batch-1 instantiation of the kernel.)
+  void gemv_attention_input_data() {
+    QTest::addColumn<int>("first");
+    QTest::addColumn<int>("count");
+    QTest::newRow("ten sequences") << 0 << 10;
+    QTest::newRow("one sequence") << 3 << 1;
+  }
   void gemv_attention_input() {
+    QFETCH(int, first);
+    QFETCH(int, count);
     const int NH = 4, D = 16, K = NH * D, N = 24, chunk = 64, P = 300, NS = (P + chunk - 1) / chunk;
-    const std::vector<int32_t> pos = {0, 63, 64, 200, 299, 5, 130, 77, 150, 260};
+    const std::vector<int32_t> all = {0, 63, 64, 200, 299, 5, 130, 77, 150, 260};
+    const std::vector<int32_t> pos(all.begin() + first, all.begin() + first + count);
     const int B = int(pos.size());
     const auto part = randn(size_t(B) * NH * NS * (D + 2), 50);
     const auto w = rounded(DType::kBF16, randn(size_t(N) * K, 51, 0.1f));
