@@ -167,8 +167,10 @@ __global__ void ce_fwd_kernel(float* losses, float* lse_out, const T* logits,
   for (int64_t r = blockIdx.x; r < N; r += gridDim.x) {
     const T* xr = logits + r * V;
     float m = -INFINITY, s = 0.f, sx = 0.f;
+    bool nan_seen = false;  // the online max skips NaN, so it is tracked apart
     for (int c = threadIdx.x; c < V; c += blockDim.x) {
       const float v = to_f(xr[c]);
+      nan_seen |= isnan(v);
       if (v > m) {
         s = (m == -INFINITY ? 0.f : s * __expf(m - v)) + 1.f;
         m = v;
@@ -187,12 +189,12 @@ __global__ void ce_fwd_kernel(float* losses, float* lse_out, const T* logits,
       sm_m[warp] = m;
       sm_s[warp] = s;
     }
-    __syncthreads();
+    const bool row_nan = __syncthreads_or(nan_seen);  // also the barrier for sm_m / sm_s
     if (smoothing > 0.f) sx = block_sum(sx, scratch);
     if (threadIdx.x == 0) {
       float M = sm_m[0], S = sm_s[0];
       for (int w = 1; w < nwarps; ++w) lse_merge(M, S, sm_m[w], sm_s[w]);
-      const float lse = M + logf(S);
+      const float lse = row_nan ? NAN : M + logf(S);  // a NaN logit makes the row's loss NaN, as on the CPU
       const int tgt = targets[r];
       lse_out[r] = lse;
       float loss;
