@@ -1,5 +1,5 @@
 // Deferred input validation (see device_errors.h): the host table of error sites, the
-// per-device records the CUDA kernels write, and their translation into Status text that
+// per-(device, stream) records the CUDA kernels write, and their translation into Status text that
 // matches the eager CPU checks word for word.
 #include "engine/ops/device_errors.h"
 
@@ -14,9 +14,6 @@
 
 #include "engine/ops/op_common.h"
 
-#if LW_WITH_CUDA
-#include "engine/backend/cuda/cuda_check.h"
-#endif
 #if LW_WITH_CUDA
 #include <cuda_runtime.h>
 
