@@ -3,7 +3,8 @@
 // clipping + AdamW (t and lr read from device memory) are captured once on the ops stream and
 // replayed with new batches copied into the same input buffers. Losses and final weights must
 // match the same steps run eagerly on another stream. Out-of-range token ids and targets
-// must come back as the clear Status of the eager checks, eagerly and after a replay.
+// must come back as the clear Status of the eager checks, eagerly and after a replay; the
+// device clip must agree with the host clip.
 #include <QtTest>
 
 #include <cuda_runtime_api.h>
@@ -393,6 +394,50 @@ class TestStepGraphCuda : public QObject {
     QVERIFY(!l.is_ok());
     QCOMPARE(l.status().code(), StatusCode::kInvalidArgument);
     QVERIFY2(l.status().message().find(want) != std::string::npos, l.status().to_string().c_str());
+  }
+
+  // The device clip (multi-tensor sum of squares and scale, 128 tensors a launch) against the
+  // host clip (per-tensor sum of squares, the norm read back): 300 tensors of odd sizes.
+  void clip_device_matches_host_clip_data() {
+    QTest::addColumn<int>("dtype");
+    QTest::addColumn<float>("max_norm");
+    QTest::newRow("f32/clips") << int(DType::kF32) << 0.5f;
+    QTest::newRow("bf16/clips") << int(DType::kBF16) << 0.5f;
+    QTest::newRow("f32/no-op") << int(DType::kF32) << 1e6f;
+  }
+  void clip_device_matches_host_clip() {
+    QFETCH(int, dtype);
+    QFETCH(float, max_norm);
+    ops::set_cuda_stream(eager_stream_);
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd(0.f, 0.01f);
+    std::vector<Tensor> a, b;
+    for (int i = 0; i < 300; ++i) {
+      std::vector<float> v(size_t(1 + (i * 7919) % 5000));
+      for (auto& x : v) x = nd(rng);
+      auto t1 = Tensor::from_floats(v, {int64_t(v.size())}, DType(dtype), Device::cuda(0));
+      auto t2 = Tensor::from_floats(v, {int64_t(v.size())}, DType(dtype), Device::cuda(0));
+      QVERIFY(t1.is_ok() && t2.is_ok());
+      a.push_back(*t1);
+      b.push_back(*t2);
+    }
+    auto norm = ops::clip_grad_norm(a, max_norm);
+    auto dev = ops::clip_grad_norm_device(b, max_norm);
+    QVERIFY2(norm.is_ok(), norm.status().to_string().c_str());
+    QVERIFY2(dev.is_ok(), dev.status().to_string().c_str());
+    auto nf = dev->to_float_vector();
+    QVERIFY(nf.is_ok());
+    QVERIFY2(std::fabs((*nf)[0] - *norm) <= 1e-5 * *norm,
+             qPrintable(QString("device norm %1, host %2").arg((*nf)[0]).arg(*norm)));
+    const double coef = max_norm / (*norm + 1e-6);
+    QVERIFY(std::fabs((*nf)[1] - (coef < 1 ? coef : 1.0)) <= 1e-5);
+    for (size_t i = 0; i < a.size(); i += 37) {
+      auto x = a[i].to_float_vector(), y = b[i].to_float_vector();
+      QVERIFY(x.is_ok() && y.is_ok());
+      for (size_t k = 0; k < x->size(); ++k)
+        QVERIFY2(std::fabs((*x)[k] - (*y)[k]) <= 1e-2 * std::fabs((*x)[k]) + 1e-9,
+                 qPrintable(QString("tensor %1 element %2: %3 vs %4").arg(i).arg(k).arg((*x)[k]).arg((*y)[k])));
+    }
   }
 
   // NaN logits: the eager loss names the row (kNumerical), as on the CPU; deferred, the
