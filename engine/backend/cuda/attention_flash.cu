@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 
 #include "engine/backend/cuda/cuda_common.cuh"
 #include "engine/core/rng.h"
@@ -344,8 +345,9 @@ __device__ __forceinline__ bool tile_keys_valid(const int* flags) {
 // Forward for 16*MT*NW queries per block (each warp owns MT row tiles of 16); K/V tiles of
 // 64 keys double-buffered with cp.async. The scores stay unscaled until the exponent, where
 // scale*log2(e) folds into one FFMA per element.
-template <typename T, int D, int NW, int MT>
-__global__ void __launch_bounds__(NW * 32, (D <= 64 && NW * MT <= 8) ? 2 : 1) fwd_kernel(Params p) {
+template <typename T, int D, int NW, int MT, int MINB, bool DROP>
+__global__ void __launch_bounds__(NW * 32, MINB) fwd_kernel(Params p) {
+  constexpr bool kQRegs = MINB <= 2;  // Q fragments kept in registers (else re-read per tile)
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int NT = NW * 32, QT = NW * 16 * MT, ld = D + 8;  // +16 bytes/row: no ldmatrix bank conflicts
   T* Qs = reinterpret_cast<T*>(smem_raw);
@@ -381,7 +383,7 @@ __global__ void __launch_bounds__(NW * 32, (D <= 64 && NW * MT <= 8) ? 2 : 1) fw
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt) mrow[mt][0] = mrow[mt][1] = -INFINITY, lrow[mt][0] = lrow[mt][1] = 0.f;
   const int wrow = q0 + warp * 16 * MT;  // this warp's first query
-  uint32_t qf[MT][D / 16][4];            // this warp's query rows, loaded once
+  uint32_t qf[kQRegs ? MT : 1][D / 16][4];  // this warp's query rows, loaded once
 
   for (int j = 0; j < n_tiles; ++j) {
     const int st = j & 1, k0 = j * kTile;
@@ -395,73 +397,87 @@ __global__ void __launch_bounds__(NW * 32, (D <= 64 && NW * MT <= 8) ? 2 : 1) fw
     __syncthreads();
     if (j == 0) {
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt) load_a_frags<T, D>(qf[mt], Qs, warp * 16 * MT + mt * 16, ld);
+      for (int mt = 0; mt < (kQRegs ? MT : 0); ++mt) load_a_frags<T, D>(qf[mt], Qs, warp * 16 * MT + mt * 16, ld);
     }
     const T* Kt = Ks + st * kTile * ld;
     const T* Vt = Vs + st * kTile * ld;
     const int* f = kf + st * kTile;
-    float s[MT][8][4];
-    mma_abt_mt_frags<T, D, MT, kTile>(s, qf, Kt, 0, ld);
-    // Interior tiles (every key valid and visible to all the warp's rows) need no mask.
+    // Interior tiles (every key valid and visible to all the warp's rows) need no mask; the
+    // two versions keep the tile's math one branch-free block the compiler can interleave.
     const bool full = tile_keys_valid(f) && causal_ok(p, wrow, k0 + kTile - 1);
-    if (!full) {
+    auto step = [&](auto masked) {
+      float s[MT][8][4];
+      if constexpr (kQRegs) mma_abt_mt_frags<T, D, MT, kTile>(s, qf, Kt, 0, ld);
+      else mma_abt_mt<T, D, MT, kTile>(s, Qs, warp * 16 * MT, ld, Kt, 0, ld);
+      if constexpr (decltype(masked)::value) {
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
+        for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-        for (int nt = 0; nt < 8; ++nt)
+          for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int kk = nt * 8 + 2 * t4 + (e & 1);
-            if (!(f[kk] && causal_ok(p, wrow + mt * 16 + g + (e >> 1) * 8, k0 + kk))) s[mt][nt][e] = -INFINITY;
-          }
-    }
-#pragma unroll
-    for (int mt = 0; mt < MT; ++mt) {
-      float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-      for (int nt = 0; nt < 8; ++nt) {
-        mx[0] = fmaxf(mx[0], fmaxf(s[mt][nt][0], s[mt][nt][1]));
-        mx[1] = fmaxf(mx[1], fmaxf(s[mt][nt][2], s[mt][nt][3]));
+            for (int e = 0; e < 4; ++e) {
+              const int kk = nt * 8 + 2 * t4 + (e & 1);
+              if (!(f[kk] && causal_ok(p, wrow + mt * 16 + g + (e >> 1) * 8, k0 + kk))) s[mt][nt][e] = -INFINITY;
+            }
       }
 #pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-      }
-      float alpha[2], msub[2];
+      for (int mt = 0; mt < MT; ++mt) {
+        float mx[2];
 #pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        // The max is taken on raw scores (scale > 0 keeps the order); -inf: nothing seen yet.
-        const float mnew = fmaxf(mrow[mt][r], mx[r] * sl2);
-        alpha[r] = mnew == -INFINITY ? 1.f : fast_exp2(mrow[mt][r] - mnew);  // exp2(-inf) = 0
-        mrow[mt][r] = mnew;
-        msub[r] = mnew == -INFINITY ? 0.f : mnew;  // masked scores stay -inf -> 0
-        lrow[mt][r] *= alpha[r];
-      }
+        for (int r = 0; r < 2; ++r) {  // a tree, not a chain of dependent fmaxf
+          float m4[4];
 #pragma unroll
-      for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const float pv = fast_exp2(fmaf(s[mt][nt][e], sl2, -msub[e >> 1]));
-          s[mt][nt][e] = pv;
-          lrow[mt][e >> 1] += pv;
+          for (int i = 0; i < 4; ++i)
+            m4[i] = fmaxf(fmaxf(s[mt][2 * i][2 * r], s[mt][2 * i][2 * r + 1]),
+                          fmaxf(s[mt][2 * i + 1][2 * r], s[mt][2 * i + 1][2 * r + 1]));
+          mx[r] = fmaxf(fmaxf(m4[0], m4[1]), fmaxf(m4[2], m4[3]));
         }
 #pragma unroll
-      for (int dt = 0; dt < D / 8; ++dt) {
-        o[mt][dt][0] *= alpha[0]; o[mt][dt][1] *= alpha[0];
-        o[mt][dt][2] *= alpha[1]; o[mt][dt][3] *= alpha[1];
-      }
-      if (p.p_drop > 0.f) {  // the row sums above use the undropped probabilities
-        const int ra = wrow + mt * 16 + g;
-        const uint32_t kept = fragment_keep_bits(p, bh, ra, ra + 8, k0, t4);
+        for (int r = 0; r < 2; ++r) {
+          mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+          mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+        }
+        float alpha[2], msub[2];
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+          // The max is taken on raw scores (scale > 0 keeps the order); -inf: nothing seen yet.
+          const float mnew = fmaxf(mrow[mt][r], mx[r] * sl2);
+          alpha[r] = mnew == -INFINITY ? 1.f : fast_exp2(mrow[mt][r] - mnew);  // exp2(-inf) = 0
+          mrow[mt][r] = mnew;
+          msub[r] = mnew == -INFINITY ? 0.f : mnew;  // masked scores stay -inf -> 0
+          lrow[mt][r] *= alpha[r];
+        }
 #pragma unroll
         for (int nt = 0; nt < 8; ++nt)
 #pragma unroll
-          for (int e = 0; e < 4; ++e)
-            s[mt][nt][e] = (kept >> (nt * 4 + e)) & 1u ? s[mt][nt][e] * p.keep_scale : 0.f;
+          for (int e = 0; e < 4; ++e) s[mt][nt][e] = fast_exp2(fmaf(s[mt][nt][e], sl2, -msub[e >> 1]));
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {  // the tile's row sum as a tree
+          float t4s[4];
+#pragma unroll
+          for (int i = 0; i < 4; ++i)
+            t4s[i] = (s[mt][2 * i][2 * r] + s[mt][2 * i][2 * r + 1]) + (s[mt][2 * i + 1][2 * r] + s[mt][2 * i + 1][2 * r + 1]);
+          lrow[mt][r] += (t4s[0] + t4s[1]) + (t4s[2] + t4s[3]);
+        }
+#pragma unroll
+        for (int dt = 0; dt < D / 8; ++dt) {
+          o[mt][dt][0] *= alpha[0]; o[mt][dt][1] *= alpha[0];
+          o[mt][dt][2] *= alpha[1]; o[mt][dt][3] *= alpha[1];
+        }
+        if constexpr (DROP) {  // the row sums above use the undropped probabilities
+          const int ra = wrow + mt * 16 + g;
+          const uint32_t kept = fragment_keep_bits(p, bh, ra, ra + 8, k0, t4);
+#pragma unroll
+          for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+              s[mt][nt][e] = (kept >> (nt * 4 + e)) & 1u ? s[mt][nt][e] * p.keep_scale : 0.f;
+        }
       }
-    }
-    mma_pb_mt<T, D, MT, kTile>(o, s, Vt, 0, ld);
+      mma_pb_mt<T, D, MT, kTile>(o, s, Vt, 0, ld);
+    };
+    if (full) step(std::false_type{});
+    else step(std::true_type{});
     __syncthreads();  // stage st is refilled by the next iteration's issue
   }
   T* out = static_cast<T*>(p.o) + q_base<D>(p, b, h);
@@ -757,11 +773,12 @@ __global__ void dq_convert_kernel(Params p, int64_t rows) {
 // transposed form (warp rows = keys): S^T = K Q^T, P^T, dV += P^T dO, dP^T = V dO^T,
 // dS^T = P^T (dP^T - delta), dK += dS^T Q, all in registers over two 32-query halves; dS^T goes
 // to shared memory for dQ = dS K, added into the f32 accumulator with atomics (2 x 2 warps).
-template <typename T, int D, int NW, int MT>
-__global__ void __launch_bounds__(NW * 32, 2) bwd_kernel(Params p) {
+template <typename T, int D, int NW, int MT, int MINB, bool DROP>
+__global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int NT = NW * 32, KB = NW * 16 * MT, QB = 64, QH = 32, ld = D + 8, lds = QB + 8;
-  static_assert(NW == 4, "the dQ product splits the 64 x D tile over 2 x 2 warps");
+  static_assert(NW == 4 || NW == 8, "the dQ product splits the 64 x D tile over NW/2 x 2 warps");
+  constexpr int DQM = 8 / NW;  // dQ row tiles (of 16) per warp
   T* Ks = reinterpret_cast<T*>(smem_raw);
   T* Vs = Ks + KB * ld;
   T* Qs = Vs + KB * ld;              // [2][QB][ld]
@@ -809,7 +826,7 @@ __global__ void __launch_bounds__(NW * 32, 2) bwd_kernel(Params p) {
     for (int i = 0; i < D / 8; ++i)
 #pragma unroll
       for (int e = 0; e < 4; ++e) dk[mt][i][e] = dv[mt][i][e] = 0.f;
-  const int wq = warp >> 1, wd = warp & 1;  // dQ: this warp's 32 queries x D/2 columns
+  const int wq = warp >> 1, wd = warp & 1;  // dQ: this warp's 16*DQM queries x D/2 columns
   for (int j = 0; j < n_tiles; ++j) {
     const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * QB;
     if (j + 1 < n_tiles) {
@@ -828,25 +845,12 @@ __global__ void __launch_bounds__(NW * 32, 2) bwd_kernel(Params p) {
 #pragma unroll
     for (int hf = 0; hf < QB / QH; ++hf) {
       const int qh = hf * QH;  // first query of the half within the tile
-      float s[MT][QH / 8][4];
-      mma_abt_mt<T, D, MT, QH>(s, Ks, wkey, ld, Qt, qh, ld);  // S^T: rows keys, cols queries
-      // Interior: the warp's keys valid and visible to the half's first query.
+      // Interior: the warp's keys valid and visible to the half's first query. The two
+      // versions keep the half's math one branch-free block.
       const bool full = keys_valid && causal_ok(p, q0 + qh, k0 + wkey + 16 * MT - 1);
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int nt = 0; nt < QH / 8; ++nt)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int qi = qh + nt * 8 + 2 * t4 + (e & 1);
-            const int kk = wkey + mt * 16 + g + (e >> 1) * 8;
-            const float l2 = ls[qi];
-            const bool ok = full || (kf[kk] && causal_ok(p, q0 + qi, k0 + kk) && l2 != -INFINITY);
-            s[mt][nt][e] = ok ? fast_exp2(fmaf(s[mt][nt][e], sl2, -l2)) : 0.f;  // P^T
-          }
-      uint32_t kept = 0xffffffffu;  // bit (mt*QH/8 + nt)*4 + e: the element survives dropout
-      if (p.p_drop > 0.f) {
-        float pd[MT][QH / 8][4];
+      auto half = [&](auto masked) {
+        float s[MT][QH / 8][4];
+        mma_abt_mt<T, D, MT, QH>(s, Ks, wkey, ld, Qt, qh, ld);  // S^T: rows keys, cols queries
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -854,53 +858,76 @@ __global__ void __launch_bounds__(NW * 32, 2) bwd_kernel(Params p) {
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
               const int qi = qh + nt * 8 + 2 * t4 + (e & 1);
-              const int kk = wkey + mt * 16 + g + (e >> 1) * 8;
-              const bool keep = dropout_keep(p, bh, q0 + qi, k0 + kk);
-              if (!keep) kept &= ~(1u << ((mt * (QH / 8) + nt) * 4 + e));
-              pd[mt][nt][e] = keep ? s[mt][nt][e] * p.keep_scale : 0.f;
+              const float l2 = ls[qi];
+              const float pv = fast_exp2(fmaf(s[mt][nt][e], sl2, -l2));  // P^T
+              if constexpr (decltype(masked)::value) {
+                const int kk = wkey + mt * 16 + g + (e >> 1) * 8;
+                s[mt][nt][e] = kf[kk] && causal_ok(p, q0 + qi, k0 + kk) && l2 != -INFINITY ? pv : 0.f;
+              } else {
+                s[mt][nt][e] = pv;
+              }
             }
-        mma_pb_mt<T, D, MT, QH>(dv, pd, dOt, qh, ld);
-      } else {
-        mma_pb_mt<T, D, MT, QH>(dv, s, dOt, qh, ld);
-      }
-      float dp[MT][QH / 8][4];
-      mma_abt_mt<T, D, MT, QH>(dp, Vs, wkey, ld, dOt, qh, ld);  // dP^T
+        uint32_t kept = 0xffffffffu;  // bit (mt*QH/8 + nt)*4 + e: the element survives dropout
+        if constexpr (DROP) {
+          float pd[MT][QH / 8][4];
 #pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
+          for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-        for (int nt = 0; nt < QH / 8; ++nt) {
+            for (int nt = 0; nt < QH / 8; ++nt)
 #pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int qi = qh + nt * 8 + 2 * t4 + (e & 1);
-            const float dpv = (kept >> ((mt * (QH / 8) + nt) * 4 + e)) & 1u ? dp[mt][nt][e] * ks : 0.f;
-            dp[mt][nt][e] = s[mt][nt][e] * (dpv - ds[qi]);  // dS^T (unscaled)
-          }
-#pragma unroll
-          for (int r = 0; r < 2; ++r)
-            *reinterpret_cast<uint32_t*>(dSs + (wkey + mt * 16 + g + r * 8) * lds + qh + nt * 8 + 2 * t4) =
-                Mma<T>::pack(dp[mt][nt][2 * r], dp[mt][nt][2 * r + 1]);
+              for (int e = 0; e < 4; ++e) {
+                const int qi = qh + nt * 8 + 2 * t4 + (e & 1);
+                const int kk = wkey + mt * 16 + g + (e >> 1) * 8;
+                const bool keep = dropout_keep(p, bh, q0 + qi, k0 + kk);
+                if (!keep) kept &= ~(1u << ((mt * (QH / 8) + nt) * 4 + e));
+                pd[mt][nt][e] = keep ? s[mt][nt][e] * p.keep_scale : 0.f;
+              }
+          mma_pb_mt<T, D, MT, QH>(dv, pd, dOt, qh, ld);
+        } else {
+          mma_pb_mt<T, D, MT, QH>(dv, s, dOt, qh, ld);
         }
-      mma_pb_mt<T, D, MT, QH>(dk, dp, Qt, qh, ld);
+        float dp[MT][QH / 8][4];
+        mma_abt_mt<T, D, MT, QH>(dp, Vs, wkey, ld, dOt, qh, ld);  // dP^T
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+          for (int nt = 0; nt < QH / 8; ++nt) {
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const int qi = qh + nt * 8 + 2 * t4 + (e & 1);
+              float dpv = dp[mt][nt][e];
+              if constexpr (DROP) dpv = (kept >> ((mt * (QH / 8) + nt) * 4 + e)) & 1u ? dpv * ks : 0.f;
+              dp[mt][nt][e] = s[mt][nt][e] * (dpv - ds[qi]);  // dS^T (unscaled)
+            }
+#pragma unroll
+            for (int r = 0; r < 2; ++r)
+              *reinterpret_cast<uint32_t*>(dSs + (wkey + mt * 16 + g + r * 8) * lds + qh + nt * 8 + 2 * t4) =
+                  Mma<T>::pack(dp[mt][nt][2 * r], dp[mt][nt][2 * r + 1]);
+          }
+        mma_pb_mt<T, D, MT, QH>(dk, dp, Qt, qh, ld);
+      };
+      if (full) half(std::false_type{});
+      else half(std::true_type{});
     }
     __syncthreads();  // dS^T complete
     {
-      // dQ[32 queries x D/2] of this warp = dS (dS^T read transposed) @ K.
-      float acc[2][D / 16][4];
+      // dQ[16*DQM queries x D/2] of this warp = dS (dS^T read transposed) @ K.
+      float acc[DQM][D / 16][4];
 #pragma unroll
-      for (int mt = 0; mt < 2; ++mt)
+      for (int mt = 0; mt < DQM; ++mt)
 #pragma unroll
         for (int i = 0; i < D / 16; ++i) acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
 #pragma unroll
       for (int kk = 0; kk < KB / 16; ++kk) {
-        uint32_t a[2][4];
+        uint32_t a[DQM][4];
 #pragma unroll
-        for (int mt = 0; mt < 2; ++mt) load_a_t(a[mt], dSs, wq * 32 + mt * 16, kk * 16, lds);
+        for (int mt = 0; mt < DQM; ++mt) load_a_t(a[mt], dSs, wq * 16 * DQM + mt * 16, kk * 16, lds);
 #pragma unroll
         for (int dp2 = 0; dp2 < D / 32; ++dp2) {
           uint32_t bb[4];
           load_b_kn(bb, Ks, kk * 16, wd * (D / 2) + dp2 * 16, ld);
 #pragma unroll
-          for (int mt = 0; mt < 2; ++mt) {
+          for (int mt = 0; mt < DQM; ++mt) {
             Mma<T>::run(acc[mt][2 * dp2], a[mt], bb[0], bb[1]);
             Mma<T>::run(acc[mt][2 * dp2 + 1], a[mt], bb[2], bb[3]);
           }
@@ -908,10 +935,10 @@ __global__ void __launch_bounds__(NW * 32, 2) bwd_kernel(Params p) {
       }
       float* dqa = p.dq_acc + (static_cast<int64_t>(bh) * p.T) * D + wd * (D / 2) + 2 * t4;
 #pragma unroll
-      for (int mt = 0; mt < 2; ++mt)
+      for (int mt = 0; mt < DQM; ++mt)
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
-          const int row = q0 + wq * 32 + mt * 16 + g + r * 8;
+          const int row = q0 + wq * 16 * DQM + mt * 16 + g + r * 8;
           if (row >= p.T) continue;
 #pragma unroll
           for (int nt = 0; nt < D / 16; ++nt)
@@ -947,42 +974,49 @@ Status launch(K kernel, dim3 grid, int threads, size_t smem, const Params& p, cu
   return Status::ok();
 }
 
-// Variant switch while comparing (LW_FLASH_FWD = NWxMT, LW_FLASH_BWD = split|fused).
+// Variant switch while comparing (LW_FLASH_FWD, LW_FLASH_BWD: NWxMT[bMINB] or split).
 struct Variant {
-  int fwd_nw = 4, fwd_mt = 2;
-  bool split = false;
+  std::string fwd = "4x2", bwd = "4x2";
 };
 const Variant& variant() {
   static const Variant v = [] {
     Variant r;
-    if (const char* f = std::getenv("LW_FLASH_FWD")) {
-      if (std::string(f) == "8x1") r.fwd_nw = 8, r.fwd_mt = 1;
-      if (std::string(f) == "8x2") r.fwd_nw = 8, r.fwd_mt = 2;
-    }
-    if (const char* b = std::getenv("LW_FLASH_BWD")) r.split = std::string(b) == "split";
+    if (const char* f = std::getenv("LW_FLASH_FWD")) r.fwd = f;
+    if (const char* b = std::getenv("LW_FLASH_BWD")) r.bwd = b;
     return r;
   }();
   return v;
 }
 
-template <typename T, int D, int NW, int MT>
+template <typename T, int D, int NW, int MT, int MINB>
 Status forward_cfg(const Params& p, cudaStream_t stream) {
   constexpr int QT = NW * 16 * MT;
   const size_t smem = (QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
   const dim3 grid((p.T + QT - 1) / QT, p.B * p.NH);
-  return launch(fwd_kernel<T, D, NW, MT>, grid, NW * 32, smem, p, stream);
+  if (p.p_drop > 0.f) return launch(fwd_kernel<T, D, NW, MT, MINB, true>, grid, NW * 32, smem, p, stream);
+  return launch(fwd_kernel<T, D, NW, MT, MINB, false>, grid, NW * 32, smem, p, stream);
 }
 
 template <typename T, int D>
 Status forward_t(const Params& p, cudaStream_t stream) {
   if constexpr (D == 64) {
-    const Variant& v = variant();
-    if (v.fwd_nw == 8 && v.fwd_mt == 1) return forward_cfg<T, D, 8, 1>(p, stream);
-    if (v.fwd_nw == 8 && v.fwd_mt == 2) return forward_cfg<T, D, 8, 2>(p, stream);
-    return forward_cfg<T, D, 4, 2>(p, stream);
+    const std::string& v = variant().fwd;
+    if (v == "8x1") return forward_cfg<T, D, 8, 1, 2>(p, stream);
+    if (v == "4x2b3") return forward_cfg<T, D, 4, 2, 3>(p, stream);
+    return forward_cfg<T, D, 4, 2, 2>(p, stream);
   } else {
-    return forward_cfg<T, D, 8, 1>(p, stream);
+    return forward_cfg<T, D, 8, 1, 1>(p, stream);
   }
+}
+
+template <typename T, int D, int NW, int MT, int MINB>
+Status backward_cfg(const Params& p, cudaStream_t stream) {
+  constexpr int KB = NW * 16 * MT, QB = 64;
+  const size_t smem = (2 * KB + 4 * QB) * (D + 8) * sizeof(T) + KB * (QB + 8) * sizeof(T) +
+                      4 * QB * sizeof(float) + KB * sizeof(int);
+  const dim3 grid((p.Tk + KB - 1) / KB, p.B * p.NKV);
+  if (p.p_drop > 0.f) return launch(bwd_kernel<T, D, NW, MT, MINB, true>, grid, NW * 32, smem, p, stream);
+  return launch(bwd_kernel<T, D, NW, MT, MINB, false>, grid, NW * 32, smem, p, stream);
 }
 
 template <typename T, int D>
@@ -991,7 +1025,8 @@ Status backward_t(const Params& p, cudaStream_t stream) {
   constexpr int kRowThreads = D / 8, kBlock = 256;
   delta_kernel<T, D><<<static_cast<unsigned>((rows * kRowThreads + kBlock - 1) / kBlock), kBlock, 0, stream>>>(p, rows);
   LW_CUDA_LAUNCH_CHECK();
-  if (variant().split) {
+  const std::string& v = variant().bwd;
+  if (v == "split") {
     constexpr int QT = 8 * 16;
     const size_t smem_q = (2 * QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
     LW_TRY(launch(dq_kernel<T, D, 8>, dim3((p.T + QT - 1) / QT, p.B * p.NH), 8 * 32, smem_q, p, stream));
@@ -999,10 +1034,13 @@ Status backward_t(const Params& p, cudaStream_t stream) {
     const int nk = (p.Tk + kTile - 1) / kTile;
     return launch(dkdv_kernel<T, D>, dim3(nk, p.B * p.NKV), kThreads, smem_k, p, stream);
   }
-  constexpr int NW = 4, MT = D == 64 ? 2 : 1, KB = NW * 16 * MT, QB = 64;
-  const size_t smem = (2 * KB + 4 * QB) * (D + 8) * sizeof(T) + KB * (QB + 8) * sizeof(T) +
-                      4 * QB * sizeof(float) + KB * sizeof(int);
-  LW_TRY(launch(bwd_kernel<T, D, NW, MT>, dim3((p.Tk + KB - 1) / KB, p.B * p.NKV), NW * 32, smem, p, stream));
+  if constexpr (D == 64) {
+    if (v == "8x1") LW_TRY((backward_cfg<T, D, 8, 1, 2>(p, stream)));
+    else if (v == "4x1") LW_TRY((backward_cfg<T, D, 4, 1, 3>(p, stream)));
+    else LW_TRY((backward_cfg<T, D, 4, 2, 2>(p, stream)));
+  } else {
+    LW_TRY((backward_cfg<T, D, 4, 1, 1>(p, stream)));
+  }
   dq_convert_kernel<T, D><<<static_cast<unsigned>((rows * kRowThreads + kBlock - 1) / kBlock), kBlock, 0, stream>>>(
       p, rows);
   LW_CUDA_LAUNCH_CHECK();

@@ -101,6 +101,8 @@ class TestCudaAttention : public QObject {
         {2, 3, 3, 50, 32, false, false, false, 0},  {1, 2, 2, 20, 64, true, false, false, 45},
         {2, 2, 1, 33, 64, true, true, true, 0},     {1, 12, 12, 256, 64, true, false, false, 0},
         {2, 2, 2, 200, 64, false, false, false, 0},
+        // Three key blocks of the backward (dQ summed by three of them), padding, grouped heads.
+        {1, 4, 2, 300, 64, true, false, false, 0},  {2, 2, 1, 300, 64, false, true, false, 0},
     };
     for (DType t : {DType::kF32, DType::kBF16, DType::kF16})
       for (const Case& c : cases)
