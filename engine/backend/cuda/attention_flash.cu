@@ -1,21 +1,19 @@
-// Fused attention on tensor cores, FlashAttention-2 style: 128 queries per block of 8
-// warps (forward, dQ) or 64 keys per block of 4 warps (dK/dV), mma.sync m16n8k16
-// (bf16/f16 in, f32 accumulate) fed by ldmatrix from padded shared memory, the next
-// tile's cp.async copy in flight during the current tile's math, online softmax in
-// registers, no T x T matrix in memory. Forward saves the row log-sum-exp; backward recomputes probabilities:
-// one kernel per 64 queries for dQ and one per 64 keys for dK/dV (looping over the
-// query heads that share the key head, so GQA needs no atomics and is deterministic).
+// Fused attention on tensor cores, FlashAttention-2 style (mma.sync, see attention_flash_mma.cuh),
+// no T x T matrix in memory. Forward: 128 queries per block of 4 warps (32 rows each), 64-key
+// K/V tiles double-buffered with cp.async, online softmax in registers; saves the row
+// log-sum-exp. Backward: one block per 128 keys (D = 64) of one key head, looping over the
+// query heads that share it and their 64-query tiles: P recomputed, dK and dV accumulated in
+// registers, dQ = dS K added into an f32 buffer with atomics (so dQ's last bits depend on
+// the order of the additions), then scaled and converted.
 // Masks: causal (key > Tk - T + query), key padding (key_mask[b,key] == 0), the tails.
 // Layouts: head-major [B,H,T,D], or token-major [B,T,H,D] (AttentionShape::tokens_major: the
 // projections' own layout, so the model needs no head transposes); rows are D apart or H*D.
-// Fragment layouts (PTX ISA, m16n8k16): g = lane/4, t = lane%4; C rows g and g+8,
-// columns 2t, 2t+1; A regs (g,2t) (g+8,2t) (g,2t+8) (g+8,2t+8); B regs (k=2t, n=g), (k=2t+8, n=g).
 #include "engine/backend/cuda/attention_flash.h"
 
-#include <cstdlib>
 #include <string>
 #include <type_traits>
 
+#include "engine/backend/cuda/attention_flash_mma.cuh"
 #include "engine/backend/cuda/cuda_common.cuh"
 #include "engine/core/rng.h"
 
@@ -23,226 +21,11 @@ namespace lw::cuda::flash {
 
 namespace {
 
-constexpr int kTile = 64;      // keys per step (forward, dQ); keys per block and queries per step (dK/dV)
-constexpr int kThreads = 128;  // dK/dV: 4 warps x 16 key rows
+constexpr int kTile = 64;  // keys per forward step
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 
 // ============================== kernels ==============================================
-
-template <typename T> struct Mma;
-template <> struct Mma<__nv_bfloat16> {
-  static __device__ __forceinline__ void run(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&v);
-  }
-};
-template <> struct Mma<__half> {
-  static __device__ __forceinline__ void run(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
-    __half2 v = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&v);
-  }
-};
-
-// 2^x on the SFU (ex2.approx, relative error ~2^-22; exp2f without fast-math is a longer
-// sequence that guards denormals). ex2(-inf) = +0, which the masking relies on.
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
-}
-
-__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const void* p) {
-  const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(p));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
-}
-__device__ __forceinline__ void ldsm_x4_t(uint32_t (&r)[4], const void* p) {
-  const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(p));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
-}
-
-// A fragment (16x16, row-major in smem [row][col], leading dimension ld).
-template <typename T>
-__device__ __forceinline__ void load_a(uint32_t (&a)[4], const T* s, int row0, int col0, int ld) {
-  const int lane = threadIdx.x & 31, m = lane >> 3, r = lane & 7;
-  ldsm_x4(a, s + (row0 + r + (m & 1) * 8) * ld + col0 + (m >> 1) * 8);
-}
-// B fragments of two n-tiles (n0, n0+8) x 16 k, from smem stored [n][k].
-template <typename T>
-__device__ __forceinline__ void load_b_nk(uint32_t (&b)[4], const T* s, int n0, int k0, int ld) {
-  const int lane = threadIdx.x & 31, m = lane >> 3, r = lane & 7;
-  ldsm_x4(b, s + (n0 + r + (m >> 1) * 8) * ld + k0 + (m & 1) * 8);
-}
-// B fragments of two n-tiles (n0, n0+8) x 16 k, from smem stored [k][n].
-template <typename T>
-__device__ __forceinline__ void load_b_kn(uint32_t (&b)[4], const T* s, int k0, int n0, int ld) {
-  const int lane = threadIdx.x & 31, m = lane >> 3, r = lane & 7;
-  ldsm_x4_t(b, s + (k0 + r + (m & 1) * 8) * ld + n0 + (m >> 1) * 8);
-}
-
-// The A fragments of rows [row0, row0+16) x D of a row-major smem matrix (kept in
-// registers by the kernels whose A operand is the same for every tile).
-template <typename T, int D>
-__device__ __forceinline__ void load_a_frags(uint32_t (&a)[D / 16][4], const T* A, int row0, int ld) {
-#pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk) load_a(a[kk], A, row0, kk * 16, ld);
-}
-
-// acc[8][4] (16 rows x 64 cols) = A (fragments) @ B[0:64, :D]^T, B in smem.
-template <typename T, int D>
-__device__ __forceinline__ void mma_abt_frags(float (&acc)[8][4], const uint32_t (&a)[D / 16][4], const T* B, int ld) {
-#pragma unroll
-  for (int i = 0; i < 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
-#pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk) {
-#pragma unroll
-    for (int p = 0; p < 4; ++p) {
-      uint32_t b[4];
-      load_b_nk(b, B, p * 16, kk * 16, ld);
-      Mma<T>::run(acc[2 * p], a[kk], b[0], b[1]);
-      Mma<T>::run(acc[2 * p + 1], a[kk], b[2], b[3]);
-    }
-  }
-}
-
-// acc[8][4] (16 rows x 64 cols) = A[row0:row0+16, :D] @ B[0:64, :D]^T, both in smem.
-template <typename T, int D>
-__device__ __forceinline__ void mma_abt(float (&acc)[8][4], const T* A, int row0, const T* B, int ld) {
-  uint32_t a[D / 16][4];
-  load_a_frags<T, D>(a, A, row0, ld);
-  mma_abt_frags<T, D>(acc, a, B, ld);
-}
-
-// acc[D/8][4] += P (16 x 64, as C-layout floats) @ B[0:64, :D] (smem stored [k][n]).
-template <typename T, int D>
-__device__ __forceinline__ void mma_pb(float (&acc)[D / 8][4], const float (&p)[8][4], const T* B, int ld) {
-#pragma unroll
-  for (int j = 0; j < 4; ++j) {
-    const uint32_t a[4] = {Mma<T>::pack(p[2 * j][0], p[2 * j][1]), Mma<T>::pack(p[2 * j][2], p[2 * j][3]),
-                           Mma<T>::pack(p[2 * j + 1][0], p[2 * j + 1][1]),
-                           Mma<T>::pack(p[2 * j + 1][2], p[2 * j + 1][3])};
-#pragma unroll
-    for (int dp = 0; dp < D / 16; ++dp) {
-      uint32_t b[4];
-      load_b_kn(b, B, j * 16, dp * 16, ld);
-      Mma<T>::run(acc[2 * dp], a, b[0], b[1]);
-      Mma<T>::run(acc[2 * dp + 1], a, b[2], b[3]);
-    }
-  }
-}
-
-// A fragment (16x16) of a matrix stored transposed in smem ([k][m], leading dimension ld).
-template <typename T>
-__device__ __forceinline__ void load_a_t(uint32_t (&a)[4], const T* s, int m0, int k0, int ld) {
-  const int lane = threadIdx.x & 31, m = lane >> 3, r = lane & 7;
-  ldsm_x4_t(a, s + (k0 + r + (m >> 1) * 8) * ld + m0 + (m & 1) * 8);
-}
-
-// Multi-row-tile products: a warp owns MT row tiles of 16, so every B fragment read from
-// shared memory feeds MT mma instructions (at MT = 1 the warp is shared-memory bound).
-// acc[MT][N/8][4] = A[rows, :D] (rows mt*16 + row0, smem) @ B[n0 : n0+N, :D]^T (B smem [n][k]).
-template <typename T, int D, int MT, int N>
-__device__ __forceinline__ void mma_abt_mt(float (&acc)[MT][N / 8][4], const T* A, int row0, int lda,
-                                           const T* B, int n0, int ldb) {
-#pragma unroll
-  for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-    for (int i = 0; i < N / 8; ++i) acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
-#pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk) {
-    uint32_t a[MT][4];
-#pragma unroll
-    for (int mt = 0; mt < MT; ++mt) load_a(a[mt], A, row0 + mt * 16, kk * 16, lda);
-#pragma unroll
-    for (int pp = 0; pp < N / 16; ++pp) {
-      uint32_t b[4];
-      load_b_nk(b, B, n0 + pp * 16, kk * 16, ldb);
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        Mma<T>::run(acc[mt][2 * pp], a[mt], b[0], b[1]);
-        Mma<T>::run(acc[mt][2 * pp + 1], a[mt], b[2], b[3]);
-      }
-    }
-  }
-}
-// Same with the A fragments already in registers (a[mt][kk]).
-template <typename T, int D, int MT, int N>
-__device__ __forceinline__ void mma_abt_mt_frags(float (&acc)[MT][N / 8][4], const uint32_t (&a)[MT][D / 16][4],
-                                                 const T* B, int n0, int ldb) {
-#pragma unroll
-  for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-    for (int i = 0; i < N / 8; ++i) acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
-#pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk)
-#pragma unroll
-    for (int pp = 0; pp < N / 16; ++pp) {
-      uint32_t b[4];
-      load_b_nk(b, B, n0 + pp * 16, kk * 16, ldb);
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        Mma<T>::run(acc[mt][2 * pp], a[mt][kk], b[0], b[1]);
-        Mma<T>::run(acc[mt][2 * pp + 1], a[mt][kk], b[2], b[3]);
-      }
-    }
-}
-// acc[MT][D/8][4] += P[MT] (16 x K each, C-layout floats) @ B[k0 : k0+K, :D] (smem [k][n]).
-template <typename T, int D, int MT, int K>
-__device__ __forceinline__ void mma_pb_mt(float (&acc)[MT][D / 8][4], const float (&pm)[MT][K / 8][4], const T* B,
-                                          int k0, int ld) {
-#pragma unroll
-  for (int j = 0; j < K / 16; ++j) {
-    uint32_t a[MT][4];
-#pragma unroll
-    for (int mt = 0; mt < MT; ++mt) {
-      a[mt][0] = Mma<T>::pack(pm[mt][2 * j][0], pm[mt][2 * j][1]);
-      a[mt][1] = Mma<T>::pack(pm[mt][2 * j][2], pm[mt][2 * j][3]);
-      a[mt][2] = Mma<T>::pack(pm[mt][2 * j + 1][0], pm[mt][2 * j + 1][1]);
-      a[mt][3] = Mma<T>::pack(pm[mt][2 * j + 1][2], pm[mt][2 * j + 1][3]);
-    }
-#pragma unroll
-    for (int dp = 0; dp < D / 16; ++dp) {
-      uint32_t b[4];
-      load_b_kn(b, B, k0 + j * 16, dp * 16, ld);
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt) {
-        Mma<T>::run(acc[mt][2 * dp], a[mt], b[0], b[1]);
-        Mma<T>::run(acc[mt][2 * dp + 1], a[mt], b[2], b[3]);
-      }
-    }
-  }
-}
-
-// Asynchronous copy (cp.async, 16 bytes per thread access) of rows [row0, row0+ROWS) of
-// a [Tn, D] matrix into padded smem; rows past Tn are zero-filled (src-size 0).
-template <typename T, int D, int ROWS, int NT>
-__device__ __forceinline__ void cp_tile(T* s, const T* g, int row0, int Tn, int64_t rs) {
-  constexpr int kChunks = D / 8;
-  for (int c = threadIdx.x; c < ROWS * kChunks; c += NT) {
-    const int r = c / kChunks, ch = c % kChunks;
-    const bool ok = row0 + r < Tn;
-    const T* src = g + (ok ? static_cast<int64_t>(row0 + r) * rs + ch * 8 : 0);
-    const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(s + r * (D + 8) + ch * 8));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(ok ? 16 : 0));
-  }
-}
-__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 struct Params {
   const void *q, *k, *v, *out, *dout;
@@ -501,223 +284,6 @@ __global__ void __launch_bounds__(NW * 32, MINB) fwd_kernel(Params p) {
     }
 }
 
-// dQ for 16*NW queries: loop over key tiles (double-buffered), recompute P, dP = dO V^T,
-// dS = P (dP - delta), dQ += dS K.
-template <typename T, int D, int NW>
-__global__ void __launch_bounds__(NW * 32) dq_kernel(Params p) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  constexpr int NT = NW * 32, QT = NW * 16, ld = D + 8;
-  T* Qs = reinterpret_cast<T*>(smem_raw);
-  T* dOs = Qs + QT * ld;
-  T* Ks = dOs + QT * ld;          // [2][64][ld]
-  T* Vs = Ks + 2 * kTile * ld;    // [2][64][ld]
-  int* kf = reinterpret_cast<int*>(Vs + 2 * kTile * ld);  // [2][64]
-  const int q0 = blockIdx.x * QT, bh = blockIdx.y;
-  const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
-  const int64_t qoff = q_base<D>(p, b, h), qrs = q_rows<D>(p), krs = k_rows<D>(p);
-  const T* k = static_cast<const T*>(p.k) + k_base<D>(p, b, hk);
-  const T* v = static_cast<const T*>(p.v) + k_base<D>(p, b, hk);
-  const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + QT) : p.Tk;
-  const int n_tiles = kv_end > 0 ? (kv_end + kTile - 1) / kTile : 0;
-  auto issue = [&](int j) {
-    const int st = j & 1;
-    cp_tile<T, D, kTile, NT>(Ks + st * kTile * ld, k, j * kTile, p.Tk, krs);
-    cp_tile<T, D, kTile, NT>(Vs + st * kTile * ld, v, j * kTile, p.Tk, krs);
-    key_flags<NT>(kf + st * kTile, p, b, j * kTile);
-  };
-  cp_tile<T, D, QT, NT>(Qs, static_cast<const T*>(p.q) + qoff, q0, p.T, qrs);
-  cp_tile<T, D, QT, NT>(dOs, static_cast<const T*>(p.dout) + qoff, q0, p.T, qrs);
-  if (n_tiles > 0) issue(0);
-  cp_commit();
-  const int row_a = q0 + warp * 16 + g, row_b = row_a + 8;
-  float lse2[2], dl[2];
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int row = r == 0 ? row_a : row_b;
-    const bool ok = row < p.T;
-    // Rows past T: +inf, so exp2(s - lse) = 0 without a mask.
-    lse2[r] = ok ? p.lse_in[static_cast<int64_t>(bh) * p.T + row] * kLog2e : INFINITY;
-    dl[r] = ok ? p.delta[static_cast<int64_t>(bh) * p.T + row] : 0.f;
-  }
-  const float sl2 = p.scale * kLog2e;
-  float acc[D / 8][4];
-#pragma unroll
-  for (int i = 0; i < D / 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
-  uint32_t qf[D / 16][4], of[D / 16][4];  // this warp's Q and dO rows, loaded once
-  for (int j = 0; j < n_tiles; ++j) {
-    const int st = j & 1, k0 = j * kTile;
-    if (j + 1 < n_tiles) {
-      issue(j + 1);
-      cp_commit();
-      cp_wait<1>();
-    } else {
-      cp_wait<0>();
-    }
-    __syncthreads();
-    if (j == 0) {
-      load_a_frags<T, D>(qf, Qs, warp * 16, ld);
-      load_a_frags<T, D>(of, dOs, warp * 16, ld);
-    }
-    const T* Kt = Ks + st * kTile * ld;
-    const T* Vt = Vs + st * kTile * ld;
-    const int* f = kf + st * kTile;
-    float s[8][4], dp[8][4];
-    mma_abt_frags<T, D>(s, qf, Kt, ld);
-    mma_abt_frags<T, D>(dp, of, Vt, ld);
-    const bool full = tile_keys_valid(f) && causal_ok(p, q0 + warp * 16, k0 + kTile - 1);
-    // bit nt*4+e: the element survives dropout
-    const uint32_t kept = p.p_drop > 0.f ? fragment_keep_bits(p, bh, row_a, row_b, k0, t4) : 0xffffffffu;
-    const float ks = p.p_drop > 0.f ? p.keep_scale : 1.f;
-#pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int kk = nt * 8 + 2 * t4 + (e & 1);
-        const int r = e >> 1;
-        const bool ok = full || (f[kk] && causal_ok(p, r == 0 ? row_a : row_b, k0 + kk) &&
-                                 lse2[r] != -INFINITY);
-        const float pr = ok ? fast_exp2(s[nt][e] * sl2 - lse2[r]) : 0.f;
-        const float dpv = (kept >> (nt * 4 + e)) & 1u ? dp[nt][e] * ks : 0.f;
-        s[nt][e] = pr * (dpv - dl[r]);  // dS (unscaled)
-      }
-    mma_pb<T, D>(acc, s, Kt, ld);
-    __syncthreads();
-  }
-  T* dq = static_cast<T*>(p.dq) + qoff;
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int row = r == 0 ? row_a : row_b;
-    if (row >= p.T) continue;
-#pragma unroll
-    for (int dt = 0; dt < D / 8; ++dt)
-      *reinterpret_cast<uint32_t*>(dq + row * qrs + dt * 8 + 2 * t4) =
-          Mma<T>::pack(acc[dt][2 * r] * p.scale, acc[dt][2 * r + 1] * p.scale);
-  }
-}
-
-// dK, dV for 64 keys of one key head: loop over its query heads and 64-query tiles
-// (double-buffered), in the transposed form (rows = keys): S^T = K Q^T, dP^T = V dO^T,
-// dV += P^T dO, dK += dS^T Q.
-template <typename T, int D>
-__global__ void __launch_bounds__(kThreads) dkdv_kernel(Params p) {
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  constexpr int NT = kThreads, ld = D + 8;
-  T* Ks = reinterpret_cast<T*>(smem_raw);
-  T* Vs = Ks + kTile * ld;
-  T* Qs = Vs + kTile * ld;           // [2][64][ld]
-  T* dOs = Qs + 2 * kTile * ld;      // [2][64][ld]
-  float* lse_s = reinterpret_cast<float*>(dOs + 2 * kTile * ld);  // [2][64], log2 domain
-  float* dl_s = lse_s + 2 * kTile;                                 // [2][64]
-  int* kf = reinterpret_cast<int*>(dl_s + 2 * kTile);              // [64]
-  const int k0 = blockIdx.x * kTile, bk = blockIdx.y;
-  const int b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
-  const int64_t koff = k_base<D>(p, b, hk), qrs = q_rows<D>(p), krs = k_rows<D>(p);
-  cp_tile<T, D, kTile, NT>(Ks, static_cast<const T*>(p.k) + koff, k0, p.Tk, krs);
-  cp_tile<T, D, kTile, NT>(Vs, static_cast<const T*>(p.v) + koff, k0, p.Tk, krs);
-  key_flags<NT>(kf, p, b, k0);
-  const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
-  const int nq = qstart < p.T ? (p.T - qstart + kTile - 1) / kTile : 0;
-  const int n_tiles = group * nq;
-  auto issue = [&](int j) {
-    const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * kTile;
-    const int64_t qoff = q_base<D>(p, b, hq);
-    const int64_t roff = (static_cast<int64_t>(b) * p.NH + hq) * p.T;
-    cp_tile<T, D, kTile, NT>(Qs + st * kTile * ld, static_cast<const T*>(p.q) + qoff, q0, p.T, qrs);
-    cp_tile<T, D, kTile, NT>(dOs + st * kTile * ld, static_cast<const T*>(p.dout) + qoff, q0, p.T, qrs);
-    for (int i = threadIdx.x; i < kTile; i += NT) {
-      const bool ok = q0 + i < p.T;
-      lse_s[st * kTile + i] = ok ? p.lse_in[roff + q0 + i] * kLog2e : INFINITY;  // +inf: P = 0
-      dl_s[st * kTile + i] = ok ? p.delta[roff + q0 + i] : 0.f;
-    }
-  };
-  if (n_tiles > 0) issue(0);
-  cp_commit();
-  const int key_a = warp * 16 + g, key_b = key_a + 8;  // within the tile
-  __syncthreads();  // key flags written
-  const bool keys_valid = tile_keys_valid(kf);
-  const float sl2 = p.scale * kLog2e;
-  float dk[D / 8][4], dv[D / 8][4];
-#pragma unroll
-  for (int i = 0; i < D / 8; ++i)
-#pragma unroll
-    for (int e = 0; e < 4; ++e) dk[i][e] = dv[i][e] = 0.f;
-  for (int j = 0; j < n_tiles; ++j) {
-    const int st = j & 1, q0 = qstart + (j % nq) * kTile;
-    if (j + 1 < n_tiles) {
-      issue(j + 1);
-      cp_commit();
-      cp_wait<1>();
-    } else {
-      cp_wait<0>();
-    }
-    __syncthreads();
-    const T* Qt = Qs + st * kTile * ld;
-    const T* dOt = dOs + st * kTile * ld;
-    const float* ls = lse_s + st * kTile;
-    const float* ds = dl_s + st * kTile;
-    float s[8][4];
-    mma_abt<T, D>(s, Ks, warp * 16, Qt, ld);  // S^T: rows keys, cols queries
-    // Interior tiles: this warp's 16 keys valid and visible to every query of the tile.
-    const bool full = keys_valid && causal_ok(p, q0, k0 + warp * 16 + 15);
-#pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int qi = nt * 8 + 2 * t4 + (e & 1);
-        const int kk = (e >> 1) == 0 ? key_a : key_b;
-        const float l2 = ls[qi];
-        const bool ok = full || (kf[kk] && causal_ok(p, q0 + qi, k0 + kk) && l2 != -INFINITY);
-        s[nt][e] = ok ? fast_exp2(s[nt][e] * sl2 - l2) : 0.f;  // P^T
-      }
-    uint32_t kept = 0xffffffffu;  // bit nt*4+e: the element survives dropout
-    if (p.p_drop > 0.f) {
-      const int bh = b * p.NH + hk * group + j / nq;
-      float pd[8][4];
-#pragma unroll
-      for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int qi = nt * 8 + 2 * t4 + (e & 1);
-          const int kk = (e >> 1) == 0 ? key_a : key_b;
-          const bool keep = dropout_keep(p, bh, q0 + qi, k0 + kk);
-          if (!keep) kept &= ~(1u << (nt * 4 + e));
-          pd[nt][e] = keep ? s[nt][e] * p.keep_scale : 0.f;
-        }
-      mma_pb<T, D>(dv, pd, dOt, ld);
-    } else {
-      mma_pb<T, D>(dv, s, dOt, ld);
-    }
-    float dp[8][4];
-    mma_abt<T, D>(dp, Vs, warp * 16, dOt, ld);  // dP^T
-    const float ks = p.p_drop > 0.f ? p.keep_scale : 1.f;
-#pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int qi = nt * 8 + 2 * t4 + (e & 1);
-        const float dpv = (kept >> (nt * 4 + e)) & 1u ? dp[nt][e] * ks : 0.f;
-        dp[nt][e] = s[nt][e] * (dpv - ds[qi]);  // dS^T (unscaled)
-      }
-    mma_pb<T, D>(dk, dp, Qt, ld);
-    __syncthreads();
-  }
-  T* dkp = static_cast<T*>(p.dk) + koff;
-  T* dvp = static_cast<T*>(p.dv) + koff;
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int key = k0 + (r == 0 ? key_a : key_b);
-    if (key >= p.Tk) continue;
-#pragma unroll
-    for (int dt = 0; dt < D / 8; ++dt) {
-      const int64_t off = key * krs + dt * 8 + 2 * t4;
-      *reinterpret_cast<uint32_t*>(dkp + off) = Mma<T>::pack(dk[dt][2 * r] * p.scale, dk[dt][2 * r + 1] * p.scale);
-      *reinterpret_cast<uint32_t*>(dvp + off) = Mma<T>::pack(dv[dt][2 * r], dv[dt][2 * r + 1]);
-    }
-  }
-}
-
 // delta[row] = sum_d dout[row, d] * out[row, d] for rows (b, h, t) in [B,NH,T] order, and
 // the row's f32 dQ accumulator zeroed; D/8 threads per row, 16-byte loads.
 template <typename T, int D>
@@ -867,7 +433,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
                 s[mt][nt][e] = pv;
               }
             }
-        uint32_t kept = 0xffffffffu;  // bit (mt*QH/8 + nt)*4 + e: the element survives dropout
+        [[maybe_unused]] uint32_t kept = 0xffffffffu;  // bit (mt*QH/8 + nt)*4 + e: kept by dropout
         if constexpr (DROP) {
           float pd[MT][QH / 8][4];
 #pragma unroll
@@ -974,75 +540,51 @@ Status launch(K kernel, dim3 grid, int threads, size_t smem, const Params& p, cu
   return Status::ok();
 }
 
-// Variant switch while comparing (LW_FLASH_FWD, LW_FLASH_BWD: NWxMT[bMINB] or split).
-struct Variant {
-  std::string fwd = "4x2", bwd = "4x2";
-};
-const Variant& variant() {
-  static const Variant v = [] {
-    Variant r;
-    if (const char* f = std::getenv("LW_FLASH_FWD")) r.fwd = f;
-    if (const char* b = std::getenv("LW_FLASH_BWD")) r.bwd = b;
-    return r;
-  }();
-  return v;
-}
-
-template <typename T, int D, int NW, int MT, int MINB>
+// Configurations (H100, B16 H12 T1024 D64): the forward with 4 warps of 32 query rows and
+// three blocks per SM (Q re-read from shared memory to fit the registers) beat 8 warps of 16
+// rows and two blocks with Q in registers; the backward with 4 warps of 32 key rows beat 16-row
+// warps at 8 or 12 warps per SM. D = 128 needs the registers: 16 rows per warp, one block.
+template <typename T, int D, int NW, int MT, int MINB, bool DROP>
 Status forward_cfg(const Params& p, cudaStream_t stream) {
   constexpr int QT = NW * 16 * MT;
   const size_t smem = (QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
   const dim3 grid((p.T + QT - 1) / QT, p.B * p.NH);
-  if (p.p_drop > 0.f) return launch(fwd_kernel<T, D, NW, MT, MINB, true>, grid, NW * 32, smem, p, stream);
-  return launch(fwd_kernel<T, D, NW, MT, MINB, false>, grid, NW * 32, smem, p, stream);
+  return launch(fwd_kernel<T, D, NW, MT, MINB, DROP>, grid, NW * 32, smem, p, stream);
 }
 
+// With dropout the Philox draws need the registers of two blocks per SM.
 template <typename T, int D>
 Status forward_t(const Params& p, cudaStream_t stream) {
-  if constexpr (D == 64) {
-    const std::string& v = variant().fwd;
-    if (v == "8x1") return forward_cfg<T, D, 8, 1, 2>(p, stream);
-    if (v == "4x2b3") return forward_cfg<T, D, 4, 2, 3>(p, stream);
-    return forward_cfg<T, D, 4, 2, 2>(p, stream);
-  } else {
-    return forward_cfg<T, D, 8, 1, 1>(p, stream);
-  }
+  const bool drop = p.p_drop > 0.f;
+  if constexpr (D == 64)
+    return drop ? forward_cfg<T, D, 4, 2, 2, true>(p, stream) : forward_cfg<T, D, 4, 2, 3, false>(p, stream);
+  else
+    return drop ? forward_cfg<T, D, 8, 1, 1, true>(p, stream) : forward_cfg<T, D, 8, 1, 1, false>(p, stream);
 }
 
-template <typename T, int D, int NW, int MT, int MINB>
+template <typename T, int D, int NW, int MT, int MINB, bool DROP>
 Status backward_cfg(const Params& p, cudaStream_t stream) {
   constexpr int KB = NW * 16 * MT, QB = 64;
   const size_t smem = (2 * KB + 4 * QB) * (D + 8) * sizeof(T) + KB * (QB + 8) * sizeof(T) +
                       4 * QB * sizeof(float) + KB * sizeof(int);
   const dim3 grid((p.Tk + KB - 1) / KB, p.B * p.NKV);
-  if (p.p_drop > 0.f) return launch(bwd_kernel<T, D, NW, MT, MINB, true>, grid, NW * 32, smem, p, stream);
-  return launch(bwd_kernel<T, D, NW, MT, MINB, false>, grid, NW * 32, smem, p, stream);
+  return launch(bwd_kernel<T, D, NW, MT, MINB, DROP>, grid, NW * 32, smem, p, stream);
 }
 
 template <typename T, int D>
 Status backward_t(const Params& p, cudaStream_t stream) {
   const int64_t rows = static_cast<int64_t>(p.B) * p.NH * p.T;
   constexpr int kRowThreads = D / 8, kBlock = 256;
-  delta_kernel<T, D><<<static_cast<unsigned>((rows * kRowThreads + kBlock - 1) / kBlock), kBlock, 0, stream>>>(p, rows);
+  const unsigned row_blocks = static_cast<unsigned>((rows * kRowThreads + kBlock - 1) / kBlock);
+  delta_kernel<T, D><<<row_blocks, kBlock, 0, stream>>>(p, rows);
   LW_CUDA_LAUNCH_CHECK();
-  const std::string& v = variant().bwd;
-  if (v == "split") {
-    constexpr int QT = 8 * 16;
-    const size_t smem_q = (2 * QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
-    LW_TRY(launch(dq_kernel<T, D, 8>, dim3((p.T + QT - 1) / QT, p.B * p.NH), 8 * 32, smem_q, p, stream));
-    const size_t smem_k = 6 * kTile * (D + 8) * sizeof(T) + 4 * kTile * sizeof(float) + kTile * sizeof(int);
-    const int nk = (p.Tk + kTile - 1) / kTile;
-    return launch(dkdv_kernel<T, D>, dim3(nk, p.B * p.NKV), kThreads, smem_k, p, stream);
-  }
-  if constexpr (D == 64) {
-    if (v == "8x1") LW_TRY((backward_cfg<T, D, 8, 1, 2>(p, stream)));
-    else if (v == "4x1") LW_TRY((backward_cfg<T, D, 4, 1, 3>(p, stream)));
-    else LW_TRY((backward_cfg<T, D, 4, 2, 2>(p, stream)));
-  } else {
-    LW_TRY((backward_cfg<T, D, 4, 1, 1>(p, stream)));
-  }
-  dq_convert_kernel<T, D><<<static_cast<unsigned>((rows * kRowThreads + kBlock - 1) / kBlock), kBlock, 0, stream>>>(
-      p, rows);
+  // With dropout (a Philox draw per element) 16 key rows per warp, or the registers spill.
+  const bool drop = p.p_drop > 0.f;
+  if constexpr (D == 64)
+    LW_TRY((drop ? backward_cfg<T, D, 4, 1, 2, true>(p, stream) : backward_cfg<T, D, 4, 2, 2, false>(p, stream)));
+  else
+    LW_TRY((drop ? backward_cfg<T, D, 4, 1, 1, true>(p, stream) : backward_cfg<T, D, 4, 1, 1, false>(p, stream)));
+  dq_convert_kernel<T, D><<<row_blocks, kBlock, 0, stream>>>(p, rows);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
