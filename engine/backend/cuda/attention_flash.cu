@@ -134,9 +134,9 @@ __global__ void __launch_bounds__(NW * 32, MINB) fwd_kernel(Params p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int NT = NW * 32, QT = NW * 16 * MT, ld = D + 8;  // +16 bytes/row: no ldmatrix bank conflicts
   T* Qs = reinterpret_cast<T*>(smem_raw);
-  T* Ks = Qs + QT * ld;            // [2][64][ld]
-  T* Vs = Ks + 2 * kTile * ld;     // [2][64][ld]
-  int* kf = reinterpret_cast<int*>(Vs + 2 * kTile * ld);  // [2][64]
+  T* Ks = Qs + QT * ld;            // [3][64][ld]
+  T* Vs = Ks + 3 * kTile * ld;     // [3][64][ld]
+  int* kf = reinterpret_cast<int*>(Vs + 3 * kTile * ld);  // [3][64]
   const int q0 = blockIdx.x * QT, bh = blockIdx.y;
   const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
@@ -147,7 +147,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) fwd_kernel(Params p) {
   const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + QT) : p.Tk;
   const int n_tiles = kv_end > 0 ? (kv_end + kTile - 1) / kTile : 0;
   auto issue = [&](int j) {
-    const int st = j & 1;
+    const int st = j % 3;
     cp_tile<T, D, kTile, NT>(Ks + st * kTile * ld, k, j * kTile, p.Tk, krs);
     cp_tile<T, D, kTile, NT>(Vs + st * kTile * ld, v, j * kTile, p.Tk, krs);
     key_flags<NT>(kf + st * kTile, p, b, j * kTile);
@@ -169,7 +169,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) fwd_kernel(Params p) {
   uint32_t qf[kQRegs ? MT : 1][D / 16][4];  // this warp's query rows, loaded once
 
   for (int j = 0; j < n_tiles; ++j) {
-    const int st = j & 1, k0 = j * kTile;
+    const int st = j % 3, k0 = j * kTile;
     if (j + 1 < n_tiles) {
       issue(j + 1);
       cp_commit();
@@ -261,7 +261,8 @@ __global__ void __launch_bounds__(NW * 32, MINB) fwd_kernel(Params p) {
     };
     if (full) step(std::false_type{});
     else step(std::true_type{});
-    __syncthreads();  // stage st is refilled by the next iteration's issue
+    // No barrier here: three stages, so the copy issued next (into stage (j + 2) % 3) never
+    // lands in a stage a slower warp still reads (it has passed this iteration's barrier).
   }
   T* out = static_cast<T*>(p.o) + q_base<D>(p, b, h);
 #pragma unroll
@@ -349,8 +350,8 @@ __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
   T* Vs = Ks + KB * ld;
   T* Qs = Vs + KB * ld;              // [2][QB][ld]
   T* dOs = Qs + 2 * QB * ld;         // [2][QB][ld]
-  T* dSs = dOs + 2 * QB * ld;        // [KB][lds]: dS^T of the current tile
-  float* lse_s = reinterpret_cast<float*>(dSs + KB * lds);  // [2][QB], log2 domain
+  T* dSs0 = dOs + 2 * QB * ld;       // [2][KB][lds]: dS^T, double-buffered by tile
+  float* lse_s = reinterpret_cast<float*>(dSs0 + 2 * KB * lds);  // [2][QB], log2 domain
   float* dl_s = lse_s + 2 * QB;                              // [2][QB]
   int* kf = reinterpret_cast<int*>(dl_s + 2 * QB);           // [KB]
   const int k0 = blockIdx.x * KB, bk = blockIdx.y;
@@ -395,6 +396,7 @@ __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
   const int wq = warp >> 1, wd = warp & 1;  // dQ: this warp's 16*DQM queries x D/2 columns
   for (int j = 0; j < n_tiles; ++j) {
     const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * QB;
+    T* dSs = dSs0 + st * KB * lds;
     if (j + 1 < n_tiles) {
       issue(j + 1);
       cp_commit();
@@ -512,7 +514,8 @@ __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
                       make_float2(acc[mt][nt][2 * r], acc[mt][nt][2 * r + 1]));
         }
     }
-    __syncthreads();  // stage st and dS^T are rewritten by the next iteration
+    // No barrier here: the next tile writes the other dS^T buffer, and its copies land in the
+    // stage every warp finished reading before this tile's dS^T barrier.
   }
   T* dkp = static_cast<T*>(p.dk) + koff;
   T* dvp = static_cast<T*>(p.dv) + koff;
@@ -547,7 +550,7 @@ Status launch(K kernel, dim3 grid, int threads, size_t smem, const Params& p, cu
 template <typename T, int D, int NW, int MT, int MINB, bool DROP>
 Status forward_cfg(const Params& p, cudaStream_t stream) {
   constexpr int QT = NW * 16 * MT;
-  const size_t smem = (QT + 4 * kTile) * (D + 8) * sizeof(T) + 2 * kTile * sizeof(int);
+  const size_t smem = (QT + 6 * kTile) * (D + 8) * sizeof(T) + 3 * kTile * sizeof(int);
   const dim3 grid((p.T + QT - 1) / QT, p.B * p.NH);
   return launch(fwd_kernel<T, D, NW, MT, MINB, DROP>, grid, NW * 32, smem, p, stream);
 }
@@ -565,7 +568,7 @@ Status forward_t(const Params& p, cudaStream_t stream) {
 template <typename T, int D, int NW, int MT, int MINB, bool DROP>
 Status backward_cfg(const Params& p, cudaStream_t stream) {
   constexpr int KB = NW * 16 * MT, QB = 64;
-  const size_t smem = (2 * KB + 4 * QB) * (D + 8) * sizeof(T) + KB * (QB + 8) * sizeof(T) +
+  const size_t smem = (2 * KB + 4 * QB) * (D + 8) * sizeof(T) + 2 * KB * (QB + 8) * sizeof(T) +
                       4 * QB * sizeof(float) + KB * sizeof(int);
   const dim3 grid((p.Tk + KB - 1) / KB, p.B * p.NKV);
   return launch(bwd_kernel<T, D, NW, MT, MINB, DROP>, grid, NW * 32, smem, p, stream);
