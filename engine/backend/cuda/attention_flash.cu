@@ -367,19 +367,27 @@ __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
   const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
   const int nq = qstart < p.T ? (p.T - qstart + QB - 1) / QB : 0;
   const int n_tiles = group * nq;
+  static_assert(QB <= NT, "one thread per query row of the tile");
   auto issue = [&](int j) {
     const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * QB;
     const int64_t qoff = q_base<D>(p, b, hq);
-    const int64_t roff = (static_cast<int64_t>(b) * p.NH + hq) * p.T;
     cp_tile<T, D, QB, NT>(Qs + st * QB * ld, static_cast<const T*>(p.q) + qoff, q0, p.T, qrs);
     cp_tile<T, D, QB, NT>(dOs + st * QB * ld, static_cast<const T*>(p.dout) + qoff, q0, p.T, qrs);
-    for (int i = threadIdx.x; i < QB; i += NT) {
-      const bool ok = q0 + i < p.T;
-      lse_s[st * QB + i] = ok ? p.lse_in[roff + q0 + i] * kLog2e : INFINITY;  // +inf: P = 0
-      dl_s[st * QB + i] = ok ? p.delta[roff + q0 + i] : 0.f;
-    }
   };
-  if (n_tiles > 0) issue(0);
+  // The tile's log-sum-exp (log2 domain; +inf past T: P = 0) and delta of this thread's row.
+  auto row_stats = [&](int j, float& l2, float& dl) {
+    const int hq = hk * group + j / nq, q = qstart + (j % nq) * QB + static_cast<int>(threadIdx.x);
+    const int64_t at = (static_cast<int64_t>(b) * p.NH + hq) * p.T + q;
+    const bool ok = threadIdx.x < QB && q < p.T;
+    l2 = ok ? p.lse_in[at] * kLog2e : INFINITY;
+    dl = ok ? p.delta[at] : 0.f;
+  };
+  if (n_tiles > 0) {
+    issue(0);
+    float l2, dl;
+    row_stats(0, l2, dl);
+    if (threadIdx.x < QB) lse_s[threadIdx.x] = l2, dl_s[threadIdx.x] = dl;
+  }
   cp_commit();
   const int wkey = warp * 16 * MT;  // this warp's first key within the block
   __syncthreads();                  // key flags written
@@ -397,6 +405,10 @@ __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
   for (int j = 0; j < n_tiles; ++j) {
     const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * QB;
     T* dSs = dSs0 + st * KB * lds;
+    // The next tile's row statistics: loaded now, stored after this tile's dS^T barrier (its
+    // stage was last read before the previous one), so the loads' latency hides under the math.
+    float next_l2 = 0.f, next_dl = 0.f;
+    if (j + 1 < n_tiles) row_stats(j + 1, next_l2, next_dl);
     if (j + 1 < n_tiles) {
       issue(j + 1);
       cp_commit();
@@ -478,6 +490,10 @@ __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
       else half(std::true_type{});
     }
     __syncthreads();  // dS^T complete
+    if (j + 1 < n_tiles && threadIdx.x < QB) {
+      lse_s[(st ^ 1) * QB + threadIdx.x] = next_l2;
+      dl_s[(st ^ 1) * QB + threadIdx.x] = next_dl;
+    }
     {
       // dQ[16*DQM queries x D/2] of this warp = dS (dS^T read transposed) @ K.
       float acc[DQM][D / 16][4];
