@@ -2,7 +2,7 @@
 // blocks, and RMSNorm, forward and backward. One warp owns a row (16-byte packets,
 // two-pass mean/variance in f32 like the CPU reference); rows up to 1024 bf16 values stay
 // in registers, so each is read once. Backward writes dx per row and sums dw/db per block
-// (registers or shared memory, over many rows); a second tiny kernel adds the block
+// (in shared memory, over many rows); a second tiny kernel adds the block
 // partials in a fixed order, so parameter gradients are deterministic.
 #include "engine/backend/cuda/cuda_common.cuh"
 #include "engine/backend/cuda/cuda_kernels.h"
@@ -242,60 +242,44 @@ norm_fwd_regs(T* y, float* mean_out, float* rstd_out, T* sum_out, const T* x, co
   }
 }
 
-// Backward with the row and the lane's dw/db partials held in registers (rows of at most
-// 32 * NP packets, 16-byte aligned). A lane always owns the same columns, so it sums its
-// columns' parameter gradients over all its rows without touching shared memory; the
-// next row's x, dy, mean and rstd are loaded while the current one is computed (PF), so
-// a warp always has a row in flight. A block's warps combine their partials once at the
-// end into scratch [gridDim.x][2C] (as norm_bwd_kernel); the grid is one resident wave.
-// SMEM: the lane's dw/db partials live in shared memory instead ([NW][2][NP * V][32]:
-// lane-major, so a warp's accesses are conflict-free), which frees 2 * NP * V registers
-// for more warps or a deeper prefetch.
-template <typename T, int NP, bool RMS, int NW, int MINB, bool PF, bool SMEM>
+// Backward with the row held in registers (rows of at most 32 * NP packets, 16-byte
+// aligned). A lane always owns the same columns, so it sums its columns' parameter
+// gradients over all its rows; those partials live in shared memory ([NW][2][NP * V][32]:
+// lane-major, so a warp's accesses are conflict-free), which leaves the registers to the
+// row and lets 16 warps an SM run (partials in registers, or the next row prefetched,
+// measured slower on the H100: they cost warps). A block's warps combine their partials
+// once at the end into scratch [gridDim.x][2C] (as norm_bwd_kernel); the grid is one
+// resident wave.
+template <typename T, int NP, bool RMS, int NW, int MINB>
 __global__ void __launch_bounds__(NW * 32, MINB)
 norm_bwd_regs(T* dx, float* scratch, const T* dy, const T* x, const T* w, const float* mean,
               const float* rstd, int64_t rows, int C) {
   constexpr int V = Packet<T>::kN;
-  extern __shared__ float part[];  // [NW][2C], or [NW][2][NP * V][32] when SMEM
+  extern __shared__ float part[];  // [NW][2][NP * V][32]
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nv = C / V;
   Packet<T> wp[NP];
-  float dw[SMEM ? 1 : NP][V], db[SMEM ? 1 : NP][V];
-  float* acc = part + static_cast<size_t>(warp) * 2 * NP * V * 32 + lane;  // SMEM: [2][NP*V] stride 32
+  float* acc = part + static_cast<size_t>(warp) * 2 * NP * V * 32 + lane;  // [2][NP*V] stride 32
 #pragma unroll
   for (int i = 0; i < NP; ++i) {
     const int j = lane + 32 * i;
     wp[i] = j < nv ? reinterpret_cast<const Packet<T>*>(w)[j] : zero_packet<T>();
 #pragma unroll
     for (int e = 0; e < V; ++e) {
-      if constexpr (SMEM) {
-        acc[(i * V + e) * 32] = 0.f;
-        acc[(NP * V + i * V + e) * 32] = 0.f;
-      } else {
-        dw[i][e] = db[i][e] = 0.f;
-      }
+      acc[(i * V + e) * 32] = 0.f;
+      acc[(NP * V + i * V + e) * 32] = 0.f;
     }
   }
   const int64_t step = static_cast<int64_t>(gridDim.x) * NW;
-  int64_t r = blockIdx.x * static_cast<int64_t>(NW) + warp;
-  Packet<T> xp[NP], gp[NP];
-  float mu = 0.f, rs = 0.f;
-  // Padding packets are zero: their g = dy * w = 0 adds nothing to any sum.
-  auto load_row = [&](int64_t row, Packet<T> (&xa)[NP], Packet<T> (&ga)[NP], float& m, float& s) {
+  for (int64_t r = blockIdx.x * static_cast<int64_t>(NW) + warp; r < rows; r += step) {
+    // Padding packets are zero: their g = dy * w = 0 adds nothing to any sum.
+    Packet<T> xp[NP], gp[NP];
 #pragma unroll
     for (int i = 0; i < NP; ++i) {
       const bool in = lane + 32 * i < nv;
-      xa[i] = in ? ld_stream(x + row * C, lane + 32 * i) : zero_packet<T>();
-      ga[i] = in ? ld_stream(dy + row * C, lane + 32 * i) : zero_packet<T>();
+      xp[i] = in ? ld_stream(x + r * C, lane + 32 * i) : zero_packet<T>();
+      gp[i] = in ? ld_stream(dy + r * C, lane + 32 * i) : zero_packet<T>();
     }
-    m = RMS ? 0.f : mean[row];
-    s = rstd[row];
-  };
-  if (r < rows) load_row(r, xp, gp, mu, rs);
-  while (r < rows) {
-    const int64_t rn = r + step;
-    Packet<T> xn[NP], gn[NP];
-    float mun = 0.f, rsn = 0.f;
-    if (PF && rn < rows) load_row(rn, xn, gn, mun, rsn);
+    const float mu = RMS ? 0.f : mean[r], rs = rstd[r];
     float s[2] = {0.f, 0.f};
 #pragma unroll
     for (int i = 0; i < NP; ++i)
@@ -305,13 +289,8 @@ norm_bwd_regs(T* dx, float* scratch, const T* dy, const T* x, const T* w, const 
         const float g = gv * to_f(wp[i].v[e]);
         s[0] += g;
         s[1] += g * xh;
-        if constexpr (SMEM) {
-          acc[(i * V + e) * 32] += gv * xh;
-          if (!RMS) acc[(NP * V + i * V + e) * 32] += gv;
-        } else {
-          dw[i][e] += gv * xh;
-          db[i][e] += gv;
-        }
+        acc[(i * V + e) * 32] += gv * xh;
+        if (!RMS) acc[(NP * V + i * V + e) * 32] += gv;
       }
     warp_sum_n<2>(s);
     const float s1 = s[0] / C, s2 = s[1] / C;
@@ -327,47 +306,16 @@ norm_bwd_regs(T* dx, float* scratch, const T* dy, const T* x, const T* w, const 
       }
       store_vec<T, V>(dx + r * C, j, o);
     }
-    if (!PF && rn < rows) load_row(rn, xn, gn, mun, rsn);
-#pragma unroll
-    for (int i = 0; i < NP; ++i) {
-      xp[i] = xn[i];
-      gp[i] = gn[i];
-    }
-    mu = mun;
-    rs = rsn;
-    r = rn;
   }
   pdl_trigger();  // only the block partials are left: the finish kernel may be scheduled
-  if constexpr (SMEM) {
-    __syncthreads();
-    for (int c = threadIdx.x; c < 2 * C; c += blockDim.x) {
-      const int half = c < C ? 0 : 1, col = c - half * C, j = col / V;
-      const int at = ((half * NP + j / 32) * V + col % V) * 32 + j % 32;
-      float t = 0.f;
+  __syncthreads();
+  for (int c = threadIdx.x; c < 2 * C; c += blockDim.x) {
+    const int half = c < C ? 0 : 1, col = c - half * C, j = col / V;
+    const int at = ((half * NP + j / 32) * V + col % V) * 32 + j % 32;
+    float t = 0.f;
 #pragma unroll
-      for (int k = 0; k < NW; ++k) t += part[static_cast<size_t>(k) * 2 * NP * V * 32 + at];
-      scratch[static_cast<size_t>(blockIdx.x) * 2 * C + c] = t;
-    }
-    return;
-  } else {
-    float* pw = part + static_cast<size_t>(warp) * 2 * C;
-#pragma unroll
-    for (int i = 0; i < NP; ++i) {
-      const int j = lane + 32 * i;
-      if (j >= nv) continue;
-#pragma unroll
-      for (int e = 0; e < V; ++e) {
-        pw[j * V + e] = dw[i][e];
-        pw[C + j * V + e] = db[i][e];
-      }
-    }
-    __syncthreads();
-    for (int c = threadIdx.x; c < 2 * C; c += blockDim.x) {
-      float t = 0.f;
-#pragma unroll
-      for (int k = 0; k < NW; ++k) t += part[static_cast<size_t>(k) * 2 * C + c];
-      scratch[static_cast<size_t>(blockIdx.x) * 2 * C + c] = t;
-    }
+    for (int k = 0; k < NW; ++k) t += part[static_cast<size_t>(k) * 2 * NP * V * 32 + at];
+    scratch[static_cast<size_t>(blockIdx.x) * 2 * C + c] = t;
   }
 }
 
@@ -496,7 +444,6 @@ int sm_count() {
 // prefetch was fastest (prefetching needs registers that cost a block per SM or spill).
 constexpr int kFwdRows = 1;
 constexpr int kBwdWarps = 8, kBwdBlocksPerSm = 2;
-constexpr bool kBwdSmem = true, kBwdPrefetch = false;
 
 template <typename T, int NP, int R, bool RMS, int MINB = 1>
 void launch_fwd_regs(T* y, float* mean, float* rstd, T* sum, const T* x, const T* res, const T* w,
@@ -535,14 +482,14 @@ Status norm_forward(T* y, float* mean, float* rstd, T* sum, const T* x, const T*
 
 // The register-held backward with NW warps a block and MINB blocks an SM: one resident
 // wave (or fewer blocks when there are few rows). Returns the grid (= partial rows).
-template <typename T, int NP, bool RMS, int NW, int MINB, bool PF, bool SMEM>
+template <typename T, int NP, bool RMS, int NW, int MINB>
 Result<int> launch_bwd_regs(T* dx, float* scratch, const T* dy, const T* x, const T* w,
                             const float* mean, const float* rstd, int64_t rows, int C,
                             cudaStream_t stream) {
   const int64_t g64 = (rows + NW - 1) / NW, cap = std::min<int64_t>(int64_t{sm_count()} * MINB, kMaxPartials);
   const int G = static_cast<int>(std::min(g64, cap));
-  const size_t smem = static_cast<size_t>(NW) * 2 * (SMEM ? NP * Packet<T>::kN * 32 : C) * sizeof(float);
-  auto kernel = norm_bwd_regs<T, NP, RMS, NW, MINB, PF, SMEM>;
+  const size_t smem = static_cast<size_t>(NW) * 2 * NP * Packet<T>::kN * 32 * sizeof(float);
+  auto kernel = norm_bwd_regs<T, NP, RMS, NW, MINB>;
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
   kernel<<<G, NW * 32, smem, stream>>>(dx, scratch, dy, x, w, mean, rstd, rows, C);
   LW_CUDA_LAUNCH_CHECK();
@@ -593,10 +540,10 @@ Status norm_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* w, c
   int G = 0;
   if (vec && nv <= 128) {  // rows held in registers
     constexpr int NW = kBwdWarps, MB = kBwdBlocksPerSm;
-    if (nv <= 32) { LW_ASSIGN_OR_RETURN(G, (launch_bwd_regs<T, 1, RMS, NW, MB, kBwdPrefetch, kBwdSmem>(dx, scratch, dy, x, w, mean, rstd, rows, C, stream))); }
-    else if (nv <= 64) { LW_ASSIGN_OR_RETURN(G, (launch_bwd_regs<T, 2, RMS, NW, MB, kBwdPrefetch, kBwdSmem>(dx, scratch, dy, x, w, mean, rstd, rows, C, stream))); }
-    else if (nv <= 96) { LW_ASSIGN_OR_RETURN(G, (launch_bwd_regs<T, 3, RMS, NW, MB, kBwdPrefetch, kBwdSmem>(dx, scratch, dy, x, w, mean, rstd, rows, C, stream))); }
-    else { LW_ASSIGN_OR_RETURN(G, (launch_bwd_regs<T, 4, RMS, NW, MB, kBwdPrefetch, kBwdSmem>(dx, scratch, dy, x, w, mean, rstd, rows, C, stream))); }
+    if (nv <= 32) { LW_ASSIGN_OR_RETURN(G, (launch_bwd_regs<T, 1, RMS, NW, MB>(dx, scratch, dy, x, w, mean, rstd, rows, C, stream))); }
+    else if (nv <= 64) { LW_ASSIGN_OR_RETURN(G, (launch_bwd_regs<T, 2, RMS, NW, MB>(dx, scratch, dy, x, w, mean, rstd, rows, C, stream))); }
+    else if (nv <= 96) { LW_ASSIGN_OR_RETURN(G, (launch_bwd_regs<T, 3, RMS, NW, MB>(dx, scratch, dy, x, w, mean, rstd, rows, C, stream))); }
+    else { LW_ASSIGN_OR_RETURN(G, (launch_bwd_regs<T, 4, RMS, NW, MB>(dx, scratch, dy, x, w, mean, rstd, rows, C, stream))); }
   } else {
     const bool four = static_cast<size_t>(C) * 32 <= 192 * 1024;
     const int nw = four ? 4 : 1;
