@@ -101,5 +101,7 @@ if has golden-finetune; then
 fi
 
 # Everything in one archive (a call brings back only a few files).
-tar -czf /tmp/results.tgz -C "$OUT" . && mv /tmp/results.tgz "$OUT/results.tgz"
+# Only the archive stays: a call brings back at most 8 files.
+tar -czf /tmp/results.tgz -C "$OUT" . &&
+  find "$OUT" -mindepth 1 -maxdepth 1 -exec rm -rf {} + && mv /tmp/results.tgz "$OUT/results.tgz"
 for line in "${summary[@]}"; do echo "$line"; done
