@@ -43,6 +43,20 @@ inline Status unsupported_dtype(DType dtype, const char* op) {
     default: return ::lw::cuda::unsupported_dtype(dtype, op);        \
   }
 
+// Programmatic dependent launch (Hopper's griddepcontrol): a kernel lets the next kernel in
+// its stream be scheduled before it ends, and that kernel waits for it (completion and
+// memory) only before reading what it wrote. No-ops below sm_90.
+__device__ __forceinline__ void pdl_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

@@ -27,17 +27,6 @@ inline size_t smem_optin() {
   return n > 0 ? n : 48 * 1024;
 }
 
-__device__ __forceinline__ void pdl_start() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" :::);
-#endif
-}
-__device__ __forceinline__ void pdl_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
-}
-
 // An L2 policy for weight loads: evict-first when each weight is read once per step (so the
 // KV cache and activations stay in L2 across steps), normal when chunks of a batch re-read it.
 __device__ __forceinline__ uint64_t weight_policy(bool read_once) {

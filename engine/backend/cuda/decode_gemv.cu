@@ -343,7 +343,7 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
   float* nw = xs + NB * K;
   float* nbias = nw + K;
   int row = blockIdx.x * nwarps + warp;
-  pdl_start();
+  pdl_launch_dependents();
   if constexpr (VEC > 1) {
     const int nv = K / VEC, rounds = (nv + 32 * R - 1) / (32 * R);
     const uint64_t pol = weight_policy(p.read_once);

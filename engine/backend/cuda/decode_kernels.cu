@@ -28,7 +28,7 @@ constexpr int kArgmaxSlice = 1024;  // logits per argmax block (4 per thread)
 template <typename T>
 __global__ void embed_kernel(float* x, const T* wte, const T* wpe, const int32_t* tokens,
                              const int32_t* positions, int C) {
-  pdl_start();
+  pdl_launch_dependents();
   pdl_wait();
   const int b = blockIdx.x;
   const T* te = wte + static_cast<int64_t>(tokens[b]) * C;
@@ -72,7 +72,7 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   __shared__ bool last_block;
   __shared__ float red_scratch[32];
   const int s = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
-  pdl_start();
+  pdl_launch_dependents();
   // positions[] was uploaded before the step's first kernel and cached rows [0, pos) by
   // earlier steps: this thread's key row is fetched into registers, and the chunk's value
   // rows pulled into L2, before the wait on the q/k/v GEMV.
@@ -250,7 +250,7 @@ __global__ void argmax_kernel(const float* logits, int V, int slice, float* part
   __shared__ int si[32];
   __shared__ float scratch[32];
   __shared__ bool last_block;
-  pdl_start();
+  pdl_launch_dependents();
   pdl_wait();
   const int g = blockIdx.x, b = blockIdx.y, ng = gridDim.x;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;

@@ -134,19 +134,6 @@ __device__ __forceinline__ void warp_sum_n(float (&v)[R]) {
     for (int k = 0; k < R; ++k) v[k] += __shfl_xor_sync(0xffffffffu, v[k], o);
 }
 
-// Programmatic dependent launch (Hopper): a kernel lets its dependent be scheduled early;
-// the dependent waits for it (completion and memory) before reading what it wrote.
-__device__ __forceinline__ void pdl_trigger() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" :::);
-#endif
-}
-__device__ __forceinline__ void pdl_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
-}
-
 // Forward with rows held in registers (rows of at most 32 * NP packets, 16-byte aligned):
 // a warp takes R rows at a time and issues every load of them before the first use, so
 // each warp keeps R * NP packets per lane in flight; x (and the residual) are read once.
@@ -307,7 +294,7 @@ norm_bwd_regs(T* dx, float* scratch, const T* dy, const T* x, const T* w, const 
       store_vec<T, V>(dx + r * C, j, o);
     }
   }
-  pdl_trigger();  // only the block partials are left: the finish kernel may be scheduled
+  pdl_launch_dependents();  // only the block partials are left: the finish kernel may be scheduled
   __syncthreads();
   for (int c = threadIdx.x; c < 2 * C; c += blockDim.x) {
     const int half = c < C ? 0 : 1, col = c - half * C, j = col / V;
