@@ -125,11 +125,6 @@ __global__ void __launch_bounds__(256) adamw_multi_kernel(const __grid_constant_
   }
 }
 
-__global__ void clip_factor_kernel(float* out, const float* sumsq, float max_norm) {
-  const float norm = sqrtf(*sumsq);
-  *out = fminf(1.f, max_norm / (norm + 1e-6f));
-}
-
 template <typename G>
 Status adamw_for_grad(float* param, const G* grad, float* m, float* v, int64_t n,
                       const AdamWArgs& a, DType copy_dtype, void* copy, cudaStream_t stream) {
@@ -217,12 +212,6 @@ Status adamw_step_multi(const AdamWTensor* tensors, int count, DType grad_dtype,
     });
     LW_CUDA_LAUNCH_CHECK();
   }
-  return Status::ok();
-}
-
-Status clip_factor(float* out, const float* sumsq, float max_norm, cudaStream_t stream) {
-  clip_factor_kernel<<<1, 1, 0, stream>>>(out, sumsq, max_norm);
-  LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
 

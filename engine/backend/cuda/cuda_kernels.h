@@ -192,8 +192,6 @@ struct AdamWTensor {
 };
 Status adamw_step_multi(const AdamWTensor* tensors, int count, DType grad_dtype, DType copy_dtype,
                         const AdamWArgs& a, cudaStream_t stream);
-// clip factor: out = min(1, max_norm / (sqrt(sumsq[0]) + 1e-6)) in device memory.
-Status clip_factor(float* out, const float* sumsq, float max_norm, cudaStream_t stream);
 
 // ---- deferred input validation (engine/ops/device_errors.h) --------------------------
 // Kernels that read ids or targets report a bad one here instead of reading out of bounds:
