@@ -13,6 +13,7 @@
 #include <string>
 #include <type_traits>
 
+#include "engine/backend/cuda/attention_flash_common.cuh"
 #include "engine/backend/cuda/attention_flash_mma.cuh"
 #include "engine/backend/cuda/cuda_common.cuh"
 #include "engine/core/rng.h"
@@ -22,43 +23,8 @@ namespace lw::cuda::flash {
 namespace {
 
 constexpr int kTile = 64;  // keys per forward step
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
 
 // ============================== kernels ==============================================
-
-struct Params {
-  const void *q, *k, *v, *out, *dout;
-  void *o, *dq, *dk, *dv;
-  const float* lse_in;
-  float* lse_out;
-  float* delta;
-  float* dq_acc;  // [B*NH, T, D] f32, the fused backward's dQ sum
-  const int32_t* mask;
-  int B, NH, NKV, T, Tk;  // Tk: key length (queries are the last T of Tk positions)
-  bool causal;
-  bool tm;  // token-major [B,T,H,D] tensors
-  float scale;
-  float p_drop;      // probability dropout (0: none); kept values scaled by keep_scale
-  float keep_scale;
-  uint64_t seed, offset;
-};
-
-// Offsets of head h of batch b (first row) and the distance between rows: query-side
-// tensors (q, out, dq, dout) have NH heads of T rows, key-side ones (k, v, dk, dv) NKV of Tk.
-template <int D>
-__device__ __forceinline__ int64_t q_base(const Params& p, int b, int h) {
-  return p.tm ? (static_cast<int64_t>(b) * p.T * p.NH + h) * D : (static_cast<int64_t>(b) * p.NH + h) * p.T * D;
-}
-template <int D>
-__device__ __forceinline__ int64_t k_base(const Params& p, int b, int hk) {
-  return p.tm ? (static_cast<int64_t>(b) * p.Tk * p.NKV + hk) * D
-              : (static_cast<int64_t>(b) * p.NKV + hk) * p.Tk * D;
-}
-template <int D>
-__device__ __forceinline__ int64_t q_rows(const Params& p) { return p.tm ? static_cast<int64_t>(p.NH) * D : D; }
-template <int D>
-__device__ __forceinline__ int64_t k_rows(const Params& p) { return p.tm ? static_cast<int64_t>(p.NKV) * D : D; }
 
 // The dropout mask of element (bh, query, key) of [B*NH, T, Tk]: the same Philox draw as
 // ops::dropout on the materialized probabilities, so the fused path equals the composed one.
@@ -113,10 +79,6 @@ __device__ __forceinline__ void key_flags(int* flags, const Params& p, int b, in
     const int key = k0 + i;
     flags[i] = key < p.Tk && (!p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + key] != 0);
   }
-}
-// Causal query i sees keys j <= Tk - T + i.
-__device__ __forceinline__ bool causal_ok(const Params& p, int query, int key) {
-  return !p.causal || key <= p.Tk - p.T + query;
 }
 
 // True when every key of the tile is valid (flags of 64 keys; one warp reads them all).
@@ -571,10 +533,12 @@ Status forward_cfg(const Params& p, cudaStream_t stream) {
   return launch(fwd_kernel<T, D, NW, MT, MINB, DROP>, grid, NW * 32, smem, p, stream);
 }
 
-// With dropout the Philox draws need the registers of two blocks per SM.
+// With dropout the Philox draws need the registers of two blocks per SM. Hopper (sm_90a
+// builds) takes D = 64 without dropout on wgmma (attention_flash_sm90.cu).
 template <typename T, int D>
 Status forward_t(const Params& p, cudaStream_t stream) {
   const bool drop = p.p_drop > 0.f;
+  if (D == 64 && !drop && forward_sm90_available()) return forward_sm90(std::is_same_v<T, __nv_bfloat16>, p, stream);
   if constexpr (D == 64)
     return drop ? forward_cfg<T, D, 4, 2, 2, true>(p, stream) : forward_cfg<T, D, 4, 2, 3, false>(p, stream);
   else
