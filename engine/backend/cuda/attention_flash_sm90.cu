@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <type_traits>
 
 #include "engine/backend/cuda/attention_flash_common.cuh"
@@ -27,34 +28,39 @@ constexpr int kD = 64, kKeys = 128;        // head size; keys per tile
 constexpr int kKStages = 2, kVStages = 3;  // see the header comment
 constexpr int kTileBytes = kKeys * kD * 2;
 
-// Online softmax of a warp's 16 x 128 score tile (rows g, g+8): the masks (MASKED), the
-// running max (log2 units) and sum; the scores become exp2(s * sl2 - max) and alpha is the
-// factor that rescales the output accumulated so far.
-template <bool MASKED>
-__device__ __forceinline__ void softmax_tile(float (&s)[64], float (&mrow)[2], float (&lrow)[2], float (&alpha)[2],
+// Online softmax of a warp's 16 x NK score tile (rows g, g+8; NS = NK/2 values a thread): the
+// masks (MASKED), the running max (log2 units) and sum; the scores become exp2(s * sl2 - max)
+// and alpha is the factor that rescales the output accumulated so far.
+template <bool MASKED, int NS>
+__device__ __forceinline__ void softmax_tile(float (&s)[NS], float (&mrow)[2], float (&lrow)[2], float (&alpha)[2],
                                              const Params& p, const int* f, int row0, int k0, float sl2) {
+  constexpr int NG = NS / 4;  // 8-key groups
   const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   if constexpr (MASKED) {
 #pragma unroll
-    for (int i = 0; i < 64; ++i) {
+    for (int i = 0; i < NS; ++i) {
       const int kk = (i >> 2) * 8 + 2 * t4 + (i & 1);
       if (!(f[kk] && causal_ok(p, row0 + g + ((i >> 1) & 1) * 8, k0 + kk))) s[i] = -INFINITY;
     }
   }
   float mx[2];
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {  // a tree, not a chain of dependent fmaxf
-    float m8[8];
+  for (int r = 0; r < 2; ++r) {
+    float t[NG / 2];  // a tree, not a chain of dependent fmaxf
 #pragma unroll
-    for (int i = 0; i < 8; ++i)
-      m8[i] = fmaxf(fmaxf(s[8 * i + 2 * r], s[8 * i + 2 * r + 1]), fmaxf(s[8 * i + 4 + 2 * r], s[8 * i + 5 + 2 * r]));
-    mx[r] = fmaxf(fmaxf(fmaxf(m8[0], m8[1]), fmaxf(m8[2], m8[3])), fmaxf(fmaxf(m8[4], m8[5]), fmaxf(m8[6], m8[7])));
-    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+    for (int i = 0; i < NG / 2; ++i)
+      t[i] = fmaxf(fmaxf(s[8 * i + 2 * r], s[8 * i + 2 * r + 1]), fmaxf(s[8 * i + 4 + 2 * r], s[8 * i + 5 + 2 * r]));
+#pragma unroll
+    for (int w = NG / 4; w >= 1; w /= 2)
+#pragma unroll
+      for (int i = 0; i < w; ++i) t[i] = fmaxf(t[i], t[i + w]);
+    mx[r] = t[0];
   }
   float msub[2];
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
+    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+    mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
     // The max is taken on raw scores (scale > 0 keeps the order); -inf: nothing seen yet.
     const float mnew = fmaxf(mrow[r], mx[r] * sl2);
     alpha[r] = mnew == -INFINITY ? 1.f : fast_exp2(mrow[r] - mnew);  // exp2(-inf) = 0
@@ -62,36 +68,57 @@ __device__ __forceinline__ void softmax_tile(float (&s)[64], float (&mrow)[2], f
     msub[r] = mnew == -INFINITY ? 0.f : mnew;  // masked scores stay -inf -> 0
   }
 #pragma unroll
-  for (int i = 0; i < 64; ++i) s[i] = fast_exp2(fmaf(s[i], sl2, -msub[(i >> 1) & 1]));
+  for (int i = 0; i < NS; ++i) s[i] = fast_exp2(fmaf(s[i], sl2, -msub[(i >> 1) & 1]));
 #pragma unroll
   for (int r = 0; r < 2; ++r) {  // the tile's row sum as a tree
-    float t8[8];
+    float t[NG / 2];
 #pragma unroll
-    for (int i = 0; i < 8; ++i) t8[i] = (s[8 * i + 2 * r] + s[8 * i + 2 * r + 1]) + (s[8 * i + 4 + 2 * r] + s[8 * i + 5 + 2 * r]);
-    lrow[r] = lrow[r] * alpha[r] + (((t8[0] + t8[1]) + (t8[2] + t8[3])) + ((t8[4] + t8[5]) + (t8[6] + t8[7])));
+    for (int i = 0; i < NG / 2; ++i)
+      t[i] = (s[8 * i + 2 * r] + s[8 * i + 2 * r + 1]) + (s[8 * i + 4 + 2 * r] + s[8 * i + 5 + 2 * r]);
+#pragma unroll
+    for (int w = NG / 4; w >= 1; w /= 2)
+#pragma unroll
+      for (int i = 0; i < w; ++i) t[i] += t[i + w];
+    lrow[r] = lrow[r] * alpha[r] + t[0];
   }
-}
-
-// O += P V over one 128-key tile: eight k16 steps, P from registers, V (rows = keys) MN-major.
-template <typename T>
-__device__ __forceinline__ void issue_pv(float (&o)[32], const uint32_t (&pa)[8][4], uint32_t v_stage) {
-  const uint64_t dv = sm90::desc_sw128(v_stage);
-#pragma unroll
-  for (int kk = 0; kk < 8; ++kk) sm90::Wgmma<T>::rs_n64_t(o, pa[kk], dv + kk * (16 * 128 >> 4));
-  sm90::commit();
 }
 
 template <int N>
 __device__ __forceinline__ void fence_regs(float (&r)[N]) { sm90::reg_fence(r); }
-__device__ __forceinline__ void fence_regs(uint32_t (&r)[8][4]) {
+template <int N>
+__device__ __forceinline__ void fence_regs(uint32_t (&r)[N][4]) {
 #pragma unroll
-  for (int i = 0; i < 8; ++i) sm90::reg_fence(r[i]);
+  for (int i = 0; i < N; ++i) sm90::reg_fence(r[i]);
 }
 
-template <typename T, int NWG, int MINB, bool PIPE>
+// S = Q K^T for NK keys: Q from registers (QREG, qa) or from its shared tile (descriptor dq).
+template <typename T, int NK, bool QREG, int NQ>
+__device__ __forceinline__ void issue_s(float (&s)[NK / 2], const uint32_t (&qa)[NQ][4], uint64_t dq, uint64_t dk) {
+#pragma unroll
+  for (int kk = 0; kk < kD / 16; ++kk) {
+    if constexpr (NK == 64) {
+      if constexpr (QREG) sm90::Wgmma<T>::template rs_n64<0>(s, qa[kk % NQ], dk + kk * 2, kk);
+      else sm90::Wgmma<T>::ss_n64(s, dq + kk * 2, dk + kk * 2, kk);
+    } else {
+      if constexpr (QREG) sm90::Wgmma<T>::template rs_n128<0>(s, qa[kk % NQ], dk + kk * 2, kk);
+      else sm90::Wgmma<T>::ss_n128(s, dq + kk * 2, dk + kk * 2, kk);
+    }
+  }
+  sm90::commit();
+}
+// O += P V over NK keys: P from registers, V (rows = keys) MN-major.
+template <typename T, int NK>
+__device__ __forceinline__ void issue_pv(float (&o)[32], const uint32_t (&pa)[NK / 16][4], uint32_t v_rows) {
+  const uint64_t dv = sm90::desc_sw128(v_rows);
+#pragma unroll
+  for (int kk = 0; kk < NK / 16; ++kk) sm90::Wgmma<T>::template rs_n64<1>(o, pa[kk], dv + kk * (16 * 128 >> 4), 1);
+  sm90::commit();
+}
+
+template <typename T, int NWG, int MINB, int NK, bool PIPE, bool QREG>
 __global__ void __launch_bounds__(NWG * 128, MINB) fwd_sm90_kernel(Params p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  constexpr int NT = NWG * 128, QT = NWG * 64;
+  constexpr int NT = NWG * 128, QT = NWG * 64, UPT = kKeys / NK;  // UPT: key units a tile
   extern __shared__ __align__(16) unsigned char smem_raw[];
   // The swizzle atoms need 1024-byte alignment (the launch adds the slack).
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
@@ -106,7 +133,8 @@ __global__ void __launch_bounds__(NWG * 128, MINB) fwd_sm90_kernel(Params p) {
   const T* k = static_cast<const T*>(p.k) + k_base<kD>(p, b, hk);
   const T* v = static_cast<const T*>(p.v) + k_base<kD>(p, b, hk);
   const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + QT) : p.Tk;
-  const int n_tiles = kv_end > 0 ? (kv_end + kKeys - 1) / kKeys : 0;
+  const int n_units = kv_end > 0 ? (kv_end + NK - 1) / NK : 0;
+  const int n_tiles = (n_units + UPT - 1) / UPT;
   auto issue = [&](int j) {
     const int k0 = j * kKeys;
     sm90::cp_tile_sw128<T, kKeys, NT>(sK + (j % kKStages) * kTileBytes, k, k0, p.Tk, krs);
@@ -121,35 +149,44 @@ __global__ void __launch_bounds__(NWG * 128, MINB) fwd_sm90_kernel(Params p) {
 
   const float sl2 = p.scale * kLog2e;
   const uint64_t dq = sm90::desc_sw128(sQ + wg * 64 * 128);
-  float o[32], s[64];
-  uint32_t pa[8][4];  // P of the previous tile as register A fragments (PIPE)
+  uint32_t qa[QREG ? kD / 16 : 1][4];  // Q as register A fragments (QREG)
+  float o[32], s[NK / 2];
+  uint32_t pa[NK / 16][4];  // P as register A fragments
 #pragma unroll
   for (int i = 0; i < 32; ++i) o[i] = 0.f;
   float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
-  // Tile j: its scores (with P_{j-1} V_{j-1} in flight, PIPE), softmax, O rescaled, P_j packed.
-  auto tile = [&](int j, auto pipe) {
-    const int k0 = j * kKeys;
-    cp_wait<0>();
-    sm90::fence_proxy_async();
-    __syncthreads();  // tile j landed; every warp is done with tile j - 1's K and j - 2's V
-    if (j + 1 < n_tiles) issue(j + 1);
-    cp_commit();
-    const uint64_t dk = sm90::desc_sw128(sK + (j % kKStages) * kTileBytes);
-    sm90::fence();
+  // Shared memory of unit u (NK keys): rows of its stage.
+  auto k_rows_at = [&](int u) { return sK + (u / UPT % kKStages) * kTileBytes + (u % UPT) * NK * 128; };
+  auto v_rows_at = [&](int u) { return sV + (u / UPT % kVStages) * kTileBytes + (u % UPT) * NK * 128; };
+  // Unit u: its scores (with P_{u-1} V_{u-1} in flight, PIPE), softmax, O rescaled, P_u packed.
+  auto unit = [&](int u, auto pipe) {
+    const int k0 = u * NK;
+    if (u % UPT == 0) {
+      cp_wait<0>();
+      sm90::fence_proxy_async();
+      __syncthreads();  // tile u/UPT landed; every warp is done with the stages the next load reuses
+      if (u / UPT + 1 < n_tiles) issue(u / UPT + 1);
+      cp_commit();
+      if (QREG && u == 0) {
 #pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(s, dq + kk * 2, dk + kk * 2, kk);
-    sm90::commit();
+        for (int kk = 0; kk < (QREG ? kD / 16 : 0); ++kk) sm90::load_a_sw128(qa[kk], sQ, wrow - q0, kk * 16);
+      }
+    }
+    sm90::fence();
+    issue_s<T, NK, QREG>(s, qa, dq, sm90::desc_sw128(k_rows_at(u)));
     if constexpr (decltype(pipe)::value) {
-      issue_pv<T>(o, pa, sV + ((j - 1) % kVStages) * kTileBytes);
+      issue_pv<T, NK>(o, pa, v_rows_at(u - 1));
       sm90::wait<1>();
     } else {
       sm90::wait<0>();
     }
     fence_regs(s);
-    const int* f = kf + (j % kKStages) * kKeys;
-    // Interior tiles (every key valid and visible to all the warp's rows) skip the mask.
-    const bool full = __all_sync(0xffffffffu, f[lane] && f[lane + 32] && f[lane + 64] && f[lane + 96]) &&
-                      causal_ok(p, wrow, k0 + kKeys - 1);
+    const int* f = kf + (u / UPT % kKStages) * kKeys + (u % UPT) * NK;
+    // Interior units (every key valid and visible to all the warp's rows) skip the mask.
+    bool valid = true;
+#pragma unroll
+    for (int i = 0; i < NK / 32; ++i) valid = valid && f[lane + 32 * i];
+    const bool full = __all_sync(0xffffffffu, valid) && causal_ok(p, wrow, k0 + NK - 1);
     float alpha[2];
     if (full) softmax_tile<false>(s, mrow, lrow, alpha, p, f, wrow, k0, sl2);
     else softmax_tile<true>(s, mrow, lrow, alpha, p, f, wrow, k0, sl2);
@@ -159,28 +196,28 @@ __global__ void __launch_bounds__(NWG * 128, MINB) fwd_sm90_kernel(Params p) {
 #pragma unroll
     for (int i = 0; i < 32; ++i) o[i] *= alpha[(i >> 1) & 1];
 #pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {
+    for (int kk = 0; kk < NK / 16; ++kk) {
       pa[kk][0] = Mma<T>::pack(s[8 * kk + 0], s[8 * kk + 1]);
       pa[kk][1] = Mma<T>::pack(s[8 * kk + 2], s[8 * kk + 3]);
       pa[kk][2] = Mma<T>::pack(s[8 * kk + 4], s[8 * kk + 5]);
       pa[kk][3] = Mma<T>::pack(s[8 * kk + 6], s[8 * kk + 7]);
     }
   };
-  auto pv = [&](int j) {
+  auto pv = [&](int u) {
     sm90::fence();
-    issue_pv<T>(o, pa, sV + (j % kVStages) * kTileBytes);
+    issue_pv<T, NK>(o, pa, v_rows_at(u));
     sm90::wait<0>();
     fence_regs(o);
     fence_regs(pa);
   };
   if (PIPE) {
-    if (n_tiles > 0) tile(0, std::false_type{});
-    for (int j = 1; j < n_tiles; ++j) tile(j, std::true_type{});
-    if (n_tiles > 0) pv(n_tiles - 1);
+    if (n_units > 0) unit(0, std::false_type{});
+    for (int u = 1; u < n_units; ++u) unit(u, std::true_type{});
+    if (n_units > 0) pv(n_units - 1);
   } else {
-    for (int j = 0; j < n_tiles; ++j) {
-      tile(j, std::false_type{});
-      pv(j);
+    for (int u = 0; u < n_units; ++u) {
+      unit(u, std::false_type{});
+      pv(u);
     }
   }
   T* out = static_cast<T*>(p.o) + q_base<kD>(p, b, h);
@@ -210,11 +247,11 @@ __global__ void sm90_probe() {
 #endif
 }
 
-template <typename T, int NWG, int MINB, bool PIPE>
+template <typename T, int NWG, int MINB, int NK, bool PIPE, bool QREG>
 Status launch_cfg(const Params& p, cudaStream_t stream) {
   constexpr int QT = NWG * 64;
   const size_t smem = 1024 + QT * 128 + (kKStages + kVStages) * kTileBytes + kKStages * kKeys * sizeof(int);
-  auto kernel = fwd_sm90_kernel<T, NWG, MINB, PIPE>;
+  auto kernel = fwd_sm90_kernel<T, NWG, MINB, NK, PIPE, QREG>;
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
   const dim3 grid(p.B * p.NH, (p.T + QT - 1) / QT);
   kernel<<<grid, NWG * 128, smem, stream>>>(p);
@@ -225,9 +262,12 @@ Status launch_cfg(const Params& p, cudaStream_t stream) {
 template <typename T>
 Status launch_t(const Params& p, cudaStream_t stream) {
   const char* v = std::getenv("LW_ATTN_RUN");  // TEMPORARY: variants while comparing
-  if (v && !std::strcmp(v, "w2")) return launch_cfg<T, 2, 2, false>(p, stream);
-  if (v && !std::strcmp(v, "w2p")) return launch_cfg<T, 2, 1, true>(p, stream);
-  return launch_cfg<T, 3, 1, true>(p, stream);
+  const std::string run = v ? v : "";
+  if (run == "u2") return launch_cfg<T, 2, 2, 64, true, true>(p, stream);
+  if (run == "u2s") return launch_cfg<T, 2, 2, 64, true, false>(p, stream);
+  if (run == "u4") return launch_cfg<T, 4, 1, 64, true, true>(p, stream);
+  if (run == "w4") return launch_cfg<T, 4, 1, 128, false, false>(p, stream);
+  return launch_cfg<T, 2, 2, 128, false, false>(p, stream);
 }
 
 }  // namespace
