@@ -316,8 +316,9 @@ __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
   float* lse_s = reinterpret_cast<float*>(dSs0 + 2 * KB * lds);  // [2][QB], log2 domain
   float* dl_s = lse_s + 2 * QB;                              // [2][QB]
   int* kf = reinterpret_cast<int*>(dl_s + 2 * QB);           // [KB]
-  // Causal: key block on grid y, so the blocks with the most queries (the first keys) go first.
-  const int k0 = (p.causal ? blockIdx.y : blockIdx.x) * KB, bk = p.causal ? blockIdx.x : blockIdx.y;
+  int kb, bk;
+  block_order((p.Tk + KB - 1) / KB, p.B * p.NKV, false, kb, bk);
+  const int k0 = kb * KB;
   const int b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   const int64_t koff = k_base<D>(p, b, hk), qrs = q_rows<D>(p), krs = k_rows<D>(p);
@@ -551,8 +552,7 @@ Status backward_cfg(const Params& p, cudaStream_t stream) {
   constexpr int KB = NW * 16 * MT, QB = 64;
   const size_t smem = (2 * KB + 4 * QB) * (D + 8) * sizeof(T) + 2 * KB * (QB + 8) * sizeof(T) +
                       4 * QB * sizeof(float) + KB * sizeof(int);
-  const unsigned nkb = (p.Tk + KB - 1) / KB;
-  const dim3 grid = p.causal ? dim3(p.B * p.NKV, nkb) : dim3(nkb, p.B * p.NKV);
+  const unsigned grid = p.B * p.NKV * ((p.Tk + KB - 1) / KB);  // block_order
   return launch(bwd_kernel<T, D, NW, MT, MINB, DROP>, grid, NW * 32, smem, p, stream);
 }
 

@@ -51,6 +51,21 @@ __device__ __forceinline__ bool causal_ok(const Params& p, int query, int key) {
   return !p.causal || key <= p.Tk - p.T + query;
 }
 
+// Which (head, block) a block of a 1-D grid of n_heads * n_blocks works on. The blocks of one
+// head read the same K/V (forward) or Q/dO (backward), so heads go in groups of 16 whose blocks
+// run together and share those in L2 (a head-minor order re-reads them from DRAM). Within a
+// group the blocks go in rank order, or reversed: causal grids put the blocks with the most
+// work first (the forward's last query blocks, the backward's first key blocks), so that the
+// short ones fill the tail.
+__device__ __forceinline__ void block_order(int n_blocks, int n_heads, bool reversed, int& blk, int& head) {
+  constexpr int kGroup = 16;
+  const int per = kGroup * n_blocks, grp = static_cast<int>(blockIdx.x) / per;
+  const int r = static_cast<int>(blockIdx.x) - grp * per, size = min(kGroup, n_heads - grp * kGroup);
+  const int rank = r / size;
+  head = grp * kGroup + r % size;
+  blk = reversed ? n_blocks - 1 - rank : rank;
+}
+
 // The wgmma forward (attention_flash_sm90.cu): D = 64, bf16/f16, no dropout. Available when
 // the build targets sm_90a (the architecture-specific Hopper features); plain sm_90 builds and
 // other GPUs use the mma.sync kernels.

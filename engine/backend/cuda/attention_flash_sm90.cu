@@ -124,8 +124,9 @@ __global__ void __launch_bounds__(NWG * 128, MINB) fwd_sm90_kernel(Params p) {
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
   const uint32_t sQ = (raw + 1023) & ~1023u, sK = sQ + QT * 128, sV = sK + kKStages * kTileBytes;
   int* kf = reinterpret_cast<int*>(smem_raw + (sV - raw) + kVStages * kTileBytes);  // [kKStages][kKeys]
-  // Causal: the query blocks with the most keys go first (grid y), so the short ones fill the tail.
-  const int bh = blockIdx.x, qb = p.causal ? gridDim.y - 1 - blockIdx.y : blockIdx.y, q0 = qb * QT;
+  int qb, bh;
+  block_order((p.T + QT - 1) / QT, p.B * p.NH, p.causal, qb, bh);
+  const int q0 = qb * QT;
   const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
   const int wg = threadIdx.x >> 7, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   const int wrow = q0 + wg * 64 + ((threadIdx.x >> 5) & 3) * 16;  // this warp's first query
@@ -253,7 +254,7 @@ Status launch_cfg(const Params& p, cudaStream_t stream) {
   const size_t smem = 1024 + QT * 128 + (kKStages + kVStages) * kTileBytes + kKStages * kKeys * sizeof(int);
   auto kernel = fwd_sm90_kernel<T, NWG, MINB, NK, PIPE, QREG>;
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
-  const dim3 grid(p.B * p.NH, (p.T + QT - 1) / QT);
+  const unsigned grid = p.B * p.NH * ((p.T + QT - 1) / QT);  // block_order
   kernel<<<grid, NWG * 128, smem, stream>>>(p);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
