@@ -1,19 +1,20 @@
 // The Hopper forward of the fused attention (D = 64, bf16/f16, no dropout), on the warpgroup
-// tensor-core instructions of sm_90a (wgmma, attention_flash_wgmma.cuh): FlashAttention-3's
-// intra-warpgroup overlap without its producer warps. A block holds NWG warpgroups of 64
-// queries; 128-key K/V tiles arrive by cp.async into 128-byte-swizzled shared memory (K in two
-// stages, V in three: V of tile j-1 is still read while tile j's scores are computed). Per
-// tile, a warpgroup issues S_j = Q K_j^T and O += P_{j-1} V_{j-1} together, takes tile j's
-// online softmax while the second product runs, then rescales O. The softmax is the mma.sync
-// kernels' (same fragment layout): unscaled scores, scale * log2(e) folded into one FFMA.
-// The mma.sync forward (attention_flash.cu) stays for dropout, D = 128 and non-sm_90a builds.
+// tensor-core instructions of sm_90a (wgmma, attention_flash_wgmma.cuh). A block holds two
+// warpgroups of 64 queries and two blocks share an SM (127 registers a thread): four
+// warpgroups whose products and softmaxes interleave. 128-key K/V tiles arrive by cp.async in
+// two stages of 128-byte-swizzled shared memory; per tile a warpgroup computes S = Q K^T (Q and
+// K from shared memory), the online softmax in registers (the mma.sync kernels' fragment
+// layout: unscaled scores, scale * log2(e) folded into one FFMA), then O += P V with P as
+// register A fragments. Measured against this on the H100 and dropped: FlashAttention-3's
+// intra-warpgroup overlap (S of tile j beside P V of tile j-1; needs ~160 registers, so one
+// block of three warpgroups an SM, or 64-key units at two blocks), Q in registers, four
+// warpgroups a block. The mma.sync forward (attention_flash.cu) serves dropout, D = 128 and
+// builds without sm_90a.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <cstdlib>
 #include <cstring>
-#include <string>
-#include <type_traits>
 
 #include "engine/backend/cuda/attention_flash_common.cuh"
 #include "engine/backend/cuda/attention_flash_mma.cuh"
@@ -24,37 +25,35 @@ namespace lw::cuda::flash {
 
 namespace {
 
-constexpr int kD = 64, kKeys = 128;        // head size; keys per tile
-constexpr int kKStages = 2, kVStages = 3;  // see the header comment
+constexpr int kD = 64, kKeys = 128;  // head size; keys per tile
+constexpr int kWG = 2, kThreads = kWG * 128, kQueries = kWG * 64;  // a block
+constexpr int kStages = 2;
 constexpr int kTileBytes = kKeys * kD * 2;
+// Q, the K and V stages, the key flags; +1024: the swizzle atoms' alignment.
+constexpr size_t kSmem = 1024 + kQueries * 128 + 2 * kStages * kTileBytes + kStages * kKeys * sizeof(int);
 
-// Online softmax of a warp's 16 x NK score tile (rows g, g+8; NS = NK/2 values a thread): the
-// masks (MASKED), the running max (log2 units) and sum; the scores become exp2(s * sl2 - max)
-// and alpha is the factor that rescales the output accumulated so far.
-template <bool MASKED, int NS>
-__device__ __forceinline__ void softmax_tile(float (&s)[NS], float (&mrow)[2], float (&lrow)[2], float (&alpha)[2],
+// Online softmax of a warp's 16 x 128 score tile (rows g, g+8; s[4i..4i+3] the m16n8 C layout
+// of keys 8i..8i+7): the masks (MASKED), the running max (log2 units) and sum; the scores
+// become exp2(s * sl2 - max) and alpha is the factor that rescales the output so far.
+template <bool MASKED>
+__device__ __forceinline__ void softmax_tile(float (&s)[64], float (&mrow)[2], float (&lrow)[2], float (&alpha)[2],
                                              const Params& p, const int* f, int row0, int k0, float sl2) {
-  constexpr int NG = NS / 4;  // 8-key groups
   const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   if constexpr (MASKED) {
 #pragma unroll
-    for (int i = 0; i < NS; ++i) {
+    for (int i = 0; i < 64; ++i) {
       const int kk = (i >> 2) * 8 + 2 * t4 + (i & 1);
       if (!(f[kk] && causal_ok(p, row0 + g + ((i >> 1) & 1) * 8, k0 + kk))) s[i] = -INFINITY;
     }
   }
   float mx[2];
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    float t[NG / 2];  // a tree, not a chain of dependent fmaxf
+  for (int r = 0; r < 2; ++r) {  // a tree, not a chain of dependent fmaxf
+    float t[8];
 #pragma unroll
-    for (int i = 0; i < NG / 2; ++i)
+    for (int i = 0; i < 8; ++i)
       t[i] = fmaxf(fmaxf(s[8 * i + 2 * r], s[8 * i + 2 * r + 1]), fmaxf(s[8 * i + 4 + 2 * r], s[8 * i + 5 + 2 * r]));
-#pragma unroll
-    for (int w = NG / 4; w >= 1; w /= 2)
-#pragma unroll
-      for (int i = 0; i < w; ++i) t[i] = fmaxf(t[i], t[i + w]);
-    mx[r] = t[0];
+    mx[r] = fmaxf(fmaxf(fmaxf(t[0], t[1]), fmaxf(t[2], t[3])), fmaxf(fmaxf(t[4], t[5]), fmaxf(t[6], t[7])));
   }
   float msub[2];
 #pragma unroll
@@ -68,166 +67,54 @@ __device__ __forceinline__ void softmax_tile(float (&s)[NS], float (&mrow)[2], f
     msub[r] = mnew == -INFINITY ? 0.f : mnew;  // masked scores stay -inf -> 0
   }
 #pragma unroll
-  for (int i = 0; i < NS; ++i) s[i] = fast_exp2(fmaf(s[i], sl2, -msub[(i >> 1) & 1]));
+  for (int i = 0; i < 64; ++i) s[i] = fast_exp2(fmaf(s[i], sl2, -msub[(i >> 1) & 1]));
 #pragma unroll
   for (int r = 0; r < 2; ++r) {  // the tile's row sum as a tree
-    float t[NG / 2];
+    float t[8];
 #pragma unroll
-    for (int i = 0; i < NG / 2; ++i)
+    for (int i = 0; i < 8; ++i)
       t[i] = (s[8 * i + 2 * r] + s[8 * i + 2 * r + 1]) + (s[8 * i + 4 + 2 * r] + s[8 * i + 5 + 2 * r]);
-#pragma unroll
-    for (int w = NG / 4; w >= 1; w /= 2)
-#pragma unroll
-      for (int i = 0; i < w; ++i) t[i] += t[i + w];
-    lrow[r] = lrow[r] * alpha[r] + t[0];
+    lrow[r] = lrow[r] * alpha[r] + (((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7])));
   }
 }
 
-template <int N>
-__device__ __forceinline__ void fence_regs(float (&r)[N]) { sm90::reg_fence(r); }
-template <int N>
-__device__ __forceinline__ void fence_regs(uint32_t (&r)[N][4]) {
+// S = Q K^T over one tile (four k16 steps; descriptors of the warpgroup's Q rows and the K tile).
+template <typename T>
+__device__ __forceinline__ void issue_s(float (&s)[64], uint64_t dq, uint64_t dk) {
+  sm90::fence();
 #pragma unroll
-  for (int i = 0; i < N; ++i) sm90::reg_fence(r[i]);
-}
-
-// S = Q K^T for NK keys: Q from registers (QREG, qa) or from its shared tile (descriptor dq).
-template <typename T, int NK, bool QREG, int NQ>
-__device__ __forceinline__ void issue_s(float (&s)[NK / 2], const uint32_t (&qa)[NQ][4], uint64_t dq, uint64_t dk) {
-#pragma unroll
-  for (int kk = 0; kk < kD / 16; ++kk) {
-    if constexpr (NK == 64) {
-      if constexpr (QREG) sm90::Wgmma<T>::template rs_n64<0>(s, qa[kk % NQ], dk + kk * 2, kk);
-      else sm90::Wgmma<T>::ss_n64(s, dq + kk * 2, dk + kk * 2, kk);
-    } else {
-      if constexpr (QREG) sm90::Wgmma<T>::template rs_n128<0>(s, qa[kk % NQ], dk + kk * 2, kk);
-      else sm90::Wgmma<T>::ss_n128(s, dq + kk * 2, dk + kk * 2, kk);
-    }
-  }
+  for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(s, dq + kk * 2, dk + kk * 2, kk);  // +32 bytes
   sm90::commit();
 }
-// O += P V over NK keys: P from registers, V (rows = keys) MN-major.
-template <typename T, int NK>
-__device__ __forceinline__ void issue_pv(float (&o)[32], const uint32_t (&pa)[NK / 16][4], uint32_t v_rows) {
-  const uint64_t dv = sm90::desc_sw128(v_rows);
+// O += P V over one tile: eight k16 steps, P from registers, V (rows = keys) MN-major.
+template <typename T>
+__device__ __forceinline__ void issue_pv(float (&o)[32], const uint32_t (&pa)[8][4], uint64_t dv) {
+  sm90::fence();
 #pragma unroll
-  for (int kk = 0; kk < NK / 16; ++kk) sm90::Wgmma<T>::template rs_n64<1>(o, pa[kk], dv + kk * (16 * 128 >> 4), 1);
+  for (int kk = 0; kk < 8; ++kk) sm90::Wgmma<T>::rs_n64_t(o, pa[kk], dv + kk * (16 * 128 >> 4));  // +16 rows
   sm90::commit();
 }
 
-template <typename T, int NWG, int MINB, int NK, bool PIPE, bool QREG>
-__global__ void __launch_bounds__(NWG * 128, MINB) fwd_sm90_kernel(Params p) {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  constexpr int NT = NWG * 128, QT = NWG * 64, UPT = kKeys / NK;  // UPT: key units a tile
-  extern __shared__ __align__(16) unsigned char smem_raw[];
-  // The swizzle atoms need 1024-byte alignment (the launch adds the slack).
-  const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
-  const uint32_t sQ = (raw + 1023) & ~1023u, sK = sQ + QT * 128, sV = sK + kKStages * kTileBytes;
-  int* kf = reinterpret_cast<int*>(smem_raw + (sV - raw) + kVStages * kTileBytes);  // [kKStages][kKeys]
-  int qb, bh;
-  block_order((p.T + QT - 1) / QT, p.B * p.NH, p.causal, qb, bh);
-  const int q0 = qb * QT;
-  const int b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
-  const int wg = threadIdx.x >> 7, lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
-  const int wrow = q0 + wg * 64 + ((threadIdx.x >> 5) & 3) * 16;  // this warp's first query
-  const int64_t qrs = q_rows<kD>(p), krs = k_rows<kD>(p);
-  const T* k = static_cast<const T*>(p.k) + k_base<kD>(p, b, hk);
-  const T* v = static_cast<const T*>(p.v) + k_base<kD>(p, b, hk);
-  const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + QT) : p.Tk;
-  const int n_units = kv_end > 0 ? (kv_end + NK - 1) / NK : 0;
-  const int n_tiles = (n_units + UPT - 1) / UPT;
-  auto issue = [&](int j) {
-    const int k0 = j * kKeys;
-    sm90::cp_tile_sw128<T, kKeys, NT>(sK + (j % kKStages) * kTileBytes, k, k0, p.Tk, krs);
-    sm90::cp_tile_sw128<T, kKeys, NT>(sV + (j % kVStages) * kTileBytes, v, k0, p.Tk, krs);
-    int* f = kf + (j % kKStages) * kKeys;
-    for (int i = threadIdx.x; i < kKeys; i += NT)
-      f[i] = k0 + i < p.Tk && (!p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + k0 + i] != 0);
-  };
-  sm90::cp_tile_sw128<T, QT, NT>(sQ, static_cast<const T*>(p.q) + q_base<kD>(p, b, h), q0, p.T, qrs);
-  if (n_tiles > 0) issue(0);
-  cp_commit();
+// P (the softmax's f32 C fragments) as register A fragments of the k16 steps.
+template <typename T>
+__device__ __forceinline__ void pack_p(uint32_t (&pa)[8][4], const float (&s)[64]) {
+#pragma unroll
+  for (int kk = 0; kk < 8; ++kk)
+#pragma unroll
+    for (int i = 0; i < 4; ++i) pa[kk][i] = Mma<T>::pack(s[8 * kk + 2 * i], s[8 * kk + 2 * i + 1]);
+}
 
-  const float sl2 = p.scale * kLog2e;
-  const uint64_t dq = sm90::desc_sw128(sQ + wg * 64 * 128);
-  uint32_t qa[QREG ? kD / 16 : 1][4];  // Q as register A fragments (QREG)
-  float o[32], s[NK / 2];
-  uint32_t pa[NK / 16][4];  // P as register A fragments
-#pragma unroll
-  for (int i = 0; i < 32; ++i) o[i] = 0.f;
-  float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
-  // Shared memory of unit u (NK keys): rows of its stage.
-  auto k_rows_at = [&](int u) { return sK + (u / UPT % kKStages) * kTileBytes + (u % UPT) * NK * 128; };
-  auto v_rows_at = [&](int u) { return sV + (u / UPT % kVStages) * kTileBytes + (u % UPT) * NK * 128; };
-  // Unit u: its scores (with P_{u-1} V_{u-1} in flight, PIPE), softmax, O rescaled, P_u packed.
-  auto unit = [&](int u, auto pipe) {
-    const int k0 = u * NK;
-    if (u % UPT == 0) {
-      cp_wait<0>();
-      sm90::fence_proxy_async();
-      __syncthreads();  // tile u/UPT landed; every warp is done with the stages the next load reuses
-      if (u / UPT + 1 < n_tiles) issue(u / UPT + 1);
-      cp_commit();
-      if (QREG && u == 0) {
-#pragma unroll
-        for (int kk = 0; kk < (QREG ? kD / 16 : 0); ++kk) sm90::load_a_sw128(qa[kk], sQ, wrow - q0, kk * 16);
-      }
-    }
-    sm90::fence();
-    issue_s<T, NK, QREG>(s, qa, dq, sm90::desc_sw128(k_rows_at(u)));
-    if constexpr (decltype(pipe)::value) {
-      issue_pv<T, NK>(o, pa, v_rows_at(u - 1));
-      sm90::wait<1>();
-    } else {
-      sm90::wait<0>();
-    }
-    fence_regs(s);
-    const int* f = kf + (u / UPT % kKStages) * kKeys + (u % UPT) * NK;
-    // Interior units (every key valid and visible to all the warp's rows) skip the mask.
-    bool valid = true;
-#pragma unroll
-    for (int i = 0; i < NK / 32; ++i) valid = valid && f[lane + 32 * i];
-    const bool full = __all_sync(0xffffffffu, valid) && causal_ok(p, wrow, k0 + NK - 1);
-    float alpha[2];
-    if (full) softmax_tile<false>(s, mrow, lrow, alpha, p, f, wrow, k0, sl2);
-    else softmax_tile<true>(s, mrow, lrow, alpha, p, f, wrow, k0, sl2);
-    if constexpr (decltype(pipe)::value) sm90::wait<0>();
-    fence_regs(o);
-    fence_regs(pa);
-#pragma unroll
-    for (int i = 0; i < 32; ++i) o[i] *= alpha[(i >> 1) & 1];
-#pragma unroll
-    for (int kk = 0; kk < NK / 16; ++kk) {
-      pa[kk][0] = Mma<T>::pack(s[8 * kk + 0], s[8 * kk + 1]);
-      pa[kk][1] = Mma<T>::pack(s[8 * kk + 2], s[8 * kk + 3]);
-      pa[kk][2] = Mma<T>::pack(s[8 * kk + 4], s[8 * kk + 5]);
-      pa[kk][3] = Mma<T>::pack(s[8 * kk + 6], s[8 * kk + 7]);
-    }
-  };
-  auto pv = [&](int u) {
-    sm90::fence();
-    issue_pv<T, NK>(o, pa, v_rows_at(u));
-    sm90::wait<0>();
-    fence_regs(o);
-    fence_regs(pa);
-  };
-  if (PIPE) {
-    if (n_units > 0) unit(0, std::false_type{});
-    for (int u = 1; u < n_units; ++u) unit(u, std::true_type{});
-    if (n_units > 0) pv(n_units - 1);
-  } else {
-    for (int u = 0; u < n_units; ++u) {
-      unit(u, std::false_type{});
-      pv(u);
-    }
-  }
-  T* out = static_cast<T*>(p.o) + q_base<kD>(p, b, h);
+// Writes the warp's 16 output rows (O / l) and their log-sum-exp.
+template <typename T>
+__device__ __forceinline__ void store_rows(const Params& p, T* out, int64_t qrs, int bh, int row0,
+                                           const float (&o)[32], const float (&mrow)[2], const float (&lrow)[2]) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     float l = lrow[r];
     l += __shfl_xor_sync(0xffffffffu, l, 1);
     l += __shfl_xor_sync(0xffffffffu, l, 2);
-    const int row = wrow + g + r * 8;
+    const int row = row0 + g + r * 8;
     if (row >= p.T) continue;
     const float inv = l > 0.f ? 1.f / l : 0.f;
 #pragma unroll
@@ -237,6 +124,73 @@ __global__ void __launch_bounds__(NWG * 128, MINB) fwd_sm90_kernel(Params p) {
     if (t4 == 0)
       p.lse_out[static_cast<int64_t>(bh) * p.T + row] = l > 0.f ? mrow[r] * kLn2 + logf(l) : -INFINITY;
   }
+}
+
+template <typename T, bool OPT>
+__global__ void __launch_bounds__(kThreads, 2) fwd_sm90_kernel(Params p) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
+  const uint32_t sQ = (raw + 1023) & ~1023u, sK = sQ + kQueries * 128, sV = sK + kStages * kTileBytes;
+  int* kf = reinterpret_cast<int*>(smem_raw + (sV - raw) + kStages * kTileBytes);  // [kStages][kKeys]
+  int qb, bh;
+  block_order((p.T + kQueries - 1) / kQueries, p.B * p.NH, p.causal, qb, bh);
+  const int q0 = qb * kQueries, b = bh / p.NH, h = bh % p.NH, hk = h / (p.NH / p.NKV);
+  const int wg = threadIdx.x >> 7, lane = threadIdx.x & 31;
+  const int wrow = q0 + wg * 64 + ((threadIdx.x >> 5) & 3) * 16;  // this warp's first query
+  const int64_t qrs = q_rows<kD>(p), krs = k_rows<kD>(p);
+  const T* k = static_cast<const T*>(p.k) + k_base<kD>(p, b, hk);
+  const T* v = static_cast<const T*>(p.v) + k_base<kD>(p, b, hk);
+  const int kv_end = p.causal ? min(p.Tk, p.Tk - p.T + q0 + kQueries) : p.Tk;
+  const int n_tiles = kv_end > 0 ? (kv_end + kKeys - 1) / kKeys : 0;
+  auto issue = [&](int j) {  // tile j's K, V and key flags into stage j % kStages
+    const int k0 = j * kKeys, st = j % kStages;
+    sm90::cp_tile_sw128<T, kKeys, kThreads>(sK + st * kTileBytes, k, k0, p.Tk, krs);
+    sm90::cp_tile_sw128<T, kKeys, kThreads>(sV + st * kTileBytes, v, k0, p.Tk, krs);
+    for (int i = threadIdx.x; i < kKeys; i += kThreads)
+      kf[st * kKeys + i] = k0 + i < p.Tk && (!p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + k0 + i] != 0);
+  };
+  sm90::cp_tile_sw128<T, kQueries, kThreads>(sQ, static_cast<const T*>(p.q) + q_base<kD>(p, b, h), q0, p.T, qrs);
+  if (n_tiles > 0) issue(0);
+  cp_commit();
+
+  const float sl2 = p.scale * kLog2e;
+  const uint64_t dq = sm90::desc_sw128(sQ + wg * 64 * 128);
+  float o[32], s[64];
+  uint32_t pa[8][4];
+#pragma unroll
+  for (int i = 0; i < 32; ++i) o[i] = 0.f;
+  float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.f, 0.f};
+  for (int j = 0; j < n_tiles; ++j) {
+    const int k0 = j * kKeys, st = j % kStages;
+    cp_wait<0>();
+    sm90::fence_proxy_async();  // this thread's copies, visible to wgmma (the async proxy)
+    __syncthreads();            // tile j landed; every warp is done with tile j - 1 (the next stage)
+    if (j + 1 < n_tiles) issue(j + 1);
+    cp_commit();
+    issue_s<T>(s, dq, sm90::desc_sw128(sK + st * kTileBytes));
+    sm90::wait<0>();
+    sm90::reg_fence(s);
+    const int* f = kf + st * kKeys;
+    // Interior tiles (every key valid and visible to all the warp's rows) skip the mask.
+    const bool full = __all_sync(0xffffffffu, f[lane] && f[lane + 32] && f[lane + 64] && f[lane + 96]) &&
+                      causal_ok(p, wrow, k0 + kKeys - 1);
+    float alpha[2];
+    if (full) softmax_tile<false>(s, mrow, lrow, alpha, p, f, wrow, k0, sl2);
+    else softmax_tile<true>(s, mrow, lrow, alpha, p, f, wrow, k0, sl2);
+    sm90::reg_fence(o);
+    // Rows whose max did not grow keep alpha = 1: the warp skips the rescale when all of them do.
+    if (!OPT || __any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) {
+#pragma unroll
+      for (int i = 0; i < 32; ++i) o[i] *= alpha[(i >> 1) & 1];
+    }
+    pack_p<T>(pa, s);
+    issue_pv<T>(o, pa, sm90::desc_sw128(sV + st * kTileBytes));
+    sm90::wait<0>();
+    sm90::reg_fence(o);
+    for (int kk = 0; kk < 8; ++kk) sm90::reg_fence(pa[kk]);
+  }
+  store_rows<T>(p, static_cast<T*>(p.o) + q_base<kD>(p, b, h), qrs, bh, wrow, o, mrow, lrow);
 #endif
 }
 
@@ -248,27 +202,14 @@ __global__ void sm90_probe() {
 #endif
 }
 
-template <typename T, int NWG, int MINB, int NK, bool PIPE, bool QREG>
-Status launch_cfg(const Params& p, cudaStream_t stream) {
-  constexpr int QT = NWG * 64;
-  const size_t smem = 1024 + QT * 128 + (kKStages + kVStages) * kTileBytes + kKStages * kKeys * sizeof(int);
-  auto kernel = fwd_sm90_kernel<T, NWG, MINB, NK, PIPE, QREG>;
-  LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
-  const unsigned grid = p.B * p.NH * ((p.T + QT - 1) / QT);  // block_order
-  kernel<<<grid, NWG * 128, smem, stream>>>(p);
+template <typename T, bool OPT>
+Status launch_t(const Params& p, cudaStream_t stream) {
+  auto kernel = fwd_sm90_kernel<T, OPT>;
+  LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
+  const unsigned grid = p.B * p.NH * ((p.T + kQueries - 1) / kQueries);  // see block_order
+  kernel<<<grid, kThreads, kSmem, stream>>>(p);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
-}
-
-template <typename T>
-Status launch_t(const Params& p, cudaStream_t stream) {
-  const char* v = std::getenv("LW_ATTN_RUN");  // TEMPORARY: variants while comparing
-  const std::string run = v ? v : "";
-  if (run == "u2") return launch_cfg<T, 2, 2, 64, true, true>(p, stream);
-  if (run == "u2s") return launch_cfg<T, 2, 2, 64, true, false>(p, stream);
-  if (run == "u4") return launch_cfg<T, 4, 1, 64, true, true>(p, stream);
-  if (run == "w4") return launch_cfg<T, 4, 1, 128, false, false>(p, stream);
-  return launch_cfg<T, 2, 2, 128, false, false>(p, stream);
 }
 
 }  // namespace
@@ -285,7 +226,10 @@ bool forward_sm90_available() {
 }
 
 Status forward_sm90(bool bf16, const Params& p, cudaStream_t stream) {
-  return bf16 ? launch_t<__nv_bfloat16>(p, stream) : launch_t<__half>(p, stream);
+  const char* v = std::getenv("LW_ATTN_RUN");  // TEMPORARY: w2x = OPT
+  const bool opt = v && !std::strcmp(v, "w2x");
+  if (opt) return bf16 ? launch_t<__nv_bfloat16, true>(p, stream) : launch_t<__half, true>(p, stream);
+  return bf16 ? launch_t<__nv_bfloat16, false>(p, stream) : launch_t<__half, false>(p, stream);
 }
 
 }  // namespace lw::cuda::flash
