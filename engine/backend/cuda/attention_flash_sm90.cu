@@ -168,7 +168,9 @@ __global__ void __launch_bounds__(kThreads, 2) fwd_sm90_kernel(Params p) {
     __syncthreads();            // tile j landed; every warp is done with tile j - 1 (the next stage)
     if (j + 1 < n_tiles) issue(j + 1);
     cp_commit();
+    if (OPT && wg == 1) sm90::named_sync(1, kThreads);  // ping-pong: warpgroup 1 issues after 0
     issue_s<T>(s, dq, sm90::desc_sw128(sK + st * kTileBytes));
+    if (OPT && wg == 0) sm90::named_arrive(1, kThreads);
     sm90::wait<0>();
     sm90::reg_fence(s);
     const int* f = kf + st * kKeys;
@@ -179,11 +181,8 @@ __global__ void __launch_bounds__(kThreads, 2) fwd_sm90_kernel(Params p) {
     if (full) softmax_tile<false>(s, mrow, lrow, alpha, p, f, wrow, k0, sl2);
     else softmax_tile<true>(s, mrow, lrow, alpha, p, f, wrow, k0, sl2);
     sm90::reg_fence(o);
-    // Rows whose max did not grow keep alpha = 1: the warp skips the rescale when all of them do.
-    if (!OPT || __any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) {
 #pragma unroll
-      for (int i = 0; i < 32; ++i) o[i] *= alpha[(i >> 1) & 1];
-    }
+    for (int i = 0; i < 32; ++i) o[i] *= alpha[(i >> 1) & 1];
     pack_p<T>(pa, s);
     issue_pv<T>(o, pa, sm90::desc_sw128(sV + st * kTileBytes));
     sm90::wait<0>();
@@ -226,8 +225,8 @@ bool forward_sm90_available() {
 }
 
 Status forward_sm90(bool bf16, const Params& p, cudaStream_t stream) {
-  const char* v = std::getenv("LW_ATTN_RUN");  // TEMPORARY: w2x = OPT
-  const bool opt = v && !std::strcmp(v, "w2x");
+  const char* v = std::getenv("LW_ATTN_RUN");  // TEMPORARY: pp = OPT
+  const bool opt = v && !std::strcmp(v, "pp");
   if (opt) return bf16 ? launch_t<__nv_bfloat16, true>(p, stream) : launch_t<__half, true>(p, stream);
   return bf16 ? launch_t<__nv_bfloat16, false>(p, stream) : launch_t<__half, false>(p, stream);
 }
