@@ -8,13 +8,11 @@
 // register A fragments. Measured against this on the H100 and dropped: FlashAttention-3's
 // intra-warpgroup overlap (S of tile j beside P V of tile j-1; needs ~160 registers, so one
 // block of three warpgroups an SM, or 64-key units at two blocks), Q in registers, four
-// warpgroups a block. The mma.sync forward (attention_flash.cu) serves dropout, D = 128 and
-// builds without sm_90a.
+// warpgroups a block, a ping-pong of the two warpgroups' score products, skipping the rescale
+// of rows whose max held, copying the next tile after the score product is issued (spills).
+// The mma.sync forward (attention_flash.cu) serves dropout, D = 128 and builds without sm_90a.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-
-#include <cstdlib>
-#include <cstring>
 
 #include "engine/backend/cuda/attention_flash_common.cuh"
 #include "engine/backend/cuda/attention_flash_mma.cuh"
@@ -126,7 +124,7 @@ __device__ __forceinline__ void store_rows(const Params& p, T* out, int64_t qrs,
   }
 }
 
-template <typename T, bool OPT>
+template <typename T>
 __global__ void __launch_bounds__(kThreads, 2) fwd_sm90_kernel(Params p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -168,9 +166,7 @@ __global__ void __launch_bounds__(kThreads, 2) fwd_sm90_kernel(Params p) {
     __syncthreads();            // tile j landed; every warp is done with tile j - 1 (the next stage)
     if (j + 1 < n_tiles) issue(j + 1);
     cp_commit();
-    if (OPT && wg == 1) sm90::named_sync(1, kThreads);  // ping-pong: warpgroup 1 issues after 0
     issue_s<T>(s, dq, sm90::desc_sw128(sK + st * kTileBytes));
-    if (OPT && wg == 0) sm90::named_arrive(1, kThreads);
     sm90::wait<0>();
     sm90::reg_fence(s);
     const int* f = kf + st * kKeys;
@@ -201,9 +197,9 @@ __global__ void sm90_probe() {
 #endif
 }
 
-template <typename T, bool OPT>
+template <typename T>
 Status launch_t(const Params& p, cudaStream_t stream) {
-  auto kernel = fwd_sm90_kernel<T, OPT>;
+  auto kernel = fwd_sm90_kernel<T>;
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
   const unsigned grid = p.B * p.NH * ((p.T + kQueries - 1) / kQueries);  // see block_order
   kernel<<<grid, kThreads, kSmem, stream>>>(p);
@@ -220,15 +216,11 @@ bool forward_sm90_available() {
     if (!ok) cudaGetLastError();  // no sm_90 image for this device: not an error of a later launch
     return ok && a.sharedSizeBytes > 0;
   }();
-  const char* v = std::getenv("LW_ATTN_RUN");  // TEMPORARY
-  return built && !(v && !std::strcmp(v, "mma"));
+  return built;
 }
 
 Status forward_sm90(bool bf16, const Params& p, cudaStream_t stream) {
-  const char* v = std::getenv("LW_ATTN_RUN");  // TEMPORARY: pp = OPT
-  const bool opt = v && !std::strcmp(v, "pp");
-  if (opt) return bf16 ? launch_t<__nv_bfloat16, true>(p, stream) : launch_t<__half, true>(p, stream);
-  return bf16 ? launch_t<__nv_bfloat16, false>(p, stream) : launch_t<__half, false>(p, stream);
+  return bf16 ? launch_t<__nv_bfloat16>(p, stream) : launch_t<__half>(p, stream);
 }
 
 }  // namespace lw::cuda::flash

@@ -39,11 +39,6 @@ __device__ __forceinline__ void wait() { asm volatile("wgmma.wait_group.sync.ali
 // async proxy that wgmma reads it through; then a barrier.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
-// Named barrier `id` (1..15; 0 is __syncthreads) over n threads: sync waits for the n arrivals
-// (its own included), arrive adds this warp's and goes on.
-__device__ __forceinline__ void named_sync(int id, int n) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
-__device__ __forceinline__ void named_arrive(int id, int n) { asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
-
 // Keeps the compiler from moving reads or writes of registers a wgmma in flight owns across
 // this point (the accumulators until wait(), the register A operand likewise).
 template <int N>
