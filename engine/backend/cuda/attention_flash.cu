@@ -10,6 +10,7 @@
 // projections' own layout, so the model needs no head transposes); rows are D apart or H*D.
 #include "engine/backend/cuda/attention_flash.h"
 
+#include <cstdlib>
 #include <string>
 #include <type_traits>
 
@@ -564,8 +565,13 @@ Status backward_t(const Params& p, cudaStream_t stream) {
   delta_kernel<T, D><<<row_blocks, kBlock, 0, stream>>>(p, rows);
   LW_CUDA_LAUNCH_CHECK();
   // With dropout (a Philox draw per element) 16 key rows per warp, or the registers spill.
+  // Hopper (sm_90a builds) takes D = 64 without dropout on wgmma (attention_flash_sm90_bwd.cu).
   const bool drop = p.p_drop > 0.f;
-  if constexpr (D == 64)
+  const char* e = std::getenv("LW_ATTN_BWD");  // TEMPORARY while measuring
+  const bool sm90 = D == 64 && !drop && forward_sm90_available() && !(e && e[0] == 'm');
+  if (sm90)
+    LW_TRY(backward_sm90(std::is_same_v<T, __nv_bfloat16>, p, stream));
+  else if constexpr (D == 64)
     LW_TRY((drop ? backward_cfg<T, D, 4, 1, 2, true>(p, stream) : backward_cfg<T, D, 4, 2, 2, false>(p, stream)));
   else
     LW_TRY((drop ? backward_cfg<T, D, 4, 1, 1, true>(p, stream) : backward_cfg<T, D, 4, 1, 1, false>(p, stream)));
