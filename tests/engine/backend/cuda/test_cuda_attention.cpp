@@ -1,9 +1,10 @@
 // Attention on CUDA against lw::cpu::attention_forward/backward: the fused tensor-core
 // path (bf16/f16, D = 64/128) and the reference path (f32, other head sizes, probability
 // capture), causal and bidirectional, key padding (including a batch whose keys are all
-// masked), grouped-query heads, T = 1, T not a multiple of the 64-row tile, and decode
-// shapes (Tk > T). Also checks that a step's launchers can be captured into a CUDA graph
-// and replayed with the same results.
+// masked), grouped-query heads, T = 1, T not a multiple of the 64-row tile, decode shapes
+// (Tk > T) and more than 16 heads (the fused kernels' block order). On sm_90a builds the
+// bf16/f16 D = 64 forward cases run the wgmma kernel. Also checks that a step's launchers can
+// be captured into a CUDA graph and replayed with the same results.
 #include <QtTest/QtTest>
 
 #include "engine/backend/cpu/cpu_kernels.h"
@@ -103,6 +104,8 @@ class TestCudaAttention : public QObject {
         {2, 2, 2, 200, 64, false, false, false, 0},
         // Three key blocks of the backward (dQ summed by three of them), padding, grouped heads.
         {1, 4, 2, 300, 64, true, false, false, 0},  {2, 2, 1, 300, 64, false, true, false, 0},
+        // More than 16 heads: the blocks go in groups of 16 heads, the last group partial.
+        {3, 7, 7, 130, 64, true, false, false, 0},  {2, 12, 4, 200, 64, false, true, false, 0},
     };
     for (DType t : {DType::kF32, DType::kBF16, DType::kF16})
       for (const Case& c : cases)
