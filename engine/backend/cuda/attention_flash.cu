@@ -4,8 +4,8 @@
 // log-sum-exp. Backward: one block per 128 keys (D = 64) of one key head, looping over the
 // query heads that share it and their 64-query tiles: P recomputed, dK and dV accumulated in
 // registers, dQ = dS K added into an f32 buffer with atomics (so dQ's last bits depend on
-// the order of the additions), then scaled and converted. Blocks go in groups of 16 heads
-// (block_order), causal ones heaviest first. On Hopper builds for sm_90a the D = 64 forward
+// the order of the additions), then scaled and converted; its blocks go in groups of 16 key
+// heads (block_order), causal ones heaviest first. On Hopper builds for sm_90a the D = 64 forward
 // without dropout runs on wgmma instead (attention_flash_sm90.cu); a wgmma backward in the
 // same schedule (two warpgroups of 64 keys, one block an SM at 206 registers) measured 691 us
 // against this kernel's 594 (B16 H12 T1024 bidirectional) and was dropped.
