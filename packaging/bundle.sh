@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the device bundle (.device/bundle.tar.xz, git-ignored) for the GPU machine,
-# following ../shared/DEVICE.md: build here for Hopper (sm_90), collect the
+# following ../shared/DEVICE.md: build here for Hopper (sm_90a: the wgmma attention forward
+# needs the architecture-specific features), collect the
 # executables that need no Qt GUI, the ctest files, and every library ldd
 # resolves outside glibc and CUDA (the device brings its own CUDA and NCCL).
 #
@@ -9,11 +10,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 lw_install_missing
-if ! grep -q 'CMAKE_CUDA_ARCHITECTURES.*90' "$LW_BUILD/CMakeCache.txt" 2>/dev/null; then
-  echo "note: configuring $LW_BUILD for sm_90 (the GPU machine's H100/H200)"
+if ! grep -q 'CMAKE_CUDA_ARCHITECTURES.*90a' "$LW_BUILD/CMakeCache.txt" 2>/dev/null; then
+  echo "note: configuring $LW_BUILD for sm_90a (the GPU machine's H100/H200)"
 fi
 # LW_BUNDLE_CMAKE_ARGS adds configure options (e.g. -DLW_GUI=OFF with LW_BUILD_DIR=build-device).
-lw_configure -DCMAKE_CUDA_ARCHITECTURES=90 ${LW_BUNDLE_CMAKE_ARGS:-}
+lw_configure -DCMAKE_CUDA_ARCHITECTURES=90a ${LW_BUNDLE_CMAKE_ARGS:-}
 # Build only what travels: llmwb and the executables of the cuda/nccl-labelled tests
 # (their target names are the executables' names).
 # Read from the CTestTestfiles (ctest -N shows no command before the executable exists).
