@@ -76,6 +76,17 @@ __device__ __forceinline__ uint32_t fragment_keep_bits(const Params& p, int bh, 
   return kept;
 }
 
+// a[0] += x, a[1] += y: one vector atomic on Hopper, two scalar ones before it (float2
+// atomicAdd exists from sm_90 on).
+__device__ __forceinline__ void atomic_add2(float* a, float2 v) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  atomicAdd(reinterpret_cast<float2*>(a), v);
+#else
+  atomicAdd(a, v.x);
+  atomicAdd(a + 1, v.y);
+#endif
+}
+
 // Key validity of a 64-key tile (inside Tk and not padding), written next to the tile.
 template <int NT>
 __device__ __forceinline__ void key_flags(int* flags, const Params& p, int b, int k0) {
@@ -494,8 +505,8 @@ __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
           if (row >= p.T) continue;
 #pragma unroll
           for (int nt = 0; nt < D / 16; ++nt)
-            atomicAdd(reinterpret_cast<float2*>(dqa + static_cast<int64_t>(row) * D + nt * 8),
-                      make_float2(acc[mt][nt][2 * r], acc[mt][nt][2 * r + 1]));
+            atomic_add2(dqa + static_cast<int64_t>(row) * D + nt * 8,
+                        make_float2(acc[mt][nt][2 * r], acc[mt][nt][2 * r + 1]));
         }
     }
     // No barrier here: the next tile writes the other dS^T buffer, and its copies land in the
