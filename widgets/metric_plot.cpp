@@ -1,6 +1,6 @@
 // MetricPlot implementation. Layout: one QCPAxisRect per panel stacked in a
 // column (left margins aligned by a margin group), the legend inset in the top
-// panel, a tracer + text item for the hover read-out. Smoothing and log axes
+// panel (or one in each panel when every name belongs to one panel), a tracer + text item for the hover read-out. Smoothing and log axes
 // rebuild the graphs from the raw series kept in m_series, so toggling them
 // never loses data.
 #include "widgets/metric_plot.h"
@@ -8,6 +8,7 @@
 #include <QCheckBox>
 #include <QEvent>
 #include <QHBoxLayout>
+#include <QHash>
 #include <QLabel>
 #include <QMouseEvent>
 #include <QSlider>
@@ -69,6 +70,7 @@ MetricPlot::MetricPlot(QWidget* parent) : QWidget(parent) {
     m_userView = false;
     rescale();
     m_plot->replot();
+    if (placeLegends()) m_plot->replot();
   };
   connect(reset, &QToolButton::clicked, this, resetView);
   connect(m_plot, &QCustomPlot::mouseDoubleClick, this, resetView);
@@ -138,7 +140,17 @@ void MetricPlot::setLogY(bool on) {
   emit logAxesChanged(m_logX, m_logY);
 }
 
-int MetricPlot::legendItemCount() const { return m_legend ? m_legend->itemCount() : 0; }
+int MetricPlot::legendItemCount() const {
+  int n = 0;
+  for (auto* legend : m_legends) n += legend->itemCount();
+  return n;
+}
+Qt::Alignment MetricPlot::legendCorner(int panel) const {
+  return panel >= 0 && panel < m_rects.size() ? m_rects[panel]->insetLayout()->insetAlignment(0) : Qt::Alignment();
+}
+int MetricPlot::legendItemCount(int panel) const {
+  return panel >= 0 && panel < m_legends.size() ? m_legends[panel]->itemCount() : 0;
+}
 
 QVector<double> MetricPlot::plottedValues(int series) const {
   QVector<double> out;
@@ -188,7 +200,7 @@ void MetricPlot::changeEvent(QEvent* event) {
 
 void MetricPlot::rebuildPanels() {
   for (auto* g : m_graphs + m_rawGraphs) {
-    if (m_legend) g->removeFromLegend(m_legend);
+    for (auto* legend : m_legends) g->removeFromLegend(legend);
     m_plot->removeGraph(g);
   }
   m_graphs.clear();
@@ -197,8 +209,8 @@ void MetricPlot::rebuildPanels() {
   m_tracer = nullptr;
   m_hoverLabel = nullptr;
   m_emptyLabel = nullptr;
-  m_plot->plotLayout()->clear();  // deletes the old axis rects and the legend inset in them
-  m_legend = nullptr;
+  m_plot->plotLayout()->clear();  // deletes the old axis rects and the legend insets in them
+  m_legends.clear();
   m_rects.clear();
 
   const int n = std::max<int>(1, m_panels.size());
@@ -210,10 +222,11 @@ void MetricPlot::rebuildPanels() {
     rect->axis(QCPAxis::atBottom)->setLabel(m_xLabel);
     rect->axis(QCPAxis::atLeft)->setLabel(i < m_panels.size() ? m_panels[i] : QString());
     m_rects.append(rect);
+    auto* legend = new QCPLegend;
+    rect->insetLayout()->addElement(legend, Qt::AlignTop | Qt::AlignRight);
+    legend->setLayer(QStringLiteral("legend"));
+    m_legends.append(legend);
   }
-  m_legend = new QCPLegend;
-  m_rects[0]->insetLayout()->addElement(m_legend, Qt::AlignTop | Qt::AlignRight);
-  m_legend->setLayer(QStringLiteral("legend"));
 
   m_tracer = new QCPItemTracer(m_plot);
   m_tracer->setStyle(QCPItemTracer::tsCircle);
@@ -237,7 +250,7 @@ void MetricPlot::rebuildPanels() {
 
 void MetricPlot::rebuildGraphs() {
   for (auto* g : m_graphs + m_rawGraphs) {
-    g->removeFromLegend(m_legend);
+    for (auto* legend : m_legends) g->removeFromLegend(legend);
     m_plot->removeGraph(g);
   }
   m_graphs.clear();
@@ -246,9 +259,21 @@ void MetricPlot::rebuildGraphs() {
   m_tracer->setVisible(false);
   m_hoverLabel->setVisible(false);
 
+  // Names that recur across panels (runs compared on several metrics) get one legend, in
+  // the top panel; otherwise each panel lists its own curves, so no legend names a curve
+  // drawn elsewhere.
+  QHash<QString, QString> panelOf;
+  bool namesSpanPanels = false;
+  for (const auto& s : m_series) {
+    auto it = panelOf.find(s.name);
+    if (it == panelOf.end()) panelOf.insert(s.name, s.panel);
+    else if (*it != s.panel) namesSpanPanels = true;
+  }
   QStringList inLegend;
   for (const auto& s : m_series) {
-    QCPAxisRect* rect = m_rects[std::max<int>(0, m_panels.indexOf(s.panel))];
+    const int panel = std::max<int>(0, m_panels.indexOf(s.panel));
+    QCPAxisRect* rect = m_rects[panel];
+    QCPLegend* legend = m_legends[namesSpanPanels ? 0 : panel];
     const QColor color = s.color.isValid() ? s.color : colorFor(s.name);
     const QVector<double> smooth = emaSmooth(s.y, m_smoothing);
     QVector<double> x, y, raw;
@@ -272,7 +297,7 @@ void MetricPlot::rebuildGraphs() {
     g->setName(s.name);
     g->setData(x, y, true);
     if (!inLegend.contains(s.name)) {  // one entry per run, whatever the number of panels
-      g->addToLegend(m_legend);
+      g->addToLegend(legend);
       inLegend.append(s.name);
     }
     m_graphs.append(g);
@@ -288,10 +313,54 @@ void MetricPlot::rebuildGraphs() {
         axis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
     }
   }
-  m_legend->setVisible(!inLegend.isEmpty());
+  for (auto* legend : m_legends) legend->setVisible(legend->itemCount() > 0);
   m_emptyLabel->setVisible(m_series.isEmpty());
   if (!m_userView) rescale();
-  m_plot->replot();
+  m_plot->replot();  // lays out the panels: placeLegends() maps data to pixels
+  if (placeLegends()) m_plot->replot();
+}
+
+// Each legend goes to the corner of its panel where it hides the fewest curve points
+// (points of each segment sampled, so a sparse validation curve counts where it runs);
+// top right first on ties.
+bool MetricPlot::placeLegends() {
+  bool moved = false;
+  for (int i = 0; i < m_rects.size(); ++i) {
+    QCPLegend* legend = m_legends[i];
+    if (!legend->visible()) continue;
+    const QRect area = m_rects[i]->rect();
+    const QSize size = legend->minimumOuterSizeHint() + QSize(12, 12);  // the inset margins
+    QList<QPointF> points;
+    for (auto* g : m_graphs) {
+      if (g->keyAxis()->axisRect() != m_rects[i]) continue;
+      QPointF prev;
+      bool first = true;
+      for (auto it = g->data()->constBegin(); it != g->data()->constEnd(); ++it) {
+        const QPointF at(g->keyAxis()->coordToPixel(it->key), g->valueAxis()->coordToPixel(it->value));
+        if (!first)
+          for (int k = 1; k < 8; ++k) points.append(prev + (at - prev) * (k / 8.0));
+        points.append(at);
+        prev = at;
+        first = false;
+      }
+    }
+    const Qt::Alignment corners[] = {Qt::AlignTop | Qt::AlignRight, Qt::AlignTop | Qt::AlignLeft,
+                                     Qt::AlignBottom | Qt::AlignRight, Qt::AlignBottom | Qt::AlignLeft};
+    Qt::Alignment best = corners[0];
+    qsizetype fewest = -1;
+    for (Qt::Alignment c : corners) {
+      const QPoint origin((c & Qt::AlignRight) ? area.right() - size.width() : area.left(),
+                          (c & Qt::AlignBottom) ? area.bottom() - size.height() : area.top());
+      const QRectF box(origin, size);
+      const qsizetype hidden = std::count_if(points.begin(), points.end(), [&](const QPointF& p) { return box.contains(p); });
+      if (fewest < 0 || hidden < fewest) fewest = hidden, best = c;
+    }
+    if (m_rects[i]->insetLayout()->insetAlignment(0) != best) {
+      m_rects[i]->insetLayout()->setInsetAlignment(0, best);
+      moved = true;
+    }
+  }
+  return moved;
 }
 
 void MetricPlot::rescale() {
@@ -330,10 +399,10 @@ void MetricPlot::applyTheme() {
   }
   QColor panel = bg;
   panel.setAlpha(225);
-  if (m_legend) {
-    m_legend->setBrush(panel);
-    m_legend->setBorderPen(QPen(subtle));
-    m_legend->setTextColor(fg);
+  for (auto* legend : m_legends) {
+    legend->setBrush(panel);
+    legend->setBorderPen(QPen(subtle));
+    legend->setTextColor(fg);
   }
   if (m_hoverLabel) {
     m_hoverLabel->setBrush(panel);

@@ -49,7 +49,9 @@ class MetricPlot : public QWidget {
 
   int panelCount() const { return m_panels.size(); }
   int seriesCount() const { return m_graphs.size(); }
-  int legendItemCount() const;
+  int legendItemCount() const;           // all panels
+  int legendItemCount(int panel) const;  // the legend inset in one panel
+  Qt::Alignment legendCorner(int panel) const;
   // The y values drawn for series i (smoothed, log-filtered): what the user sees.
   QVector<double> plottedValues(int series) const;
   QString hoverText() const;  // the read-out label, empty when hidden
@@ -72,6 +74,7 @@ class MetricPlot : public QWidget {
   void rebuildGraphs();
   void applyTheme();
   void rescale();
+  bool placeLegends();  // true when a legend moved
   void onMouseMove(QMouseEvent* event);
   QColor colorFor(const QString& name);
   QCPAxisRect* rectAt(const QPointF& pos) const;
@@ -87,7 +90,7 @@ class MetricPlot : public QWidget {
   QList<QCPAxisRect*> m_rects;       // one per panel
   QList<QCPGraph*> m_graphs;         // one per series (smoothed)
   QList<QCPGraph*> m_rawGraphs;      // faint raw curves when smoothing > 0
-  QCPLegend* m_legend = nullptr;
+  QList<QCPLegend*> m_legends;  // one inset per panel (only the first used when names span panels)
   QCPItemTracer* m_tracer = nullptr;
   QCPItemText* m_hoverLabel = nullptr;
   QCPItemText* m_emptyLabel = nullptr;

@@ -61,9 +61,42 @@ class TestMetricPlot : public QObject {
     QCOMPARE(plot.panelCount(), 2);
     QCOMPARE(plot.seriesCount(), 4);
     QCOMPARE(plot.legendItemCount(), 2);
+    QCOMPARE(plot.legendItemCount(0), 2);  // runs span the panels: one legend, on top
+    QCOMPARE(plot.legendItemCount(1), 0);
     // Same run, same colour across panels.
     QCOMPARE(plot.customPlot()->graph(0)->pen().color(), plot.customPlot()->graph(2)->pen().color());
     QVERIFY(plot.customPlot()->graph(0)->pen().color() != plot.customPlot()->graph(1)->pen().color());
+  }
+
+  void eachPanelListsItsOwnCurves() {
+    // Names that belong to one panel each (a training page's metrics): a legend per panel,
+    // none naming a curve drawn elsewhere.
+    MetricPlot plot;
+    plot.resize(800, 500);
+    plot.setSeries({makeSeries("train loss", "loss", 50, 1.0, 1), makeSeries("validation loss", "loss", 50, 1.1, 2),
+                    makeSeries("learning rate", "lr", 50, 0.01, 3)});
+    QCOMPARE(plot.panelCount(), 2);
+    QCOMPARE(plot.legendItemCount(0), 2);
+    QCOMPARE(plot.legendItemCount(1), 1);
+    QCOMPARE(plot.legendItemCount(), 3);
+  }
+
+  void legendAvoidsTheCurves() {
+    // A curve rising from bottom left to top right: the legend leaves the top right corner
+    // for the top left one, which the curve does not cross.
+    MetricPlot plot;
+    plot.resize(800, 400);
+    plot.show();
+    PlotSeries rising;
+    rising.name = "train loss";
+    rising.panel = "loss";
+    for (int i = 0; i <= 100; ++i) rising.x.append(i), rising.y.append(i);
+    plot.setSeries({rising});
+    QCOMPARE(plot.legendCorner(0), Qt::AlignTop | Qt::AlignLeft);
+    PlotSeries falling = rising;
+    for (int i = 0; i <= 100; ++i) falling.y[i] = 100 - i;
+    plot.setSeries({falling});
+    QCOMPARE(plot.legendCorner(0), Qt::AlignTop | Qt::AlignRight);
   }
 
   void smoothingChangesPlottedValues() {
