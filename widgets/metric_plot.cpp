@@ -371,8 +371,19 @@ void MetricPlot::rescale() {
     x->rescale(true);
     y->rescale(true);
     if (!m_logY) {  // a little air above and below the curves
-      const double pad = std::max(1e-12, y->range().size() * 0.05);
-      y->setRange(y->range().lower - pad, y->range().upper + pad);
+      // From the data: for a flat curve (an accuracy stuck at 0) QCustomPlot keeps the old
+      // range's size, so the padding would grow with every update.
+      QCPRange r;
+      bool any = false;
+      for (auto* g : x->graphs()) {
+        bool found = false;
+        const QCPRange gr = g->getValueRange(found);
+        if (found) r = any ? QCPRange(std::min(r.lower, gr.lower), std::max(r.upper, gr.upper)) : gr, any = true;
+      }
+      if (!any) continue;
+      const double scale = std::max(1.0, std::abs(r.center()));
+      const double pad = r.size() > 1e-9 * scale ? r.size() * 0.05 : 0.05 * scale;
+      y->setRange(r.lower - pad, r.upper + pad);
     }
   }
 }

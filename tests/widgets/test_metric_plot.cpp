@@ -99,6 +99,21 @@ class TestMetricPlot : public QObject {
     QCOMPARE(plot.legendCorner(0), Qt::AlignTop | Qt::AlignRight);
   }
 
+  void flatCurveGetsARangeOfItsScale() {
+    MetricPlot plot;
+    plot.resize(600, 300);
+    PlotSeries flat;
+    flat.name = "dev";
+    flat.panel = "eval/accuracy";
+    for (int i = 0; i < 5; ++i) flat.x.append(i), flat.y.append(0.0);
+    for (int update = 0; update < 3; ++update) {  // the same after every update
+      plot.setSeries({flat});
+      const QCPRange r = plot.customPlot()->axisRect(0)->axis(QCPAxis::atLeft)->range();
+      QVERIFY2(std::abs(r.lower + 0.05) < 1e-9 && std::abs(r.upper - 0.05) < 1e-9,
+               qPrintable(QString("%1 .. %2").arg(r.lower).arg(r.upper)));
+    }
+  }
+
   void smoothingChangesPlottedValues() {
     MetricPlot plot;
     plot.resize(800, 500);
