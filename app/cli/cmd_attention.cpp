@@ -49,26 +49,6 @@ std::string extension(const std::string& path) {
   return dot == std::string::npos ? "" : path.substr(dot);
 }
 
-bool parse_ints(const std::string& s, const char* what, std::vector<int32_t>* out,
-                std::string* error) {
-  std::stringstream ss(s);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    try {
-      size_t used = 0;
-      const long long v = std::stoll(part, &used);
-      if (used != part.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(part);
-      out->push_back(int32_t(v));
-    } catch (const std::exception&) {
-      *error = std::string(what) + " expects non-negative integers separated by commas, got '" +
-               part + "'";
-      return false;
-    }
-  }
-  if (out->empty()) *error = std::string(what) + " names no value";
-  return !out->empty();
-}
-
 std::string json_list(const auto& v) {
   return Json(v).dump();
 }
@@ -207,9 +187,9 @@ int run_attention(const std::vector<std::string>& argv) {
   lw::api::AttentionRequest req;
   req.text = args.get("text");
   std::vector<int32_t> mask;
-  if (args.has("ids") && !parse_ints(args.get("ids"), "--ids", &req.ids, &error))
+  if (args.has("ids") && !lwcli::parse_id_list(args.get("ids"), "--ids", &req.ids, &error))
     return lwcli::usage_error(kCmd, error);
-  if (args.has("mask") && !parse_ints(args.get("mask"), "--mask", &mask, &error))
+  if (args.has("mask") && !lwcli::parse_id_list(args.get("mask"), "--mask", &mask, &error, "0 or 1"))
     return lwcli::usage_error(kCmd, error);
   for (int32_t v : mask) {
     if (v > 1) return lwcli::usage_error(kCmd, "--mask takes 0 and 1 only");

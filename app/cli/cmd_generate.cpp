@@ -69,26 +69,6 @@ const char* kFillMaskUsage =
 std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
-bool parse_ids(const std::string& s, std::vector<int32_t>* ids, std::string* error) {
-  std::stringstream ss(s);
-  std::string item;
-  size_t n = 0;
-  while (std::getline(ss, item, ',')) {
-    ++n;
-    size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-    std::string v = b == std::string::npos ? "" : item.substr(b, e - b + 1);
-    int32_t id = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), id);
-    if (v.empty() || ec != std::errc() || p != v.data() + v.size() || id < 0) {
-      *error = "--ids: item " + std::to_string(n) + " ('" + v + "') is not a token id";
-      return false;
-    }
-    ids->push_back(id);
-  }
-  if (ids->empty()) *error = "--ids: no ids given";
-  return !ids->empty();
-}
-
 bool read_file(const std::string& path, std::string* text, std::string* error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -213,7 +193,7 @@ int run_generate(const std::vector<std::string>& argv) {
   if (!sampling_params(args, &req.params, &error)) return lwcli::usage_error(cmd, error);
   req.use_kv_cache = !args.has("no-cache");
   std::vector<int32_t> ids;
-  if (args.has("ids") && !parse_ids(args.get("ids"), &ids, &error))
+  if (args.has("ids") && !lwcli::parse_id_list(args.get("ids"), "--ids", &ids, &error))
     return lwcli::usage_error(cmd, error);
   std::string text = args.get("prompt");
   if (args.has("prompt-file")) {

@@ -128,25 +128,6 @@ int run_tokenize(const std::vector<std::string>& argv) {
   return 0;
 }
 
-bool parse_ids(const std::string& s, std::vector<int32_t>* ids, std::string* error) {
-  std::stringstream ss(s);
-  std::string item;
-  size_t n = 0;
-  while (std::getline(ss, item, ',')) {
-    ++n;
-    size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-    std::string v = b == std::string::npos ? "" : item.substr(b, e - b + 1);
-    int32_t id = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), id);
-    if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
-      *error = "--ids: item " + std::to_string(n) + " ('" + v + "') is not an integer id";
-      return false;
-    }
-    ids->push_back(id);
-  }
-  return true;
-}
-
 int run_detokenize(const std::vector<std::string>& argv) {
   lwcli::Args args;
   std::string error;
@@ -155,7 +136,7 @@ int run_detokenize(const std::vector<std::string>& argv) {
   if (!check_args("detokenize", args, {"tokenizer", "ids", "json", "skip-special"}, &rc)) return rc;
   if (!args.has("ids")) return lwcli::usage_error("detokenize", "--ids LIST is required");
   std::vector<int32_t> ids;
-  if (!parse_ids(args.get("ids"), &ids, &error)) return lwcli::usage_error("detokenize", error);
+  if (!lwcli::parse_id_list(args.get("ids"), "--ids", &ids, &error)) return lwcli::usage_error("detokenize", error);
   auto tok = lw::load_tokenizer(args.get("tokenizer"));
   if (!tok.is_ok()) return lwcli::fail("detokenize", tok.status().message());
   auto text = (*tok)->decode(ids, args.has("skip-special"));

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <set>
+#include <sstream>
 
 namespace lwcli {
 
@@ -103,6 +104,27 @@ int usage_error(const std::string& command, const std::string& message) {
   std::fprintf(stderr, "llmwb %s: %s\nRun 'llmwb %s --help' for usage.\n", command.c_str(),
                message.c_str(), command.c_str());
   return 2;
+}
+
+bool parse_id_list(const std::string& text, const std::string& option, std::vector<int32_t>* ids,
+                   std::string* error, const std::string& what) {
+  std::stringstream ss(text);
+  std::string item;
+  size_t n = 0;
+  while (std::getline(ss, item, ',')) {
+    ++n;
+    const size_t b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    const std::string v = b == std::string::npos ? "" : item.substr(b, e - b + 1);
+    int32_t id = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), id);
+    if (v.empty() || ec != std::errc() || p != v.data() + v.size() || id < 0) {
+      *error = option + ": item " + std::to_string(n) + " ('" + v + "') is not a token id";
+      return false;
+    }
+    ids->push_back(id);
+  }
+  if (ids->empty()) *error = option + ": no values given";
+  return !ids->empty();
 }
 
 std::map<std::string, TrainMode>& train_mode_registry() {

@@ -3,6 +3,7 @@
 #pragma once
 #include <functional>
 #include <map>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -62,5 +63,11 @@ struct TrainModeRegistration {
 int fail(const std::string& command, const std::string& message);
 // Exit code 2: usage error, with a pointer to --help.
 int usage_error(const std::string& command, const std::string& message);
+
+// A comma-separated list of non-negative 32-bit integers (token ids; spaces around items
+// allowed) given to `option` (e.g. "--ids"). On failure: false, and *error names the item:
+// "--ids: item 2 ('x') is not a token id" (`what` replaces "a token id").
+bool parse_id_list(const std::string& text, const std::string& option, std::vector<int32_t>* ids,
+                   std::string* error, const std::string& what = "a token id");
 
 }  // namespace lwcli
