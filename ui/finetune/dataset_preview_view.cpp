@@ -54,9 +54,11 @@ void DatasetPreviewView::setPreview(const lw::api::DatasetPreview& preview) {
   if (preview.truncation.n_examples > 0) {
     const auto& t = preview.truncation;
     const QString text = t.n_truncated
-        ? tr("%1 of %2 examples are longer than %3 tokens and will be cut (longest %4).")
+        ? tr("%1 of %2 examples are longer than %3 model tokens and will be cut (longest %4, "
+             "special tokens included).")
               .arg(t.n_truncated).arg(t.n_examples).arg(t.max_length).arg(t.longest)
-        : tr("No example is longer than %1 tokens (longest %2).").arg(t.max_length).arg(t.longest);
+        : tr("No example is longer than %1 model tokens (longest %2, special tokens included).")
+              .arg(t.max_length).arg(t.longest);
     m_summary->setText(m_summary->text() + "<br>" + text);
   }
 }
@@ -96,7 +98,8 @@ void DatasetPreviewView::showClassify(const lw::train::ClassifyPreview& p) {
 }
 
 void DatasetPreviewView::showNer(const lw::train::NerPreview& p) {
-  m_summary->setText(tr("<b>%1</b> sentences, %2 tokens, <b>%3</b> entities.")
+  // The file's tokens are words: named so, apart from the truncation line's model tokens.
+  m_summary->setText(tr("<b>%1</b> sentences, %2 words, <b>%3</b> entities.")
                          .arg(p.n_sentences).arg(p.n_tokens).arg(p.n_entities));
   m_rows->clear();
   m_rows->setColumnCount(3);
@@ -139,7 +142,7 @@ void DatasetPreviewView::showNer(const lw::train::NerPreview& p) {
   }
   m_labels->setTitle(tr("Entities by type"));
   m_labels->setBars(types, counts);
-  setLengths(p.sentence_lengths, tr("tokens"));
+  setLengths(p.sentence_lengths, tr("words"));
 }
 
 void DatasetPreviewView::setLengths(const lw::train::LengthHistogram& h, const QString& unit) {
