@@ -57,12 +57,20 @@ Result<std::vector<MaskPrediction>> fill_mask(models::Model& model, const Tokeni
   LW_CHECK(mask_id >= 0, "the tokenizer has no mask token ([MASK]); fill-mask needs a BERT tokenizer");
   LW_ASSIGN_OR_RETURN(Encoding enc, tokenizer.encode(text, /*add_special_tokens=*/true));
   LW_ASSIGN_OR_RETURN(auto preds, fill_mask_ids(model, enc.ids, mask_id, top_k));
+  // The sentence of a candidate: its mask filled, the other masks still shown as [MASK] (as
+  // transformers' pipeline does with several masks), without [CLS] / [SEP] / padding.
+  const SpecialTokens& sp = tokenizer.special_tokens();
   for (auto& p : preds) {
     for (auto& c : p.candidates) {
       LW_ASSIGN_OR_RETURN(c.token, tokenizer.decode({c.id}, /*skip_special_tokens=*/false));
-      std::vector<int32_t> filled = enc.ids;
-      filled[static_cast<size_t>(p.position)] = c.id;
-      LW_ASSIGN_OR_RETURN(c.sequence, tokenizer.decode(filled, /*skip_special_tokens=*/true));
+      std::vector<int32_t> filled;
+      for (size_t i = 0; i < enc.ids.size(); ++i) {
+        const int32_t id = i == static_cast<size_t>(p.position) ? c.id : enc.ids[i];
+        if (i != static_cast<size_t>(p.position) && (id == sp.cls || id == sp.sep || id == sp.pad)) continue;
+        filled.push_back(id);
+      }
+      const bool other_masks = preds.size() > 1;
+      LW_ASSIGN_OR_RETURN(c.sequence, tokenizer.decode(filled, /*skip_special_tokens=*/!other_masks));
     }
   }
   return preds;

@@ -252,6 +252,11 @@ class TestPlaygroundPage : public QObject {
       for (int k = 0; k < 4; ++k) {
         QCOMPARE(res[i].candidates[k].token, QString::fromStdString((*want)[i].candidates[k].token));
         QCOMPARE(res[i].candidates[k].probability, (*want)[i].candidates[k].prob);
+        // The sentence fills this mask and still shows the other one; no [CLS] / [SEP].
+        const QString seq = res[i].candidates[k].sequence;
+        QCOMPARE(seq.count("[MASK]"), 1);
+        QVERIFY2(!seq.contains("[CLS]") && !seq.contains("[SEP]"), qPrintable(seq));
+        QVERIFY2(seq.startsWith("the capital of france is"), qPrintable(seq));
       }
     }
     QCOMPARE(page.fillMaskView()->topLevelItemCount(), 2);
