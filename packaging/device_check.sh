@@ -10,6 +10,8 @@
 #   ops              hf_anchor.py ops ceilings beside `llmwb bench ops --anchor`
 #   decode           hf_anchor.py decode-gpt2 decode-llama1b beside `llmwb bench decode`
 #                    (batch 1, 8, 32; batch 1 also without programmatic dependent launch)
+#   decode-sweep     batch-1 `llmwb bench decode` under each launch knob of the decode GEMV
+#                    (LW_DECODE_GEMV, LW_DECODE_GEMV_SM_BLOCKS), baseline runs first and last
 #   finetune         hf_anchor.py bert-finetune beside `llmwb bench finetune`
 #   golden-peft      tests/golden/make_golden_peft.py   -> $OUT/data_peft
 #   golden-finetune  tests/golden/make_golden_finetune.py -> $OUT/data_finetune
@@ -72,6 +74,26 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "bench_decode_*.json"))):
         print(os.path.basename(f), "ERROR", open(f).read()[-300:]); continue
     keys = [k for k in d if any(s in k for s in ("tok", "ttft", "ratio", "roofline", "batch"))]
     print(os.path.basename(f), {k: d[k] for k in keys})
+PY
+fi
+
+if has decode-sweep; then
+  for p in llama-1b1 gpt2-124m; do
+    for knobs in base "LW_DECODE_GEMV_SM_BLOCKS=1" "LW_DECODE_GEMV=a" "LW_DECODE_GEMV=c" \
+                 "LW_DECODE_GEMV=c LW_DECODE_GEMV_SM_BLOCKS=2" "LW_DECODE_ATTN_CHUNK=128" base2; do
+      label=$(echo "$knobs" | tr ' =' '_-')
+      env ${knobs//base*/} llmwb bench decode --preset $p --dtype bf16 --prompt-tokens 128 \
+        --gen-tokens 256 --batch 1 --json >"$OUT/sweep_${p}_${label}.json" 2>&1
+    done
+  done
+  python3 - "$OUT" <<'PY'
+import glob, json, os, sys
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "sweep_*.json"))):
+    try:
+        d = json.load(open(f))
+        print("%-60s decode %8.1f tok/s" % (os.path.basename(f), d.get("decode_tok_s", 0)))
+    except Exception:
+        print(os.path.basename(f), "ERROR", open(f).read()[-300:])
 PY
 fi
 
