@@ -1,8 +1,8 @@
 // MetricPlot implementation. Layout: one QCPAxisRect per panel stacked in a
-// column (left margins aligned by a margin group), the legend inset in the top
-// panel (or one in each panel when every name belongs to one panel), a tracer + text item for the hover read-out. Smoothing and log axes
-// rebuild the graphs from the raw series kept in m_series, so toggling them
-// never loses data.
+// column (left margins aligned by a margin group), a legend inset in each panel
+// (only the top one used when names recur across panels), a tracer + text item
+// for the hover read-out. Smoothing and log axes rebuild the graphs from the raw
+// series kept in m_series, so toggling them never loses data.
 #include "widgets/metric_plot.h"
 
 #include <QCheckBox>
@@ -69,8 +69,7 @@ MetricPlot::MetricPlot(QWidget* parent) : QWidget(parent) {
   auto resetView = [this] {
     m_userView = false;
     rescale();
-    m_plot->replot();
-    if (placeLegends()) m_plot->replot();
+    replotWithLegends();
   };
   connect(reset, &QToolButton::clicked, this, resetView);
   connect(m_plot, &QCustomPlot::mouseDoubleClick, this, resetView);
@@ -316,6 +315,10 @@ void MetricPlot::rebuildGraphs() {
   for (auto* legend : m_legends) legend->setVisible(legend->itemCount() > 0);
   m_emptyLabel->setVisible(m_series.isEmpty());
   if (!m_userView) rescale();
+  replotWithLegends();
+}
+
+void MetricPlot::replotWithLegends() {
   m_plot->replot();  // lays out the panels: placeLegends() maps data to pixels
   if (placeLegends()) m_plot->replot();
 }

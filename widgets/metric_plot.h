@@ -75,6 +75,7 @@ class MetricPlot : public QWidget {
   void applyTheme();
   void rescale();
   bool placeLegends();  // true when a legend moved
+  void replotWithLegends();
   void onMouseMove(QMouseEvent* event);
   QColor colorFor(const QString& name);
   QCPAxisRect* rectAt(const QPointF& pos) const;
