@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "app/cli/command.h"
 #include "app/cli/png_writer.h"

@@ -3,7 +3,6 @@
 // with what was generated so far, and --json reports ids, text, per-token
 // log-probabilities with alternatives, and timing (time to first token, tokens/s).
 #include <atomic>
-#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fstream>

@@ -1,7 +1,6 @@
 // `llmwb tokenize` and `llmwb detokenize`: the tokenizer on the command line,
 // for scripting and for checking a tokenizer folder before training with it.
 // Offsets are UTF-8 byte spans (and character spans in the JSON output).
-#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
