@@ -3,9 +3,9 @@
 // K/V tiles double-buffered with cp.async, online softmax in registers; saves the row
 // log-sum-exp. Backward: one block per 128 keys (D = 64) of one key head, looping over the
 // query heads that share it and their 64-query tiles: P recomputed, dK and dV accumulated in
-// registers, dQ = dS K added into an f32 buffer with atomics (LW_ATTN_DQ=bulk: one bulk
-// reduce-add a tile; either way dQ's last bits depend on the order of the additions), then
-// scaled and converted; its blocks go in groups of 16 key
+// registers, dQ = dS K added into an f32 buffer (so dQ's last bits depend on the order of
+// the additions; D = 64 without dropout on Hopper by one bulk reduce-add a tile, else with
+// atomics), then scaled and converted; its blocks go in groups of 16 key
 // heads (block_order), causal ones heaviest first. On Hopper builds for sm_90a the D = 64 forward
 // without dropout runs on wgmma instead (attention_flash_sm90.cu); a wgmma backward in the
 // same schedule (two warpgroups of 64 keys, one block an SM at 206 registers) measured 691 us
@@ -350,8 +350,7 @@ __device__ __forceinline__ void fence_async_shared() {
 // the query heads sharing it and their 64-query tiles (double-buffered with cp.async), in the
 // transposed form (warp rows = keys): S^T = K Q^T, P^T, dV += P^T dO, dP^T = V dO^T,
 // dS^T = P^T (dP^T - delta), dK += dS^T Q, all in registers over two 32-query halves; dS^T goes
-// to shared memory for dQ = dS K, added into the f32 accumulator with atomics (2 x 2 warps),
-// or, BULK, staged in the other dS^T buffer and added by one bulk reduce-add.
+// to shared memory for dQ = dS K, added into the f32 accumulator with atomics (2 x 2 warps).
 template <typename T, int D, int NW, int MT, int MINB, bool DROP, bool BULK>
 __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
