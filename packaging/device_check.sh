@@ -38,23 +38,19 @@ if has ops; then
     tail -5 "$OUT/hf_ops.log"
   llmwb bench ops --json --anchor "$OUT/hf_ops.json" >"$OUT/bench_ops.json" 2>"$OUT/bench_ops.err" ||
     tail -5 "$OUT/bench_ops.err"
-  # The attention backward's dQ by bulk reduce-adds (LW_ATTN_DQ=bulk), beside the default.
-  LW_ATTN_DQ=bulk llmwb bench ops --only attention --json --anchor "$OUT/hf_ops.json" \
-    >"$OUT/bench_ops_bulk_dq.json" 2>>"$OUT/bench_ops.err" || tail -5 "$OUT/bench_ops.err"
-  python3 - "$OUT/bench_ops.json" "$OUT/bench_ops_bulk_dq.json" <<'PY'
+  python3 - "$OUT/bench_ops.json" <<'PY'
 import json, sys
-for path, tag in zip(sys.argv[1:], ("", "dQ bulk ")):
-    try:
-        d = json.load(open(path))
-    except Exception as e:
-        print(f"no benchmark JSON in {path}: {e}"); continue
-    if not tag: print(d.get("device"), "| copy GB/s %.0f" % d.get("copy_gbps", 0))
-    for r in d.get("rows", []):
-        if "error" in r:
-            print("%s%-5s %-16s %-8s ERROR %s" % (tag, r["model"], r["op"], r["pass"], r["error"])); continue
-        rate = "%6.1fTF" % r["tflops"] if "tflops" in r else ("%5.0fGB/s %3.0f%%" % (r["gbps"], r.get("pct_of_copy", 0)) if "gbps" in r else "")
-        ratio = " t=%.4g r=%.2f" % (r["anchor"], r["ratio_vs_torch"]) if "ratio_vs_torch" in r else ""
-        print("%s%-5s %-16s %-8s %8.1fus %s%s" % (tag, r["model"], r["op"], r["pass"], r["us"], rate, ratio))
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    sys.exit(f"no benchmark JSON: {e}")
+print(d.get("device"), "| copy GB/s %.0f" % d.get("copy_gbps", 0))
+for r in d.get("rows", []):
+    if "error" in r:
+        print("%-5s %-16s %-8s ERROR %s" % (r["model"], r["op"], r["pass"], r["error"])); continue
+    rate = "%6.1fTF" % r["tflops"] if "tflops" in r else ("%5.0fGB/s %3.0f%%" % (r["gbps"], r.get("pct_of_copy", 0)) if "gbps" in r else "")
+    ratio = " t=%.4g r=%.2f" % (r["anchor"], r["ratio_vs_torch"]) if "ratio_vs_torch" in r else ""
+    print("%-5s %-16s %-8s %8.1fus %s%s" % (r["model"], r["op"], r["pass"], r["us"], rate, ratio))
 PY
 fi
 

@@ -3,9 +3,8 @@
 // K/V tiles double-buffered with cp.async, online softmax in registers; saves the row
 // log-sum-exp. Backward: one block per 128 keys (D = 64) of one key head, looping over the
 // query heads that share it and their 64-query tiles: P recomputed, dK and dV accumulated in
-// registers, dQ = dS K added into an f32 buffer (so dQ's last bits depend on the order of
-// the additions; D = 64 without dropout on Hopper by one bulk reduce-add a tile, else with
-// atomics), then scaled and converted; its blocks go in groups of 16 key
+// registers, dQ = dS K added into an f32 buffer with atomics (so dQ's last bits depend on
+// the order of the additions), then scaled and converted; its blocks go in groups of 16 key
 // heads (block_order), causal ones heaviest first. On Hopper builds for sm_90a the D = 64 forward
 // without dropout runs on wgmma instead (attention_flash_sm90.cu); a wgmma backward in the
 // same schedule (two warpgroups of 64 keys, one block an SM at 206 registers) measured 691 us
@@ -15,7 +14,6 @@
 // projections' own layout, so the model needs no head transposes); rows are D apart or H*D.
 #include "engine/backend/cuda/attention_flash.h"
 
-#include <cstdlib>
 #include <string>
 #include <type_traits>
 
@@ -303,8 +301,8 @@ __global__ void dq_convert_kernel(Params p, int64_t rows) {
   if (row >= rows) return;
   const int64_t bh = row / p.T;
   const int t = static_cast<int>(row - bh * p.T);
-  const float4 x = *reinterpret_cast<const float4*>(p.dq_acc + dq_acc_index<D>(row, c * 8, p.dq_swizzled));
-  const float4 y = *reinterpret_cast<const float4*>(p.dq_acc + dq_acc_index<D>(row, c * 8 + 4, p.dq_swizzled));
+  const float4* a = reinterpret_cast<const float4*>(p.dq_acc + row * D + c * 8);
+  const float4 x = a[0], y = a[1];
   uint4 out;
   out.x = Mma<T>::pack(x.x * p.scale, x.y * p.scale);
   out.y = Mma<T>::pack(x.z * p.scale, x.w * p.scale);
@@ -314,55 +312,17 @@ __global__ void dq_convert_kernel(Params p, int64_t rows) {
   *reinterpret_cast<uint4*>(static_cast<T*>(p.dq) + at) = out;
 }
 
-// With LW_ATTN_DQ=bulk (not yet measured, so not the default) the backward's dQ tile (64
-// queries x D, f32) goes to the accumulator by one bulk reduce-add (Hopper's TMA unit adds
-// 16 KB into L2 in whole lines) instead of 2048 float2 atomics from the warps, when a dS^T
-// buffer can hold the tile: the accumulator is then swizzled (dq_acc_index) so that the
-// tile's shared-memory copy is written conflict-free.
-template <typename T, int D, int KB>
-constexpr bool kBulkDq = KB * (64 + 8) * sizeof(T) >= 64 * D * sizeof(float);
-
-__device__ __forceinline__ void bulk_reduce_add_f32(float* global, const float* shared, uint32_t bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  const uint32_t sa = static_cast<uint32_t>(__cvta_generic_to_shared(shared));
-  asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n"
-               ::"l"(global), "r"(sa), "r"(bytes) : "memory");
-  asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
-#endif
-}
-// Waits until the bulk operations of this thread have read their shared memory (kRead) or
-// are complete.
-template <bool kRead>
-__device__ __forceinline__ void bulk_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  if constexpr (kRead) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
-  else asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
-#endif
-}
-// Makes this thread's shared-memory writes visible to the bulk (async proxy) reads.
-__device__ __forceinline__ void fence_async_shared() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-#endif
-}
-
 // Backward, one block per KB = 16*MT*NW keys of one key head (FlashAttention-2): loop over
 // the query heads sharing it and their 64-query tiles (double-buffered with cp.async), in the
 // transposed form (warp rows = keys): S^T = K Q^T, P^T, dV += P^T dO, dP^T = V dO^T,
 // dS^T = P^T (dP^T - delta), dK += dS^T Q, all in registers over two 32-query halves; dS^T goes
 // to shared memory for dQ = dS K, added into the f32 accumulator with atomics (2 x 2 warps).
-template <typename T, int D, int NW, int MT, int MINB, bool DROP, bool BULK>
+template <typename T, int D, int NW, int MT, int MINB, bool DROP>
 __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   constexpr int NT = NW * 32, KB = NW * 16 * MT, QB = 64, QH = 32, ld = D + 8, lds = QB + 8;
   static_assert(NW == 4 || NW == 8, "the dQ product splits the 64 x D tile over NW/2 x 2 warps");
   constexpr int DQM = 8 / NW;  // dQ row tiles (of 16) per warp
-  constexpr bool kSwizzled = BULK && kBulkDq<T, D, KB>;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  constexpr bool kBulk = kSwizzled;
-#else
-  constexpr bool kBulk = false;  // the same swizzled accumulator, filled with atomics
-#endif
   T* Ks = reinterpret_cast<T*>(smem_raw);
   T* Vs = Ks + KB * ld;
   T* Qs = Vs + KB * ld;              // [2][QB][ld]
@@ -435,9 +395,6 @@ __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
     } else {
       cp_wait<0>();
     }
-    // The previous tile's dQ copy sits in the dS^T buffer this tile writes next.
-    if constexpr (kBulk)
-      if (threadIdx.x == 0) bulk_wait<true>();
     __syncthreads();
     const T* Qt = Qs + st * QB * ld;
     const T* dOt = dOs + st * QB * ld;
@@ -539,47 +496,22 @@ __global__ void __launch_bounds__(NW * 32, MINB) bwd_kernel(Params p) {
           }
         }
       }
-      float* dqa = p.dq_acc + static_cast<int64_t>(bh) * p.T * D;
-      if constexpr (kBulk) {
-        // The tile in the other dS^T buffer (read by the previous tile's dQ product, which
-        // every warp finished before this tile's first barrier), in the accumulator's layout.
-        float* stage = reinterpret_cast<float*>(dSs0 + (st ^ 1) * KB * lds);
+      float* dqa = p.dq_acc + (static_cast<int64_t>(bh) * p.T) * D + wd * (D / 2) + 2 * t4;
 #pragma unroll
-        for (int mt = 0; mt < DQM; ++mt)
+      for (int mt = 0; mt < DQM; ++mt)
 #pragma unroll
-          for (int r = 0; r < 2; ++r) {
-            const int lr = wq * 16 * DQM + mt * 16 + g + r * 8;
+        for (int r = 0; r < 2; ++r) {
+          const int row = q0 + wq * 16 * DQM + mt * 16 + g + r * 8;
+          if (row >= p.T) continue;
 #pragma unroll
-            for (int nt = 0; nt < D / 16; ++nt) {
-              const int64_t at = dq_acc_index<D>(q0 + lr, wd * (D / 2) + nt * 8 + 2 * t4, true) -
-                                 static_cast<int64_t>(q0) * D;
-              *reinterpret_cast<float2*>(stage + at) = make_float2(acc[mt][nt][2 * r], acc[mt][nt][2 * r + 1]);
-            }
-          }
-        fence_async_shared();
-        __syncthreads();
-        if (threadIdx.x == 0)
-          bulk_reduce_add_f32(dqa + static_cast<int64_t>(q0) * D, stage,
-                              static_cast<uint32_t>(min(QB, p.T - q0) * D * sizeof(float)));
-      } else {
-#pragma unroll
-        for (int mt = 0; mt < DQM; ++mt)
-#pragma unroll
-          for (int r = 0; r < 2; ++r) {
-            const int row = q0 + wq * 16 * DQM + mt * 16 + g + r * 8;
-            if (row >= p.T) continue;
-#pragma unroll
-            for (int nt = 0; nt < D / 16; ++nt)
-              atomic_add2(dqa + dq_acc_index<D>(row, wd * (D / 2) + nt * 8 + 2 * t4, kSwizzled),
-                          make_float2(acc[mt][nt][2 * r], acc[mt][nt][2 * r + 1]));
-          }
-      }
+          for (int nt = 0; nt < D / 16; ++nt)
+            atomic_add2(dqa + static_cast<int64_t>(row) * D + nt * 8,
+                        make_float2(acc[mt][nt][2 * r], acc[mt][nt][2 * r + 1]));
+        }
     }
     // No barrier here: the next tile writes the other dS^T buffer, and its copies land in the
     // stage every warp finished reading before this tile's dS^T barrier.
   }
-  if constexpr (kBulk)
-    if (threadIdx.x == 0) bulk_wait<false>();  // the shared copy must outlive the reads
   T* dkp = static_cast<T*>(p.dk) + koff;
   T* dvp = static_cast<T*>(p.dv) + koff;
 #pragma unroll
@@ -631,26 +563,16 @@ Status forward_t(const Params& p, cudaStream_t stream) {
 }
 
 template <typename T, int D, int NW, int MT, int MINB, bool DROP>
-Status backward_cfg(Params& p, cudaStream_t stream) {  // sets p.dq_swizzled for the convert
+Status backward_cfg(const Params& p, cudaStream_t stream) {
   constexpr int KB = NW * 16 * MT, QB = 64;
   const size_t smem = (2 * KB + 4 * QB) * (D + 8) * sizeof(T) + 2 * KB * (QB + 8) * sizeof(T) +
                       4 * QB * sizeof(float) + KB * sizeof(int);
   const unsigned grid = p.B * p.NKV * ((p.Tk + KB - 1) / KB);  // block_order
-  // Read at each call (a test runs both ways); only configurations whose dS^T buffer holds
-  // a dQ tile have the bulk variant.
-  const char* mode = std::getenv("LW_ATTN_DQ");
-  if constexpr (kBulkDq<T, D, KB>) {
-    if (mode && std::string(mode) == "bulk") {
-      p.dq_swizzled = true;
-      return launch(bwd_kernel<T, D, NW, MT, MINB, DROP, true>, grid, NW * 32, smem, p, stream);
-    }
-  }
-  p.dq_swizzled = false;
-  return launch(bwd_kernel<T, D, NW, MT, MINB, DROP, false>, grid, NW * 32, smem, p, stream);
+  return launch(bwd_kernel<T, D, NW, MT, MINB, DROP>, grid, NW * 32, smem, p, stream);
 }
 
 template <typename T, int D>
-Status backward_t(Params p, cudaStream_t stream) {
+Status backward_t(const Params& p, cudaStream_t stream) {
   const int64_t rows = static_cast<int64_t>(p.B) * p.NH * p.T;
   constexpr int kRowThreads = D / 8, kBlock = 256;
   const unsigned row_blocks = static_cast<unsigned>((rows * kRowThreads + kBlock - 1) / kBlock);

@@ -20,7 +20,6 @@ struct Params {
   float* lse_out;
   float* delta;
   float* dq_acc;  // [B*NH, T, D] f32, the fused backward's dQ sum
-  bool dq_swizzled;  // dq_acc rows hold their 16-byte chunks permuted (dq_acc_index)
   const int32_t* mask;
   int B, NH, NKV, T, Tk;  // Tk: key length (queries are the last T of Tk positions)
   bool causal;
@@ -46,15 +45,6 @@ template <int D>
 __device__ __forceinline__ int64_t q_rows(const Params& p) { return p.tm ? static_cast<int64_t>(p.NH) * D : D; }
 template <int D>
 __device__ __forceinline__ int64_t k_rows(const Params& p) { return p.tm ? static_cast<int64_t>(p.NKV) * D : D; }
-
-// Where element (row, col) of the dQ accumulator lives when it is swizzled: the row's 16-byte
-// chunks permuted by the row's low three bits, so a warp that writes eight consecutive rows
-// of the same columns into a shared-memory copy of the layout hits eight different banks.
-template <int D>
-__device__ __forceinline__ int64_t dq_acc_index(int64_t row, int col, bool swizzled) {
-  const int c = swizzled ? (((col >> 2) ^ static_cast<int>(row & 7)) << 2) | (col & 3) : col;
-  return row * D + c;
-}
 
 // Causal query i sees keys j <= Tk - T + i.
 __device__ __forceinline__ bool causal_ok(const Params& p, int query, int key) {
