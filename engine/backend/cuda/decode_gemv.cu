@@ -27,10 +27,7 @@ constexpr int kGemvThreads = 256;
 // Packets per lane in one round of a warp (R) and the blocks per SM the registers are
 // budgeted for (MINB): 4 / 2 by default (two 2 KB rounds in flight per warp, 16 warps an
 // SM); LW_DECODE_GEMV=a picks 8 / 1 (two 4 KB rounds, 8 warps), =c 2 / 3 (two 1 KB rounds,
-// 24 warps), to measure the other ways. LW_DECODE_GEMV_SM_BLOCKS=1 launches one block an
-// SM instead of as many as fit (to measure): half the registers then stay free, so the
-// next kernel's blocks are resident early and have their first weights in flight across
-// the kernel boundary, at half the bytes in flight within a kernel.
+// 24 warps), to measure the other ways.
 
 struct GemvParams {
   const float* x;
@@ -414,10 +411,6 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
     const char* v = std::getenv("LW_DECODE_GEMV");
     return v && (std::string(v) == "a" || std::string(v) == "c") ? v[0] : 'b';
   }();
-  static const int sm_blocks = [] {
-    const char* v = std::getenv("LW_DECODE_GEMV_SM_BLOCKS");
-    return v ? std::max(0, std::atoi(v)) : 0;  // 0: as many as are resident
-  }();
   auto* kernel = !vec             ? gemv_kernel<T, NB, 1, 8, 1>
                  : variant == 'a' ? gemv_kernel<T, NB, V, 8, 1>
                  : variant == 'c' ? gemv_kernel<T, NB, V, 2, 3>
@@ -435,7 +428,7 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
     int& r = resident[{reinterpret_cast<const void*>(kernel), smem}];
     if (r == 0)
       LW_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&r, kernel, kGemvThreads, smem));
-    per_sm = sm_blocks > 0 ? std::min(r, sm_blocks) : r;
+    per_sm = r;
   }
   // Rows go to warps round-robin, so the slowest warp has ceil(rows / warps) of them: with
   // that many per warp, the fewest warps that cover the rows (the same time, and no warp
