@@ -60,6 +60,7 @@ Result<std::vector<MaskPrediction>> fill_mask(models::Model& model, const Tokeni
   // The sentence of a candidate: its mask filled, the other masks still shown as [MASK] (as
   // transformers' pipeline does with several masks), without [CLS] / [SEP] / padding.
   const SpecialTokens& sp = tokenizer.special_tokens();
+  const bool other_masks = preds.size() > 1;
   for (auto& p : preds) {
     for (auto& c : p.candidates) {
       LW_ASSIGN_OR_RETURN(c.token, tokenizer.decode({c.id}, /*skip_special_tokens=*/false));
@@ -69,7 +70,6 @@ Result<std::vector<MaskPrediction>> fill_mask(models::Model& model, const Tokeni
         if (i != static_cast<size_t>(p.position) && (id == sp.cls || id == sp.sep || id == sp.pad)) continue;
         filled.push_back(id);
       }
-      const bool other_masks = preds.size() > 1;
       LW_ASSIGN_OR_RETURN(c.sequence, tokenizer.decode(filled, /*skip_special_tokens=*/!other_masks));
     }
   }
