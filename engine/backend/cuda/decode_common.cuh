@@ -22,6 +22,11 @@ inline int num_sms() {
   static const int n = device_attr(cudaDevAttrMultiProcessorCount);
   return n > 0 ? n : 1;
 }
+inline size_t smem_per_sm() {
+  static const size_t n =
+      static_cast<size_t>(device_attr(cudaDevAttrMaxSharedMemoryPerMultiprocessor));
+  return n > 0 ? n : 100 * 1024;
+}
 inline size_t smem_optin() {
   static const size_t n = static_cast<size_t>(device_attr(cudaDevAttrMaxSharedMemoryPerBlockOptin));
   return n > 0 ? n : 48 * 1024;

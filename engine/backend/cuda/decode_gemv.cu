@@ -47,6 +47,8 @@ struct GemvParams {
   const float* part;  // kAttention: partials [B][NH][nsplit][2 + D], positions [B]
   const int32_t* positions;
   int heads, head_dim, chunk, nsplit;
+  int stage;       // rounds a warp stages in shared memory before the wait (0: none)
+  int stage_at;    // where the staging area starts in shared memory (floats, 16-byte aligned)
 };
 
 __device__ __forceinline__ float gelu_tanh(float x) {
@@ -290,13 +292,12 @@ struct Walk {
   }
 };
 
-// Multiplies `buf` (the walk's next item) into acc, stores the row after its last round,
-// then refills `buf` with the item two ahead (its bias / residual into badd when it starts
-// a row), so two rounds stay in flight while the warp computes.
+// Multiplies `buf` (the walk's next item) into acc and stores the row after its last round
+// (`badd`: the row's bias / residual, taken when the item starts a row).
 template <typename T, int NB, int VEC, int R>
-__device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, int lane, int nv,
-                                          bool residual, uint64_t pol, Walk& w, float2& add,
-                                          float (&acc)[NB], Packet<T> (&buf)[R], float2& badd) {
+__device__ __forceinline__ void use_item(const GemvParams& p, const float* xs, int lane, int nv,
+                                         Walk& w, float2& add, float (&acc)[NB],
+                                         const Packet<T> (&buf)[R], float2 badd) {
   const int K = p.K;
   if (w.rd == 0) add = badd;
 #pragma unroll
@@ -324,6 +325,15 @@ __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, 
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
   }
   Walk::next(w.row, w.rd, w.rounds, w.stride);
+}
+
+// use_item on `buf`, then refills `buf` with the item two ahead (its bias / residual into
+// badd when it starts a row), so two rounds stay in flight while the warp computes.
+template <typename T, int NB, int VEC, int R>
+__device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, int lane, int nv,
+                                          bool residual, uint64_t pol, Walk& w, float2& add,
+                                          float (&acc)[NB], Packet<T> (&buf)[R], float2& badd) {
+  use_item<T, NB, VEC, R>(p, xs, lane, nv, w, add, acc, buf, badd);
   if (w.lrow < p.start[p.nseg]) {
     load_round<T, R>(p, w.lrow, w.lrd, lane, nv, pol, buf);
     if (w.lrd == 0) badd = addend<T>(p, w.lrow, lane, residual);
@@ -331,7 +341,26 @@ __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, 
   Walk::next(w.lrow, w.lrd, w.rounds, w.stride);
 }
 
-template <typename T, int NB, int VEC, int R, int MINB>
+// One round of a warp's row into its staging slot in shared memory (cp.async, L2 hint as
+// the register loads).
+template <typename T, int R>
+__device__ __forceinline__ void stage_round(const GemvParams& p, int row, int rd, int lane, int nv,
+                                            uint64_t pol, Packet<T>* slot) {
+  int s, r;
+  const Packet<T>* wp = reinterpret_cast<const Packet<T>*>(weight_row<T>(p, row, &s, &r));
+#pragma unroll
+  for (int u = 0; u < R; ++u) {
+    const int i = rd * 32 * R + lane + 32 * u;
+    if (i < nv) {
+      const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(slot + lane + 32 * u));
+      asm volatile("cp.async.cg.shared.global.L2::cache_hint.L2::256B [%0], [%1], 16, %2;" ::"r"(dst),
+                   "l"(wp + i), "l"(pol)
+                   : "memory");
+    }
+  }
+}
+
+template <typename T, int NB, int VEC, int R, int MINB, bool STAGED = false>
 __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) {
   extern __shared__ float xs[];  // [NB][K] input rows, then norm weight [K] and bias [K]
   const int K = p.K;
@@ -356,16 +385,49 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
     if (r1 < total) load_round<T, R>(p, r1, d1, lane, nv, pol, buf1);
     Walk::next(w.lrow, w.lrd, rounds, stride);
     Walk::next(w.lrow, w.lrd, rounds, stride);
+    // The next `stage` items go to shared memory (the warp's slots), also before the wait;
+    // the register pipeline then loads from the item after them.
+    Packet<T>* slots = reinterpret_cast<Packet<T>*>(xs + p.stage_at) + warp * p.stage * 32 * R;
+    float2* slot_add = reinterpret_cast<float2*>(xs + p.stage_at) +
+                       (nwarps * p.stage * 32 * R * sizeof(Packet<T>)) / sizeof(float2) +
+                       warp * p.stage * 32;
+    const int first_staged_row = w.lrow, first_staged_rd = w.lrd;
+    int staged = 0;
+    for (; STAGED && staged < p.stage && w.lrow < total; ++staged) {
+      stage_round<T, R>(p, w.lrow, w.lrd, lane, nv, pol, slots + staged * 32 * R);
+      Walk::next(w.lrow, w.lrd, rounds, stride);
+    }
+    if constexpr (STAGED) asm volatile("cp.async.commit_group;" ::: "memory");
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
     pdl_wait();
     float2 add0 = addend<T>(p, row, lane, residual);
     float2 add1 = d1 == 0 ? addend<T>(p, r1, lane, residual) : make_float2(0.f, 0.f);
     float2 add = add0;
+    {  // the staged items' bias / residual (only this lane reads its entries)
+      int sr = first_staged_row, sd = first_staged_rd;
+      for (int e = 0; e < staged; ++e) {
+        if (sd == 0) slot_add[e * 32 + lane] = addend<T>(p, sr, lane, residual);
+        Walk::next(sr, sd, rounds, stride);
+      }
+    }
     load_input<T, NB, VEC>(p, xs, nw, nbias);
+    // A lane reads back only its own copies: no barrier needed for them.
+    if constexpr (STAGED) asm volatile("cp.async.wait_all;" ::: "memory");
     __syncthreads();
     float acc[NB];
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
+    if (STAGED && staged > 0) {
+      // The two register items, then the staged ones while the refills are in flight.
+      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf0, add0);
+      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf1, add1);
+      for (int e = 0; e < staged; ++e) {
+        Packet<T> sb[R];
+#pragma unroll
+        for (int u = 0; u < R; ++u) sb[u] = slots[e * 32 * R + lane + 32 * u];
+        use_item<T, NB, VEC, R>(p, xs, lane, nv, w, add, acc, sb, slot_add[e * 32 + lane]);
+      }
+    }
     // Two register buffers in turns (no copy: a copy would wait for the loads it moves).
     while (w.row < total) {
       gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf0, add0);
@@ -402,19 +464,42 @@ size_t extra_floats(const GemvParams& p) {
              : 0;
 }
 
+// LW_DECODE_GEMV_STAGE=N: each warp stages up to N more rounds of its weights in shared
+// memory before the wait on the previous kernel (as many as keep two blocks an SM).
+int stage_rounds_asked() {
+  static const int n = [] {
+    const char* v = std::getenv("LW_DECODE_GEMV_STAGE");
+    return v ? std::max(0, std::min(8, std::atoi(v))) : 0;
+  }();
+  return n;
+}
+
 template <typename T, int NB>
-Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
-  const size_t smem = (static_cast<size_t>(NB + 2) * p.K + extra_floats(p)) * sizeof(float);
+Status launch_gemv_nb(GemvParams p, bool vec, cudaStream_t stream) {
   const int rows_per_block = kGemvThreads / 32;
   constexpr int V = 16 / sizeof(T);
   static const char variant = [] {
     const char* v = std::getenv("LW_DECODE_GEMV");
     return v && (std::string(v) == "a" || std::string(v) == "c") ? v[0] : 'b';
   }();
+  const int R = variant == 'a' ? 8 : variant == 'c' ? 2 : 4;
+  const int minb = variant == 'a' ? 1 : variant == 'c' ? 3 : 2;
+  p.stage_at = static_cast<int>((static_cast<size_t>(NB + 2) * p.K + extra_floats(p) + 3) / 4 * 4);
+  p.stage = 0;
+  const size_t per_round = static_cast<size_t>(rows_per_block) * 32 * (R * 16 + 8);
+  size_t smem = static_cast<size_t>(p.stage_at) * sizeof(float);
+  if (NB == 1 && vec && variant == 'b' && stage_rounds_asked() > 0) {
+    const size_t per_block = smem_per_sm() / minb - 1024;  // the runtime reserves 1 KB a block
+    const size_t room = per_block > smem ? per_block - smem : 0;
+    p.stage = static_cast<int>(std::min<size_t>(stage_rounds_asked(), room / per_round));
+    smem += p.stage * per_round;
+  }
   auto* kernel = !vec             ? gemv_kernel<T, NB, 1, 8, 1>
                  : variant == 'a' ? gemv_kernel<T, NB, V, 8, 1>
                  : variant == 'c' ? gemv_kernel<T, NB, V, 2, 3>
                                   : gemv_kernel<T, NB, V, 4, 2>;
+  if constexpr (NB == 1)
+    if (p.stage > 0) kernel = gemv_kernel<T, 1, V, 4, 2, true>;
   // As many blocks as are resident at once (a grid-stride loop does the rest): no second
   // wave waiting behind the first.
   // Remembered per (kernel, shared memory): the eager first step asks, so a capture makes

@@ -38,27 +38,17 @@ __global__ void embed_kernel(float* x, const T* wte, const T* wpe, const int32_t
     x[static_cast<int64_t>(b) * C + c] = to_f(te[c]) + (pe ? to_f(pe[c]) : 0.f);
 }
 
-// Rotates x[0..D) by rotate_half at `pos` (transformers' angles: f32 inv_freq and angle).
-__device__ __forceinline__ void rope_inplace(float* x, int D, int pos, float theta) {
-  const int half = D / 2;
-  for (int i = threadIdx.x; i < half; i += blockDim.x) {
-    const float inv_freq = 1.f / powf(theta, static_cast<float>(2 * i) / static_cast<float>(D));
-    float sn, cs;
-    sincosf(static_cast<float>(pos) * inv_freq, &sn, &cs);
-    const float x1 = x[i], x2 = x[i + half];
-    x[i] = x1 * cs - x2 * sn;
-    x[i + half] = x2 * cs + x1 * sn;
-  }
-}
-
 // Block (chunk s, query head h, sequence b) over up to `chunk` cached keys. The chunk holding
 // the new position takes its key and value from qkv (rotated here, rounded to the cache
 // dtype), and the group's first head stores them in the cache. Each block leaves
 // [m, l, o(D)] in `part`; the last block of (b, h) to finish (a counter, reset after use)
 // combines them into out, so one launch does append, attention and combine.
 // AV: elements per 16-byte cache load (1 when D is not a multiple of it). Scores take one
-// thread per key and values one thread per (AV columns, key group), so every cached row is
-// fetched by independent loads in one round trip, not key by key.
+// thread per key and values one thread per (AV columns, key group).
+// Everything that does not depend on the q/k/v GEMV happens before the wait on it: the
+// thread's cached key row and value packets are loaded into registers and its rotary angle
+// computed, so after the wait the chain is q (one L2 round trip), the block reductions, the
+// partial's store and, in the last block, the chunks' partials (one more round trip).
 template <typename T, int AV>
 __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride,
                                  const int32_t* positions, int NH, int NKV, int D, int chunk,
@@ -74,18 +64,18 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   const int s = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   pdl_launch_dependents();
   // positions[] was uploaded before the step's first kernel and cached rows [0, pos) by
-  // earlier steps: this thread's key row is fetched into registers, and the chunk's value
-  // rows pulled into L2, before the wait on the q/k/v GEMV.
+  // earlier steps.
   const int pos = positions[b];
   const int len = pos + 1;
   const int j0 = s * chunk;
   if (j0 >= len) return;  // beyond this sequence: the combine counts only live chunks
   const int n = min(chunk, len - j0);
   const int ns = (len + chunk - 1) / chunk;
-  const int KV = NKV * D, kvh = h / (NH / NKV);
+  const int KV = NKV * D, kvh = h / (NH / NKV), half = D / 2;
   const bool has_new = pos < j0 + chunk;
   T* kb = kc + static_cast<int64_t>(b) * seq_stride + kvh * D;
   T* vb = vc + static_cast<int64_t>(b) * seq_stride + kvh * D;
+  // This thread's key row (one thread per key).
   constexpr int kMaxPk = 16;  // key packets held (D <= 16 * AV)
   const int npk = D / AV;
   const bool held = preload && AV > 1 && npk <= kMaxPk && static_cast<int>(threadIdx.x) < n &&
@@ -98,32 +88,52 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     for (int u = 0; u < kMaxPk; ++u)
       if (u < npk) kreg[u] = kr[u];
   }
-  for (int j = threadIdx.x; preload && j < n; j += blockDim.x)
-    if (j0 + j != pos) {
-      const char* vr = reinterpret_cast<const char*>(vb + static_cast<int64_t>(j0 + j) * KV);
-      for (int off = 0; off < D * static_cast<int>(sizeof(T)); off += 128)
-        asm volatile("prefetch.global.L2 [%0];" ::"l"(vr + off));
+  // This thread's value packets: columns [g * AV, g * AV + AV) of keys kgi, kgi + kg, ...
+  const int dg = D / AV, kg = max(1, static_cast<int>(blockDim.x) / dg);
+  const int g0 = static_cast<int>(threadIdx.x) % dg, kg0 = static_cast<int>(threadIdx.x) / dg;
+  constexpr int kMaxPv = 4;  // value packets held (64-key chunks over 16 key groups)
+  const bool vheld = preload && AV > 1 && kg0 < kg && (n + kg - 1) / kg <= kMaxPv;
+  Packet<T> vreg[kMaxPv];
+  if (vheld) {
+#pragma unroll
+    for (int u = 0; u < kMaxPv; ++u) {
+      const int j = kg0 + u * kg;
+      if (j < n && j0 + j != pos)
+        vreg[u] = *reinterpret_cast<const Packet<T>*>(vb + static_cast<int64_t>(j0 + j) * KV +
+                                                      g0 * AV);
     }
+  }
+  // Rotary angle of column pair (i, i + D/2), i = this thread (D <= 2 * blockDim.x, checked
+  // by the launcher): transformers' f32 inv_freq and angle.
+  const int i = threadIdx.x;
+  float sn = 0.f, cs = 1.f;
+  if (theta > 0.f && i < half) {
+    const float inv_freq = 1.f / powf(theta, static_cast<float>(2 * i) / static_cast<float>(D));
+    sincosf(static_cast<float>(pos) * inv_freq, &sn, &cs);
+  }
   pdl_wait();
-  const float* row = qkv + static_cast<int64_t>(b) * ldq;
-  for (int d = threadIdx.x; d < D; d += blockDim.x) {
-    q[d] = row[h * D + d];
-    if (has_new) k_new[d] = row[NH * D + kvh * D + d], v_new[d] = row[NH * D + KV + kvh * D + d];
-  }
-  __syncthreads();
-  if (theta > 0.f) {
-    rope_inplace(q, D, pos, theta);
-    if (has_new) rope_inplace(k_new, D, pos, theta);
-    __syncthreads();
-  }
-  for (int d = threadIdx.x; d < D; d += blockDim.x) {
-    q[d] *= scale;
+  if (i < half) {
+    const float* row = qkv + static_cast<int64_t>(b) * ldq;
+    const float* kr = row + NH * D + kvh * D;
+    const float* vr = kr + KV;
+    const float q1 = row[h * D + i], q2 = row[h * D + i + half];
+    float k1 = 0.f, k2 = 0.f, v1 = 0.f, v2 = 0.f;
+    if (has_new) k1 = kr[i], k2 = kr[i + half], v1 = vr[i], v2 = vr[i + half];
+    float qa = q1, qb = q2, ka = k1, kb2 = k2;
+    if (theta > 0.f) {
+      qa = q1 * cs - q2 * sn, qb = q2 * cs + q1 * sn;
+      ka = k1 * cs - k2 * sn, kb2 = k2 * cs + k1 * sn;
+    }
+    q[i] = qa * scale;
+    q[i + half] = qb * scale;
     if (has_new) {
-      const T kt = from_f<T>(k_new[d]), vt = from_f<T>(v_new[d]);
-      k_new[d] = to_f(kt), v_new[d] = to_f(vt);  // attend to what the cache will hold
+      const T kt1 = from_f<T>(ka), kt2 = from_f<T>(kb2), vt1 = from_f<T>(v1), vt2 = from_f<T>(v2);
+      k_new[i] = to_f(kt1), k_new[i + half] = to_f(kt2);  // attend to what the cache will hold
+      v_new[i] = to_f(vt1), v_new[i + half] = to_f(vt2);
       if (h % (NH / NKV) == 0) {
-        kb[static_cast<int64_t>(pos) * KV + d] = kt;
-        vb[static_cast<int64_t>(pos) * KV + d] = vt;
+        T* kp = kb + static_cast<int64_t>(pos) * KV;
+        T* vp = vb + static_cast<int64_t>(pos) * KV;
+        kp[i] = kt1, kp[i + half] = kt2, vp[i] = vt1, vp[i + half] = vt2;
       }
     }
   }
@@ -169,27 +179,40 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   }
   const float l = block_sum(lsum, red_scratch);  // its barriers publish pr
   float* mine = part + ((static_cast<int64_t>(b) * NH + h) * nsplit + s) * (D + 2);
-  const int dg = D / AV, kg = max(1, static_cast<int>(blockDim.x) / dg);
   float* red = pr + chunk;
   for (int t = threadIdx.x; t < dg * kg; t += blockDim.x) {
     const int g = t % dg, kgi = t / dg;
     float acc[AV];
 #pragma unroll
     for (int e = 0; e < AV; ++e) acc[e] = 0.f;
+    if (vheld && t == static_cast<int>(threadIdx.x)) {
+      if constexpr (AV > 1) {
+#pragma unroll
+        for (int u = 0; u < kMaxPv; ++u) {
+          const int j = kgi + u * kg;
+          if (j >= n) break;
+          const float pj = pr[j];
+#pragma unroll
+          for (int e = 0; e < AV; ++e)
+            acc[e] += pj * (j0 + j == pos ? v_new[g * AV + e] : to_f(vreg[u].v[e]));
+        }
+      }
+    } else {
 #pragma unroll 4
-    for (int j = kgi; j < n; j += kg) {
-      const float pj = pr[j];
-      if (j0 + j == pos) {
+      for (int j = kgi; j < n; j += kg) {
+        const float pj = pr[j];
+        if (j0 + j == pos) {
 #pragma unroll
-        for (int e = 0; e < AV; ++e) acc[e] += pj * v_new[g * AV + e];
-      } else {
-        const T* vr = vb + static_cast<int64_t>(j0 + j) * KV + g * AV;
-        if constexpr (AV > 1) {
-          const Packet<T> pk = *reinterpret_cast<const Packet<T>*>(vr);
-#pragma unroll
-          for (int e = 0; e < AV; ++e) acc[e] += pj * to_f(pk.v[e]);
+          for (int e = 0; e < AV; ++e) acc[e] += pj * v_new[g * AV + e];
         } else {
-          acc[0] += pj * to_f(vr[0]);
+          const T* vr = vb + static_cast<int64_t>(j0 + j) * KV + g * AV;
+          if constexpr (AV > 1) {
+            const Packet<T> pk = *reinterpret_cast<const Packet<T>*>(vr);
+#pragma unroll
+            for (int e = 0; e < AV; ++e) acc[e] += pj * to_f(pk.v[e]);
+          } else {
+            acc[0] += pj * to_f(vr[0]);
+          }
         }
       }
     }
@@ -216,20 +239,36 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   if (!last_block) return;
   __threadfence();
   const float* pp = part + (static_cast<int64_t>(b) * NH + h) * nsplit * (D + 2);
-  // The chunks' maximum and weighted sum by block reductions; then per column one unrolled
-  // pass over the partial outputs (their loads in flight together, not chunk by chunk).
-  float mt = -INFINITY;
-  for (int t = threadIdx.x; t < ns; t += blockDim.x) mt = fmaxf(mt, __ldcg(pp + t * (D + 2)));
-  const float M = block_max(mt, red_scratch);
-  float lt = 0.f;
-  for (int t = threadIdx.x; t < ns; t += blockDim.x)
-    lt += __ldcg(pp + t * (D + 2) + 1) * expf(__ldcg(pp + t * (D + 2)) - M);
-  const float L = block_sum(lt, red_scratch);
+  // Per column, the chunks' [m, l, o] read in batches of 8 with every load issued before
+  // use, folded with a running maximum: o = sum_t o_t e^(m_t - M) / sum_t l_t e^(m_t - M).
+  // No block reduction: each thread combines m and l itself (a few chunks).
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
-    float acc = 0.f;
-#pragma unroll 4
-    for (int t = 0; t < ns; ++t)
-      acc += __ldcg(pp + t * (D + 2) + 2 + d) * expf(__ldcg(pp + t * (D + 2)) - M);
+    float M = -INFINITY, L = 0.f, acc = 0.f;
+    for (int t0 = 0; t0 < ns; t0 += 8) {
+      float mv[8], lv[8], ov[8];
+#pragma unroll
+      for (int u = 0; u < 8; ++u) {
+        const float* c = pp + static_cast<int64_t>(t0 + u) * (D + 2);
+        const bool live = t0 + u < ns;
+        mv[u] = live ? __ldcg(c) : -INFINITY;
+        lv[u] = live ? __ldcg(c + 1) : 0.f;
+        ov[u] = live ? __ldcg(c + 2 + d) : 0.f;
+      }
+      float mn = M;
+#pragma unroll
+      for (int u = 0; u < 8; ++u) mn = fmaxf(mn, mv[u]);
+      const float rescale = M == -INFINITY ? 0.f : expf(M - mn);
+      acc *= rescale;
+      L *= rescale;
+#pragma unroll
+      for (int u = 0; u < 8; ++u) {
+        if (t0 + u >= ns) break;
+        const float e = expf(mv[u] - mn);
+        acc += ov[u] * e;
+        L += lv[u] * e;
+      }
+      M = mn;
+    }
     out[static_cast<int64_t>(b) * NH * D + h * D + d] = acc / L;
   }
   if (threadIdx.x == 0) *counter = 0;  // ready for the next step
@@ -350,7 +389,9 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
                  int64_t seq_stride, const int32_t* positions, int B, int NH, int NKV, int D,
                  int P, float theta, float* scratch, int32_t* counters, float* out,
                  cudaStream_t stream) {
-  LW_CHECK(NKV >= 1 && NH % NKV == 0 && D >= 2 && D % 2 == 0, "decode attention: bad head layout");
+  LW_CHECK(NKV >= 1 && NH % NKV == 0 && D >= 2 && D % 2 == 0 && D <= 2 * kAttnThreads,
+           "decode attention: bad head layout (head size must be even and at most " +
+               std::to_string(2 * kAttnThreads) + ")");
   const int chunk = attention_chunk();
   // LW_DECODE_ATTN_PRELOAD=0: no key / value fetch before the wait (to measure what it gains).
   static const int preload = [] {

@@ -62,6 +62,7 @@ class TestDecodeKernelsCuda : public QObject {
     QTest::addColumn<int>("B");
     QTest::addColumn<int>("input");
     QTest::addColumn<int>("output");
+    QTest::addColumn<bool>("many_rows");
     const int ops[][2] = {{int(dk::InputOp::kNone), int(dk::OutputOp::kStore)},
                           {int(dk::InputOp::kLayerNorm), int(dk::OutputOp::kGeluTanh)},
                           {int(dk::InputOp::kRmsNorm), int(dk::OutputOp::kStore)},
@@ -73,7 +74,18 @@ class TestDecodeKernelsCuda : public QObject {
           for (const auto& op : ops)
             QTest::newRow(qPrintable(QString("%1 K%2 B%3 in%4 out%5")
                                          .arg(dtype_tag(t)).arg(K).arg(B).arg(op[0]).arg(op[1])))
-                << t << K << B << op[0] << op[1];
+                << t << K << B << op[0] << op[1] << false;
+    // Several rows a warp (7,000 rows on at most 132 x 16 warps): every warp walks many
+    // (row, round) items, so the register pipeline refills across rows and, under
+    // LW_DECODE_GEMV_STAGE (ctest runs this binary again with it), batch 1 stages items in
+    // shared memory before the wait.
+    for (DType t : {DType::kF32, DType::kBF16})
+      for (int K : {256, 2056})
+        for (int B : {1, 2})
+          for (const auto& op : ops)
+            QTest::newRow(qPrintable(QString("%1 K%2 B%3 in%4 out%5 many rows")
+                                         .arg(dtype_tag(t)).arg(K).arg(B).arg(op[0]).arg(op[1])))
+                << t << K << B << op[0] << op[1] << true;
   }
   void gemv() {
     QFETCH(DType, dtype);
@@ -81,9 +93,12 @@ class TestDecodeKernelsCuda : public QObject {
     QFETCH(int, B);
     QFETCH(int, input);
     QFETCH(int, output);
+    QFETCH(bool, many_rows);
     const auto in_op = static_cast<dk::InputOp>(input);
     const auto out_op = static_cast<dk::OutputOp>(output);
-    const int rows[3] = {40, 17, 70}, N = 127;
+    const int few[3] = {40, 17, 70}, many[3] = {4000, 170, 2830};
+    const int* rows = many_rows ? many : few;
+    const int N = rows[0] + rows[1] + rows[2];
     const int ldx = (in_op == dk::InputOp::kSwiglu ? 2 * K : K) + 4, ldy = N + 3;
     const auto x = randn(size_t(B) * ldx, 11);
     const auto nw = rounded(dtype, randn(size_t(K), 12, 0.2f, 1.f));
