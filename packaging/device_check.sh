@@ -11,8 +11,7 @@
 #   decode           hf_anchor.py decode-gpt2 decode-llama1b beside `llmwb bench decode`
 #                    (batch 1, 8, 32; batch 1 also without programmatic dependent launch)
 #   decode-sweep     batch-1 `llmwb bench decode` under each launch knob of the decode GEMV
-#                    and attention (LW_DECODE_GEMV_STAGE, LW_DECODE_ATTN_PRELOAD), baseline first
-#                    and last
+#                    (LW_DECODE_HANDOFF, LW_DECODE_GEMV_STAGE), baseline first and last
 #   finetune         hf_anchor.py bert-finetune beside `llmwb bench finetune`
 #   golden-peft      tests/golden/make_golden_peft.py   -> $OUT/data_peft
 #   golden-finetune  tests/golden/make_golden_finetune.py -> $OUT/data_finetune
@@ -80,8 +79,8 @@ fi
 
 if has decode-sweep; then
   for p in llama-1b1 gpt2-124m; do
-    for knobs in base "LW_DECODE_GEMV_STAGE=1" "LW_DECODE_GEMV_STAGE=2" "LW_DECODE_GEMV_STAGE=4" \
-      "LW_DECODE_ATTN_PRELOAD=0" base2; do
+    for knobs in base "LW_DECODE_HANDOFF=counters" "LW_DECODE_GEMV_STAGE=2" \
+      "LW_DECODE_HANDOFF=counters LW_DECODE_GEMV_STAGE=2" base2; do
       label=$(echo "$knobs" | tr ' =' '_-')
       env ${knobs//base*/} llmwb bench decode --preset $p --dtype bf16 --prompt-tokens 128 \
         --gen-tokens 256 --batch 1 --json >"$OUT/sweep_${p}_${label}.json" 2>&1

@@ -177,6 +177,7 @@ struct DecodeEngine::Impl {
   Tensor io_dev, ids_dev, lp_dev;            // [tokens | positions] i32, ids i32, logprob f32
   Tensor counters;       // [maxB * NH + maxB] i32: attention's, then argmax's combine counters
   Tensor argmax_scratch;  // f32 partial maxima of the vocabulary slices
+  Tensor handoff;         // i32 counters of the kernels' hand-over (LW_DECODE_HANDOFF=counters)
   void* pinned = nullptr;                    // io (2 maxB i32) | ids (maxB i32) | lp (maxB f32)
   int32_t* io_host = nullptr;
   int32_t* ids_host = nullptr;
@@ -244,6 +245,9 @@ Status DecodeEngine::Impl::allocate() {
   LW_ASSIGN_OR_RETURN(counters, Tensor::zeros({B * a.NH + B}, DType::kI32, dev));
   const auto af = dk::argmax_scratch_floats(int(B), int(a.V));
   LW_ASSIGN_OR_RETURN(argmax_scratch, Tensor::zeros({int64_t(af)}, DType::kF32, dev));
+  // A step launches the embedding, per layer attention and four GEMVs (one launch per chunk
+  // of 8 sequences, fewer when a chunk's rows do not fit shared memory), the head and argmax.
+  LW_ASSIGN_OR_RETURN(handoff, Tensor::zeros({8 + a.L * (4 * B + 1) + B}, DType::kI32, dev));
   LW_ASSIGN_OR_RETURN(stream, engine_stream());
   LW_CUDA_TRY(cudaHostAlloc(&pinned, size_t(4 * B) * 4, cudaHostAllocDefault));
   io_host = static_cast<int32_t*>(pinned);
@@ -267,12 +271,20 @@ Status DecodeEngine::Impl::enqueue(int n) {
     const char* v = std::getenv("LW_DECODE_COMBINE");
     return v && std::string(v) == "gemv";
   }();
+  // LW_DECODE_HANDOFF=counters: each kernel goes on once its predecessor's blocks have counted
+  // their writes done, instead of griddepcontrol.wait (the whole grid complete and flushed).
+  static const bool counters_handoff = [] {
+    const char* v = std::getenv("LW_DECODE_HANDOFF");
+    return v && std::string(v) == "counters";
+  }();
+  dk::HandoffChain chain_storage{handoff.data<int32_t>(), int(handoff.numel())};
+  dk::HandoffChain* chain = counters_handoff ? &chain_storage : nullptr;
   LW_CUDA_TRY(cudaMemcpyAsync(io_dev.data_ptr(), io_host, size_t(2 * B) * 4,
                               cudaMemcpyHostToDevice, stream));
   const int32_t* tokens = io_dev.data<int32_t>();
   const int32_t* pos = tokens + B;
   float* xp = x.data<float>();
-  LW_TRY(dk::embed(dtype, xp, a.wte, a.wpe, tokens, pos, n, int(C), stream));
+  LW_TRY(dk::embed(dtype, xp, a.wte, a.wpe, tokens, pos, n, int(C), stream, chain));
   const dk::InputOp norm = a.llama ? dk::InputOp::kRmsNorm : dk::InputOp::kLayerNorm;
   const int64_t seq_stride = P * KV;
   for (int64_t l = 0; l < a.L; ++l) {
@@ -284,6 +296,7 @@ Status DecodeEngine::Impl::enqueue(int n) {
     g.norm_w = w.norm1_w, g.norm_b = w.norm1_b, g.eps = a.eps;
     for (int s = 0; s < w.nqkv; ++s) g.seg[s] = w.qkv[s];
     g.nseg = w.nqkv, g.y = qkv.data<float>(), g.ldy = int(QKV), g.output = dk::OutputOp::kStore;
+    g.chain = chain;
     LW_TRY(dk::gemv(g, stream));
     // The attention kernel's last block per head combines the chunk partials; with
     // LW_DECODE_COMBINE=gemv the o-projection does as it loads its input instead (measured
@@ -291,10 +304,11 @@ Status DecodeEngine::Impl::enqueue(int n) {
     LW_TRY(dk::attention(dtype, qkv.data<float>(), int(QKV), kl, vl, seq_stride, pos, n,
                          int(a.NH), int(a.NKV), int(a.D), int(P), a.theta, scratch.data<float>(),
                          combine_in_gemv ? nullptr : counters.data<int32_t>(), att.data<float>(),
-                         stream));
+                         stream, chain));
     dk::GemvArgs o;
     o.dtype = dtype, o.x = att.data<float>(), o.ldx = int(Q), o.B = n, o.K = int(Q);
     o.seg[0] = w.o, o.nseg = 1, o.y = xp, o.ldy = int(C), o.output = dk::OutputOp::kAccumulate;
+    o.chain = chain;
     if (combine_in_gemv) {
       o.input = dk::InputOp::kAttention, o.attn_part = scratch.data<float>(), o.positions = pos;
       o.heads = int(a.NH), o.head_dim = int(a.D);
@@ -310,6 +324,7 @@ Status DecodeEngine::Impl::enqueue(int n) {
     d.dtype = dtype, d.x = mlp.data<float>(), d.ldx = int(mlp_width()), d.B = n, d.K = int(a.F);
     d.input = a.llama ? dk::InputOp::kSwiglu : dk::InputOp::kNone;
     d.seg[0] = w.down, d.nseg = 1, d.y = xp, d.ldy = int(C), d.output = dk::OutputOp::kAccumulate;
+    d.chain = chain;
     LW_TRY(dk::gemv(d, stream));
   }
   dk::GemvArgs h;
@@ -317,10 +332,11 @@ Status DecodeEngine::Impl::enqueue(int n) {
   h.norm_w = a.final_w, h.norm_b = a.final_b, h.eps = a.eps;
   h.seg[0] = {a.head, nullptr, int(a.V)}, h.nseg = 1;
   h.y = logits.data<float>(), h.ldy = int(a.V), h.output = dk::OutputOp::kStore;
+  h.chain = chain;
   LW_TRY(dk::gemv(h, stream));
   LW_TRY(dk::argmax_logprob(logits.data<float>(), n, int(a.V), argmax_scratch.data<float>(),
                             counters.data<int32_t>() + B * a.NH, ids_dev.data<int32_t>(),
-                            lp_dev.data<float>(), stream));
+                            lp_dev.data<float>(), stream, chain));
   LW_CUDA_TRY(cudaMemcpyAsync(ids_host, ids_dev.data_ptr(), size_t(n) * 4,
                               cudaMemcpyDeviceToHost, stream));
   LW_CUDA_TRY(cudaMemcpyAsync(lp_host, lp_dev.data_ptr(), size_t(n) * 4, cudaMemcpyDeviceToHost,
@@ -353,7 +369,13 @@ Status DecodeEngine::Impl::run(int n) {
   }
   // First step at this batch size: run it eagerly (its results are this step's), then
   // capture the same work for the following steps.
-  LW_TRY(enqueue(n));
+  if (Status st = enqueue(n); !st.is_ok()) {
+    // The kernels launched complete; the counters of those never launched are left as they
+    // are: start the next attempt from zero.
+    cudaStreamSynchronize(stream);
+    cudaMemsetAsync(handoff.data_ptr(), 0, handoff.nbytes(), stream);
+    return st;
+  }
   LW_CUDA_TRY(cudaStreamSynchronize(stream));
   LW_CUDA_TRY(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
   Status st = enqueue(n);

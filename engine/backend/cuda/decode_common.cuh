@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/backend/cuda/cuda_common.cuh"
+#include "engine/backend/cuda/decode_kernels.h"
 
 namespace lw::cuda::decode::detail {
 
@@ -52,6 +53,36 @@ __device__ __forceinline__ uint4 ld_stream(const void* p, uint64_t policy) {
       : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
       : "l"(p), "l"(policy));
   return r;
+}
+
+// Waits for the predecessor (decode_kernels.h, Handoff): thread 0 polls the counter (acquire),
+// then the block's barrier orders every thread's reads after it. Called by all threads.
+__device__ __forceinline__ void handoff_wait(const Handoff& h) {
+  if (!h.wait) {
+    pdl_wait();
+    return;
+  }
+  if (threadIdx.x == 0) {
+    int v;
+    do {
+      asm volatile("ld.acquire.gpu.global.b32 %0, [%1];" : "=r"(v) : "l"(h.wait) : "memory");
+    } while (v < h.target);
+    __threadfence();
+    if (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0) {
+      if (h.reset) *h.reset = 0;
+    }
+  }
+  __syncthreads();
+}
+// After the block's last write of the step's data: one count, ordered after all of them.
+// Called by all threads of the block, once, on every way out.
+__device__ __forceinline__ void handoff_signal(const Handoff& h) {
+  if (!h.signal) return;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    atomicAdd(h.signal, 1);
+  }
 }
 
 // LW_DECODE_PDL=0 launches every kernel in plain stream order (to measure what overlap gains).

@@ -49,6 +49,7 @@ struct GemvParams {
   int heads, head_dim, chunk, nsplit;
   int stage;       // rounds a warp stages in shared memory before the wait (0: none)
   int stage_at;    // where the staging area starts in shared memory (floats, 16-byte aligned)
+  Handoff hand;
 };
 
 __device__ __forceinline__ float gelu_tanh(float x) {
@@ -399,7 +400,7 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
     }
     if constexpr (STAGED) asm volatile("cp.async.commit_group;" ::: "memory");
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
-    pdl_wait();
+    handoff_wait(p.hand);
     float2 add0 = addend<T>(p, row, lane, residual);
     float2 add1 = d1 == 0 ? addend<T>(p, r1, lane, residual) : make_float2(0.f, 0.f);
     float2 add = add0;
@@ -436,7 +437,7 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
     }
   } else {
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
-    pdl_wait();
+    handoff_wait(p.hand);
     load_input<T, NB, VEC>(p, xs, nw, nbias);
     __syncthreads();
     for (; row < total; row += stride) {
@@ -455,6 +456,7 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
       epilogue<NB>(p, row, acc, lane, addend<T>(p, row, lane, residual));
     }
   }
+  handoff_signal(p.hand);
 }
 
 // Floats of shared memory past the input rows and norm planes (kAttention's weights).
@@ -475,7 +477,7 @@ int stage_rounds_asked() {
 }
 
 template <typename T, int NB>
-Status launch_gemv_nb(GemvParams p, bool vec, cudaStream_t stream) {
+Status launch_gemv_nb(GemvParams p, bool vec, cudaStream_t stream, HandoffChain* chain) {
   const int rows_per_block = kGemvThreads / 32;
   constexpr int V = 16 / sizeof(T);
   static const char variant = [] {
@@ -524,18 +526,22 @@ Status launch_gemv_nb(GemvParams p, bool vec, cudaStream_t stream) {
   const int per_warp = (rows + max_warps - 1) / max_warps;
   const int warps = (rows + per_warp - 1) / per_warp;
   const int grid = std::max(1, (warps + rows_per_block - 1) / rows_per_block);
+  if (chain) {
+    LW_ASSIGN_OR_RETURN(p.hand, chain->next(grid));
+  }
   LW_TRY(launch_dependent(kernel, grid, kGemvThreads, smem, stream, p));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
 
 template <typename T>
-Status launch_gemv(const GemvParams& p, int nb_pad, bool vec, cudaStream_t stream) {
+Status launch_gemv(const GemvParams& p, int nb_pad, bool vec, cudaStream_t stream,
+                   HandoffChain* chain) {
   switch (nb_pad) {
-    case 1: return launch_gemv_nb<T, 1>(p, vec, stream);
-    case 2: return launch_gemv_nb<T, 2>(p, vec, stream);
-    case 4: return launch_gemv_nb<T, 4>(p, vec, stream);
-    default: return launch_gemv_nb<T, 8>(p, vec, stream);
+    case 1: return launch_gemv_nb<T, 1>(p, vec, stream, chain);
+    case 2: return launch_gemv_nb<T, 2>(p, vec, stream, chain);
+    case 4: return launch_gemv_nb<T, 4>(p, vec, stream, chain);
+    default: return launch_gemv_nb<T, 8>(p, vec, stream, chain);
   }
 }
 
@@ -592,7 +598,7 @@ Status gemv(const GemvArgs& a, cudaStream_t stream) {
       p.positions = a.positions + b0;
     }
     LW_DISPATCH_FLOAT(a.dtype, "decode gemv",
-                      LW_TRY(launch_gemv<T>(p, pad_batch(p.nb), vec, stream)));
+                      LW_TRY(launch_gemv<T>(p, pad_batch(p.nb), vec, stream, a.chain)));
   }
   return Status::ok();
 }

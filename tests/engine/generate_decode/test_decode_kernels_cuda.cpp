@@ -79,13 +79,13 @@ class TestDecodeKernelsCuda : public QObject {
     // (row, round) items, so the register pipeline refills across rows and, under
     // LW_DECODE_GEMV_STAGE (ctest runs this binary again with it), batch 1 stages items in
     // shared memory before the wait.
-    for (DType t : {DType::kF32, DType::kBF16})
-      for (int K : {256, 2056})
-        for (int B : {1, 2})
-          for (const auto& op : ops)
-            QTest::newRow(qPrintable(QString("%1 K%2 B%3 in%4 out%5 many rows")
-                                         .arg(dtype_tag(t)).arg(K).arg(B).arg(op[0]).arg(op[1])))
-                << t << K << B << op[0] << op[1] << true;
+    // (bf16, batch 1 and 2, three of the input / output pairs: the host reference dominates.)
+    for (int K : {256, 2056})
+      for (int B : {1, 2})
+        for (int o : {0, 2, 3})
+          QTest::newRow(qPrintable(QString("bf16 K%1 B%2 in%3 out%4 many rows")
+                                       .arg(K).arg(B).arg(ops[o][0]).arg(ops[o][1])))
+              << DType::kBF16 << K << B << ops[o][0] << ops[o][1] << true;
   }
   void gemv() {
     QFETCH(DType, dtype);
