@@ -28,7 +28,7 @@ head -3 "$OUT/info.txt"
 summary=()
 
 if has tests; then
-  ctest --test-dir "$lw_bld" -L "cuda|nccl" --output-on-failure --timeout 300 >"$OUT/ctest_cuda.log" 2>&1
+  ctest --test-dir "$lw_bld" -L "cuda|nccl" --output-on-failure --timeout 200 >"$OUT/ctest_cuda.log" 2>&1
   grep -E "tests passed|tests failed|Failed|\*\*\*|Not Run" "$OUT/ctest_cuda.log" | head -30
   summary+=("$(grep -E "tests passed|tests failed" "$OUT/ctest_cuda.log")")
 fi
@@ -82,7 +82,7 @@ if has decode-sweep; then
     for knobs in base "LW_DECODE_HANDOFF=counters" "LW_DECODE_GEMV_STAGE=2" \
       "LW_DECODE_HANDOFF=counters LW_DECODE_GEMV_STAGE=2" base2; do
       label=$(echo "$knobs" | tr ' =' '_-')
-      env ${knobs//base*/} llmwb bench decode --preset $p --dtype bf16 --prompt-tokens 128 \
+      timeout 120 env ${knobs//base*/} llmwb bench decode --preset $p --dtype bf16 --prompt-tokens 128 \
         --gen-tokens 256 --batch 1 --json >"$OUT/sweep_${p}_${label}.json" 2>&1
     done
   done
