@@ -11,7 +11,10 @@
 #   decode           hf_anchor.py decode-gpt2 decode-llama1b beside `llmwb bench decode`
 #                    (batch 1, 8, 32; batch 1 also without programmatic dependent launch)
 #   decode-sweep     batch-1 `llmwb bench decode` under each launch knob of the decode GEMV
-#                    (LW_DECODE_HANDOFF, LW_DECODE_GEMV_STAGE), baseline first and last
+#                    and attention (LW_DECODE_ATTN_PRELOAD, LW_DECODE_COMBINE), baseline first and
+#                    last
+#   decode-trace     batch-1 decode with LW_DECODE_TRACE: per-block %globaltimer stamps of the
+#                    last step, summarised by packaging/decode_trace_summary.py
 #   finetune         hf_anchor.py bert-finetune beside `llmwb bench finetune`
 #   golden-peft      tests/golden/make_golden_peft.py   -> $OUT/data_peft
 #   golden-finetune  tests/golden/make_golden_finetune.py -> $OUT/data_finetune
@@ -79,8 +82,7 @@ fi
 
 if has decode-sweep; then
   for p in llama-1b1 gpt2-124m; do
-    for knobs in base "LW_DECODE_HANDOFF=counters" "LW_DECODE_GEMV_STAGE=2" \
-      "LW_DECODE_HANDOFF=counters LW_DECODE_GEMV_STAGE=2" base2; do
+    for knobs in base "LW_DECODE_ATTN_PRELOAD=0" "LW_DECODE_COMBINE=gemv" base2; do
       label=$(echo "$knobs" | tr ' =' '_-')
       timeout 120 env ${knobs//base*/} llmwb bench decode --preset $p --dtype bf16 --prompt-tokens 128 \
         --gen-tokens 256 --batch 1 --json >"$OUT/sweep_${p}_${label}.json" 2>&1
@@ -95,6 +97,16 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "sweep_*.json"))):
     except Exception:
         print(os.path.basename(f), "ERROR", open(f).read()[-300:])
 PY
+fi
+
+if has decode-trace; then
+  for p in llama-1b1 gpt2-124m; do
+    LW_DECODE_TRACE="$OUT/trace_$p.csv" LW_DECODE_TIMING=1 timeout 120 llmwb bench decode \
+      --preset $p --dtype bf16 --prompt-tokens 128 --gen-tokens 256 --batch 1 --json \
+      >"$OUT/trace_$p.json" 2>"$OUT/trace_$p.err"
+    echo "$p: $(grep -o '"decode_tok_s": [0-9.]*' "$OUT/trace_$p.json")"
+    python3 packaging/decode_trace_summary.py "$OUT/trace_$p.csv" | tee "$OUT/trace_$p.txt"
+  done
 fi
 
 if has finetune; then

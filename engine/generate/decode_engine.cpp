@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 
@@ -177,7 +179,6 @@ struct DecodeEngine::Impl {
   Tensor io_dev, ids_dev, lp_dev;            // [tokens | positions] i32, ids i32, logprob f32
   Tensor counters;       // [maxB * NH + maxB] i32: attention's, then argmax's combine counters
   Tensor argmax_scratch;  // f32 partial maxima of the vocabulary slices
-  Tensor handoff;         // i32 counters of the kernels' hand-over (LW_DECODE_HANDOFF=counters)
   void* pinned = nullptr;                    // io (2 maxB i32) | ids (maxB i32) | lp (maxB f32)
   int32_t* io_host = nullptr;
   int32_t* ids_host = nullptr;
@@ -192,10 +193,25 @@ struct DecodeEngine::Impl {
   double gpu_us = 0, host_us = 0, gap_us = 0;
   int64_t timed = 0;
   std::chrono::steady_clock::time_point last_step_end{};
+  // LW_DECODE_TRACE=FILE: each kernel's blocks stamp %globaltimer (decode_kernels.h); when the
+  // engine goes, the last step's stamps are written to FILE as CSV (a measuring aid).
+  std::string trace_path;
+  Tensor trace;                     // [kernels, kTraceBlocks, kTraceStamps] u64
+  std::vector<std::string> traced;  // the step's kernels, in launch order
+  int64_t trace_at = 0;             // the next kernel's index while enqueueing
+  uint64_t* trace_slot(const std::string& label) {
+    if (trace_path.empty() || trace_at >= max_traced()) return nullptr;
+    if (int64_t(traced.size()) <= trace_at) traced.push_back(label);
+    return reinterpret_cast<uint64_t*>(trace.data_ptr()) +
+           trace_at++ * dk::kTraceBlocks * dk::kTraceStamps;
+  }
+  int64_t max_traced() const { return 8 + 5 * a.L; }
+  void write_trace();
 
   ~Impl() {
     if (stream) cudaStreamSynchronize(stream);
     if (timing) report_timing();
+    if (!trace_path.empty()) write_trace();
     for (cudaEvent_t e : ev)
       if (e) cudaEventDestroy(e);
     for (auto& [n, g] : graphs) cudaGraphExecDestroy(g);
@@ -227,6 +243,34 @@ void DecodeEngine::Impl::report_timing() {
                host_us / timed, gap_us / std::max<int64_t>(1, timed - 1), 1e3 * ms / reps);
 }
 
+void DecodeEngine::Impl::write_trace() {
+  std::vector<uint64_t> host(static_cast<size_t>(trace.numel()));
+  if (cudaMemcpy(host.data(), trace.data_ptr(), trace.nbytes(), cudaMemcpyDeviceToHost) !=
+      cudaSuccess)
+    return;
+  const std::string tmp = trace_path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << "kernel,label,block,start_ns,waited_ns,ready_ns,end_ns\n";
+    for (size_t k = 0; k < traced.size(); ++k)
+      for (int blk = 0; blk < dk::kTraceBlocks; ++blk) {
+        const uint64_t* t = host.data() + (k * dk::kTraceBlocks + blk) * dk::kTraceStamps;
+        if (t[0] == 0) continue;  // no such block
+        f << k << ',' << traced[k] << ',' << blk;
+        for (int i = 0; i < dk::kTraceStamps; ++i) f << ',' << t[i];
+        f << '\n';
+      }
+    if (!f) {
+      std::fprintf(stderr, "decode trace: cannot write %s\n", tmp.c_str());
+      return;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, trace_path, ec);
+  std::fprintf(stderr, "decode trace: %zu kernels of the last step in %s\n", traced.size(),
+               trace_path.c_str());
+}
+
 Status DecodeEngine::Impl::allocate() {
   const Device dev = model->device();
   const int64_t B = max_b, KV = a.NKV * a.D;
@@ -245,9 +289,6 @@ Status DecodeEngine::Impl::allocate() {
   LW_ASSIGN_OR_RETURN(counters, Tensor::zeros({B * a.NH + B}, DType::kI32, dev));
   const auto af = dk::argmax_scratch_floats(int(B), int(a.V));
   LW_ASSIGN_OR_RETURN(argmax_scratch, Tensor::zeros({int64_t(af)}, DType::kF32, dev));
-  // A step launches the embedding, per layer attention and four GEMVs (one launch per chunk
-  // of 8 sequences, fewer when a chunk's rows do not fit shared memory), the head and argmax.
-  LW_ASSIGN_OR_RETURN(handoff, Tensor::zeros({8 + a.L * (4 * B + 1) + B}, DType::kI32, dev));
   LW_ASSIGN_OR_RETURN(stream, engine_stream());
   LW_CUDA_TRY(cudaHostAlloc(&pinned, size_t(4 * B) * 4, cudaHostAllocDefault));
   io_host = static_cast<int32_t*>(pinned);
@@ -255,6 +296,11 @@ Status DecodeEngine::Impl::allocate() {
   lp_host = reinterpret_cast<float*>(ids_host + B);
   for (int64_t i = 0; i < 4 * B; ++i) io_host[i] = 0;
   LW_CUDA_TRY(cudaDeviceSynchronize());  // the zero fills ran on the caller's stream
+  if (const char* tp = std::getenv("LW_DECODE_TRACE"); tp && *tp) {
+    trace_path = tp;
+    LW_ASSIGN_OR_RETURN(trace, Tensor::zeros({max_traced() * dk::kTraceBlocks * dk::kTraceStamps},
+                                             DType::kI64, dev));
+  }
   const char* t = std::getenv("LW_DECODE_TIMING");
   timing = t && std::string(t) == "1";
   if (timing) {
@@ -271,20 +317,13 @@ Status DecodeEngine::Impl::enqueue(int n) {
     const char* v = std::getenv("LW_DECODE_COMBINE");
     return v && std::string(v) == "gemv";
   }();
-  // LW_DECODE_HANDOFF=counters: each kernel goes on once its predecessor's blocks have counted
-  // their writes done, instead of griddepcontrol.wait (the whole grid complete and flushed).
-  static const bool counters_handoff = [] {
-    const char* v = std::getenv("LW_DECODE_HANDOFF");
-    return v && std::string(v) == "counters";
-  }();
-  dk::HandoffChain chain_storage{handoff.data<int32_t>(), int(handoff.numel())};
-  dk::HandoffChain* chain = counters_handoff ? &chain_storage : nullptr;
   LW_CUDA_TRY(cudaMemcpyAsync(io_dev.data_ptr(), io_host, size_t(2 * B) * 4,
                               cudaMemcpyHostToDevice, stream));
   const int32_t* tokens = io_dev.data<int32_t>();
   const int32_t* pos = tokens + B;
   float* xp = x.data<float>();
-  LW_TRY(dk::embed(dtype, xp, a.wte, a.wpe, tokens, pos, n, int(C), stream, chain));
+  trace_at = 0;
+  LW_TRY(dk::embed(dtype, xp, a.wte, a.wpe, tokens, pos, n, int(C), stream, trace_slot("embed")));
   const dk::InputOp norm = a.llama ? dk::InputOp::kRmsNorm : dk::InputOp::kLayerNorm;
   const int64_t seq_stride = P * KV;
   for (int64_t l = 0; l < a.L; ++l) {
@@ -296,7 +335,8 @@ Status DecodeEngine::Impl::enqueue(int n) {
     g.norm_w = w.norm1_w, g.norm_b = w.norm1_b, g.eps = a.eps;
     for (int s = 0; s < w.nqkv; ++s) g.seg[s] = w.qkv[s];
     g.nseg = w.nqkv, g.y = qkv.data<float>(), g.ldy = int(QKV), g.output = dk::OutputOp::kStore;
-    g.chain = chain;
+    const std::string layer = std::to_string(l);
+    g.trace = trace_slot("qkv" + layer);
     LW_TRY(dk::gemv(g, stream));
     // The attention kernel's last block per head combines the chunk partials; with
     // LW_DECODE_COMBINE=gemv the o-projection does as it loads its input instead (measured
@@ -304,11 +344,11 @@ Status DecodeEngine::Impl::enqueue(int n) {
     LW_TRY(dk::attention(dtype, qkv.data<float>(), int(QKV), kl, vl, seq_stride, pos, n,
                          int(a.NH), int(a.NKV), int(a.D), int(P), a.theta, scratch.data<float>(),
                          combine_in_gemv ? nullptr : counters.data<int32_t>(), att.data<float>(),
-                         stream, chain));
+                         stream, trace_slot("attn" + layer)));
     dk::GemvArgs o;
     o.dtype = dtype, o.x = att.data<float>(), o.ldx = int(Q), o.B = n, o.K = int(Q);
     o.seg[0] = w.o, o.nseg = 1, o.y = xp, o.ldy = int(C), o.output = dk::OutputOp::kAccumulate;
-    o.chain = chain;
+    o.trace = trace_slot("o" + layer);
     if (combine_in_gemv) {
       o.input = dk::InputOp::kAttention, o.attn_part = scratch.data<float>(), o.positions = pos;
       o.heads = int(a.NH), o.head_dim = int(a.D);
@@ -319,12 +359,13 @@ Status DecodeEngine::Impl::enqueue(int n) {
     u.norm_w = w.norm2_w, u.norm_b = w.norm2_b;
     for (int s = 0; s < w.nup; ++s) u.seg[s] = w.up[s];
     u.nseg = w.nup, u.y = mlp.data<float>(), u.ldy = int(mlp_width()), u.output = a.mlp_act;
+    u.trace = trace_slot("up" + layer);
     LW_TRY(dk::gemv(u, stream));
     dk::GemvArgs d;
     d.dtype = dtype, d.x = mlp.data<float>(), d.ldx = int(mlp_width()), d.B = n, d.K = int(a.F);
     d.input = a.llama ? dk::InputOp::kSwiglu : dk::InputOp::kNone;
     d.seg[0] = w.down, d.nseg = 1, d.y = xp, d.ldy = int(C), d.output = dk::OutputOp::kAccumulate;
-    d.chain = chain;
+    d.trace = trace_slot("down" + layer);
     LW_TRY(dk::gemv(d, stream));
   }
   dk::GemvArgs h;
@@ -332,11 +373,11 @@ Status DecodeEngine::Impl::enqueue(int n) {
   h.norm_w = a.final_w, h.norm_b = a.final_b, h.eps = a.eps;
   h.seg[0] = {a.head, nullptr, int(a.V)}, h.nseg = 1;
   h.y = logits.data<float>(), h.ldy = int(a.V), h.output = dk::OutputOp::kStore;
-  h.chain = chain;
+  h.trace = trace_slot("head");
   LW_TRY(dk::gemv(h, stream));
   LW_TRY(dk::argmax_logprob(logits.data<float>(), n, int(a.V), argmax_scratch.data<float>(),
                             counters.data<int32_t>() + B * a.NH, ids_dev.data<int32_t>(),
-                            lp_dev.data<float>(), stream, chain));
+                            lp_dev.data<float>(), stream, trace_slot("argmax")));
   LW_CUDA_TRY(cudaMemcpyAsync(ids_host, ids_dev.data_ptr(), size_t(n) * 4,
                               cudaMemcpyDeviceToHost, stream));
   LW_CUDA_TRY(cudaMemcpyAsync(lp_host, lp_dev.data_ptr(), size_t(n) * 4, cudaMemcpyDeviceToHost,
@@ -369,13 +410,7 @@ Status DecodeEngine::Impl::run(int n) {
   }
   // First step at this batch size: run it eagerly (its results are this step's), then
   // capture the same work for the following steps.
-  if (Status st = enqueue(n); !st.is_ok()) {
-    // The kernels launched complete; the counters of those never launched are left as they
-    // are: start the next attempt from zero.
-    cudaStreamSynchronize(stream);
-    cudaMemsetAsync(handoff.data_ptr(), 0, handoff.nbytes(), stream);
-    return st;
-  }
+  LW_TRY(enqueue(n));
   LW_CUDA_TRY(cudaStreamSynchronize(stream));
   LW_CUDA_TRY(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
   Status st = enqueue(n);

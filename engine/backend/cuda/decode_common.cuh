@@ -23,11 +23,6 @@ inline int num_sms() {
   static const int n = device_attr(cudaDevAttrMultiProcessorCount);
   return n > 0 ? n : 1;
 }
-inline size_t smem_per_sm() {
-  static const size_t n =
-      static_cast<size_t>(device_attr(cudaDevAttrMaxSharedMemoryPerMultiprocessor));
-  return n > 0 ? n : 100 * 1024;
-}
 inline size_t smem_optin() {
   static const size_t n = static_cast<size_t>(device_attr(cudaDevAttrMaxSharedMemoryPerBlockOptin));
   return n > 0 ? n : 48 * 1024;
@@ -55,34 +50,14 @@ __device__ __forceinline__ uint4 ld_stream(const void* p, uint64_t policy) {
   return r;
 }
 
-// Waits for the predecessor (decode_kernels.h, Handoff): thread 0 polls the counter (acquire),
-// then the block's barrier orders every thread's reads after it. Called by all threads.
-__device__ __forceinline__ void handoff_wait(const Handoff& h) {
-  if (!h.wait) {
-    pdl_wait();
-    return;
-  }
-  if (threadIdx.x == 0) {
-    int v;
-    do {
-      asm volatile("ld.acquire.gpu.global.b32 %0, [%1];" : "=r"(v) : "l"(h.wait) : "memory");
-    } while (v < h.target);
-    __threadfence();
-    if (blockIdx.x == 0 && blockIdx.y == 0 && blockIdx.z == 0) {
-      if (h.reset) *h.reset = 0;
-    }
-  }
-  __syncthreads();
-}
-// After the block's last write of the step's data: one count, ordered after all of them.
-// Called by all threads of the block, once, on every way out.
-__device__ __forceinline__ void handoff_signal(const Handoff& h) {
-  if (!h.signal) return;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    __threadfence();
-    atomicAdd(h.signal, 1);
-  }
+// Stamp `i` of this block in its launch's trace slot (decode_kernels.h; null: tracing off).
+__device__ __forceinline__ void trace_stamp(uint64_t* trace, int i) {
+  if (!trace || threadIdx.x != 0) return;
+  const unsigned blk = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+  if (blk >= static_cast<unsigned>(kTraceBlocks)) return;
+  uint64_t t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  trace[blk * kTraceStamps + i] = t;
 }
 
 // LW_DECODE_PDL=0 launches every kernel in plain stream order (to measure what overlap gains).

@@ -47,9 +47,7 @@ struct GemvParams {
   const float* part;  // kAttention: partials [B][NH][nsplit][2 + D], positions [B]
   const int32_t* positions;
   int heads, head_dim, chunk, nsplit;
-  int stage;       // rounds a warp stages in shared memory before the wait (0: none)
-  int stage_at;    // where the staging area starts in shared memory (floats, 16-byte aligned)
-  Handoff hand;
+  uint64_t* trace;
 };
 
 __device__ __forceinline__ float gelu_tanh(float x) {
@@ -293,12 +291,13 @@ struct Walk {
   }
 };
 
-// Multiplies `buf` (the walk's next item) into acc and stores the row after its last round
-// (`badd`: the row's bias / residual, taken when the item starts a row).
+// Multiplies `buf` (the walk's next item) into acc, stores the row after its last round,
+// then refills `buf` with the item two ahead (its bias / residual into badd when it starts
+// a row), so two rounds stay in flight while the warp computes.
 template <typename T, int NB, int VEC, int R>
-__device__ __forceinline__ void use_item(const GemvParams& p, const float* xs, int lane, int nv,
-                                         Walk& w, float2& add, float (&acc)[NB],
-                                         const Packet<T> (&buf)[R], float2 badd) {
+__device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, int lane, int nv,
+                                          bool residual, uint64_t pol, Walk& w, float2& add,
+                                          float (&acc)[NB], Packet<T> (&buf)[R], float2& badd) {
   const int K = p.K;
   if (w.rd == 0) add = badd;
 #pragma unroll
@@ -326,15 +325,6 @@ __device__ __forceinline__ void use_item(const GemvParams& p, const float* xs, i
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
   }
   Walk::next(w.row, w.rd, w.rounds, w.stride);
-}
-
-// use_item on `buf`, then refills `buf` with the item two ahead (its bias / residual into
-// badd when it starts a row), so two rounds stay in flight while the warp computes.
-template <typename T, int NB, int VEC, int R>
-__device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, int lane, int nv,
-                                          bool residual, uint64_t pol, Walk& w, float2& add,
-                                          float (&acc)[NB], Packet<T> (&buf)[R], float2& badd) {
-  use_item<T, NB, VEC, R>(p, xs, lane, nv, w, add, acc, buf, badd);
   if (w.lrow < p.start[p.nseg]) {
     load_round<T, R>(p, w.lrow, w.lrd, lane, nv, pol, buf);
     if (w.lrd == 0) badd = addend<T>(p, w.lrow, lane, residual);
@@ -342,26 +332,7 @@ __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, 
   Walk::next(w.lrow, w.lrd, w.rounds, w.stride);
 }
 
-// One round of a warp's row into its staging slot in shared memory (cp.async, L2 hint as
-// the register loads).
-template <typename T, int R>
-__device__ __forceinline__ void stage_round(const GemvParams& p, int row, int rd, int lane, int nv,
-                                            uint64_t pol, Packet<T>* slot) {
-  int s, r;
-  const Packet<T>* wp = reinterpret_cast<const Packet<T>*>(weight_row<T>(p, row, &s, &r));
-#pragma unroll
-  for (int u = 0; u < R; ++u) {
-    const int i = rd * 32 * R + lane + 32 * u;
-    if (i < nv) {
-      const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(slot + lane + 32 * u));
-      asm volatile("cp.async.cg.shared.global.L2::cache_hint.L2::256B [%0], [%1], 16, %2;" ::"r"(dst),
-                   "l"(wp + i), "l"(pol)
-                   : "memory");
-    }
-  }
-}
-
-template <typename T, int NB, int VEC, int R, int MINB, bool STAGED = false>
+template <typename T, int NB, int VEC, int R, int MINB>
 __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) {
   extern __shared__ float xs[];  // [NB][K] input rows, then norm weight [K] and bias [K]
   const int K = p.K;
@@ -373,6 +344,7 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
   float* nw = xs + NB * K;
   float* nbias = nw + K;
   int row = blockIdx.x * nwarps + warp;
+  trace_stamp(p.trace, 0);
   pdl_launch_dependents();
   if constexpr (VEC > 1) {
     const int nv = K / VEC, rounds = (nv + 32 * R - 1) / (32 * R);
@@ -386,49 +358,18 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
     if (r1 < total) load_round<T, R>(p, r1, d1, lane, nv, pol, buf1);
     Walk::next(w.lrow, w.lrd, rounds, stride);
     Walk::next(w.lrow, w.lrd, rounds, stride);
-    // The next `stage` items go to shared memory (the warp's slots), also before the wait;
-    // the register pipeline then loads from the item after them.
-    Packet<T>* slots = reinterpret_cast<Packet<T>*>(xs + p.stage_at) + warp * p.stage * 32 * R;
-    float2* slot_add = reinterpret_cast<float2*>(xs + p.stage_at) +
-                       (nwarps * p.stage * 32 * R * sizeof(Packet<T>)) / sizeof(float2) +
-                       warp * p.stage * 32;
-    const int first_staged_row = w.lrow, first_staged_rd = w.lrd;
-    int staged = 0;
-    for (; STAGED && staged < p.stage && w.lrow < total; ++staged) {
-      stage_round<T, R>(p, w.lrow, w.lrd, lane, nv, pol, slots + staged * 32 * R);
-      Walk::next(w.lrow, w.lrd, rounds, stride);
-    }
-    if constexpr (STAGED) asm volatile("cp.async.commit_group;" ::: "memory");
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
-    handoff_wait(p.hand);
+    pdl_wait();
+    trace_stamp(p.trace, 1);
     float2 add0 = addend<T>(p, row, lane, residual);
     float2 add1 = d1 == 0 ? addend<T>(p, r1, lane, residual) : make_float2(0.f, 0.f);
     float2 add = add0;
-    {  // the staged items' bias / residual (only this lane reads its entries)
-      int sr = first_staged_row, sd = first_staged_rd;
-      for (int e = 0; e < staged; ++e) {
-        if (sd == 0) slot_add[e * 32 + lane] = addend<T>(p, sr, lane, residual);
-        Walk::next(sr, sd, rounds, stride);
-      }
-    }
     load_input<T, NB, VEC>(p, xs, nw, nbias);
-    // A lane reads back only its own copies: no barrier needed for them.
-    if constexpr (STAGED) asm volatile("cp.async.wait_all;" ::: "memory");
     __syncthreads();
+    trace_stamp(p.trace, 2);
     float acc[NB];
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
-    if (STAGED && staged > 0) {
-      // The two register items, then the staged ones while the refills are in flight.
-      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf0, add0);
-      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf1, add1);
-      for (int e = 0; e < staged; ++e) {
-        Packet<T> sb[R];
-#pragma unroll
-        for (int u = 0; u < R; ++u) sb[u] = slots[e * 32 * R + lane + 32 * u];
-        use_item<T, NB, VEC, R>(p, xs, lane, nv, w, add, acc, sb, slot_add[e * 32 + lane]);
-      }
-    }
     // Two register buffers in turns (no copy: a copy would wait for the loads it moves).
     while (w.row < total) {
       gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf0, add0);
@@ -437,9 +378,11 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
     }
   } else {
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
-    handoff_wait(p.hand);
+    pdl_wait();
+    trace_stamp(p.trace, 1);
     load_input<T, NB, VEC>(p, xs, nw, nbias);
     __syncthreads();
+    trace_stamp(p.trace, 2);
     for (; row < total; row += stride) {
       int s, r;
       const T* w = weight_row<T>(p, row, &s, &r);
@@ -456,7 +399,10 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
       epilogue<NB>(p, row, acc, lane, addend<T>(p, row, lane, residual));
     }
   }
-  handoff_signal(p.hand);
+  if (p.trace) {  // the block's end: its last warp's
+    __syncthreads();
+    trace_stamp(p.trace, 3);
+  }
 }
 
 // Floats of shared memory past the input rows and norm planes (kAttention's weights).
@@ -466,42 +412,19 @@ size_t extra_floats(const GemvParams& p) {
              : 0;
 }
 
-// LW_DECODE_GEMV_STAGE=N: each warp stages up to N more rounds of its weights in shared
-// memory before the wait on the previous kernel (as many as keep two blocks an SM).
-int stage_rounds_asked() {
-  static const int n = [] {
-    const char* v = std::getenv("LW_DECODE_GEMV_STAGE");
-    return v ? std::max(0, std::min(8, std::atoi(v))) : 0;
-  }();
-  return n;
-}
-
 template <typename T, int NB>
-Status launch_gemv_nb(GemvParams p, bool vec, cudaStream_t stream, HandoffChain* chain) {
+Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
+  const size_t smem = (static_cast<size_t>(NB + 2) * p.K + extra_floats(p)) * sizeof(float);
   const int rows_per_block = kGemvThreads / 32;
   constexpr int V = 16 / sizeof(T);
   static const char variant = [] {
     const char* v = std::getenv("LW_DECODE_GEMV");
     return v && (std::string(v) == "a" || std::string(v) == "c") ? v[0] : 'b';
   }();
-  const int R = variant == 'a' ? 8 : variant == 'c' ? 2 : 4;
-  const int minb = variant == 'a' ? 1 : variant == 'c' ? 3 : 2;
-  p.stage_at = static_cast<int>((static_cast<size_t>(NB + 2) * p.K + extra_floats(p) + 3) / 4 * 4);
-  p.stage = 0;
-  const size_t per_round = static_cast<size_t>(rows_per_block) * 32 * (R * 16 + 8);
-  size_t smem = static_cast<size_t>(p.stage_at) * sizeof(float);
-  if (NB == 1 && vec && variant == 'b' && stage_rounds_asked() > 0) {
-    const size_t per_block = smem_per_sm() / minb - 1024;  // the runtime reserves 1 KB a block
-    const size_t room = per_block > smem ? per_block - smem : 0;
-    p.stage = static_cast<int>(std::min<size_t>(stage_rounds_asked(), room / per_round));
-    smem += p.stage * per_round;
-  }
   auto* kernel = !vec             ? gemv_kernel<T, NB, 1, 8, 1>
                  : variant == 'a' ? gemv_kernel<T, NB, V, 8, 1>
                  : variant == 'c' ? gemv_kernel<T, NB, V, 2, 3>
                                   : gemv_kernel<T, NB, V, 4, 2>;
-  if constexpr (NB == 1)
-    if (p.stage > 0) kernel = gemv_kernel<T, 1, V, 4, 2, true>;
   // As many blocks as are resident at once (a grid-stride loop does the rest): no second
   // wave waiting behind the first.
   // Remembered per (kernel, shared memory): the eager first step asks, so a capture makes
@@ -526,22 +449,18 @@ Status launch_gemv_nb(GemvParams p, bool vec, cudaStream_t stream, HandoffChain*
   const int per_warp = (rows + max_warps - 1) / max_warps;
   const int warps = (rows + per_warp - 1) / per_warp;
   const int grid = std::max(1, (warps + rows_per_block - 1) / rows_per_block);
-  if (chain) {
-    LW_ASSIGN_OR_RETURN(p.hand, chain->next(grid));
-  }
   LW_TRY(launch_dependent(kernel, grid, kGemvThreads, smem, stream, p));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
 
 template <typename T>
-Status launch_gemv(const GemvParams& p, int nb_pad, bool vec, cudaStream_t stream,
-                   HandoffChain* chain) {
+Status launch_gemv(const GemvParams& p, int nb_pad, bool vec, cudaStream_t stream) {
   switch (nb_pad) {
-    case 1: return launch_gemv_nb<T, 1>(p, vec, stream, chain);
-    case 2: return launch_gemv_nb<T, 2>(p, vec, stream, chain);
-    case 4: return launch_gemv_nb<T, 4>(p, vec, stream, chain);
-    default: return launch_gemv_nb<T, 8>(p, vec, stream, chain);
+    case 1: return launch_gemv_nb<T, 1>(p, vec, stream);
+    case 2: return launch_gemv_nb<T, 2>(p, vec, stream);
+    case 4: return launch_gemv_nb<T, 4>(p, vec, stream);
+    default: return launch_gemv_nb<T, 8>(p, vec, stream);
   }
 }
 
@@ -593,12 +512,13 @@ Status gemv(const GemvArgs& a, cudaStream_t stream) {
     p.nb = std::min(chunk, a.B - b0);
     p.x = a.x + static_cast<int64_t>(b0) * a.ldx;
     p.y = a.y + static_cast<int64_t>(b0) * a.ldy;
+    p.trace = b0 == 0 ? a.trace : nullptr;
     if (attn) {
       p.part = a.attn_part + static_cast<int64_t>(b0) * a.heads * a.nsplit * (a.head_dim + 2);
       p.positions = a.positions + b0;
     }
     LW_DISPATCH_FLOAT(a.dtype, "decode gemv",
-                      LW_TRY(launch_gemv<T>(p, pad_batch(p.nb), vec, stream, a.chain)));
+                      LW_TRY(launch_gemv<T>(p, pad_batch(p.nb), vec, stream)));
   }
   return Status::ok();
 }

@@ -27,16 +27,18 @@ constexpr int kArgmaxSlice = 1024;  // logits per argmax block (4 per thread)
 
 template <typename T>
 __global__ void embed_kernel(float* x, const T* wte, const T* wpe, const int32_t* tokens,
-                             const int32_t* positions, int C, Handoff hand) {
+                             const int32_t* positions, int C, uint64_t* trace) {
+  trace_stamp(trace, 0);
   pdl_launch_dependents();
-  handoff_wait(hand);
+  pdl_wait();
+  trace_stamp(trace, 1);
   const int b = blockIdx.x;
   const T* te = wte + static_cast<int64_t>(tokens[b]) * C;
   const T* pe = wpe ? wpe + static_cast<int64_t>(positions[b]) * C : nullptr;
 #pragma unroll 4
   for (int c = threadIdx.x; c < C; c += blockDim.x)
     x[static_cast<int64_t>(b) * C + c] = to_f(te[c]) + (pe ? to_f(pe[c]) : 0.f);
-  handoff_signal(hand);
+  trace_stamp(trace, 3);
 }
 
 // Block (chunk s, query head h, sequence b) over up to `chunk` cached keys. The chunk holding
@@ -54,7 +56,7 @@ template <typename T, int AV>
 __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride,
                                  const int32_t* positions, int NH, int NKV, int D, int chunk,
                                  int nsplit, int preload, float scale, float theta, float* part,
-                                 int* counters, float* out, Handoff hand) {
+                                 int* counters, float* out, uint64_t* trace) {
   extern __shared__ float sm[];  // q [D], k_new [D], v_new [D], p [chunk], red [kg][D]
   float* q = sm;
   float* k_new = sm + D;
@@ -63,16 +65,14 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   __shared__ bool last_block;
   __shared__ float red_scratch[32];
   const int s = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+  trace_stamp(trace, 0);
   pdl_launch_dependents();
   // positions[] was uploaded before the step's first kernel and cached rows [0, pos) by
   // earlier steps.
   const int pos = positions[b];
   const int len = pos + 1;
   const int j0 = s * chunk;
-  if (j0 >= len) {  // beyond this sequence: the combine counts only live chunks
-    handoff_signal(hand);
-    return;
-  }
+  if (j0 >= len) return;  // beyond this sequence: the combine counts only live chunks
   const int n = min(chunk, len - j0);
   const int ns = (len + chunk - 1) / chunk;
   const int KV = NKV * D, kvh = h / (NH / NKV), half = D / 2;
@@ -115,7 +115,8 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     const float inv_freq = 1.f / powf(theta, static_cast<float>(2 * i) / static_cast<float>(D));
     sincosf(static_cast<float>(pos) * inv_freq, &sn, &cs);
   }
-  handoff_wait(hand);
+  pdl_wait();
+  trace_stamp(trace, 1);
   if (i < half) {
     const float* row = qkv + static_cast<int64_t>(b) * ldq;
     const float* kr = row + NH * D + kvh * D;
@@ -233,20 +234,15 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     mine[0] = m;
     mine[1] = l;
   }
-  if (!counters) {  // the o-projection GEMV combines
-    handoff_signal(hand);
-    return;
-  }
+  trace_stamp(trace, 2);
+  if (!counters) return;  // the o-projection GEMV combines
   // Publish the partial, then count; the block that completes the set combines.
   __threadfence();
   __syncthreads();
   int* counter = counters + static_cast<int64_t>(b) * NH + h;
   if (threadIdx.x == 0) last_block = atomicAdd(counter, 1) == ns - 1;
   __syncthreads();
-  if (!last_block) {
-    handoff_signal(hand);
-    return;
-  }
+  if (!last_block) return;
   __threadfence();
   const float* pp = part + (static_cast<int64_t>(b) * NH + h) * nsplit * (D + 2);
   // Per column, the chunks' [m, l, o] read in batches of 8 with every load issued before
@@ -282,7 +278,7 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     out[static_cast<int64_t>(b) * NH * D + h * D + d] = acc / L;
   }
   if (threadIdx.x == 0) *counter = 0;  // ready for the next step
-  handoff_signal(hand);
+  trace_stamp(trace, 3);
 }
 
 // (value, index) that is larger, the first index among equal values.
@@ -295,13 +291,15 @@ __device__ __forceinline__ void better(float& v, int& i, float ov, int oi) {
 // row (a counter, reset after use) combines them: ids[b] = first index of the row's maximum
 // (torch.argmax), logprob[b] = its log-softmax value.
 __global__ void argmax_kernel(const float* logits, int V, int slice, float* part, int* counters,
-                              int32_t* ids, float* logprob, Handoff hand) {
+                              int32_t* ids, float* logprob, uint64_t* trace) {
   __shared__ float sv[32];
   __shared__ int si[32];
   __shared__ float scratch[32];
   __shared__ bool last_block;
+  trace_stamp(trace, 0);
   pdl_launch_dependents();
-  handoff_wait(hand);
+  pdl_wait();
+  trace_stamp(trace, 1);
   const int g = blockIdx.x, b = blockIdx.y, ng = gridDim.x;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
   const float* row = logits + static_cast<int64_t>(b) * V;
@@ -366,40 +364,19 @@ __global__ void argmax_kernel(const float* logits, int V, int slice, float* part
     ids[b] = bi == INT_MAX ? 0 : bi;  // an all -inf / NaN row
     logprob[b] = best > -INFINITY ? -logf(total) : NAN;
     counters[b] = 0;  // ready for the next step
-    // The step's last kernel: every block of it has passed its wait, so the counter it
-    // waited on is free (nothing waits on this kernel: the ids go to the host in stream order).
-    if (hand.reset_prev) *hand.reset_prev = 0;
   }
+  trace_stamp(trace, 3);
 }
 
 }  // namespace
 
 // ============================== launchers ============================================
-Result<Handoff> HandoffChain::next(int blocks, bool last) {
-  Handoff h;
-  if (!counters) return h;
-  if (index >= capacity)
-    return internal_error("decode: the step has more kernels than its " +
-                          std::to_string(capacity) + " hand-off counters");
-  if (index > 0) h.wait = counters + index - 1, h.target = prev_blocks;
-  if (index > 1) h.reset = counters + index - 2;
-  if (last) h.reset_prev = index > 0 ? counters + index - 1 : nullptr;
-  else h.signal = counters + index;
-  ++index;
-  prev_blocks = blocks;
-  return h;
-}
-
 Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int32_t* tokens,
-             const int32_t* positions, int B, int C, cudaStream_t stream, HandoffChain* chain) {
-  Handoff hand;
-  if (chain) {
-    LW_ASSIGN_OR_RETURN(hand, chain->next(B));
-  }
+             const int32_t* positions, int B, int C, cudaStream_t stream, uint64_t* trace) {
   LW_DISPATCH_FLOAT(dtype, "decode embed",
     embed_kernel<T><<<B, 256, 0, stream>>>(x, static_cast<const T*>(wte),
                                            static_cast<const T*>(wpe), tokens, positions, C,
-                                           hand));
+                                           trace));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
@@ -422,7 +399,7 @@ size_t attention_scratch_floats(int B, int NH, int D, int P) {
 Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_cache,
                  int64_t seq_stride, const int32_t* positions, int B, int NH, int NKV, int D,
                  int P, float theta, float* scratch, int32_t* counters, float* out,
-                 cudaStream_t stream, HandoffChain* chain) {
+                 cudaStream_t stream, uint64_t* trace) {
   LW_CHECK(NKV >= 1 && NH % NKV == 0 && D >= 2 && D % 2 == 0 && D <= 2 * kAttnThreads,
            "decode attention: bad head layout (head size must be even and at most " +
                std::to_string(2 * kAttnThreads) + ")");
@@ -435,10 +412,6 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
   const int nsplit = (P + chunk - 1) / chunk;
   const float scale = 1.f / sqrtf(static_cast<float>(D));
   dim3 grid(nsplit, NH, B);
-  Handoff hand;
-  if (chain) {
-    LW_ASSIGN_OR_RETURN(hand, chain->next(nsplit * NH * B));
-  }
   LW_DISPATCH_FLOAT(dtype, "decode attention", {
     constexpr int kAv = 16 / sizeof(T);
     const int av = D % kAv == 0 ? kAv : 1;
@@ -449,7 +422,7 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
     LW_TRY(launch_dependent(kernel, grid, kAttnThreads, smem, stream, qkv, ldq,
                             static_cast<T*>(k_cache), static_cast<T*>(v_cache), seq_stride,
                             positions, NH, NKV, D, chunk, nsplit, preload, scale, theta, scratch,
-                            reinterpret_cast<int*>(counters), out, hand));
+                            reinterpret_cast<int*>(counters), out, trace));
   });
   return Status::ok();
 }
@@ -459,16 +432,12 @@ size_t argmax_scratch_floats(int B, int V) {
 }
 
 Status argmax_logprob(const float* logits, int B, int V, float* scratch, int32_t* counters,
-                      int32_t* ids, float* logprob, cudaStream_t stream, HandoffChain* chain) {
+                      int32_t* ids, float* logprob, cudaStream_t stream, uint64_t* trace) {
   LW_CHECK(B >= 1 && V >= 1, "decode argmax: bad arguments");
   const dim3 grid((V + kArgmaxSlice - 1) / kArgmaxSlice, B);
-  Handoff hand;
-  if (chain) {
-    LW_ASSIGN_OR_RETURN(hand, chain->next(static_cast<int>(grid.x * grid.y), true));
-  }
   LW_TRY(launch_dependent(argmax_kernel, grid, kArgmaxThreads, 0, stream, logits, V,
                           kArgmaxSlice, scratch, reinterpret_cast<int*>(counters), ids, logprob,
-                          hand));
+                          trace));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }

@@ -17,32 +17,12 @@
 
 namespace lw::cuda::decode {
 
-// How a kernel of the step waits for its predecessor. By default (wait null) through
-// programmatic dependent launch (griddepcontrol.wait: the whole previous grid complete and its
-// memory flushed). With a counter: every block of the predecessor adds 1 to `wait` when its
-// writes are done, and the kernel goes on once `target` blocks have, without waiting for the
-// grid's completion. It signals its own counter the same way and zeroes `reset` (the counter
-// its predecessor waited on, all of whose readers have passed it by then) so the next replay
-// starts from zero.
-struct Handoff {
-  const int32_t* wait = nullptr;
-  int target = 0;
-  int32_t* signal = nullptr;
-  int32_t* reset = nullptr;
-  int32_t* reset_prev = nullptr;  // the last kernel of a step: also zeroes the counter it waited on
-};
-
-// Hands out the Handoffs of one step's kernels in launch order, over `capacity` counters that
-// start at zero (each replay leaves them zero).
-struct HandoffChain {
-  int32_t* counters = nullptr;
-  int capacity = 0;
-  int index = 0;
-  int prev_blocks = 0;
-  // The next kernel, of `blocks` blocks in all; `last`: the step's final kernel (nothing
-  // waits on it).
-  Result<Handoff> next(int blocks, bool last = false);
-};
+// LW_DECODE_TRACE (a measuring aid): a launch given a trace slot has thread 0 of each of its
+// first kTraceBlocks blocks write kTraceStamps %globaltimer stamps (ns) at
+// trace[block * kTraceStamps + i]: 0 start, 1 after the wait on the previous kernel, 2 its
+// input ready (GEMV) / partial written (attention), 3 end.
+inline constexpr int kTraceBlocks = 1024;
+inline constexpr int kTraceStamps = 4;
 
 // What the GEMV does to its input rows before the product.
 enum class InputOp {
@@ -81,7 +61,7 @@ struct GemvArgs {
   const float* attn_part = nullptr;
   const int32_t* positions = nullptr;
   int heads = 0, head_dim = 0, chunk = 0, nsplit = 0;
-  HandoffChain* chain = nullptr;  // null: wait through programmatic dependent launch
+  uint64_t* trace = nullptr;  // LW_DECODE_TRACE slot (the first chunk of sequences only)
 };
 
 // The most sequences one GEMV launch serves (more are done in chunks of this many).
@@ -93,7 +73,7 @@ Status gemv(const GemvArgs& a, cudaStream_t stream);
 // x[b] = wte[tokens[b]] (+ wpe[positions[b]] when wpe is not null), f32 [B, C].
 Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int32_t* tokens,
              const int32_t* positions, int B, int C, cudaStream_t stream,
-             HandoffChain* chain = nullptr);
+             uint64_t* trace = nullptr);
 
 // Floats of scratch attention() needs for B sequences over P cache positions.
 size_t attention_scratch_floats(int B, int NH, int D, int P);
@@ -111,7 +91,7 @@ inline int attention_split(int P) { return (P + attention_chunk() - 1) / attenti
 Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_cache,
                  int64_t seq_stride, const int32_t* positions, int B, int NH, int NKV, int D,
                  int P, float theta, float* scratch, int32_t* counters, float* out,
-                 cudaStream_t stream, HandoffChain* chain = nullptr);
+                 cudaStream_t stream, uint64_t* trace = nullptr);
 
 // Floats of scratch argmax_logprob() needs for B rows of V logits.
 size_t argmax_scratch_floats(int B, int V);
@@ -120,6 +100,6 @@ size_t argmax_scratch_floats(int B, int V);
 // block of a row combines. counters: B ints, zero before the first call (left zero).
 Status argmax_logprob(const float* logits, int B, int V, float* scratch, int32_t* counters,
                       int32_t* ids, float* logprob, cudaStream_t stream,
-                      HandoffChain* chain = nullptr);
+                      uint64_t* trace = nullptr);
 
 }  // namespace lw::cuda::decode

@@ -76,9 +76,8 @@ class TestDecodeKernelsCuda : public QObject {
                                          .arg(dtype_tag(t)).arg(K).arg(B).arg(op[0]).arg(op[1])))
                 << t << K << B << op[0] << op[1] << false;
     // Several rows a warp (7,000 rows on at most 132 x 16 warps): every warp walks many
-    // (row, round) items, so the register pipeline refills across rows and, under
-    // LW_DECODE_GEMV_STAGE (ctest runs this binary again with it), batch 1 stages items in
-    // shared memory before the wait.
+    // (row, round) items, so the register pipeline refills across rows (above, a warp has
+    // one row at most).
     // (bf16, batch 1 and 2, three of the input / output pairs: the host reference dominates.)
     for (int K : {256, 2056})
       for (int B : {1, 2})
