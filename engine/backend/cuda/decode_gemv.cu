@@ -48,7 +48,6 @@ struct GemvParams {
   const int32_t* positions;
   int heads, head_dim, chunk, nsplit;
   uint64_t* trace;
-  int direct;  // batch 1, no layer norm: the input goes to shared memory by cp.async (direct_input)
 };
 
 __device__ __forceinline__ float gelu_tanh(float x) {
@@ -232,79 +231,6 @@ __device__ void load_input(const GemvParams& p, float* xs, float* nw, float* nbi
   }
 }
 
-// cp.async of `bytes` (4, 8 or 16) from global to shared memory.
-__device__ __forceinline__ void copy_async(void* dst, const void* src, int bytes) {
-  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-  if (bytes == 16)
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(d), "l"(src) : "memory");
-  else if (bytes == 8)
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 8;" ::"r"(d), "l"(src) : "memory");
-  else
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" ::"r"(d), "l"(src) : "memory");
-}
-
-// Batch 1 without a layer norm (p.direct): the RMS norm weight is copied to shared memory
-// before the wait (raw, into the bias plane, 4 elements per copy as the input below), so the
-// wait is not held up by loads a late block issued.
-template <typename T>
-__device__ void stage_norm_weight(const GemvParams& p, float* nbias) {
-  T* raw = reinterpret_cast<T*>(nbias);
-  const T* w = static_cast<const T*>(p.norm_w);
-  for (int q = threadIdx.x; q < p.K / 4; q += blockDim.x)
-    copy_async(raw + 4 * q, w + 4 * q, 4 * static_cast<int>(sizeof(T)));
-  asm volatile("cp.async.commit_group;" ::: "memory");
-}
-
-// After the wait: the input row goes straight into its shared-memory slots (gate of SwiGLU
-// there too, up into the norm plane) by cp.async, every copy in flight at once, one round
-// trip whatever K; then each thread finishes its own 4-column groups in place (no barrier
-// between): SwiGLU, or the RMS norm weight applied, the row's scale rsqrt(mean(x^2) + eps)
-// being returned for the epilogue (sum_k w_k (x_k g_k) * rstd: no normalising pass and no
-// block reduction ahead of the products).
-template <typename T, int VEC>
-__device__ float direct_input(const GemvParams& p, float* xs, float* nw, float* nbias) {
-  const int K = p.K, nq = K / 4;
-  const bool swiglu = p.input == static_cast<int>(InputOp::kSwiglu);
-  const bool rms = p.input == static_cast<int>(InputOp::kRmsNorm);
-  const float4* row = reinterpret_cast<const float4*>(p.x);
-  for (int q = threadIdx.x; q < nq; q += blockDim.x) {
-    copy_async(xs + slot<VEC>(4 * q, K), row + q, 16);
-    if (swiglu) copy_async(nw + 4 * q, row + nq + q, 16);
-  }
-  asm volatile("cp.async.commit_group;" ::: "memory");
-  asm volatile("cp.async.wait_all;" ::: "memory");
-  __shared__ float partial[32];
-  float ss = 0.f;
-  if (swiglu || rms) {
-    const T* raw = reinterpret_cast<const T*>(nbias);
-    for (int q = threadIdx.x; q < nq; q += blockDim.x) {
-      float4* at = reinterpret_cast<float4*>(xs + slot<VEC>(4 * q, K));
-      float4 v = *at;
-      if (swiglu) {
-        const float4 g = reinterpret_cast<const float4*>(nw)[q];
-        v.x = v.x / (1.f + expf(-v.x)) * g.x;
-        v.y = v.y / (1.f + expf(-v.y)) * g.y;
-        v.z = v.z / (1.f + expf(-v.z)) * g.z;
-        v.w = v.w / (1.f + expf(-v.w)) * g.w;
-      } else {
-        ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-        v.x *= to_f(raw[4 * q]), v.y *= to_f(raw[4 * q + 1]);
-        v.z *= to_f(raw[4 * q + 2]), v.w *= to_f(raw[4 * q + 3]);
-      }
-      *at = v;
-    }
-  }
-  if (rms) {
-    ss = warp_sum(ss);
-    if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = ss;
-  }
-  __syncthreads();
-  if (!rms) return 1.f;
-  float total = 0.f;
-  for (int w = 0; w < static_cast<int>(blockDim.x >> 5); ++w) total += partial[w];
-  return rsqrtf(total / K + p.eps);
-}
-
 // One round of a warp's row: packets [rd * 32 * R, ...) of the row, lane-strided.
 template <typename T, int R>
 __device__ __forceinline__ void load_round(const GemvParams& p, int row, int rd, int lane, int nv,
@@ -340,13 +266,13 @@ __device__ __forceinline__ float2 addend(const GemvParams& p, int row, int lane,
 // Activation, then the store: lane b writes sequence b.
 template <int NB>
 __device__ __forceinline__ void epilogue(const GemvParams& p, int row, const float (&acc)[NB],
-                                         int lane, float2 add, float scale) {
+                                         int lane, float2 add) {
   if (lane >= p.nb) return;
   float v = 0.f;
 #pragma unroll
   for (int b = 0; b < NB; ++b)
     if (b == lane) v = acc[b];
-  v = v * scale + add.x;
+  v += add.x;
   switch (p.output) {
     case static_cast<int>(OutputOp::kAccumulate): v += add.y; break;
     case static_cast<int>(OutputOp::kGeluTanh): v = gelu_tanh(v); break;
@@ -371,8 +297,7 @@ struct Walk {
 template <typename T, int NB, int VEC, int R>
 __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, int lane, int nv,
                                           bool residual, uint64_t pol, Walk& w, float2& add,
-                                          float (&acc)[NB], Packet<T> (&buf)[R], float2& badd,
-                                          float scale) {
+                                          float (&acc)[NB], Packet<T> (&buf)[R], float2& badd) {
   const int K = p.K;
   if (w.rd == 0) add = badd;
 #pragma unroll
@@ -395,7 +320,7 @@ __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, 
   if (w.rd == w.rounds - 1) {
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
-    epilogue<NB>(p, w.row, acc, lane, add, scale);
+    epilogue<NB>(p, w.row, acc, lane, add);
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
   }
@@ -433,33 +358,23 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
     if (r1 < total) load_round<T, R>(p, r1, d1, lane, nv, pol, buf1);
     Walk::next(w.lrow, w.lrd, rounds, stride);
     Walk::next(w.lrow, w.lrd, rounds, stride);
-    const bool direct = NB == 1 && p.direct;
-    if (direct && p.input == static_cast<int>(InputOp::kRmsNorm)) {
-      stage_norm_weight<T>(p, nbias);
-    } else if (norm && !direct) {
-      load_norm_weights<T, VEC>(p, nw, nbias);
-    }
+    if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
     pdl_wait();
     trace_stamp(p.trace, 1);
     float2 add0 = addend<T>(p, row, lane, residual);
     float2 add1 = d1 == 0 ? addend<T>(p, r1, lane, residual) : make_float2(0.f, 0.f);
     float2 add = add0;
-    float scale = 1.f;
-    if (direct) {
-      scale = direct_input<T, VEC>(p, xs, nw, nbias);
-    } else {
-      load_input<T, NB, VEC>(p, xs, nw, nbias);
-      __syncthreads();
-    }
+    load_input<T, NB, VEC>(p, xs, nw, nbias);
+    __syncthreads();
     trace_stamp(p.trace, 2);
     float acc[NB];
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
     // Two register buffers in turns (no copy: a copy would wait for the loads it moves).
     while (w.row < total) {
-      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf0, add0, scale);
+      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf0, add0);
       if (w.row >= total) break;
-      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf1, add1, scale);
+      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf1, add1);
     }
   } else {
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
@@ -481,7 +396,7 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
       }
 #pragma unroll
       for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
-      epilogue<NB>(p, row, acc, lane, addend<T>(p, row, lane, residual), 1.f);
+      epilogue<NB>(p, row, acc, lane, addend<T>(p, row, lane, residual));
     }
   }
   if (p.trace) {  // the block's end: its last warp's
@@ -593,20 +508,11 @@ Status gemv(const GemvArgs& a, cudaStream_t stream) {
     p.start[s + 1] = p.start[s] + a.seg[s].rows;
     vec = vec && aligned16(a.seg[s].w);
   }
-  static const bool direct_ok = [] {
-    const char* v = std::getenv("LW_DECODE_DIRECT");
-    return !(v && std::string(v) == "0");
-  }();
   for (int b0 = 0; b0 < a.B; b0 += chunk) {
     p.nb = std::min(chunk, a.B - b0);
     p.x = a.x + static_cast<int64_t>(b0) * a.ldx;
     p.y = a.y + static_cast<int64_t>(b0) * a.ldy;
     p.trace = b0 == 0 ? a.trace : nullptr;
-    // Batch 1 with its input by cp.async (16-byte aligned rows and norm weight; not the layer
-    // norm, whose two statistics stay in load_input). LW_DECODE_DIRECT=0: the old input path.
-    p.direct = direct_ok && p.nb == 1 && pad_batch(p.nb) == 1 && vec &&
-               aligned16(p.x) && (a.input == InputOp::kNone || a.input == InputOp::kSwiglu ||
-                                  (a.input == InputOp::kRmsNorm && aligned16(a.norm_w)));
     if (attn) {
       p.part = a.attn_part + static_cast<int64_t>(b0) * a.heads * a.nsplit * (a.head_dim + 2);
       p.positions = a.positions + b0;
