@@ -28,7 +28,9 @@ def main(path):
         b = blocks[k]
         starts = [x[0] for x in b]
         waits = [x[1] for x in b if x[1]]
-        ends = [x[3] for x in b if x[3]] or [x[2] for x in b if x[2]]
+        # An end stamp older than its block's start is left from an earlier step (attention's
+        # and argmax's non-last blocks do not stamp an end; which block is last varies).
+        ends = [x[3] for x in b if x[3] >= x[0]] or [x[2] for x in b if x[2] >= x[0]]
         readies = [x[2] - x[1] for x in b if x[2] and x[1]]
         first_wait = min(waits) if waits else min(starts)
         end = max(ends) if ends else first_wait

@@ -267,6 +267,11 @@ void DecodeEngine::Impl::write_trace() {
   }
   std::error_code ec;
   std::filesystem::rename(tmp, trace_path, ec);
+  if (ec) {
+    std::fprintf(stderr, "decode trace: cannot rename %s to %s: %s\n", tmp.c_str(),
+                 trace_path.c_str(), ec.message().c_str());
+    return;
+  }
   std::fprintf(stderr, "decode trace: %zu kernels of the last step in %s\n", traced.size(),
                trace_path.c_str());
 }

@@ -124,15 +124,15 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     const float q1 = row[h * D + i], q2 = row[h * D + i + half];
     float k1 = 0.f, k2 = 0.f, v1 = 0.f, v2 = 0.f;
     if (has_new) k1 = kr[i], k2 = kr[i + half], v1 = vr[i], v2 = vr[i + half];
-    float qa = q1, qb = q2, ka = k1, kb2 = k2;
+    float q_lo = q1, q_hi = q2, k_lo = k1, k_hi = k2;
     if (theta > 0.f) {
-      qa = q1 * cs - q2 * sn, qb = q2 * cs + q1 * sn;
-      ka = k1 * cs - k2 * sn, kb2 = k2 * cs + k1 * sn;
+      q_lo = q1 * cs - q2 * sn, q_hi = q2 * cs + q1 * sn;
+      k_lo = k1 * cs - k2 * sn, k_hi = k2 * cs + k1 * sn;
     }
-    q[i] = qa * scale;
-    q[i + half] = qb * scale;
+    q[i] = q_lo * scale;
+    q[i + half] = q_hi * scale;
     if (has_new) {
-      const T kt1 = from_f<T>(ka), kt2 = from_f<T>(kb2), vt1 = from_f<T>(v1), vt2 = from_f<T>(v2);
+      const T kt1 = from_f<T>(k_lo), kt2 = from_f<T>(k_hi), vt1 = from_f<T>(v1), vt2 = from_f<T>(v2);
       k_new[i] = to_f(kt1), k_new[i + half] = to_f(kt2);  // attend to what the cache will hold
       v_new[i] = to_f(vt1), v_new[i + half] = to_f(vt2);
       if (h % (NH / NKV) == 0) {
