@@ -79,6 +79,7 @@ class PlaygroundPage : public QWidget {
   void modelLoaded(const QString& dir);
   void errorShown(const QString& message);
   void generationStarted();
+  void tokenStreamed(qint64 index);          // each generated token as it reaches the page
   void tokensAppended(int generatedCount);  // once per UI frame while streaming
   void generationFinished(const QString& finishReason);  // "cancelled" after Stop
   void fillMaskFinished(int masks);

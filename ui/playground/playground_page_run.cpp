@@ -136,6 +136,7 @@ void PlaygroundPage::onToken(quint64 run, const StreamedToken& token) {
   ++m_runTokens;
   m_pending.push_back(token);
   if (!m_flushTimer->isActive()) m_flushTimer->start();
+  emit tokenStreamed(token.index);
 }
 
 void PlaygroundPage::flushTokens() {

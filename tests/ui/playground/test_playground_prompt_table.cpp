@@ -164,7 +164,7 @@ class TestPlaygroundPromptTable : public QObject {
     QVERIFY(!page.attentionButton()->isEnabled());  // the Attention page has no virtual tokens
 
     page.samplingPanel()->setParams(greedy(48));
-    QSignalSpy updates(&page, &PlaygroundPage::tokensAppended);
+    QSignalSpy streamed(&page, &PlaygroundPage::tokenStreamed);
     QSignalSpy finished(&page, &PlaygroundPage::generationFinished);
     QTest::mouseClick(page.generateButton(), Qt::LeftButton);
     QVERIFY(page.isGenerating());
@@ -172,7 +172,7 @@ class TestPlaygroundPromptTable : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
     QVERIFY2(page.errorText().isEmpty(), qPrintable(page.errorText()));
     QCOMPARE(finished[0][0].toString(), QString("length"));
-    QVERIFY2(updates.count() > 1, qPrintable(QString("%1 updates").arg(updates.count())));
+    QCOMPARE(streamed.count(), 48);  // streamed token by token (screen updates batch them)
     TokenView* view = page.tokenView();
     QCOMPARE(int(page.generatedIds().size()), 48);
     QCOMPARE(view->generatedCount(), 48);
