@@ -23,6 +23,7 @@
 #include <QVBoxLayout>
 
 #include "engine/api/system_info.h"
+#include "widgets/column_spin_box.h"
 
 namespace {
 
@@ -160,11 +161,16 @@ QWidget* FinetuneForm::buildDataBox() {
   m_dataForm->addRow(tr("Held out"), m_validFraction);
   m_textCol = columnCombo("text", tr("Text column: a header name or a 0-based index"));
   m_pairCol = columnCombo("", tr("Optional second text (sentence pairs)"));
+  m_pairCol->lineEdit()->setPlaceholderText(tr("none"));
   m_labelCol = columnCombo("label", tr("Label column: a header name or a 0-based index"));
   m_dataForm->addRow(tr("Text column"), m_textCol);
   m_dataForm->addRow(tr("Pair column"), m_pairCol);
   m_dataForm->addRow(tr("Label column"), m_labelCol);
-  m_tagCol = spin(-10, 20, -1, tr("Tag column, 0-based; negative counts from the end (-1 = last)"));
+  m_tagCol = new ColumnSpinBox;
+  m_tagCol->setRange(-10, 20);
+  m_tagCol->setValue(-1);
+  m_tagCol->setToolTip(tr("Tag column: 0-based from the start, or \"last\", \"last - 1\" ... from "
+                          "the end"));
   m_dataForm->addRow(tr("Tag column"), m_tagCol);
   m_scheme = new QComboBox;
   m_scheme->addItem(tr("auto (IOB2 or BIOES)"), int(lw::train::TagScheme::kAuto));
@@ -208,6 +214,7 @@ QWidget* FinetuneForm::buildTrainingBox() {
   m_earlyStop->setEditable(true);
   m_earlyStop->addItems({"", "loss", "accuracy", "macro_f1", "f1"});
   m_earlyStop->setToolTip(tr("Stop when this validation metric stops improving (empty = never)"));
+  m_earlyStop->lineEdit()->setPlaceholderText(tr("never"));
   m_patience = spin(1, 100, d.early_stop_patience, tr("Evaluations without improvement before stopping"));
   m_maxSteps = spin(0, 100000000, d.max_steps, tr("Stop after this many optimizer steps; 0 = no limit"));
   m_maxSteps->setSpecialValueText(tr("no limit"));
