@@ -29,6 +29,12 @@ source packaging/device_env.sh
 llmwb info >"$OUT/info.txt" 2>&1
 head -3 "$OUT/info.txt"
 summary=()
+# The issues' decode workload (prompt 128, 256 new tokens, bf16): PRESET BATCH [llmwb
+# arguments]; JSON on stdout, at most two minutes (a hang costs minutes, not the call).
+bench_decode() {
+  timeout 120 llmwb bench decode --preset "$1" --dtype bf16 --prompt-tokens 128 --gen-tokens 256 \
+    --batch "$2" --json "${@:3}"
+}
 
 if has tests; then
   ctest --test-dir "$lw_bld" -L "cuda|nccl" --output-on-failure --timeout 200 >"$OUT/ctest_cuda.log" 2>&1
@@ -62,11 +68,9 @@ if has decode; then
     >"$OUT/hf_decode.log" 2>&1 || tail -5 "$OUT/hf_decode.log"
   for p in gpt2-124m llama-1b1; do
     for b in 1 8 32; do
-      llmwb bench decode --preset $p --dtype bf16 --prompt-tokens 128 --gen-tokens 256 --batch $b \
-        --anchor "$OUT/hf_decode.json" --json >"$OUT/bench_decode_${p}_b$b.json" 2>&1
+      bench_decode $p $b --anchor "$OUT/hf_decode.json" >"$OUT/bench_decode_${p}_b$b.json" 2>&1
     done
-    LW_DECODE_PDL=0 llmwb bench decode --preset $p --dtype bf16 --prompt-tokens 128 \
-      --gen-tokens 256 --batch 1 --json >"$OUT/bench_decode_${p}_b1_nopdl.json" 2>&1
+    LW_DECODE_PDL=0 bench_decode $p 1 >"$OUT/bench_decode_${p}_b1_nopdl.json" 2>&1
   done
   python3 - "$OUT" <<'PY'
 import glob, json, os, sys
@@ -84,8 +88,8 @@ if has decode-sweep; then
   for p in llama-1b1 gpt2-124m; do
     for knobs in base "LW_DECODE_ATTN_PRELOAD=0" "LW_DECODE_COMBINE=gemv" base2; do
       label=$(echo "$knobs" | tr ' =' '_-')
-      timeout 120 env ${knobs//base*/} llmwb bench decode --preset $p --dtype bf16 --prompt-tokens 128 \
-        --gen-tokens 256 --batch 1 --json >"$OUT/sweep_${p}_${label}.json" 2>&1
+      vars=${knobs//base*/}
+      ( [ -n "$vars" ] && export $vars; bench_decode $p 1 >"$OUT/sweep_${p}_${label}.json" 2>&1 )
     done
   done
   python3 - "$OUT" <<'PY'
@@ -101,8 +105,7 @@ fi
 
 if has decode-trace; then
   for p in llama-1b1 gpt2-124m; do
-    LW_DECODE_TRACE="$OUT/trace_$p.csv" LW_DECODE_TIMING=1 timeout 120 llmwb bench decode \
-      --preset $p --dtype bf16 --prompt-tokens 128 --gen-tokens 256 --batch 1 --json \
+    LW_DECODE_TRACE="$OUT/trace_$p.csv" LW_DECODE_TIMING=1 bench_decode $p 1 \
       >"$OUT/trace_$p.json" 2>"$OUT/trace_$p.err"
     echo "$p: $(grep -o '"decode_tok_s": [0-9.]*' "$OUT/trace_$p.json")"
     python3 packaging/decode_trace_summary.py "$OUT/trace_$p.csv" | tee "$OUT/trace_$p.txt"
