@@ -85,8 +85,10 @@ PY
 fi
 
 if has decode-sweep; then
-  for p in llama-1b1 gpt2-124m; do
-    for knobs in base "LW_DECODE_ATTN_PRELOAD=0" "LW_DECODE_COMBINE=gemv" base2; do
+  # LW_SWEEP: the knob sets to run, ';'-separated ("base" for none; space between variables).
+  IFS=';' read -r -a knob_sets <<<"${LW_SWEEP:-base;LW_DECODE_ATTN_PRELOAD=0;LW_DECODE_COMBINE=gemv;base2}"
+  for p in ${LW_SWEEP_PRESETS:-llama-1b1 gpt2-124m}; do
+    for knobs in "${knob_sets[@]}"; do
       label=$(echo "$knobs" | tr ' =' '_-')
       vars=${knobs//base*/}
       ( [ -n "$vars" ] && export $vars; bench_decode $p 1 >"$OUT/sweep_${p}_${label}.json" 2>&1 )

@@ -44,6 +44,10 @@ struct GemvParams {
   int ldy;
   int output;
   int read_once;  // the weights are read by this launch only (L2 evict-first)
+  int prefetch_rows;  // a warp's rows kept requested into L2 ahead of its loads (0: none)
+  const char* ahead[3];  // GemvArgs::l2_ahead
+  unsigned ahead_bytes[3];
+  int n_ahead;
   const float* part;  // kAttention: partials [B][NH][nsplit][2 + D], positions [B]
   const int32_t* positions;
   int heads, head_dim, chunk, nsplit;
@@ -247,6 +251,16 @@ __device__ __forceinline__ void load_round(const GemvParams& p, int row, int rd,
   }
 }
 
+// Lane 0 asks L2 for the warp's row `row` from byte `from` on (rows past the end: nothing).
+template <typename T>
+__device__ __forceinline__ void prefetch_row(const GemvParams& p, int row, int lane, size_t from) {
+  if (lane != 0 || row >= p.start[p.nseg]) return;
+  int s, r;
+  const T* w = weight_row<T>(p, row, &s, &r);
+  const size_t bytes = static_cast<size_t>(p.K) * sizeof(T);
+  if (from < bytes) prefetch_l2(reinterpret_cast<const char*>(w) + from, unsigned(bytes - from));
+}
+
 // What is added to lane b's output of `row` before the activation: the bias and, for the
 // residual add, sequence b's current value. Read ahead of the row's last product so the
 // epilogue waits on no load.
@@ -327,9 +341,26 @@ __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, 
   Walk::next(w.row, w.rd, w.rounds, w.stride);
   if (w.lrow < p.start[p.nseg]) {
     load_round<T, R>(p, w.lrow, w.lrd, lane, nv, pol, buf);
-    if (w.lrd == 0) badd = addend<T>(p, w.lrow, lane, residual);
+    if (w.lrd == 0) {
+      badd = addend<T>(p, w.lrow, lane, residual);
+      // The window of requested rows moves on by one as the loads start a row.
+      if (p.prefetch_rows > 0) prefetch_row<T>(p, w.lrow + (p.prefetch_rows - 1) * w.stride, lane, 0);
+    }
   }
   Walk::next(w.lrow, w.lrd, w.rounds, w.stride);
+}
+
+// The grid's share of GemvArgs::l2_ahead: each warp asks L2 for one slice of each range.
+__device__ __forceinline__ void prefetch_ahead(const GemvParams& p) {
+  if ((threadIdx.x & 31) != 0) return;
+  const unsigned warps = gridDim.x * (blockDim.x >> 5);
+  const unsigned gw = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  for (int i = 0; i < p.n_ahead; ++i) {
+    const unsigned units = p.ahead_bytes[i] / 16;  // in 16-byte units, as the prefetch wants
+    const unsigned a = static_cast<unsigned>(static_cast<uint64_t>(units) * gw / warps);
+    const unsigned b = static_cast<unsigned>(static_cast<uint64_t>(units) * (gw + 1) / warps);
+    if (b > a) prefetch_l2(p.ahead[i] + static_cast<size_t>(a) * 16, (b - a) * 16);
+  }
 }
 
 template <typename T, int NB, int VEC, int R, int MINB>
@@ -346,6 +377,7 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
   int row = blockIdx.x * nwarps + warp;
   trace_stamp(p.trace, 0);
   pdl_launch_dependents();
+  if (p.n_ahead > 0) prefetch_ahead(p);
   if constexpr (VEC > 1) {
     const int nv = K / VEC, rounds = (nv + 32 * R - 1) / (32 * R);
     const uint64_t pol = weight_policy(p.read_once);
@@ -358,6 +390,13 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
     if (r1 < total) load_round<T, R>(p, r1, d1, lane, nv, pol, buf1);
     Walk::next(w.lrow, w.lrd, rounds, stride);
     Walk::next(w.lrow, w.lrd, rounds, stride);
+    // L2 prefetch of the warp's next rows (after the two rounds already in registers), so
+    // the weight stream runs at full depth from the start instead of two rounds a warp.
+    if (p.prefetch_rows > 0) {
+      const size_t preloaded = static_cast<size_t>(2 * 32 * R * VEC) * sizeof(T);
+      const int window = p.prefetch_rows + (d1 == 0 ? 1 : 0);  // the second item may start row 1
+      for (int j = 0; j < window; ++j) prefetch_row<T>(p, row + j * stride, lane, j == 0 ? preloaded : 0);
+    }
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
     pdl_wait();
     trace_stamp(p.trace, 1);
@@ -497,6 +536,17 @@ Status gemv(const GemvArgs& a, cudaStream_t stream) {
   p.ldy = a.ldy;
   p.output = static_cast<int>(a.output);
   p.read_once = a.B <= chunk;
+  LW_CHECK(a.l2_rows_ahead >= 0, "decode gemv: negative l2_rows_ahead");
+  p.prefetch_rows = a.l2_rows_ahead;
+  LW_CHECK(a.n_l2_ahead >= 0 && a.n_l2_ahead <= 3, "decode gemv: bad l2_ahead count");
+  p.n_ahead = a.n_l2_ahead;
+  for (int i = 0; i < a.n_l2_ahead; ++i) {
+    const L2Range& r = a.l2_ahead[i];
+    LW_CHECK(aligned16(r.p) && r.bytes >= 0 && r.bytes % 16 == 0 && r.bytes < (int64_t(1) << 32),
+             "decode gemv: l2_ahead ranges must be 16-byte aligned multiples of 16 bytes");
+    p.ahead[i] = static_cast<const char*>(r.p);
+    p.ahead_bytes[i] = static_cast<unsigned>(r.bytes);
+  }
   p.heads = a.heads, p.head_dim = a.head_dim, p.chunk = a.chunk, p.nsplit = a.nsplit;
   // The vector path reads 16-byte weight packets and float4 input rows.
   bool vec = a.K % (16 / static_cast<int>(dtype_size(a.dtype))) == 0 && a.K % 4 == 0 &&
