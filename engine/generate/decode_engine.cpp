@@ -325,6 +325,16 @@ int prefetch_rows() {
   return n;
 }
 
+// LW_DECODE_SWIGLU=input: SwiGLU applied by the down projection as it loads its input (the
+// way before the gate/up epilogue did it).
+bool swiglu_pair() {
+  static const bool on = [] {
+    const char* v = std::getenv("LW_DECODE_SWIGLU");
+    return !(v && std::string(v) == "input");
+  }();
+  return on;
+}
+
 // LW_DECODE_PREFETCH_NEXT=MB: how much of the MLP's weights the o-projection asks L2 for.
 int64_t prefetch_next_bytes() {
   static const int64_t n = [] {
@@ -399,6 +409,11 @@ Status DecodeEngine::Impl::enqueue(int n) {
     u.norm_w = w.norm2_w, u.norm_b = w.norm2_b;
     for (int s = 0; s < w.nup; ++s) u.seg[s] = w.up[s];
     u.nseg = w.nup, u.y = mlp.data<float>(), u.ldy = int(mlp_width()), u.output = a.mlp_act;
+    // SwiGLU in the gate/up launch's epilogue where it can (no MLP biases, 16-byte rows): the
+    // down projection then reads F values a sequence, not 2F.
+    const bool pair = swiglu_pair() && a.llama && !w.up[0].bias && !w.up[1].bias &&
+                      a.C % (16 / int64_t(dtype_size(dtype))) == 0;
+    if (pair) u.output = dk::OutputOp::kSwigluPair;
     // The o-projection runs beside attention, whose chain leaves the memory idle: it asks L2
     // for the MLP's leading weight rows meanwhile.
     o.n_l2_ahead = leading_ranges(u, prefetch_next_bytes(), o.l2_ahead);
@@ -407,7 +422,7 @@ Status DecodeEngine::Impl::enqueue(int n) {
     LW_TRY(dk::gemv(u, stream));
     dk::GemvArgs d;
     d.dtype = dtype, d.x = mlp.data<float>(), d.ldx = int(mlp_width()), d.B = n, d.K = int(a.F);
-    d.input = a.llama ? dk::InputOp::kSwiglu : dk::InputOp::kNone;
+    d.input = a.llama && !pair ? dk::InputOp::kSwiglu : dk::InputOp::kNone;
     d.seg[0] = w.down, d.nseg = 1, d.y = xp, d.ldy = int(C), d.output = dk::OutputOp::kAccumulate;
     d.l2_rows_ahead = prefetch_rows();
     d.trace = trace_slot("down" + layer);

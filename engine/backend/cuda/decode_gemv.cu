@@ -235,12 +235,29 @@ __device__ void load_input(const GemvParams& p, float* xs, float* nw, float* nbi
   }
 }
 
-// One round of a warp's row: packets [rd * 32 * R, ...) of the row, lane-strided.
+// kSwigluPair walks each row pair as 2 x `half` rounds: the gate row's, then the up row's.
+struct Half {
+  const void* w;  // the row's matrix
+  int rd;         // the round within that row
+};
+template <typename T>
+__device__ __forceinline__ Half pair_half(const GemvParams& p, int rd, int half) {
+  if (half == 0 || rd < half) return {p.w[0], rd};
+  return {p.w[1], rd - half};
+}
+
+// One round of a warp's row: packets [rd * 32 * R, ...) of the row, lane-strided (`half`:
+// rounds per row of a kSwigluPair launch, 0 otherwise).
 template <typename T, int R>
 __device__ __forceinline__ void load_round(const GemvParams& p, int row, int rd, int lane, int nv,
-                                           uint64_t pol, Packet<T> (&pk)[R]) {
+                                           int half, uint64_t pol, Packet<T> (&pk)[R]) {
   int s, r;
   const Packet<T>* wp = reinterpret_cast<const Packet<T>*>(weight_row<T>(p, row, &s, &r));
+  if (half > 0) {
+    const Half h = pair_half<T>(p, rd, half);
+    wp = reinterpret_cast<const Packet<T>*>(static_cast<const T*>(h.w) + static_cast<int64_t>(r) * p.K);
+    rd = h.rd;
+  }
 #pragma unroll
   for (int u = 0; u < R; ++u) {
     const int i = rd * 32 * R + lane + 32 * u;
@@ -258,6 +275,10 @@ __device__ __forceinline__ void prefetch_row(const GemvParams& p, int row, int l
   int s, r;
   const T* w = weight_row<T>(p, row, &s, &r);
   const size_t bytes = static_cast<size_t>(p.K) * sizeof(T);
+  if (p.output == static_cast<int>(OutputOp::kSwigluPair)) {  // the up row too
+    const char* up = reinterpret_cast<const char*>(static_cast<const T*>(p.w[1]) + static_cast<int64_t>(r) * p.K);
+    prefetch_l2(up, unsigned(bytes));
+  }
   if (from < bytes) prefetch_l2(reinterpret_cast<const char*>(w) + from, unsigned(bytes - from));
 }
 
@@ -278,9 +299,10 @@ __device__ __forceinline__ float2 addend(const GemvParams& p, int row, int lane,
 }
 
 // Activation, then the store: lane b writes sequence b.
+// (gate: kSwigluPair's gate row sum of this lane's sequence.)
 template <int NB>
 __device__ __forceinline__ void epilogue(const GemvParams& p, int row, const float (&acc)[NB],
-                                         int lane, float2 add) {
+                                         int lane, float2 add, float gate) {
   if (lane >= p.nb) return;
   float v = 0.f;
 #pragma unroll
@@ -291,6 +313,7 @@ __device__ __forceinline__ void epilogue(const GemvParams& p, int row, const flo
     case static_cast<int>(OutputOp::kAccumulate): v += add.y; break;
     case static_cast<int>(OutputOp::kGeluTanh): v = gelu_tanh(v); break;
     case static_cast<int>(OutputOp::kGeluErf): v = gelu_erf(v); break;
+    case static_cast<int>(OutputOp::kSwigluPair): v *= gate / (1.f + expf(-gate)); break;
     default: break;
   }
   p.y[static_cast<int64_t>(lane) * p.ldy + row] = v;
@@ -310,13 +333,15 @@ struct Walk {
 // a row), so two rounds stay in flight while the warp computes.
 template <typename T, int NB, int VEC, int R>
 __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, int lane, int nv,
-                                          bool residual, uint64_t pol, Walk& w, float2& add,
-                                          float (&acc)[NB], Packet<T> (&buf)[R], float2& badd) {
+                                          int half, bool residual, uint64_t pol, Walk& w,
+                                          float2& add, float (&acc)[NB], float& gate,
+                                          Packet<T> (&buf)[R], float2& badd) {
   const int K = p.K;
   if (w.rd == 0) add = badd;
+  const int rd = half > 0 && w.rd >= half ? w.rd - half : w.rd;
 #pragma unroll
   for (int u = 0; u < R; ++u) {
-    const int i = w.rd * 32 * R + lane + 32 * u;
+    const int i = rd * 32 * R + lane + 32 * u;
     if (i >= nv) break;
     float wf[VEC];
 #pragma unroll
@@ -331,16 +356,24 @@ __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, 
       }
     }
   }
+  if (half > 0 && w.rd == half - 1) {  // the gate row done: lane b keeps sequence b's sum
+#pragma unroll
+    for (int b = 0; b < NB; ++b) {
+      const float g = warp_sum(acc[b]);
+      if (b == lane) gate = g;
+      acc[b] = 0.f;
+    }
+  }
   if (w.rd == w.rounds - 1) {
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
-    epilogue<NB>(p, w.row, acc, lane, add);
+    epilogue<NB>(p, w.row, acc, lane, add, gate);
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
   }
   Walk::next(w.row, w.rd, w.rounds, w.stride);
   if (w.lrow < p.start[p.nseg]) {
-    load_round<T, R>(p, w.lrow, w.lrd, lane, nv, pol, buf);
+    load_round<T, R>(p, w.lrow, w.lrd, lane, nv, half, pol, buf);
     if (w.lrd == 0) {
       badd = addend<T>(p, w.lrow, lane, residual);
       // The window of requested rows moves on by one as the loads start a row.
@@ -363,8 +396,8 @@ __device__ __forceinline__ void prefetch_ahead(const GemvParams& p) {
   }
 }
 
-template <typename T, int NB, int VEC, int R, int MINB>
-__global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) {
+template <typename T, int NB, int VEC, int R, int MINB, int THREADS>
+__global__ void __launch_bounds__(THREADS, MINB) gemv_kernel(GemvParams p) {
   extern __shared__ float xs[];  // [NB][K] input rows, then norm weight [K] and bias [K]
   const int K = p.K;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
@@ -379,15 +412,17 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
   pdl_launch_dependents();
   if (p.n_ahead > 0) prefetch_ahead(p);
   if constexpr (VEC > 1) {
-    const int nv = K / VEC, rounds = (nv + 32 * R - 1) / (32 * R);
+    const int nv = K / VEC, row_rounds = (nv + 32 * R - 1) / (32 * R);
+    const int half = p.output == static_cast<int>(OutputOp::kSwigluPair) ? row_rounds : 0;
+    const int rounds = half > 0 ? 2 * row_rounds : row_rounds;
     const uint64_t pol = weight_policy(p.read_once);
     Packet<T> buf0[R], buf1[R];
     Walk w{row, 0, row, 0, rounds, stride};
     // The first two items do not depend on the previous kernel: in flight before the wait.
     int r1 = row, d1 = 0;
     Walk::next(r1, d1, rounds, stride);
-    if (row < total) load_round<T, R>(p, row, 0, lane, nv, pol, buf0);
-    if (r1 < total) load_round<T, R>(p, r1, d1, lane, nv, pol, buf1);
+    if (row < total) load_round<T, R>(p, row, 0, lane, nv, half, pol, buf0);
+    if (r1 < total) load_round<T, R>(p, r1, d1, lane, nv, half, pol, buf1);
     Walk::next(w.lrow, w.lrd, rounds, stride);
     Walk::next(w.lrow, w.lrd, rounds, stride);
     // L2 prefetch of the warp's next rows (after the two rounds already in registers), so
@@ -406,14 +441,14 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
     load_input<T, NB, VEC>(p, xs, nw, nbias);
     __syncthreads();
     trace_stamp(p.trace, 2);
-    float acc[NB];
+    float acc[NB], gate = 0.f;
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
     // Two register buffers in turns (no copy: a copy would wait for the loads it moves).
     while (w.row < total) {
-      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf0, add0);
+      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, half, residual, pol, w, add, acc, gate, buf0, add0);
       if (w.row >= total) break;
-      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, residual, pol, w, add, acc, buf1, add1);
+      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, half, residual, pol, w, add, acc, gate, buf1, add1);
     }
   } else {
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
@@ -435,7 +470,7 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
       }
 #pragma unroll
       for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
-      epilogue<NB>(p, row, acc, lane, addend<T>(p, row, lane, residual));
+      epilogue<NB>(p, row, acc, lane, addend<T>(p, row, lane, residual), 0.f);
     }
   }
   if (p.trace) {  // the block's end: its last warp's
@@ -454,16 +489,18 @@ size_t extra_floats(const GemvParams& p) {
 template <typename T, int NB>
 Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
   const size_t smem = (static_cast<size_t>(NB + 2) * p.K + extra_floats(p)) * sizeof(float);
-  const int rows_per_block = kGemvThreads / 32;
   constexpr int V = 16 / sizeof(T);
   static const char variant = [] {
     const char* v = std::getenv("LW_DECODE_GEMV");
-    return v && (std::string(v) == "a" || std::string(v) == "c") ? v[0] : 'b';
+    return v && (std::string(v) == "a" || std::string(v) == "c" || std::string(v) == "d") ? v[0] : 'b';
   }();
-  auto* kernel = !vec             ? gemv_kernel<T, NB, 1, 8, 1>
-                 : variant == 'a' ? gemv_kernel<T, NB, V, 8, 1>
-                 : variant == 'c' ? gemv_kernel<T, NB, V, 2, 3>
-                                  : gemv_kernel<T, NB, V, 4, 2>;
+  const int threads = vec && variant == 'd' ? 512 : kGemvThreads;
+  const int rows_per_block = threads / 32;
+  auto* kernel = !vec             ? gemv_kernel<T, NB, 1, 8, 1, kGemvThreads>
+                 : variant == 'a' ? gemv_kernel<T, NB, V, 8, 1, kGemvThreads>
+                 : variant == 'c' ? gemv_kernel<T, NB, V, 2, 3, kGemvThreads>
+                 : variant == 'd' ? gemv_kernel<T, NB, V, 4, 1, 512>
+                                  : gemv_kernel<T, NB, V, 4, 2, kGemvThreads>;
   // As many blocks as are resident at once (a grid-stride loop does the rest): no second
   // wave waiting behind the first.
   // Remembered per (kernel, shared memory): the eager first step asks, so a capture makes
@@ -476,7 +513,7 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
     std::lock_guard<std::mutex> lock(mu);
     int& r = resident[{reinterpret_cast<const void*>(kernel), smem}];
     if (r == 0)
-      LW_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&r, kernel, kGemvThreads, smem));
+      LW_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&r, kernel, threads, smem));
     per_sm = r;
   }
   // Rows go to warps round-robin, so the slowest warp has ceil(rows / warps) of them: with
@@ -488,7 +525,7 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
   const int per_warp = (rows + max_warps - 1) / max_warps;
   const int warps = (rows + per_warp - 1) / per_warp;
   const int grid = std::max(1, (warps + rows_per_block - 1) / rows_per_block);
-  LW_TRY(launch_dependent(kernel, grid, kGemvThreads, smem, stream, p));
+  LW_TRY(launch_dependent(kernel, grid, threads, smem, stream, p));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
@@ -557,6 +594,12 @@ Status gemv(const GemvArgs& a, cudaStream_t stream) {
     p.bias[s] = a.seg[s].bias;
     p.start[s + 1] = p.start[s] + a.seg[s].rows;
     vec = vec && aligned16(a.seg[s].w);
+  }
+  if (a.output == OutputOp::kSwigluPair) {  // one row space of pairs; the up rows beside
+    LW_CHECK(a.nseg == 2 && a.seg[0].rows == a.seg[1].rows && !a.seg[0].bias && !a.seg[1].bias,
+             "decode gemv: the SwiGLU pair output needs two segments of equal rows, no biases");
+    LW_CHECK(vec, "decode gemv: the SwiGLU pair output needs 16-byte weight rows");
+    p.nseg = 1;
   }
   for (int b0 = 0; b0 < a.B; b0 += chunk) {
     p.nb = std::min(chunk, a.B - b0);

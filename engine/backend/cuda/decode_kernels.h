@@ -33,7 +33,10 @@ enum class InputOp {
   kAttention,  // input rows are attention()'s per-chunk partials, combined here (K = NH*D)
 };
 // What it does with each output value (after the bias).
-enum class OutputOp { kStore, kAccumulate, kGeluTanh, kGeluErf };
+// kSwigluPair: two segments of equal rows (gate, up; no biases) and one output per row pair,
+// silu(gate · x) * (up · x): one warp computes both rows, so the down projection reads F
+// values instead of 2F.
+enum class OutputOp { kStore, kAccumulate, kGeluTanh, kGeluErf, kSwigluPair };
 
 // One weight matrix of a (virtually) concatenated GEMV: w [rows, K], bias [rows] or null.
 struct GemvSegment {

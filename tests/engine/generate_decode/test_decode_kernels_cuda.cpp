@@ -1,6 +1,6 @@
 // The decode GEMV and argmax kernels (engine/backend/cuda/decode_kernels.h) against a host
 // reference in double: every input op (none, layer norm, RMS norm, SwiGLU) and output op
-// (store, residual add, GELU), three segments with and without bias, batches of 1..11 (above
+// (store, residual add, GELU, the SwiGLU pair), three segments with and without bias, batches of 1..11 (above
 // 8 the launcher chunks), widths on the 16-byte path and off it; the attention-partials input;
 // argmax ties across the vocabulary slices. Runs on a GPU machine (label cuda); without a
 // device it skips.
@@ -147,6 +147,73 @@ class TestDecodeKernelsCuda : public QObject {
           worst = std::max(worst, std::abs(acc - y[at]) / (1.0 + std::abs(acc)));
         }
       for (int c = N; c < ldy; ++c)  // past the outputs: untouched
+        QCOMPARE(y[size_t(b) * ldy + c], y0[size_t(b) * ldy + c]);
+    }
+    QVERIFY2(worst < 2e-4, qPrintable(QString("worst relative error %1").arg(worst)));
+  }
+
+  // kSwigluPair: gate and up rows in one launch, silu(gate . x') * (up . x') stored once per
+  // row pair (after an RMS norm, as the LLaMA MLP); few and many pairs a warp, the f32 and
+  // bf16 paths, batches across the chunking; biases or a width off the 16-byte path refused.
+  void gemv_swiglu_pair_data() {
+    QTest::addColumn<DType>("dtype");
+    QTest::addColumn<int>("K");
+    QTest::addColumn<int>("B");
+    QTest::addColumn<int>("F");
+    for (DType t : {DType::kF32, DType::kBF16})
+      for (int K : {256, 2056})
+        for (int B : {1, 3, 8, 11})
+          QTest::newRow(qPrintable(QString("%1 K%2 B%3 F70").arg(dtype_tag(t)).arg(K).arg(B)))
+              << t << K << B << 70;
+    for (int B : {1, 2})
+      QTest::newRow(qPrintable(QString("bf16 K2056 B%1 F3500").arg(B))) << DType::kBF16 << 2056 << B << 3500;
+  }
+  void gemv_swiglu_pair() {
+    QFETCH(DType, dtype);
+    QFETCH(int, K);
+    QFETCH(int, B);
+    QFETCH(int, F);
+    const int ldx = K + 4, ldy = F + 5;
+    const auto x = randn(size_t(B) * ldx, 41);
+    const auto nw = rounded(dtype, randn(size_t(K), 42, 0.2f, 1.f));
+    const auto gate = rounded(dtype, randn(size_t(F) * K, 43, 0.05f));
+    const auto up = rounded(dtype, randn(size_t(F) * K, 44, 0.05f));
+    const auto y0 = randn(size_t(B) * ldy, 45);
+    DevBuf dx = upload(DType::kF32, x), dy = upload(DType::kF32, y0), dnw = upload(dtype, nw);
+    DevBuf dg = upload(dtype, gate), du = upload(dtype, up);
+    dk::GemvArgs a;
+    a.dtype = dtype, a.B = B, a.K = K, a.ldx = ldx, a.ldy = ldy;
+    a.input = dk::InputOp::kRmsNorm, a.output = dk::OutputOp::kSwigluPair;
+    a.x = dx.as<float>(), a.y = dy.as<float>(), a.norm_w = dnw.get(), a.eps = 1e-5f;
+    a.seg[0] = {dg.get(), nullptr, F}, a.seg[1] = {du.get(), nullptr, F}, a.nseg = 2;
+    a.l2_rows_ahead = B % 2 ? 2 : 0;
+    {
+      dk::GemvArgs bad = a;
+      bad.seg[1].bias = dnw.get();
+      const lw::Status st = dk::gemv(bad, nullptr);
+      QVERIFY(!st.is_ok());
+      QVERIFY2(st.message().find("SwiGLU") != std::string::npos, st.to_string().c_str());
+      bad = a;
+      bad.K = K - 1;
+      QVERIFY(!dk::gemv(bad, nullptr).is_ok());
+    }
+    const lw::Status st = dk::gemv(a, nullptr);
+    QVERIFY2(st.is_ok(), st.to_string().c_str());
+    QCOMPARE(cudaDeviceSynchronize(), cudaSuccess);
+    const auto y = download(DType::kF32, dy, y0.size());
+    double worst = 0;
+    for (int b = 0; b < B; ++b) {
+      const auto v = prepared(x, ldx, b, K, dk::InputOp::kRmsNorm, nw, nw);
+      for (int r = 0; r < F; ++r) {
+        double g = 0, u = 0;
+        for (int k = 0; k < K; ++k) {
+          g += double(gate[size_t(r) * K + k]) * v[k];
+          u += double(up[size_t(r) * K + k]) * v[k];
+        }
+        const double want = g / (1.0 + std::exp(-g)) * u;
+        worst = std::max(worst, std::abs(want - y[size_t(b) * ldy + r]) / (1.0 + std::abs(want)));
+      }
+      for (int c = F; c < ldy; ++c)  // past the outputs: untouched
         QCOMPARE(y[size_t(b) * ldy + c], y0[size_t(b) * ldy + c]);
     }
     QVERIFY2(worst < 2e-4, qPrintable(QString("worst relative error %1").arg(worst)));
