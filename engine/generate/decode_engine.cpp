@@ -316,15 +316,6 @@ Status DecodeEngine::Impl::allocate() {
 }
 
 namespace {
-// LW_DECODE_PREFETCH=N: rows each GEMV warp keeps asked of L2 ahead of its loads.
-int prefetch_rows() {
-  static const int n = [] {
-    const char* v = std::getenv("LW_DECODE_PREFETCH");
-    return v ? std::max(0, std::atoi(v)) : 0;
-  }();
-  return n;
-}
-
 // LW_DECODE_SWIGLU=input: SwiGLU applied by the down projection as it loads its input (the
 // way before the gate/up epilogue did it).
 bool swiglu_pair() {
@@ -333,29 +324,6 @@ bool swiglu_pair() {
     return !(v && std::string(v) == "input");
   }();
   return on;
-}
-
-// LW_DECODE_PREFETCH_NEXT=MB: how much of the MLP's weights the o-projection asks L2 for.
-int64_t prefetch_next_bytes() {
-  static const int64_t n = [] {
-    const char* v = std::getenv("LW_DECODE_PREFETCH_NEXT");
-    return v ? std::max<int64_t>(0, std::atoll(v)) << 20 : int64_t(0);
-  }();
-  return n;
-}
-
-// The first `budget` bytes GEMV `next` reads (its segments in row order) as L2 ranges in
-// `out`; returns how many.
-int leading_ranges(const dk::GemvArgs& next, int64_t budget, dk::L2Range* out) {
-  int n = 0;
-  for (int s = 0; s < next.nseg && budget >= 16; ++s) {
-    const int64_t bytes = int64_t(next.seg[s].rows) * next.K * int64_t(dtype_size(next.dtype));
-    const int64_t take = std::min(bytes, budget) / 16 * 16;
-    if (take == 0 || reinterpret_cast<uintptr_t>(next.seg[s].w) % 16 != 0) break;
-    out[n++] = {next.seg[s].w, take};
-    budget -= take;
-  }
-  return n;
 }
 }  // namespace
 
@@ -384,7 +352,6 @@ Status DecodeEngine::Impl::enqueue(int n) {
     g.norm_w = w.norm1_w, g.norm_b = w.norm1_b, g.eps = a.eps;
     for (int s = 0; s < w.nqkv; ++s) g.seg[s] = w.qkv[s];
     g.nseg = w.nqkv, g.y = qkv.data<float>(), g.ldy = int(QKV), g.output = dk::OutputOp::kStore;
-    g.l2_rows_ahead = prefetch_rows();
     const std::string layer = std::to_string(l);
     g.trace = trace_slot("qkv" + layer);
     LW_TRY(dk::gemv(g, stream));
@@ -398,13 +365,13 @@ Status DecodeEngine::Impl::enqueue(int n) {
     dk::GemvArgs o;
     o.dtype = dtype, o.x = att.data<float>(), o.ldx = int(Q), o.B = n, o.K = int(Q);
     o.seg[0] = w.o, o.nseg = 1, o.y = xp, o.ldy = int(C), o.output = dk::OutputOp::kAccumulate;
-    o.l2_rows_ahead = prefetch_rows();
     o.trace = trace_slot("o" + layer);
     if (combine_in_gemv) {
       o.input = dk::InputOp::kAttention, o.attn_part = scratch.data<float>(), o.positions = pos;
       o.heads = int(a.NH), o.head_dim = int(a.D);
       o.chunk = dk::attention_chunk(), o.nsplit = dk::attention_split(int(P));
     }
+    LW_TRY(dk::gemv(o, stream));
     dk::GemvArgs u = g;
     u.norm_w = w.norm2_w, u.norm_b = w.norm2_b;
     for (int s = 0; s < w.nup; ++s) u.seg[s] = w.up[s];
@@ -414,17 +381,12 @@ Status DecodeEngine::Impl::enqueue(int n) {
     const bool pair = swiglu_pair() && a.llama && !w.up[0].bias && !w.up[1].bias &&
                       a.C % (16 / int64_t(dtype_size(dtype))) == 0;
     if (pair) u.output = dk::OutputOp::kSwigluPair;
-    // The o-projection runs beside attention, whose chain leaves the memory idle: it asks L2
-    // for the MLP's leading weight rows meanwhile.
-    o.n_l2_ahead = leading_ranges(u, prefetch_next_bytes(), o.l2_ahead);
-    LW_TRY(dk::gemv(o, stream));
     u.trace = trace_slot("up" + layer);
     LW_TRY(dk::gemv(u, stream));
     dk::GemvArgs d;
     d.dtype = dtype, d.x = mlp.data<float>(), d.ldx = int(mlp_width()), d.B = n, d.K = int(a.F);
     d.input = a.llama && !pair ? dk::InputOp::kSwiglu : dk::InputOp::kNone;
     d.seg[0] = w.down, d.nseg = 1, d.y = xp, d.ldy = int(C), d.output = dk::OutputOp::kAccumulate;
-    d.l2_rows_ahead = prefetch_rows();
     d.trace = trace_slot("down" + layer);
     LW_TRY(dk::gemv(d, stream));
   }
@@ -433,7 +395,6 @@ Status DecodeEngine::Impl::enqueue(int n) {
   h.norm_w = a.final_w, h.norm_b = a.final_b, h.eps = a.eps;
   h.seg[0] = {a.head, nullptr, int(a.V)}, h.nseg = 1;
   h.y = logits.data<float>(), h.ldy = int(a.V), h.output = dk::OutputOp::kStore;
-  h.l2_rows_ahead = prefetch_rows();
   h.trace = trace_slot("head");
   LW_TRY(dk::gemv(h, stream));
   LW_TRY(dk::argmax_logprob(logits.data<float>(), n, int(a.V), argmax_scratch.data<float>(),

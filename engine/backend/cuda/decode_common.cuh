@@ -50,14 +50,6 @@ __device__ __forceinline__ uint4 ld_stream(const void* p, uint64_t policy) {
   return r;
 }
 
-// Asks L2 to fetch [p, p + bytes) (16-byte aligned, a multiple of 16) without waiting for
-// it: Hopper's bulk prefetch, one instruction for a whole weight row, holding no register.
-__device__ __forceinline__ void prefetch_l2(const void* p, unsigned bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(bytes) : "memory");
-#endif
-}
-
 // Stamp `i` of this block in its launch's trace slot (decode_kernels.h; null: tracing off).
 __device__ __forceinline__ void trace_stamp(uint64_t* trace, int i) {
   if (!trace || threadIdx.x != 0) return;

@@ -44,10 +44,7 @@ struct GemvParams {
   int ldy;
   int output;
   int read_once;  // the weights are read by this launch only (L2 evict-first)
-  int prefetch_rows;  // a warp's rows kept requested into L2 ahead of its loads (0: none)
-  const char* ahead[3];  // GemvArgs::l2_ahead
-  unsigned ahead_bytes[3];
-  int n_ahead;
+  int fold_norm;  // one sequence's RMS norm scales the sums instead of the input (load_input)
   const float* part;  // kAttention: partials [B][NH][nsplit][2 + D], positions [B]
   const int32_t* positions;
   int heads, head_dim, chunk, nsplit;
@@ -154,12 +151,48 @@ __device__ void combine_heads(const GemvParams& p, float* xs, float* aw) {
 // The NB input rows into shared memory (rows >= nb zero), SwiGLU applied; then the norm
 // (statistics in f32, variance in a second pass, as the CPU reference). Every load of a
 // batch of 4 float4 per thread is issued before any is used.
+// Returns the factor the products are scaled by (1 but for the folded RMS norm below).
 template <typename T, int NB, int VEC>
-__device__ void load_input(const GemvParams& p, float* xs, float* nw, float* nbias) {
+__device__ float load_input(const GemvParams& p, float* xs, float* nw, float* nbias) {
   const int K = p.K;
   if (p.input == static_cast<int>(InputOp::kAttention)) {
     combine_heads<NB, VEC>(p, xs, nbias + K);
-    return;
+    return 1.f;
+  }
+  // One sequence with an RMS norm (fold): x * norm_w goes to shared memory as it is loaded
+  // and the row's rsqrt(mean(x^2) + eps) scales the sums in the epilogue, so one block
+  // reduction and no normalising pass come before the products. The norm weight is in
+  // shared memory already (a barrier before the wait).
+  if (NB == 1 && VEC > 1 && p.fold_norm && p.input == static_cast<int>(InputOp::kRmsNorm)) {
+    __shared__ float fold_partial[32];
+    const int nq = K / 4;
+    const float4* row = reinterpret_cast<const float4*>(p.x);
+    constexpr int J = 4;
+    float ss = 0.f;
+    for (int q0 = threadIdx.x; q0 < nq; q0 += blockDim.x * J) {
+      float4 a[J];
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        const int q = q0 + j * blockDim.x;
+        a[j] = q < nq ? row[q] : make_float4(0.f, 0.f, 0.f, 0.f);
+      }
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        const int q = q0 + j * blockDim.x;
+        if (q >= nq) break;
+        float4 v = a[j];
+        ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+        const float4 g = *reinterpret_cast<const float4*>(nw + slot<VEC>(4 * q, K));
+        v.x *= g.x, v.y *= g.y, v.z *= g.z, v.w *= g.w;
+        *reinterpret_cast<float4*>(xs + slot<VEC>(4 * q, K)) = v;
+      }
+    }
+    ss = warp_sum(ss);
+    if ((threadIdx.x & 31) == 0) fold_partial[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    float total = 0.f;
+    for (int w = 0; w < static_cast<int>(blockDim.x >> 5); ++w) total += fold_partial[w];
+    return rsqrtf(total / K + p.eps);
   }
   const bool swiglu = p.input == static_cast<int>(InputOp::kSwiglu);
   if constexpr (VEC > 1) {  // K % 4 == 0 and 16-byte aligned rows (checked by the launcher)
@@ -210,7 +243,7 @@ __device__ void load_input(const GemvParams& p, float* xs, float* nw, float* nbi
   }
   const bool ln = p.input == static_cast<int>(InputOp::kLayerNorm);
   const bool rms = p.input == static_cast<int>(InputOp::kRmsNorm);
-  if (!ln && !rms) return;
+  if (!ln && !rms) return 1.f;
   __shared__ float scratch[32];
   __syncthreads();  // rows are read across threads below
   for (int b = 0; b < p.nb; ++b) {
@@ -233,17 +266,7 @@ __device__ void load_input(const GemvParams& p, float* xs, float* nw, float* nbi
       dst[k] = v;
     }
   }
-}
-
-// kSwigluPair walks each row pair as 2 x `half` rounds: the gate row's, then the up row's.
-struct Half {
-  const void* w;  // the row's matrix
-  int rd;         // the round within that row
-};
-template <typename T>
-__device__ __forceinline__ Half pair_half(const GemvParams& p, int rd, int half) {
-  if (half == 0 || rd < half) return {p.w[0], rd};
-  return {p.w[1], rd - half};
+  return 1.f;
 }
 
 // One round of a warp's row: packets [rd * 32 * R, ...) of the row, lane-strided (`half`:
@@ -253,10 +276,11 @@ __device__ __forceinline__ void load_round(const GemvParams& p, int row, int rd,
                                            int half, uint64_t pol, Packet<T> (&pk)[R]) {
   int s, r;
   const Packet<T>* wp = reinterpret_cast<const Packet<T>*>(weight_row<T>(p, row, &s, &r));
-  if (half > 0) {
-    const Half h = pair_half<T>(p, rd, half);
-    wp = reinterpret_cast<const Packet<T>*>(static_cast<const T*>(h.w) + static_cast<int64_t>(r) * p.K);
-    rd = h.rd;
+  if (half > 0) {  // kSwigluPair: row pair r is 2 x half rounds, the gate row's then the up's
+    const bool up = rd >= half;
+    wp = reinterpret_cast<const Packet<T>*>(static_cast<const T*>(p.w[up ? 1 : 0]) +
+                                            static_cast<int64_t>(r) * p.K);
+    if (up) rd -= half;
   }
 #pragma unroll
   for (int u = 0; u < R; ++u) {
@@ -266,20 +290,6 @@ __device__ __forceinline__ void load_round(const GemvParams& p, int row, int rd,
       pk[u] = *reinterpret_cast<const Packet<T>*>(&v);
     }
   }
-}
-
-// Lane 0 asks L2 for the warp's row `row` from byte `from` on (rows past the end: nothing).
-template <typename T>
-__device__ __forceinline__ void prefetch_row(const GemvParams& p, int row, int lane, size_t from) {
-  if (lane != 0 || row >= p.start[p.nseg]) return;
-  int s, r;
-  const T* w = weight_row<T>(p, row, &s, &r);
-  const size_t bytes = static_cast<size_t>(p.K) * sizeof(T);
-  if (p.output == static_cast<int>(OutputOp::kSwigluPair)) {  // the up row too
-    const char* up = reinterpret_cast<const char*>(static_cast<const T*>(p.w[1]) + static_cast<int64_t>(r) * p.K);
-    prefetch_l2(up, unsigned(bytes));
-  }
-  if (from < bytes) prefetch_l2(reinterpret_cast<const char*>(w) + from, unsigned(bytes - from));
 }
 
 // What is added to lane b's output of `row` before the activation: the bias and, for the
@@ -299,16 +309,16 @@ __device__ __forceinline__ float2 addend(const GemvParams& p, int row, int lane,
 }
 
 // Activation, then the store: lane b writes sequence b.
-// (gate: kSwigluPair's gate row sum of this lane's sequence.)
+// (scale: load_input's factor; gate: kSwigluPair's scaled gate row sum of lane's sequence.)
 template <int NB>
 __device__ __forceinline__ void epilogue(const GemvParams& p, int row, const float (&acc)[NB],
-                                         int lane, float2 add, float gate) {
+                                         int lane, float2 add, float scale, float gate) {
   if (lane >= p.nb) return;
   float v = 0.f;
 #pragma unroll
   for (int b = 0; b < NB; ++b)
     if (b == lane) v = acc[b];
-  v += add.x;
+  v = v * scale + add.x;
   switch (p.output) {
     case static_cast<int>(OutputOp::kAccumulate): v += add.y; break;
     case static_cast<int>(OutputOp::kGeluTanh): v = gelu_tanh(v); break;
@@ -334,7 +344,7 @@ struct Walk {
 template <typename T, int NB, int VEC, int R>
 __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, int lane, int nv,
                                           int half, bool residual, uint64_t pol, Walk& w,
-                                          float2& add, float (&acc)[NB], float& gate,
+                                          float2& add, float scale, float (&acc)[NB], float& gate,
                                           Packet<T> (&buf)[R], float2& badd) {
   const int K = p.K;
   if (w.rd == 0) add = badd;
@@ -360,44 +370,27 @@ __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, 
 #pragma unroll
     for (int b = 0; b < NB; ++b) {
       const float g = warp_sum(acc[b]);
-      if (b == lane) gate = g;
+      if (b == lane) gate = g * scale;
       acc[b] = 0.f;
     }
   }
   if (w.rd == w.rounds - 1) {
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
-    epilogue<NB>(p, w.row, acc, lane, add, gate);
+    epilogue<NB>(p, w.row, acc, lane, add, scale, gate);
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
   }
   Walk::next(w.row, w.rd, w.rounds, w.stride);
   if (w.lrow < p.start[p.nseg]) {
     load_round<T, R>(p, w.lrow, w.lrd, lane, nv, half, pol, buf);
-    if (w.lrd == 0) {
-      badd = addend<T>(p, w.lrow, lane, residual);
-      // The window of requested rows moves on by one as the loads start a row.
-      if (p.prefetch_rows > 0) prefetch_row<T>(p, w.lrow + (p.prefetch_rows - 1) * w.stride, lane, 0);
-    }
+    if (w.lrd == 0) badd = addend<T>(p, w.lrow, lane, residual);
   }
   Walk::next(w.lrow, w.lrd, w.rounds, w.stride);
 }
 
-// The grid's share of GemvArgs::l2_ahead: each warp asks L2 for one slice of each range.
-__device__ __forceinline__ void prefetch_ahead(const GemvParams& p) {
-  if ((threadIdx.x & 31) != 0) return;
-  const unsigned warps = gridDim.x * (blockDim.x >> 5);
-  const unsigned gw = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-  for (int i = 0; i < p.n_ahead; ++i) {
-    const unsigned units = p.ahead_bytes[i] / 16;  // in 16-byte units, as the prefetch wants
-    const unsigned a = static_cast<unsigned>(static_cast<uint64_t>(units) * gw / warps);
-    const unsigned b = static_cast<unsigned>(static_cast<uint64_t>(units) * (gw + 1) / warps);
-    if (b > a) prefetch_l2(p.ahead[i] + static_cast<size_t>(a) * 16, (b - a) * 16);
-  }
-}
-
-template <typename T, int NB, int VEC, int R, int MINB, int THREADS>
-__global__ void __launch_bounds__(THREADS, MINB) gemv_kernel(GemvParams p) {
+template <typename T, int NB, int VEC, int R, int MINB>
+__global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) {
   extern __shared__ float xs[];  // [NB][K] input rows, then norm weight [K] and bias [K]
   const int K = p.K;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
@@ -410,7 +403,6 @@ __global__ void __launch_bounds__(THREADS, MINB) gemv_kernel(GemvParams p) {
   int row = blockIdx.x * nwarps + warp;
   trace_stamp(p.trace, 0);
   pdl_launch_dependents();
-  if (p.n_ahead > 0) prefetch_ahead(p);
   if constexpr (VEC > 1) {
     const int nv = K / VEC, row_rounds = (nv + 32 * R - 1) / (32 * R);
     const int half = p.output == static_cast<int>(OutputOp::kSwigluPair) ? row_rounds : 0;
@@ -425,20 +417,15 @@ __global__ void __launch_bounds__(THREADS, MINB) gemv_kernel(GemvParams p) {
     if (r1 < total) load_round<T, R>(p, r1, d1, lane, nv, half, pol, buf1);
     Walk::next(w.lrow, w.lrd, rounds, stride);
     Walk::next(w.lrow, w.lrd, rounds, stride);
-    // L2 prefetch of the warp's next rows (after the two rounds already in registers), so
-    // the weight stream runs at full depth from the start instead of two rounds a warp.
-    if (p.prefetch_rows > 0) {
-      const size_t preloaded = static_cast<size_t>(2 * 32 * R * VEC) * sizeof(T);
-      const int window = p.prefetch_rows + (d1 == 0 ? 1 : 0);  // the second item may start row 1
-      for (int j = 0; j < window; ++j) prefetch_row<T>(p, row + j * stride, lane, j == 0 ? preloaded : 0);
-    }
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
+    if (NB == 1 && p.fold_norm && p.input == static_cast<int>(InputOp::kRmsNorm))
+      __syncthreads();  // load_input's fold reads the norm weight other threads stored
     pdl_wait();
     trace_stamp(p.trace, 1);
     float2 add0 = addend<T>(p, row, lane, residual);
     float2 add1 = d1 == 0 ? addend<T>(p, r1, lane, residual) : make_float2(0.f, 0.f);
     float2 add = add0;
-    load_input<T, NB, VEC>(p, xs, nw, nbias);
+    const float scale = load_input<T, NB, VEC>(p, xs, nw, nbias);
     __syncthreads();
     trace_stamp(p.trace, 2);
     float acc[NB], gate = 0.f;
@@ -446,15 +433,17 @@ __global__ void __launch_bounds__(THREADS, MINB) gemv_kernel(GemvParams p) {
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
     // Two register buffers in turns (no copy: a copy would wait for the loads it moves).
     while (w.row < total) {
-      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, half, residual, pol, w, add, acc, gate, buf0, add0);
+      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, half, residual, pol, w, add, scale, acc, gate, buf0,
+                               add0);
       if (w.row >= total) break;
-      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, half, residual, pol, w, add, acc, gate, buf1, add1);
+      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, half, residual, pol, w, add, scale, acc, gate, buf1,
+                               add1);
     }
   } else {
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
     pdl_wait();
     trace_stamp(p.trace, 1);
-    load_input<T, NB, VEC>(p, xs, nw, nbias);
+    load_input<T, NB, VEC>(p, xs, nw, nbias);  // (no fold off the vector path: its factor is 1)
     __syncthreads();
     trace_stamp(p.trace, 2);
     for (; row < total; row += stride) {
@@ -470,7 +459,7 @@ __global__ void __launch_bounds__(THREADS, MINB) gemv_kernel(GemvParams p) {
       }
 #pragma unroll
       for (int b = 0; b < NB; ++b) acc[b] = warp_sum(acc[b]);
-      epilogue<NB>(p, row, acc, lane, addend<T>(p, row, lane, residual), 0.f);
+      epilogue<NB>(p, row, acc, lane, addend<T>(p, row, lane, residual), 1.f, 0.f);
     }
   }
   if (p.trace) {  // the block's end: its last warp's
@@ -489,18 +478,16 @@ size_t extra_floats(const GemvParams& p) {
 template <typename T, int NB>
 Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
   const size_t smem = (static_cast<size_t>(NB + 2) * p.K + extra_floats(p)) * sizeof(float);
+  const int rows_per_block = kGemvThreads / 32;
   constexpr int V = 16 / sizeof(T);
   static const char variant = [] {
     const char* v = std::getenv("LW_DECODE_GEMV");
-    return v && (std::string(v) == "a" || std::string(v) == "c" || std::string(v) == "d") ? v[0] : 'b';
+    return v && (std::string(v) == "a" || std::string(v) == "c") ? v[0] : 'b';
   }();
-  const int threads = vec && variant == 'd' ? 512 : kGemvThreads;
-  const int rows_per_block = threads / 32;
-  auto* kernel = !vec             ? gemv_kernel<T, NB, 1, 8, 1, kGemvThreads>
-                 : variant == 'a' ? gemv_kernel<T, NB, V, 8, 1, kGemvThreads>
-                 : variant == 'c' ? gemv_kernel<T, NB, V, 2, 3, kGemvThreads>
-                 : variant == 'd' ? gemv_kernel<T, NB, V, 4, 1, 512>
-                                  : gemv_kernel<T, NB, V, 4, 2, kGemvThreads>;
+  auto* kernel = !vec             ? gemv_kernel<T, NB, 1, 8, 1>
+                 : variant == 'a' ? gemv_kernel<T, NB, V, 8, 1>
+                 : variant == 'c' ? gemv_kernel<T, NB, V, 2, 3>
+                                  : gemv_kernel<T, NB, V, 4, 2>;
   // As many blocks as are resident at once (a grid-stride loop does the rest): no second
   // wave waiting behind the first.
   // Remembered per (kernel, shared memory): the eager first step asks, so a capture makes
@@ -513,7 +500,7 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
     std::lock_guard<std::mutex> lock(mu);
     int& r = resident[{reinterpret_cast<const void*>(kernel), smem}];
     if (r == 0)
-      LW_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&r, kernel, threads, smem));
+      LW_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&r, kernel, kGemvThreads, smem));
     per_sm = r;
   }
   // Rows go to warps round-robin, so the slowest warp has ceil(rows / warps) of them: with
@@ -525,7 +512,7 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
   const int per_warp = (rows + max_warps - 1) / max_warps;
   const int warps = (rows + per_warp - 1) / per_warp;
   const int grid = std::max(1, (warps + rows_per_block - 1) / rows_per_block);
-  LW_TRY(launch_dependent(kernel, grid, threads, smem, stream, p));
+  LW_TRY(launch_dependent(kernel, grid, kGemvThreads, smem, stream, p));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
@@ -538,6 +525,15 @@ Status launch_gemv(const GemvParams& p, int nb_pad, bool vec, cudaStream_t strea
     case 4: return launch_gemv_nb<T, 4>(p, vec, stream);
     default: return launch_gemv_nb<T, 8>(p, vec, stream);
   }
+}
+
+// LW_DECODE_NORM_FOLD=0: batch-1 RMS norms normalise the input row like the others.
+bool fold_norm() {
+  static const bool on = [] {
+    const char* v = std::getenv("LW_DECODE_NORM_FOLD");
+    return !(v && std::string(v) == "0");
+  }();
+  return on;
 }
 
 int pad_batch(int nb) { return nb <= 1 ? 1 : nb <= 2 ? 2 : nb <= 4 ? 4 : 8; }
@@ -573,17 +569,7 @@ Status gemv(const GemvArgs& a, cudaStream_t stream) {
   p.ldy = a.ldy;
   p.output = static_cast<int>(a.output);
   p.read_once = a.B <= chunk;
-  LW_CHECK(a.l2_rows_ahead >= 0, "decode gemv: negative l2_rows_ahead");
-  p.prefetch_rows = a.l2_rows_ahead;
-  LW_CHECK(a.n_l2_ahead >= 0 && a.n_l2_ahead <= 3, "decode gemv: bad l2_ahead count");
-  p.n_ahead = a.n_l2_ahead;
-  for (int i = 0; i < a.n_l2_ahead; ++i) {
-    const L2Range& r = a.l2_ahead[i];
-    LW_CHECK(aligned16(r.p) && r.bytes >= 0 && r.bytes % 16 == 0 && r.bytes < (int64_t(1) << 32),
-             "decode gemv: l2_ahead ranges must be 16-byte aligned multiples of 16 bytes");
-    p.ahead[i] = static_cast<const char*>(r.p);
-    p.ahead_bytes[i] = static_cast<unsigned>(r.bytes);
-  }
+  p.fold_norm = fold_norm();
   p.heads = a.heads, p.head_dim = a.head_dim, p.chunk = a.chunk, p.nsplit = a.nsplit;
   // The vector path reads 16-byte weight packets and float4 input rows.
   bool vec = a.K % (16 / static_cast<int>(dtype_size(a.dtype))) == 0 && a.K % 4 == 0 &&

@@ -45,12 +45,6 @@ struct GemvSegment {
   int rows = 0;
 };
 
-// Bytes [p, p + bytes): 16-byte aligned, a multiple of 16 long.
-struct L2Range {
-  const void* p = nullptr;
-  int64_t bytes = 0;
-};
-
 struct GemvArgs {
   DType dtype = DType::kBF16;  // storage of weights, biases and norm weights
   const float* x = nullptr;    // [B, ldx] f32 (K columns, 2K for kSwiglu)
@@ -71,13 +65,6 @@ struct GemvArgs {
   const int32_t* positions = nullptr;
   int heads = 0, head_dim = 0, chunk = 0, nsplit = 0;
   uint64_t* trace = nullptr;  // LW_DECODE_TRACE slot (the first chunk of sequences only)
-  // Bytes the next launch reads first (its weights' leading rows): asked of L2 before the
-  // wait on the previous kernel, while that one (attention) leaves the memory idle.
-  L2Range l2_ahead[3];
-  // Rows each warp keeps asked of L2 ahead of its own loads (0: none), so its weight stream
-  // runs deeper than the two rounds its registers hold.
-  int l2_rows_ahead = 0;
-  int n_l2_ahead = 0;
 };
 
 // The most sequences one GEMV launch serves (more are done in chunks of this many).

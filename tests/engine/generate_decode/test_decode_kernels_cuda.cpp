@@ -119,16 +119,6 @@ class TestDecodeKernelsCuda : public QObject {
     DevBuf dnw = upload(dtype, nw), dnb = upload(dtype, nb);
     a.x = dx.as<float>(), a.y = dy.as<float>(), a.eps = 1e-5f;
     a.norm_w = dnw.get(), a.norm_b = in_op == dk::InputOp::kLayerNorm ? dnb.get() : nullptr;
-    // The L2 prefetches (hints: the result must not change) on half of the cases, and a
-    // range the next launch would read; a misaligned range is refused.
-    a.l2_rows_ahead = many_rows ? 3 : B % 2;
-    if (many_rows) {
-      a.l2_ahead[0] = {static_cast<const char*>(dw[2].get()) + 16, 4096};
-      a.n_l2_ahead = 1;
-      dk::GemvArgs bad = a;
-      bad.l2_ahead[0].p = static_cast<const char*>(dw[2].get()) + 8;
-      QVERIFY(!dk::gemv(bad, nullptr).is_ok());
-    }
     const lw::Status st = dk::gemv(a, nullptr);
     QVERIFY2(st.is_ok(), st.to_string().c_str());
     QCOMPARE(cudaDeviceSynchronize(), cudaSuccess);
@@ -186,7 +176,6 @@ class TestDecodeKernelsCuda : public QObject {
     a.input = dk::InputOp::kRmsNorm, a.output = dk::OutputOp::kSwigluPair;
     a.x = dx.as<float>(), a.y = dy.as<float>(), a.norm_w = dnw.get(), a.eps = 1e-5f;
     a.seg[0] = {dg.get(), nullptr, F}, a.seg[1] = {du.get(), nullptr, F}, a.nseg = 2;
-    a.l2_rows_ahead = B % 2 ? 2 : 0;
     {
       dk::GemvArgs bad = a;
       bad.seg[1].bias = dnw.get();
