@@ -95,7 +95,7 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   // This thread's value packets: columns [g * AV, g * AV + AV) of keys kgi, kgi + kg, ...
   const int dg = D / AV, kg = max(1, static_cast<int>(blockDim.x) / dg);
   const int g0 = static_cast<int>(threadIdx.x) % dg, kg0 = static_cast<int>(threadIdx.x) / dg;
-  constexpr int kMaxPv = 4;  // value packets held (64-key chunks over 16 key groups)
+  constexpr int kMaxPv = 8;  // value packets held (128-key chunks over 16 key groups)
   const bool vheld = preload && AV > 1 && kg0 < kg && (n + kg - 1) / kg <= kMaxPv;
   Packet<T> vreg[kMaxPv];
   if (vheld) {
@@ -225,10 +225,20 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     for (int e = 0; e < AV; ++e) red[kgi * D + g * AV + e] = acc[e];
   }
   __syncthreads();
+  // A sequence whose keys fit one chunk has nothing to combine: its output directly.
+  const bool alone = ns == 1 && counters;
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     float acc = 0.f;
     for (int k = 0; k < kg; ++k) acc += red[k * D + d];
-    mine[2 + d] = acc;
+    if (alone)
+      out[static_cast<int64_t>(b) * NH * D + h * D + d] = acc / l;
+    else
+      mine[2 + d] = acc;
+  }
+  if (alone) {
+    trace_stamp(trace, 2);
+    trace_stamp(trace, 3);
+    return;
   }
   if (threadIdx.x == 0) {
     mine[0] = m;
@@ -382,11 +392,11 @@ Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int3
 }
 
 int attention_chunk() {
-  // 64 by default; LW_DECODE_ATTN_CHUNK=128|256 trades blocks for fewer partials.
+  // 64 by default; LW_DECODE_ATTN_CHUNK=128|256|512 trades blocks for fewer partials.
   static const int chunk = [] {
     const char* v = std::getenv("LW_DECODE_ATTN_CHUNK");
     const int c = v ? std::atoi(v) : 0;
-    return c == 128 || c == 256 ? c : kMinChunk;
+    return c == 128 || c == 256 || c == 512 ? c : kMinChunk;
   }();
   return chunk;
 }

@@ -80,7 +80,7 @@ Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int3
 
 // Floats of scratch attention() needs for B sequences over P cache positions.
 size_t attention_scratch_floats(int B, int NH, int D, int P);
-// Keys per attention block (64; LW_DECODE_ATTN_CHUNK=128|256) and the chunks over P positions.
+// Keys per attention block (64; LW_DECODE_ATTN_CHUNK=128|256|512) and the chunks over P positions.
 int attention_chunk();
 inline int attention_split(int P) { return (P + attention_chunk() - 1) / attention_chunk(); }
 // qkv [B, ldq] f32 = [q (NH*D) | k (NKV*D) | v (NKV*D)] of the new tokens. For each sequence
@@ -88,6 +88,7 @@ inline int attention_split(int P) { return (P + attention_chunk() - 1) / attenti
 // (dtype) at row positions[b] of its cache (k_cache + b * seq_stride + positions[b] * NKV*D),
 // and writes out [B, NH*D] f32 = softmax(q k / sqrt(D)) v over cache rows [0, positions[b]],
 // grouped-query aware; keys are split in chunks over many blocks (flash-decoding).
+// A sequence whose keys fit one chunk writes its output directly; longer ones combine.
 // counters: B*NH ints, zero before the first call (each call leaves them zero). With
 // counters null the blocks only leave their partials in scratch, for a GEMV with
 // InputOp::kAttention to combine (one memory round trip less on the step's critical path).

@@ -1,9 +1,10 @@
-// The decode GEMV and argmax kernels (engine/backend/cuda/decode_kernels.h) against a host
-// reference in double: every input op (none, layer norm, RMS norm, SwiGLU) and output op
-// (store, residual add, GELU, the SwiGLU pair), three segments with and without bias, batches of 1..11 (above
-// 8 the launcher chunks), widths on the 16-byte path and off it; the attention-partials input;
-// argmax ties across the vocabulary slices. Runs on a GPU machine (label cuda); without a
-// device it skips.
+// The decode GEMV, attention and argmax kernels (engine/backend/cuda/decode_kernels.h)
+// against a host reference in double: every input op (none, layer norm, RMS norm, SwiGLU)
+// and output op (store, residual add, GELU, the SwiGLU pair), three segments with and
+// without bias, batches of 1..11 (above 8 the launcher chunks), widths on the 16-byte path
+// and off it; attention over one chunk and several; the attention-partials input; argmax
+// ties across the vocabulary slices. Runs on a GPU machine (label cuda); without a device
+// it skips.
 #include <QtTest/QtTest>
 
 #include <algorithm>
@@ -206,6 +207,81 @@ class TestDecodeKernelsCuda : public QObject {
         QCOMPARE(y[size_t(b) * ldy + c], y0[size_t(b) * ldy + c]);
     }
     QVERIFY2(worst < 2e-4, qPrintable(QString("worst relative error %1").arg(worst)));
+  }
+
+  // attention() against a host reference in double: rotary q and new key, the cache append
+  // (rounded to the cache dtype), grouped-query heads; sequences whose keys fit one chunk
+  // (written directly) and ones spread over up to five chunks (combined by the last block),
+  // called twice so the second call finds the combine counters reset.
+  void attention_kernel() {
+    const DType dt = DType::kBF16;
+    const int NH = 4, NKV = 2, D = 64, P = 300, B = 6, KV = NKV * D, ldq = (NH + 2 * NKV) * D;
+    const float theta = 10000.f;
+    const std::vector<int32_t> pos = {0, 5, 63, 64, 200, 299};
+    const int64_t seq_stride = int64_t(P) * KV;
+    auto kc = rounded(dt, randn(size_t(B) * seq_stride, 51, 0.5f));
+    auto vc = rounded(dt, randn(size_t(B) * seq_stride, 52));
+    DevBuf dk_ = upload(dt, kc), dv = upload(dt, vc), dpos = upload_i32(pos);
+    DevBuf scratch(dk::attention_scratch_floats(B, NH, D, P) * sizeof(float));
+    DevBuf counters(size_t(B) * NH * sizeof(int32_t) + 16), dout(size_t(B) * NH * D * sizeof(float));
+    QCOMPARE(cudaMemset(counters.get(), 0, size_t(B) * NH * sizeof(int32_t)), cudaSuccess);
+    for (int call = 0; call < 2; ++call) {
+      const auto qkv = randn(size_t(B) * ldq, 53 + call);
+      DevBuf dq = upload(DType::kF32, qkv);
+      const lw::Status st = dk::attention(dt, dq.as<float>(), ldq, dk_.get(), dv.get(), seq_stride,
+                                          dpos.as<int32_t>(), B, NH, NKV, D, P, theta,
+                                          scratch.as<float>(), counters.as<int32_t>(),
+                                          dout.as<float>(), nullptr);
+      QVERIFY2(st.is_ok(), st.to_string().c_str());
+      const auto out = download(DType::kF32, dout, size_t(B) * NH * D);
+      double worst = 0;
+      for (int b = 0; b < B; ++b) {
+        const int p = pos[b];
+        const float* row = qkv.data() + size_t(b) * ldq;
+        auto rotate = [&](const float* x, std::vector<double>& y) {
+          for (int i = 0; i < D / 2; ++i) {
+            const float inv = 1.f / std::pow(theta, float(2 * i) / float(D));
+            const double a = double(float(p) * inv), c = std::cos(a), s = std::sin(a);
+            y[i] = x[i] * c - x[i + D / 2] * s;
+            y[i + D / 2] = x[i + D / 2] * c + x[i] * s;
+          }
+        };
+        for (int g = 0; g < NKV; ++g) {  // the new key and value, as the cache now holds them
+          std::vector<double> k(D);
+          rotate(row + NH * D + g * D, k);
+          for (int d = 0; d < D; ++d) {
+            const size_t at = size_t(b) * seq_stride + size_t(p) * KV + g * D + d;
+            kc[at] = rounded(dt, {float(k[d])})[0];
+            vc[at] = rounded(dt, {row[NH * D + KV + g * D + d]})[0];
+          }
+        }
+        for (int h = 0; h < NH; ++h) {
+          const int g = h / (NH / NKV);
+          std::vector<double> q(D), sc(p + 1), o(D, 0.0);
+          rotate(row + h * D, q);
+          double mx = -1e300, sum = 0;
+          for (int j = 0; j <= p; ++j) {
+            double dot = 0;
+            for (int d = 0; d < D; ++d) dot += q[d] * kc[size_t(b) * seq_stride + size_t(j) * KV + g * D + d];
+            sc[j] = dot / std::sqrt(double(D));
+            mx = std::max(mx, sc[j]);
+          }
+          for (int j = 0; j <= p; ++j) sum += (sc[j] = std::exp(sc[j] - mx));
+          for (int j = 0; j <= p; ++j)
+            for (int d = 0; d < D; ++d)
+              o[d] += sc[j] / sum * vc[size_t(b) * seq_stride + size_t(j) * KV + g * D + d];
+          for (int d = 0; d < D; ++d)
+            worst = std::max(worst, std::abs(o[d] - out[size_t(b) * NH * D + h * D + d]));
+        }
+      }
+      QVERIFY2(worst < 2e-3, qPrintable(QString("call %1: worst error %2").arg(call).arg(worst)));
+      const auto kc_dev = download(dt, dk_, kc.size());  // the appended rows, rounded
+      for (int b = 0; b < B; ++b)
+        for (int i = 0; i < KV; ++i) {
+          const size_t at = size_t(b) * seq_stride + size_t(pos[b]) * KV + i;
+          QVERIFY2(std::abs(kc_dev[at] - kc[at]) <= 1e-2 * (1 + std::abs(kc[at])), "cached key");
+        }
+    }
   }
 
   // The o-projection's input combined from attention chunk partials (several chunks per head,
