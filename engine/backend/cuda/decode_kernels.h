@@ -80,7 +80,8 @@ Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int3
 
 // Floats of scratch attention() needs for B sequences over P cache positions.
 size_t attention_scratch_floats(int B, int NH, int D, int P);
-// Keys per attention block (64; LW_DECODE_ATTN_CHUNK=128|256|512) and the chunks over P positions.
+// Keys per attention block (128; LW_DECODE_ATTN_CHUNK=64|256|512) and the chunks over P
+// positions.
 int attention_chunk();
 inline int attention_split(int P) { return (P + attention_chunk() - 1) / attention_chunk(); }
 // qkv [B, ldq] f32 = [q (NH*D) | k (NKV*D) | v (NKV*D)] of the new tokens. For each sequence
