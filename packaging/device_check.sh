@@ -11,8 +11,8 @@
 #   decode           hf_anchor.py decode-gpt2 decode-llama1b beside `llmwb bench decode`
 #                    (batch 1, 8, 32; batch 1 also without programmatic dependent launch)
 #   decode-sweep     batch-1 `llmwb bench decode` under each launch knob of the decode GEMV
-#                    and attention (LW_DECODE_ATTN_PRELOAD, LW_DECODE_COMBINE), baseline first and
-#                    last
+#                    and attention (LW_DECODE_ATTN_PRELOAD, LW_DECODE_COMBINE; LW_SWEEP names
+#                    other sets, ';'-separated), baseline first and last
 #   decode-trace     batch-1 decode with LW_DECODE_TRACE: per-block %globaltimer stamps of the
 #                    last step, summarised by packaging/decode_trace_summary.py
 #   finetune         hf_anchor.py bert-finetune beside `llmwb bench finetune`
