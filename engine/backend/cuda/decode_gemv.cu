@@ -1,6 +1,7 @@
 // The decode GEMV (see decode_kernels.h): y[b] = op(W x'[b]) for up to 8 sequences, where
 // x' is the input after an optional layer norm / RMS norm / SwiGLU and op adds the bias and
-// applies GELU or the residual add. Batch-1 decoding is bound by reading the weights, so:
+// applies GELU or the residual add (or, for a gate/up row pair, SwiGLU: one warp walks both
+// rows). Batch-1 decoding is bound by reading the weights, so:
 // one warp per output row, 16-byte streaming loads (L2 evict-first when read once), each
 // warp keeping two rounds of packets in flight around the one it multiplies (a software
 // pipeline over its (row, round) items, two register buffers in turns); the first two
