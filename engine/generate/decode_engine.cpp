@@ -325,15 +325,6 @@ bool swiglu_pair() {
   }();
   return on;
 }
-
-// LW_DECODE_O_ROWS=N: rows each o-projection warp walks at least (1 by default).
-int o_rows_per_warp() {
-  static const int n = [] {
-    const char* v = std::getenv("LW_DECODE_O_ROWS");
-    return v ? std::max(1, std::atoi(v)) : 1;
-  }();
-  return n;
-}
 }  // namespace
 
 // One decode step for sequences [0, n) on `stream`: pure stream work (graph-capturable).
@@ -374,7 +365,6 @@ Status DecodeEngine::Impl::enqueue(int n) {
     dk::GemvArgs o;
     o.dtype = dtype, o.x = att.data<float>(), o.ldx = int(Q), o.B = n, o.K = int(Q);
     o.seg[0] = w.o, o.nseg = 1, o.y = xp, o.ldy = int(C), o.output = dk::OutputOp::kAccumulate;
-    o.min_rows_per_warp = o_rows_per_warp();
     o.trace = trace_slot("o" + layer);
     if (combine_in_gemv) {
       o.input = dk::InputOp::kAttention, o.attn_part = scratch.data<float>(), o.positions = pos;

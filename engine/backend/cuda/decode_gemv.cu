@@ -46,7 +46,6 @@ struct GemvParams {
   int output;
   int read_once;  // the weights are read by this launch only (L2 evict-first)
   int fold_norm;  // one sequence's RMS norm scales the sums instead of the input (load_input)
-  int min_rows_per_warp;  // GemvArgs::min_rows_per_warp
   const float* part;  // kAttention: partials [B][NH][nsplit][2 + D], positions [B]
   const int32_t* positions;
   int heads, head_dim, chunk, nsplit;
@@ -511,7 +510,7 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
   // measured on the H100: TinyLlama's step 1,177 -> 1,165 us).
   const int rows = p.start[p.nseg];
   const int max_warps = num_sms() * std::max(1, per_sm) * rows_per_block;
-  const int per_warp = std::max(p.min_rows_per_warp, (rows + max_warps - 1) / max_warps);
+  const int per_warp = (rows + max_warps - 1) / max_warps;
   const int warps = (rows + per_warp - 1) / per_warp;
   const int grid = std::max(1, (warps + rows_per_block - 1) / rows_per_block);
   LW_TRY(launch_dependent(kernel, grid, kGemvThreads, smem, stream, p));
@@ -572,7 +571,6 @@ Status gemv(const GemvArgs& a, cudaStream_t stream) {
   p.output = static_cast<int>(a.output);
   p.read_once = a.B <= chunk;
   p.fold_norm = fold_norm();
-  p.min_rows_per_warp = std::max(1, a.min_rows_per_warp);
   p.heads = a.heads, p.head_dim = a.head_dim, p.chunk = a.chunk, p.nsplit = a.nsplit;
   // The vector path reads 16-byte weight packets and float4 input rows.
   bool vec = a.K % (16 / static_cast<int>(dtype_size(a.dtype))) == 0 && a.K % 4 == 0 &&

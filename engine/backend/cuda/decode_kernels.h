@@ -65,9 +65,6 @@ struct GemvArgs {
   const int32_t* positions = nullptr;
   int heads = 0, head_dim = 0, chunk = 0, nsplit = 0;
   uint64_t* trace = nullptr;  // LW_DECODE_TRACE slot (the first chunk of sequences only)
-  // Rows a warp walks at least (fewer warps, so fewer blocks: all of them resident beside a
-  // kernel still running).
-  int min_rows_per_warp = 1;
 };
 
 // The most sequences one GEMV launch serves (more are done in chunks of this many).
