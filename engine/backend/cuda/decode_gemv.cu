@@ -152,7 +152,7 @@ __device__ void combine_heads(const GemvParams& p, float* xs, float* aw) {
 // The NB input rows into shared memory (rows >= nb zero), SwiGLU applied; then the norm
 // (statistics in f32, variance in a second pass, as the CPU reference). Every load of a
 // batch of 4 float4 per thread is issued before any is used.
-// Returns the factor the products are scaled by (1 but for the folded RMS norm below).
+// Returns the factor the products are scaled by (1 but for the folded batch-1 RMS norm).
 template <typename T, int NB, int VEC>
 __device__ float load_input(const GemvParams& p, float* xs, float* nw, float* nbias) {
   const int K = p.K;
@@ -160,43 +160,16 @@ __device__ float load_input(const GemvParams& p, float* xs, float* nw, float* nb
     combine_heads<NB, VEC>(p, xs, nbias + K);
     return 1.f;
   }
-  // One sequence with an RMS norm (fold): x * norm_w goes to shared memory as it is loaded
-  // and the row's rsqrt(mean(x^2) + eps) scales the sums in the epilogue, so one block
-  // reduction and no normalising pass come before the products. The norm weight is in
-  // shared memory already (a barrier before the wait).
-  if (NB == 1 && VEC > 1 && p.fold_norm && p.input == static_cast<int>(InputOp::kRmsNorm)) {
-    __shared__ float fold_partial[32];
-    const int nq = K / 4;
-    const float4* row = reinterpret_cast<const float4*>(p.x);
-    constexpr int J = 4;
-    float ss = 0.f;
-    for (int q0 = threadIdx.x; q0 < nq; q0 += blockDim.x * J) {
-      float4 a[J];
-#pragma unroll
-      for (int j = 0; j < J; ++j) {
-        const int q = q0 + j * blockDim.x;
-        a[j] = q < nq ? row[q] : make_float4(0.f, 0.f, 0.f, 0.f);
-      }
-#pragma unroll
-      for (int j = 0; j < J; ++j) {
-        const int q = q0 + j * blockDim.x;
-        if (q >= nq) break;
-        float4 v = a[j];
-        ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-        const float4 g = *reinterpret_cast<const float4*>(nw + slot<VEC>(4 * q, K));
-        v.x *= g.x, v.y *= g.y, v.z *= g.z, v.w *= g.w;
-        *reinterpret_cast<float4*>(xs + slot<VEC>(4 * q, K)) = v;
-      }
-    }
-    ss = warp_sum(ss);
-    if ((threadIdx.x & 31) == 0) fold_partial[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    float total = 0.f;
-    for (int w = 0; w < static_cast<int>(blockDim.x >> 5); ++w) total += fold_partial[w];
-    return rsqrtf(total / K + p.eps);
-  }
   const bool swiglu = p.input == static_cast<int>(InputOp::kSwiglu);
+  const bool ln = p.input == static_cast<int>(InputOp::kLayerNorm);
+  const bool rms = p.input == static_cast<int>(InputOp::kRmsNorm);
   if constexpr (VEC > 1) {  // K % 4 == 0 and 16-byte aligned rows (checked by the launcher)
+    // One sequence with an RMS norm (fold): x * norm_w goes to shared memory as it is loaded
+    // (the norm weight is there already: a barrier before the wait) and the row's
+    // rsqrt(mean(x^2) + eps) scales the sums in the epilogue, so one block reduction and no
+    // normalising pass come before the products.
+    const bool fold = NB == 1 && p.fold_norm && rms;
+    float ss = 0.f;
     constexpr int J = 4;
     const int nq = K / 4;
     for (int b = 0; b < NB; ++b) {
@@ -224,9 +197,23 @@ __device__ float load_input(const GemvParams& p, float* xs, float* nw, float* nb
             v.z = a[j].z / (1.f + expf(-a[j].z)) * g[j].z;
             v.w = a[j].w / (1.f + expf(-a[j].w)) * g[j].w;
           }
+          if (fold) {
+            ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+            const float4 w = *reinterpret_cast<const float4*>(nw + slot<VEC>(4 * q, K));
+            v.x *= w.x, v.y *= w.y, v.z *= w.z, v.w *= w.w;
+          }
           *reinterpret_cast<float4*>(dst + slot<VEC>(4 * q, K)) = v;
         }
       }
+    }
+    if (fold) {  // one barrier (block_sum's leading one guards a reuse that is not here)
+      __shared__ float fold_partial[32];
+      ss = warp_sum(ss);
+      if ((threadIdx.x & 31) == 0) fold_partial[threadIdx.x >> 5] = ss;
+      __syncthreads();
+      float total = 0.f;
+      for (int w = 0; w < static_cast<int>(blockDim.x >> 5); ++w) total += fold_partial[w];
+      return rsqrtf(total / K + p.eps);
     }
   } else {
     for (int b = 0; b < NB; ++b) {
@@ -242,8 +229,6 @@ __device__ float load_input(const GemvParams& p, float* xs, float* nw, float* nb
       }
     }
   }
-  const bool ln = p.input == static_cast<int>(InputOp::kLayerNorm);
-  const bool rms = p.input == static_cast<int>(InputOp::kRmsNorm);
   if (!ln && !rms) return 1.f;
   __shared__ float scratch[32];
   __syncthreads();  // rows are read across threads below
