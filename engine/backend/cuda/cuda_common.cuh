@@ -104,19 +104,26 @@ inline unsigned grid_for(int64_t work, int threads) {
   return static_cast<unsigned>(blocks < 1 ? 1 : blocks);
 }
 
-// Raises a kernel's dynamic shared-memory limit to at least `bytes` (needed above 48 KB).
+// Raises a kernel's dynamic shared-memory limit to at least `bytes` (needed when they and
+// the kernel's static shared memory pass 48 KB: the default limit is 48 KB less the static).
 // Remembers what was set, so a warmed-up launcher makes no such call again: the first
 // call is a host-side attribute change, later launches stay pure stream work (graphs).
 inline Status allow_smem(const void* kernel, size_t bytes) {
-  if (bytes <= 48 * 1024) return Status::ok();
+  if (bytes <= 24 * 1024) return Status::ok();  // fits beside any static share here (<= 16 KB)
   static std::mutex mu;
   static std::map<const void*, size_t> granted;
   std::lock_guard<std::mutex> lock(mu);
-  size_t& g = granted[kernel];
-  if (g >= bytes) return Status::ok();
+  auto it = granted.find(kernel);
+  if (it == granted.end()) {
+    cudaFuncAttributes attr{};
+    LW_CUDA_TRY(cudaFuncGetAttributes(&attr, kernel));
+    const size_t by_default = 48 * 1024 > attr.sharedSizeBytes ? 48 * 1024 - attr.sharedSizeBytes : 0;
+    it = granted.emplace(kernel, by_default).first;
+  }
+  if (it->second >= bytes) return Status::ok();
   LW_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                    static_cast<int>(bytes)));
-  g = bytes;
+  it->second = bytes;
   return Status::ok();
 }
 

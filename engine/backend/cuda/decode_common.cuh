@@ -69,22 +69,39 @@ inline bool pdl_enabled() {
   return on;
 }
 
-// Launches `kernel` allowed to overlap the tail of the previous kernel in the stream.
+// Launches `kernel` allowed to overlap the tail of the previous kernel in the stream, in
+// clusters of `cluster_x` blocks along x when above 1 (Hopper).
 template <typename... KArgs, typename... Args>
-Status launch_dependent(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
-                        cudaStream_t stream, Args... args) {
+Status launch_dependent_clustered(int cluster_x, void (*kernel)(KArgs...), dim3 grid, dim3 block,
+                                  size_t smem, cudaStream_t stream, Args... args) {
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = grid;
   cfg.blockDim = block;
   cfg.dynamicSmemBytes = smem;
   cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchAttribute attr[2];
+  unsigned n = 0;
+  if (pdl_enabled()) {
+    attr[n].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[n].val.programmaticStreamSerializationAllowed = 1;
+    ++n;
+  }
+  if (cluster_x > 1) {
+    attr[n].id = cudaLaunchAttributeClusterDimension;
+    attr[n].val.clusterDim.x = static_cast<unsigned>(cluster_x);
+    attr[n].val.clusterDim.y = 1;
+    attr[n].val.clusterDim.z = 1;
+    ++n;
+  }
   cfg.attrs = attr;
-  cfg.numAttrs = pdl_enabled() ? 1 : 0;
+  cfg.numAttrs = n;
   LW_CUDA_TRY(cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...));
   return Status::ok();
+}
+template <typename... KArgs, typename... Args>
+Status launch_dependent(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
+                        cudaStream_t stream, Args... args) {
+  return launch_dependent_clustered(1, kernel, grid, block, smem, stream, args...);
 }
 
 }  // namespace lw::cuda::decode::detail

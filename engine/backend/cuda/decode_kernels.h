@@ -84,15 +84,21 @@ size_t attention_scratch_floats(int B, int NH, int D, int P);
 // positions.
 int attention_chunk();
 inline int attention_split(int P) { return (P + attention_chunk() - 1) / attention_chunk(); }
+// Blocks of a head that attention() runs as one thread block cluster for B sequences of NH
+// heads over P positions: its chunks, when 2 to 8 of them on a Hopper GPU and the grid is
+// small (see decode_kernels.cu); else 1 (no cluster).
+int attention_cluster_size(int B, int NH, int P);
 // qkv [B, ldq] f32 = [q (NH*D) | k (NKV*D) | v (NKV*D)] of the new tokens. For each sequence
 // b: rotates q and k at positions[b] (theta > 0: rotate_half, as transformers), stores k and v
 // (dtype) at row positions[b] of its cache (k_cache + b * seq_stride + positions[b] * NKV*D),
 // and writes out [B, NH*D] f32 = softmax(q k / sqrt(D)) v over cache rows [0, positions[b]],
 // grouped-query aware; keys are split in chunks over many blocks (flash-decoding).
-// A sequence whose keys fit one chunk writes its output directly; longer ones combine.
-// counters: B*NH ints, zero before the first call (each call leaves them zero). With
-// counters null the blocks only leave their partials in scratch, for a GEMV with
-// InputOp::kAttention to combine (one memory round trip less on the step's critical path).
+// A sequence whose keys fit one chunk writes its output directly; longer ones combine: in
+// the first block of the head's cluster (attention_cluster_size), or the last block to
+// finish, found by counters: B*NH ints, zero before the first call (each call leaves them
+// zero). With counters null the blocks only leave their partials in scratch, for a GEMV
+// with InputOp::kAttention to combine (one memory round trip less on the step's critical
+// path).
 Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_cache,
                  int64_t seq_stride, const int32_t* positions, int B, int NH, int NKV, int D,
                  int P, float theta, float* scratch, int32_t* counters, float* out,

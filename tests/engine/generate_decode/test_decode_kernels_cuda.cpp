@@ -76,11 +76,19 @@ class TestDecodeKernelsCuda : public QObject {
             QTest::newRow(qPrintable(QString("%1 K%2 B%3 in%4 out%5")
                                          .arg(dtype_tag(t)).arg(K).arg(B).arg(op[0]).arg(op[1])))
                 << t << K << B << op[0] << op[1] << false;
+    // Rows of 2, 4 and 8 rounds (bf16, 1,024 columns a round); at 4096 and 8192 the input rows
+    // and norm planes take 48 KB and more of shared memory (the launch asks for it).
+    for (int K : {2048, 4096, 8192})
+      for (int B : {1, 3, 8, 11})
+        for (const auto& op : ops)
+          QTest::newRow(qPrintable(QString("bf16 K%1 B%2 in%3 out%4")
+                                       .arg(K).arg(B).arg(op[0]).arg(op[1])))
+              << DType::kBF16 << K << B << op[0] << op[1] << false;
     // Several rows a warp (7,000 rows on at most 132 x 16 warps): every warp walks many
     // (row, round) items, so the register pipeline refills across rows (above, a warp has
     // one row at most).
     // (bf16, batch 1 and 2, three of the input / output pairs: the host reference dominates.)
-    for (int K : {256, 2056})
+    for (int K : {256, 2048, 2056})
       for (int B : {1, 2})
         for (int o : {0, 2, 3})
           QTest::newRow(qPrintable(QString("bf16 K%1 B%2 in%3 out%4 many rows")
@@ -156,8 +164,14 @@ class TestDecodeKernelsCuda : public QObject {
         for (int B : {1, 3, 8, 11})
           QTest::newRow(qPrintable(QString("%1 K%2 B%3 F70").arg(dtype_tag(t)).arg(K).arg(B)))
               << t << K << B << 70;
-    for (int B : {1, 2})
+    // bf16 rows of 2 and 4 rounds (the TinyLlama width and a 48 KB input).
+    for (int K : {2048, 4096})
+      for (int B : {1, 3, 11})
+        QTest::newRow(qPrintable(QString("bf16 K%1 B%2 F70").arg(K).arg(B))) << DType::kBF16 << K << B << 70;
+    for (int B : {1, 2}) {
       QTest::newRow(qPrintable(QString("bf16 K2056 B%1 F3500").arg(B))) << DType::kBF16 << 2056 << B << 3500;
+      QTest::newRow(qPrintable(QString("bf16 K2048 B%1 F3500").arg(B))) << DType::kBF16 << 2048 << B << 3500;
+    }
   }
   void gemv_swiglu_pair() {
     QFETCH(DType, dtype);
@@ -211,11 +225,32 @@ class TestDecodeKernelsCuda : public QObject {
 
   // attention() against a host reference in double: rotary q and new key, the cache append
   // (rounded to the cache dtype), grouped-query heads; sequences whose keys fit one chunk
-  // (written directly) and ones spread over up to five chunks (combined by the last block),
-  // called twice so the second call finds the combine counters reset.
+  // (written directly) and ones spread over up to five chunks, combined in the first block
+  // of a cluster (a small grid: 6 sequences x 2 heads x 3 chunks of a 300-position cache) or
+  // by the last block to finish (4 heads: 72 blocks, more than half an H100's SMs; or 1,100
+  // positions: nine chunks, more than a cluster takes), called twice so the second call
+  // finds the combine counters reset.
+  void attention_kernel_data() {
+    QTest::addColumn<int>("NH");
+    QTest::addColumn<int>("NKV");
+    QTest::addColumn<int>("P");
+    QTest::addColumn<int>("cluster");  // expected on an H100 / H200 (132 SMs)
+    QTest::newRow("2 heads, 300 positions: clusters") << 2 << 1 << 300 << 3;
+    QTest::newRow("4 heads, 300 positions: counters") << 4 << 2 << 300 << 1;
+    QTest::newRow("4 heads, 1100 positions: counters") << 4 << 2 << 1100 << 1;
+  }
   void attention_kernel() {
+    QFETCH(int, NH);
+    QFETCH(int, NKV);
+    QFETCH(int, P);
+    QFETCH(int, cluster);
+    const int B = 6;
+    int major = 0, sms = 0;
+    QCOMPARE(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0), cudaSuccess);
+    QCOMPARE(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
+    if (major >= 9 && sms == 132) QCOMPARE(dk::attention_cluster_size(B, NH, P), cluster);
     const DType dt = DType::kBF16;
-    const int NH = 4, NKV = 2, D = 64, P = 300, B = 6, KV = NKV * D, ldq = (NH + 2 * NKV) * D;
+    const int D = 64, KV = NKV * D, ldq = (NH + 2 * NKV) * D;
     const float theta = 10000.f;
     const std::vector<int32_t> pos = {0, 5, 63, 64, 200, 299};
     const int64_t seq_stride = int64_t(P) * KV;
