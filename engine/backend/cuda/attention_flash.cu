@@ -14,6 +14,7 @@
 // projections' own layout, so the model needs no head transposes); rows are D apart or H*D.
 #include "engine/backend/cuda/attention_flash.h"
 
+#include <cstdlib>
 #include <string>
 #include <type_traits>
 
@@ -579,8 +580,16 @@ Status backward_t(const Params& p, cudaStream_t stream) {
   delta_kernel<T, D><<<row_blocks, kBlock, 0, stream>>>(p, rows);
   LW_CUDA_LAUNCH_CHECK();
   // With dropout (a Philox draw per element) 16 key rows per warp, or the registers spill.
+  // Hopper (sm_90a builds) takes D = 64 without dropout on wgmma (attention_flash_sm90_bwd.cu);
+  // LW_ATTN_BWD=mma keeps it on this file's kernel (for side-by-side measurements).
   const bool drop = p.p_drop > 0.f;
-  if constexpr (D == 64)
+  static const bool force_mma = [] {
+    const char* e = std::getenv("LW_ATTN_BWD");
+    return e != nullptr && std::string(e) == "mma";
+  }();
+  if (D == 64 && !drop && !force_mma && forward_sm90_available())
+    LW_TRY(backward_sm90(std::is_same_v<T, __nv_bfloat16>, p, stream));
+  else if constexpr (D == 64)
     LW_TRY((drop ? backward_cfg<T, D, 4, 1, 2, true>(p, stream) : backward_cfg<T, D, 4, 2, 2, false>(p, stream)));
   else
     LW_TRY((drop ? backward_cfg<T, D, 4, 1, 1, true>(p, stream) : backward_cfg<T, D, 4, 1, 1, false>(p, stream)));

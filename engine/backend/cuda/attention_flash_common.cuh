@@ -71,5 +71,8 @@ __device__ __forceinline__ void block_order(int n_blocks, int n_heads, bool reve
 // other GPUs use the mma.sync kernels.
 bool forward_sm90_available();
 Status forward_sm90(bool bf16, const Params& p, cudaStream_t stream);
+// Its backward (attention_flash_sm90_bwd.cu): the key-block kernel between the delta and the
+// dQ conversion kernels of attention_flash.cu, same cases, same availability.
+Status backward_sm90(bool bf16, const Params& p, cudaStream_t stream);
 
 }  // namespace lw::cuda::flash

@@ -1,4 +1,4 @@
-// Internal to attention_flash_sm90.cu: the Hopper warpgroup tensor-core pieces (sm_90a).
+// Internal to attention_flash_sm90*.cu: the Hopper warpgroup tensor-core pieces (sm_90a).
 // wgmma.mma_async: a warpgroup (4 warps, 128 threads) multiplies m64 x nN x k16; A from a
 // shared-memory descriptor or from registers, B from a descriptor, f32 accumulators in
 // registers. The accumulator of warp w holds rows 16w..16w+15 in the m16n8 C layout of
@@ -39,6 +39,9 @@ __device__ __forceinline__ void wait() { asm volatile("wgmma.wait_group.sync.ali
 // async proxy that wgmma reads it through; then a barrier.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
+// Named barrier `id` (1..15; 0 is __syncthreads) over the n threads that reach it.
+__device__ __forceinline__ void named_sync(int id, int n) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
+
 // Keeps the compiler from moving reads or writes of registers a wgmma in flight owns across
 // this point (the accumulators until wait(), the register A operand likewise).
 template <int N>
@@ -69,6 +72,18 @@ template <typename T> struct Wgmma;
 // The two element types differ only in the instruction's type name (TY).
 #define LW_WGMMA_FOR(T, TY) \
 template <> struct Wgmma<T> { \
+  /* d[32] (+)= A[64 x 16] @ B[16 x 64], both from descriptors; TA / TB: 0 K-major, 1 MN-major. */ \
+  template <int TA, int TB> \
+  static __device__ __forceinline__ void ss_n64(float (&d)[32], uint64_t a, uint64_t b, int accumulate) { \
+    asm volatile( \
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n" \
+        "wgmma.mma_async.sync.aligned.m64n64k16.f32." TY "." TY " {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, %35, %36;\n}\n" \
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]) \
+        : "l"(a), "l"(b), "r"(accumulate), "n"(TA), "n"(TB)); \
+  } \
   /* d[64] (+)= A[64 x 16] (descriptor, K-major) @ B[16 x 128] (descriptor, K-major); accumulate: d += . */ \
   static __device__ __forceinline__ void ss_n128(float (&d)[64], uint64_t a, uint64_t b, int accumulate) { \
     asm volatile( \

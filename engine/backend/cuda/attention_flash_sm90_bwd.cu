@@ -1,0 +1,259 @@
+// The Hopper backward of the fused attention (D = 64, bf16/f16, no dropout) on wgmma
+// (attention_flash_wgmma.cuh), between the delta and the dQ conversion kernels of
+// attention_flash.cu. One block per 128 keys of a key head, two warpgroups of 64 keys, one
+// block an SM; a loop over the query heads sharing the keys and their 128-query tiles (Q, dO,
+// lse and delta in two cp.async stages of 128-byte-swizzled shared memory). Per tile a
+// warpgroup computes, transposed (rows = its keys):
+//   S^T = K Q^T and dP^T = V dO^T  (two commit groups: the exponentials of P^T run while dP^T's
+//                                   products still do),
+//   P^T, dS^T = P^T (dP^T - delta) in registers,
+//   dV += P^T dO, dK += dS^T Q     (P^T and dS^T as register A fragments, no shared memory),
+//   dQ = dS K for its 64 queries   (dS^T of both warpgroups through shared memory),
+// and adds dQ into the f32 accumulator by bulk reduce-adds (one per row, from shared memory).
+// The block's 128 keys make one dQ addition per 128 x 128 tile.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "engine/backend/cuda/attention_flash_common.cuh"
+#include "engine/backend/cuda/attention_flash_mma.cuh"
+#include "engine/backend/cuda/attention_flash_wgmma.cuh"
+#include "engine/backend/cuda/cuda_common.cuh"
+
+namespace lw::cuda::flash {
+
+namespace {
+
+constexpr int kD = 64, kKeys = 128, kQ = 128;  // head size; keys a block; queries a tile
+constexpr int kThreads = 256;
+constexpr uint32_t kTile = 128 * 128;          // 128 swizzled rows of 64 elements
+// A warp's 16 dQ rows (f32) wait in shared memory for their bulk reduce-add; rows 272 bytes
+// apart, so that the warp's float2 stores take the two wavefronts they need, no more.
+constexpr int kDqStride = 68;  // floats
+constexpr int kDqWarp = 16 * kDqStride;
+// K, V, two stages of Q and dO, dS^T (two halves of 64 queries), the dQ rows, two stages of lse
+// and delta, key flags; +1024: the swizzle atoms' alignment.
+constexpr size_t kSmem = 1024 + 2 * kTile + 4 * kTile + 2 * kTile + (kThreads / 32) * kDqWarp * sizeof(float) +
+                         4 * kQ * sizeof(float) + kKeys * sizeof(int);
+
+__device__ __forceinline__ void cp_async4(float* s, const float* g, bool ok) {
+  const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(s));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(a), "l"(ok ? g : nullptr), "r"(ok ? 4 : 0));
+}
+
+// P^T and dS^T of a warp's 16 keys x 128 queries (C layout: s[4i..4i+3] are queries 8i + 2t,
+// +1 of keys g and g + 8), packed into register A fragments. lse (natural log; zero past T,
+// where Q and dO are zero and so are the products) and delta per query from shared memory.
+template <typename T, bool MASKED>
+__device__ __forceinline__ void probs(float (&s)[64], uint32_t (&pa)[8][4], const Params& p, const float* lse,
+                                      const int* kf, int key0, int k0, int q0, float sl2) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
+#pragma unroll
+  for (int i = 0; i < 64; i += 2) {
+    const int qi = (i >> 2) * 8 + 2 * t4;
+    const float2 l = *reinterpret_cast<const float2*>(lse + qi);
+    float p0 = fast_exp2(fmaf(s[i], sl2, -l.x * kLog2e));
+    float p1 = fast_exp2(fmaf(s[i + 1], sl2, -l.y * kLog2e));
+    if constexpr (MASKED) {
+      const int kk = key0 + g + ((i >> 1) & 1) * 8;
+      p0 = kf[kk] && causal_ok(p, q0 + qi, k0 + kk) && l.x != -INFINITY ? p0 : 0.f;
+      p1 = kf[kk] && causal_ok(p, q0 + qi + 1, k0 + kk) && l.y != -INFINITY ? p1 : 0.f;
+    }
+    s[i] = p0;
+    s[i + 1] = p1;
+    pa[i >> 3][(i >> 1) & 3] = Mma<T>::pack(p0, p1);
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ void grads(float (&dp)[64], uint32_t (&da)[8][4], const float (&s)[64], const float* dl) {
+  const int t4 = threadIdx.x & 3;
+#pragma unroll
+  for (int i = 0; i < 64; i += 2) {
+    const int qi = (i >> 2) * 8 + 2 * t4;
+    const float2 d = *reinterpret_cast<const float2*>(dl + qi);
+    da[i >> 3][(i >> 1) & 3] = Mma<T>::pack(s[i] * (dp[i] - d.x), s[i + 1] * (dp[i + 1] - d.y));
+  }
+}
+
+// The warp's dK (scaled) and dV rows, from the accumulators (rows = keys).
+template <typename T>
+__device__ __forceinline__ void store_kv(const Params& p, int64_t koff, int64_t krs, int key0,
+                                         const float (&dk)[32], const float (&dv)[32]) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
+  T* dkp = static_cast<T*>(p.dk) + koff;
+  T* dvp = static_cast<T*>(p.dv) + koff;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int key = key0 + g + r * 8;
+    if (key >= p.Tk) continue;
+#pragma unroll
+    for (int dt = 0; dt < kD / 8; ++dt) {
+      const int64_t off = key * krs + dt * 8 + 2 * t4;
+      *reinterpret_cast<uint32_t*>(dkp + off) = Mma<T>::pack(dk[4 * dt + 2 * r] * p.scale, dk[4 * dt + 2 * r + 1] * p.scale);
+      *reinterpret_cast<uint32_t*>(dvp + off) = Mma<T>::pack(dv[4 * dt + 2 * r], dv[4 * dt + 2 * r + 1]);
+    }
+  }
+}
+
+// Adds the warp's 16 dQ rows (queries row0 + g, + 8 of head bh) into the f32 accumulator: the
+// rows go to the warp's shared staging rows, then one bulk reduce-add per row (Hopper's TMA
+// unit adds 256 contiguous bytes in L2) from lanes 0-15, so the warp does not wait on L2
+// atomics. The staging rows are reused once the previous tile's reduce-adds have read them.
+__device__ __forceinline__ void add_dq(const Params& p, int bh, int row0, const float (&dq)[32], float* stage) {
+  const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
+  if (lane < 16) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+  __syncwarp();
+#pragma unroll
+  for (int r = 0; r < 2; ++r)
+#pragma unroll
+    for (int dt = 0; dt < kD / 8; ++dt)
+      *reinterpret_cast<float2*>(stage + (g + 8 * r) * kDqStride + dt * 8 + 2 * t4) =
+          make_float2(dq[4 * dt + 2 * r], dq[4 * dt + 2 * r + 1]);
+  sm90::fence_proxy_async();  // the stores, visible to the bulk reads (async proxy)
+  __syncwarp();
+  const int q = row0 + lane;
+  if (lane < 16 && q < p.T) {
+    float* dst = p.dq_acc + (static_cast<int64_t>(bh) * p.T + q) * kD;
+    const uint32_t src = static_cast<uint32_t>(__cvta_generic_to_shared(stage + lane * kDqStride));
+    asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(dst), "r"(src),
+                 "r"(kD * 4)
+                 : "memory");
+    asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+  }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
+  const uint32_t sK = (raw + 1023) & ~1023u, sV = sK + kTile, sQ = sV + kTile;  // Q stages
+  const uint32_t sO = sQ + 2 * kTile, sS = sO + 2 * kTile;  // dO stages; dS^T [2 halves][128 keys][64 q]
+  float* lse_s = reinterpret_cast<float*>(smem_raw + (sS - raw) + 2 * kTile);  // [2][kQ]
+  float* dl_s = lse_s + 2 * kQ;                                                  // [2][kQ]
+  int* kf = reinterpret_cast<int*>(dl_s + 2 * kQ);                               // [kKeys]
+  float* dq_stage = reinterpret_cast<float*>(kf + kKeys) + (threadIdx.x >> 5) * kDqWarp;
+  int kb, bk;
+  block_order((p.Tk + kKeys - 1) / kKeys, p.B * p.NKV, false, kb, bk);
+  const int k0 = kb * kKeys, b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
+  const int wg = threadIdx.x >> 7, warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31;
+  const int wkey = wg * 64 + warp * 16;  // this warp's first key in the block
+  const int64_t koff = k_base<kD>(p, b, hk), qrs = q_rows<kD>(p), krs = k_rows<kD>(p);
+  sm90::cp_tile_sw128<T, kKeys, kThreads>(sK, static_cast<const T*>(p.k) + koff, k0, p.Tk, krs);
+  sm90::cp_tile_sw128<T, kKeys, kThreads>(sV, static_cast<const T*>(p.v) + koff, k0, p.Tk, krs);
+  for (int i = threadIdx.x; i < kKeys; i += kThreads) {
+    const int key = k0 + i;
+    kf[i] = key < p.Tk && (!p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + key] != 0);
+  }
+  const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
+  const int nq = qstart < p.T ? (p.T - qstart + kQ - 1) / kQ : 0;
+  const int n_tiles = group * nq;
+  auto issue = [&](int j) {  // tile j's Q, dO, lse and delta into stage j % 2
+    const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * kQ;
+    const int64_t qoff = q_base<kD>(p, b, hq);
+    sm90::cp_tile_sw128<T, kQ, kThreads>(sQ + st * kTile, static_cast<const T*>(p.q) + qoff, q0, p.T, qrs);
+    sm90::cp_tile_sw128<T, kQ, kThreads>(sO + st * kTile, static_cast<const T*>(p.dout) + qoff, q0, p.T, qrs);
+    const int r = threadIdx.x & (kQ - 1), q = q0 + r;
+    const int64_t at = (static_cast<int64_t>(b) * p.NH + hq) * p.T + q;
+    if (threadIdx.x < kQ) cp_async4(lse_s + st * kQ + r, p.lse_in + at, q < p.T);
+    else cp_async4(dl_s + st * kQ + r, p.delta + at, q < p.T);
+  };
+  if (n_tiles > 0) issue(0);
+  cp_commit();
+
+  const float sl2 = p.scale * kLog2e;
+  const uint64_t dk_rows = sm90::desc_sw128(sK + wg * 64 * 128), dv_rows = sm90::desc_sw128(sV + wg * 64 * 128);
+  float dk[32], dv[32], s[64], dp[64], dq[32];
+  uint32_t pa[8][4], da[8][4];  // P^T and dS^T as register A fragments
+#pragma unroll
+  for (int i = 0; i < 32; ++i) dk[i] = dv[i] = 0.f;
+  for (int j = 0; j < n_tiles; ++j) {
+    const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * kQ;
+    cp_wait<0>();
+    sm90::fence_proxy_async();
+    // Tile j landed; every warp is done with tile j - 1: its stage (refilled next) and dS^T.
+    __syncthreads();
+    if (j + 1 < n_tiles) issue(j + 1);
+    cp_commit();
+    const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile;
+    sm90::fence();
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(s, dk_rows + kk * 2, sm90::desc_sw128(q_st) + kk * 2, kk);
+    sm90::commit();
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(dp, dv_rows + kk * 2, sm90::desc_sw128(o_st) + kk * 2, kk);
+    sm90::commit();
+    // The previous tile's dQ goes out while these products run.
+    const bool keys_valid = __all_sync(0xffffffffu, kf[wkey + (lane & 15)] != 0);
+    // Interior: the warp's keys valid and visible to the tile's first query.
+    const bool full = keys_valid && causal_ok(p, q0, k0 + wkey + 15);
+    sm90::wait<1>();
+    sm90::reg_fence(s);
+    if (full) probs<T, false>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+    else probs<T, true>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+    sm90::wait<0>();
+    sm90::reg_fence(dp);
+    grads<T>(dp, da, s, dl_s + st * kQ);
+    // dS^T rows of this warp into shared memory (swizzled, rows = keys, a half per 64 queries).
+    {
+      const int g = lane >> 2, t4 = lane & 3;
+#pragma unroll
+      for (int kk = 0; kk < 8; ++kk)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int row = wkey + g + (i & 1) * 8, col = kk * 16 + (i >> 1) * 8 + 2 * t4;
+          asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(sS + (col >> 6) * kTile + sm90::swz(row, col & 63)),
+                       "r"(da[kk][i])
+                       : "memory");
+        }
+    }
+    sm90::fence_proxy_async();
+    sm90::fence();
+#pragma unroll
+    for (int kk = 0; kk < kQ / 16; ++kk) sm90::Wgmma<T>::rs_n64_t(dv, pa[kk], sm90::desc_sw128(o_st) + kk * (16 * 128 >> 4));
+#pragma unroll
+    for (int kk = 0; kk < kQ / 16; ++kk) sm90::Wgmma<T>::rs_n64_t(dk, da[kk], sm90::desc_sw128(q_st) + kk * (16 * 128 >> 4));
+    sm90::commit();
+    sm90::named_sync(1, kThreads);  // dS^T of both warpgroups written
+    // dQ of this warpgroup's 64 queries over the block's 128 keys: A = dS (dS^T read
+    // MN-major), B = K (MN-major).
+    sm90::fence();
+#pragma unroll
+    for (int kk = 0; kk < kKeys / 16; ++kk)
+      sm90::Wgmma<T>::template ss_n64<1, 1>(dq, sm90::desc_sw128(sS + wg * kTile + kk * 16 * 128),
+                                            sm90::desc_sw128(sK + kk * 16 * 128), kk);
+    sm90::commit();
+    sm90::wait<0>();
+    sm90::reg_fence(dq);
+    sm90::reg_fence(dk);
+    sm90::reg_fence(dv);
+#pragma unroll
+    for (int kk = 0; kk < 8; ++kk) {
+      sm90::reg_fence(pa[kk]);
+      sm90::reg_fence(da[kk]);
+    }
+    add_dq(p, b * p.NH + hq, q0 + wg * 64 + warp * 16, dq, dq_stage);
+  }
+  store_kv<T>(p, koff, krs, k0 + wkey, dk, dv);
+  // The staging rows must outlive the reduce-adds reading them.
+  if (lane < 16) asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
+#endif
+}
+
+template <typename T>
+Status launch_t(const Params& p, cudaStream_t stream) {
+  auto kernel = bwd_sm90_kernel<T>;
+  LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
+  const unsigned grid = p.B * p.NKV * ((p.Tk + kKeys - 1) / kKeys);  // see block_order
+  kernel<<<grid, kThreads, kSmem, stream>>>(p);
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
+}
+
+}  // namespace
+
+Status backward_sm90(bool bf16, const Params& p, cudaStream_t stream) {
+  return bf16 ? launch_t<__nv_bfloat16>(p, stream) : launch_t<__half>(p, stream);
+}
+
+}  // namespace lw::cuda::flash
