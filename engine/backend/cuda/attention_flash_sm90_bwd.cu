@@ -14,6 +14,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <cstdlib>
+
 #include "engine/backend/cuda/attention_flash_common.cuh"
 #include "engine/backend/cuda/attention_flash_mma.cuh"
 #include "engine/backend/cuda/attention_flash_wgmma.cuh"
@@ -122,7 +124,7 @@ __device__ __forceinline__ void add_dq(const Params& p, int bh, int row0, const 
   }
 }
 
-template <typename T>
+template <typename T, int V>
 __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -155,8 +157,8 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
     sm90::cp_tile_sw128<T, kQ, kThreads>(sO + st * kTile, static_cast<const T*>(p.dout) + qoff, q0, p.T, qrs);
     const int r = threadIdx.x & (kQ - 1), q = q0 + r;
     const int64_t at = (static_cast<int64_t>(b) * p.NH + hq) * p.T + q;
-    if (threadIdx.x < kQ) cp_async4(lse_s + st * kQ + r, p.lse_in + at, q < p.T);
-    else cp_async4(dl_s + st * kQ + r, p.delta + at, q < p.T);
+    const bool first = threadIdx.x < kQ;  // lse by the first 128 threads, delta by the others
+    cp_async4((first ? lse_s : dl_s) + st * kQ + r, (first ? p.lse_in : p.delta) + at, q < p.T);
   };
   if (n_tiles > 0) issue(0);
   cp_commit();
@@ -173,8 +175,10 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
     sm90::fence_proxy_async();
     // Tile j landed; every warp is done with tile j - 1: its stage (refilled next) and dS^T.
     __syncthreads();
-    if (j + 1 < n_tiles) issue(j + 1);
-    cp_commit();
+    if constexpr (!(V & 2)) {
+      if (j + 1 < n_tiles) issue(j + 1);
+      cp_commit();
+    }
     const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile;
     sm90::fence();
 #pragma unroll
@@ -183,13 +187,19 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(dp, dv_rows + kk * 2, sm90::desc_sw128(o_st) + kk * 2, kk);
     sm90::commit();
-    // The previous tile's dQ goes out while these products run.
+    if constexpr ((V & 2) != 0) {  // the last tile loads itself again: no branch while the products run
+      issue(min(j + 1, n_tiles - 1));
+      cp_commit();
+    }
     const bool keys_valid = __all_sync(0xffffffffu, kf[wkey + (lane & 15)] != 0);
     // Interior: the warp's keys valid and visible to the tile's first query.
     const bool full = keys_valid && causal_ok(p, q0, k0 + wkey + 15);
     sm90::wait<1>();
     sm90::reg_fence(s);
-    if (full) probs<T, false>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+    if constexpr ((V & 4) != 0) {
+#pragma unroll
+      for (int i = 0; i < 64; i += 2) pa[i >> 3][(i >> 1) & 3] = Mma<T>::pack(s[i] * sl2, s[i + 1] * sl2);
+    } else if (full) probs<T, false>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
     else probs<T, true>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
     sm90::wait<0>();
     sm90::reg_fence(dp);
@@ -232,7 +242,7 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
       sm90::reg_fence(pa[kk]);
       sm90::reg_fence(da[kk]);
     }
-    add_dq(p, b * p.NH + hq, q0 + wg * 64 + warp * 16, dq, dq_stage);
+    if constexpr (!(V & 1)) add_dq(p, b * p.NH + hq, q0 + wg * 64 + warp * 16, dq, dq_stage);
   }
   store_kv<T>(p, koff, krs, k0 + wkey, dk, dv);
   // The staging rows must outlive the reduce-adds reading them.
@@ -240,14 +250,30 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
 #endif
 }
 
-template <typename T>
-Status launch_t(const Params& p, cudaStream_t stream) {
-  auto kernel = bwd_sm90_kernel<T>;
+template <typename T, int V>
+Status launch_v(const Params& p, cudaStream_t stream) {
+  auto kernel = bwd_sm90_kernel<T, V>;
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
   const unsigned grid = p.B * p.NKV * ((p.Tk + kKeys - 1) / kKeys);  // see block_order
   kernel<<<grid, kThreads, kSmem, stream>>>(p);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
+}
+
+template <typename T>
+Status launch_t(const Params& p, cudaStream_t stream) {
+  static const int v = [] {
+    const char* e = std::getenv("LW_ATTN_BWD_V");  // MEASURING
+    return e ? std::atoi(e) : 0;
+  }();
+  switch (v) {
+    case 1: return launch_v<T, 1>(p, stream);
+    case 2: return launch_v<T, 2>(p, stream);
+    case 3: return launch_v<T, 3>(p, stream);
+    case 4: return launch_v<T, 4>(p, stream);
+    case 5: return launch_v<T, 5>(p, stream);
+    default: return launch_v<T, 0>(p, stream);
+  }
 }
 
 }  // namespace
