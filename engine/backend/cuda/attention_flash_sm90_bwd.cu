@@ -219,17 +219,22 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
     }
     sm90::fence_proxy_async();
     sm90::fence();
+    if constexpr (!(V & 16)) {
 #pragma unroll
     for (int kk = 0; kk < kQ / 16; ++kk) sm90::Wgmma<T>::rs_n64_t(dv, pa[kk], sm90::desc_sw128(o_st) + kk * (16 * 128 >> 4));
 #pragma unroll
     for (int kk = 0; kk < kQ / 16; ++kk) sm90::Wgmma<T>::rs_n64_t(dk, da[kk], sm90::desc_sw128(q_st) + kk * (16 * 128 >> 4));
+    } else {
+#pragma unroll
+      for (int kk = 0; kk < 8; ++kk) { dv[kk] += __uint_as_float(pa[kk][0]); dk[kk] += __uint_as_float(da[kk][1]); }
+    }
     sm90::commit();
     sm90::named_sync(1, kThreads);  // dS^T of both warpgroups written
     // dQ of this warpgroup's 64 queries over the block's 128 keys: A = dS (dS^T read
     // MN-major), B = K (MN-major).
     sm90::fence();
 #pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk)
+    for (int kk = 0; kk < (V & 8 ? 0 : kKeys / 16); ++kk)
       sm90::Wgmma<T>::template ss_n64<1, 1>(dq, sm90::desc_sw128(sS + wg * kTile + kk * 16 * 128),
                                             sm90::desc_sw128(sK + kk * 16 * 128), kk);
     sm90::commit();
@@ -272,6 +277,9 @@ Status launch_t(const Params& p, cudaStream_t stream) {
     case 3: return launch_v<T, 3>(p, stream);
     case 4: return launch_v<T, 4>(p, stream);
     case 5: return launch_v<T, 5>(p, stream);
+    case 8: return launch_v<T, 8>(p, stream);
+    case 16: return launch_v<T, 16>(p, stream);
+    case 24: return launch_v<T, 24>(p, stream);
     default: return launch_v<T, 0>(p, stream);
   }
 }
