@@ -176,10 +176,11 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
     // Tile j landed; every warp is done with tile j - 1: its stage (refilled next) and dS^T.
     __syncthreads();
     if constexpr (!(V & 2)) {
-      if (j + 1 < n_tiles) issue(j + 1);
+      if (!(V & 128) && j + 1 < n_tiles) issue(j + 1);
       cp_commit();
     }
     const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile;
+    if constexpr ((V & 64) != 0) continue;  // MEASURING: loads and barriers only
     sm90::fence();
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(s, dk_rows + kk * 2, sm90::desc_sw128(q_st) + kk * 2, kk);
@@ -280,6 +281,10 @@ Status launch_t(const Params& p, cudaStream_t stream) {
     case 8: return launch_v<T, 8>(p, stream);
     case 16: return launch_v<T, 16>(p, stream);
     case 24: return launch_v<T, 24>(p, stream);
+    case 29: return launch_v<T, 29>(p, stream);
+    case 64: return launch_v<T, 64>(p, stream);
+    case 128: return launch_v<T, 128>(p, stream);
+    case 157: return launch_v<T, 157>(p, stream);
     default: return launch_v<T, 0>(p, stream);
   }
 }
