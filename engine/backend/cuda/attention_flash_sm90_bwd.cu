@@ -9,17 +9,18 @@
 //   P^T, dS^T = P^T (dP^T - delta) in registers,
 //   dV += P^T dO, dK += dS^T Q     (P^T and dS^T as register A fragments, no shared memory),
 //   dQ = dS K for its 64 queries   (dS^T of both warpgroups through shared memory),
-// and adds dQ into the f32 accumulator by bulk reduce-adds (one per row, from shared memory).
+// and adds dQ into the f32 accumulator by TMA tensor reduce-adds from shared memory.
 // The block's 128 keys make one dQ addition per 128 x 128 tile.
+#include <cuda.h>  // CUtensorMap (the encoder comes through the runtime: no libcuda link)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-
-#include <cstdlib>
 
 #include "engine/backend/cuda/attention_flash_common.cuh"
 #include "engine/backend/cuda/attention_flash_mma.cuh"
 #include "engine/backend/cuda/attention_flash_wgmma.cuh"
 #include "engine/backend/cuda/cuda_common.cuh"
+
+#include <string>
 
 namespace lw::cuda::flash {
 
@@ -28,14 +29,14 @@ namespace {
 constexpr int kD = 64, kKeys = 128, kQ = 128;  // head size; keys a block; queries a tile
 constexpr int kThreads = 256;
 constexpr uint32_t kTile = 128 * 128;          // 128 swizzled rows of 64 elements
-// A warp's 16 dQ rows (f32) wait in shared memory for their bulk reduce-add; rows 272 bytes
-// apart, so that the warp's float2 stores take the two wavefronts they need, no more.
-constexpr int kDqStride = 68;  // floats
-constexpr int kDqWarp = 16 * kDqStride;
-// K, V, two stages of Q and dO, dS^T (two halves of 64 queries), the dQ rows, two stages of lse
-// and delta, key flags; +1024: the swizzle atoms' alignment.
-constexpr size_t kSmem = 1024 + 2 * kTile + 4 * kTile + 2 * kTile + (kThreads / 32) * kDqWarp * sizeof(float) +
-                         4 * kQ * sizeof(float) + kKeys * sizeof(int);
+// A warp's 16 dQ rows (f32) wait in shared memory for their reduce-add: two 16 x 32 boxes of
+// the tensor map (128-byte swizzle, so the warp's float2 stores take the two wavefronts they
+// need), 1024-aligned.
+constexpr uint32_t kDqBox = 16 * 32 * 4;
+constexpr uint32_t kDqWarp = 2 * kDqBox;
+// K, V, two stages of Q and dO, dS^T (two halves of 64 queries), the warps' dQ rows, two stages
+// of lse and delta, key flags; +1024: the swizzle atoms' alignment.
+constexpr size_t kSmem = 1024 + 8 * kTile + (kThreads / 32) * kDqWarp + 4 * kQ * sizeof(float) + kKeys * sizeof(int);
 
 __device__ __forceinline__ void cp_async4(float* s, const float* g, bool ok) {
   const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(s));
@@ -98,43 +99,49 @@ __device__ __forceinline__ void store_kv(const Params& p, int64_t koff, int64_t 
 }
 
 // Adds the warp's 16 dQ rows (queries row0 + g, + 8 of head bh) into the f32 accumulator: the
-// rows go to the warp's shared staging rows, then one bulk reduce-add per row (Hopper's TMA
-// unit adds 256 contiguous bytes in L2) from lanes 0-15, so the warp does not wait on L2
-// atomics. The staging rows are reused once the previous tile's reduce-adds have read them.
-__device__ __forceinline__ void add_dq(const Params& p, int bh, int row0, const float (&dq)[32], float* stage) {
+// rows go to the warp's swizzled staging boxes, then lane 0 hands them to the TMA unit, which
+// adds them in L2 (two tensor reduce-adds), so no thread waits on the additions. Rows past T
+// hold exact zeros (their Q, dO and delta are zero-filled), so the boxes may overlap the next
+// head's first rows; the tensor map clips the last head's. The boxes are refilled once the
+// previous tile's reduce-adds have read them.
+__device__ __forceinline__ void add_dq(const CUtensorMap* map, int64_t row0, const float (&dq)[32], uint32_t stage) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
-  if (lane < 16) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+  if (lane == 0) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
   __syncwarp();
 #pragma unroll
   for (int r = 0; r < 2; ++r)
 #pragma unroll
-    for (int dt = 0; dt < kD / 8; ++dt)
-      *reinterpret_cast<float2*>(stage + (g + 8 * r) * kDqStride + dt * 8 + 2 * t4) =
-          make_float2(dq[4 * dt + 2 * r], dq[4 * dt + 2 * r + 1]);
-  sm90::fence_proxy_async();  // the stores, visible to the bulk reads (async proxy)
+    for (int dt = 0; dt < kD / 8; ++dt) {
+      const int row = g + 8 * r, chunk = 2 * (dt & 3) + (t4 >> 1);  // 16-byte chunk of the box's row
+      const uint32_t a = stage + (dt >> 2) * kDqBox + row * 128 + ((chunk ^ g) << 4) + (t4 & 1) * 8;
+      asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(a), "f"(dq[4 * dt + 2 * r]), "f"(dq[4 * dt + 2 * r + 1])
+                   : "memory");
+    }
+  sm90::fence_proxy_async();  // the stores, visible to the TMA unit's reads (async proxy)
   __syncwarp();
-  const int q = row0 + lane;
-  if (lane < 16 && q < p.T) {
-    float* dst = p.dq_acc + (static_cast<int64_t>(bh) * p.T + q) * kD;
-    const uint32_t src = static_cast<uint32_t>(__cvta_generic_to_shared(stage + lane * kDqStride));
-    asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(dst), "r"(src),
-                 "r"(kD * 4)
-                 : "memory");
+  if (lane == 0) {
+    const int y = static_cast<int>(row0);
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+      asm volatile("cp.reduce.async.bulk.tensor.2d.global.shared::cta.add.tile.bulk_group [%0, {%1, %2}], [%3];\n" ::"l"(
+                       reinterpret_cast<uint64_t>(map)),
+                   "r"(32 * h), "r"(y), "r"(stage + h * kDqBox)
+                   : "memory");
     asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
   }
 }
 
-template <typename T, int V>
-__global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
+template <typename T>
+__global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const __grid_constant__ CUtensorMap dq_map) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
   const uint32_t sK = (raw + 1023) & ~1023u, sV = sK + kTile, sQ = sV + kTile;  // Q stages
   const uint32_t sO = sQ + 2 * kTile, sS = sO + 2 * kTile;  // dO stages; dS^T [2 halves][128 keys][64 q]
-  float* lse_s = reinterpret_cast<float*>(smem_raw + (sS - raw) + 2 * kTile);  // [2][kQ]
+  const uint32_t sDq = sS + 2 * kTile;  // [warps][2 boxes]
+  float* lse_s = reinterpret_cast<float*>(smem_raw + (sDq - raw) + (kThreads / 32) * kDqWarp);  // [2][kQ]
   float* dl_s = lse_s + 2 * kQ;                                                  // [2][kQ]
   int* kf = reinterpret_cast<int*>(dl_s + 2 * kQ);                               // [kKeys]
-  float* dq_stage = reinterpret_cast<float*>(kf + kKeys) + (threadIdx.x >> 5) * kDqWarp;
   int kb, bk;
   block_order((p.Tk + kKeys - 1) / kKeys, p.B * p.NKV, false, kb, bk);
   const int k0 = kb * kKeys, b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
@@ -175,12 +182,9 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
     sm90::fence_proxy_async();
     // Tile j landed; every warp is done with tile j - 1: its stage (refilled next) and dS^T.
     __syncthreads();
-    if constexpr (!(V & 2)) {
-      if (!(V & 128) && j + 1 < n_tiles) issue(j + 1);
-      cp_commit();
-    }
+    if (j + 1 < n_tiles) issue(j + 1);
+    cp_commit();
     const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile;
-    if constexpr ((V & 64) != 0) continue;  // MEASURING: loads and barriers only
     sm90::fence();
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(s, dk_rows + kk * 2, sm90::desc_sw128(q_st) + kk * 2, kk);
@@ -188,19 +192,13 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(dp, dv_rows + kk * 2, sm90::desc_sw128(o_st) + kk * 2, kk);
     sm90::commit();
-    if constexpr ((V & 2) != 0) {  // the last tile loads itself again: no branch while the products run
-      issue(min(j + 1, n_tiles - 1));
-      cp_commit();
-    }
+    // The previous tile's dQ goes out while these products run.
     const bool keys_valid = __all_sync(0xffffffffu, kf[wkey + (lane & 15)] != 0);
     // Interior: the warp's keys valid and visible to the tile's first query.
     const bool full = keys_valid && causal_ok(p, q0, k0 + wkey + 15);
     sm90::wait<1>();
     sm90::reg_fence(s);
-    if constexpr ((V & 4) != 0) {
-#pragma unroll
-      for (int i = 0; i < 64; i += 2) pa[i >> 3][(i >> 1) & 3] = Mma<T>::pack(s[i] * sl2, s[i + 1] * sl2);
-    } else if (full) probs<T, false>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+    if (full) probs<T, false>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
     else probs<T, true>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
     sm90::wait<0>();
     sm90::reg_fence(dp);
@@ -220,22 +218,17 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
     }
     sm90::fence_proxy_async();
     sm90::fence();
-    if constexpr (!(V & 16)) {
 #pragma unroll
     for (int kk = 0; kk < kQ / 16; ++kk) sm90::Wgmma<T>::rs_n64_t(dv, pa[kk], sm90::desc_sw128(o_st) + kk * (16 * 128 >> 4));
 #pragma unroll
     for (int kk = 0; kk < kQ / 16; ++kk) sm90::Wgmma<T>::rs_n64_t(dk, da[kk], sm90::desc_sw128(q_st) + kk * (16 * 128 >> 4));
-    } else {
-#pragma unroll
-      for (int kk = 0; kk < 8; ++kk) { dv[kk] += __uint_as_float(pa[kk][0]); dk[kk] += __uint_as_float(da[kk][1]); }
-    }
     sm90::commit();
     sm90::named_sync(1, kThreads);  // dS^T of both warpgroups written
     // dQ of this warpgroup's 64 queries over the block's 128 keys: A = dS (dS^T read
     // MN-major), B = K (MN-major).
     sm90::fence();
 #pragma unroll
-    for (int kk = 0; kk < (V & 8 ? 0 : kKeys / 16); ++kk)
+    for (int kk = 0; kk < kKeys / 16; ++kk)
       sm90::Wgmma<T>::template ss_n64<1, 1>(dq, sm90::desc_sw128(sS + wg * kTile + kk * 16 * 128),
                                             sm90::desc_sw128(sK + kk * 16 * 128), kk);
     sm90::commit();
@@ -248,45 +241,58 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
       sm90::reg_fence(pa[kk]);
       sm90::reg_fence(da[kk]);
     }
-    if constexpr (!(V & 1)) add_dq(p, b * p.NH + hq, q0 + wg * 64 + warp * 16, dq, dq_stage);
+    add_dq(&dq_map, static_cast<int64_t>(b * p.NH + hq) * p.T + q0 + wg * 64 + warp * 16, dq,
+           sDq + (threadIdx.x >> 5) * kDqWarp);
   }
   store_kv<T>(p, koff, krs, k0 + wkey, dk, dv);
   // The staging rows must outlive the reduce-adds reading them.
-  if (lane < 16) asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
+  if (lane == 0) asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
 #endif
 }
 
-template <typename T, int V>
-Status launch_v(const Params& p, cudaStream_t stream) {
-  auto kernel = bwd_sm90_kernel<T, V>;
-  LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
-  const unsigned grid = p.B * p.NKV * ((p.Tk + kKeys - 1) / kKeys);  // see block_order
-  kernel<<<grid, kThreads, kSmem, stream>>>(p);
-  LW_CUDA_LAUNCH_CHECK();
+// cuTensorMapEncodeTiled from the driver, through the runtime (no link against libcuda).
+using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
+                                 const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
+                                 CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+EncodeTiled encode_tiled() {
+  static const EncodeTiled fn = [] {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess) {
+      cudaGetLastError();
+      return static_cast<EncodeTiled>(nullptr);
+    }
+    return reinterpret_cast<EncodeTiled>(f);
+  }();
+  return fn;
+}
+
+// The dQ accumulator as a [B*NH*T, 64] f32 tensor, written in 16-row x 32-column boxes.
+Status dq_tensor_map(const Params& p, CUtensorMap& map) {
+  const EncodeTiled encode = encode_tiled();
+  if (encode == nullptr) return internal_error("flash attention backward: cuTensorMapEncodeTiled is unavailable");
+  const cuuint64_t dims[2] = {kD, static_cast<cuuint64_t>(p.B) * p.NH * p.T};
+  const cuuint64_t strides[1] = {kD * sizeof(float)};
+  const cuuint32_t box[2] = {32, 16}, elem[2] = {1, 1};
+  const CUresult r = encode(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, p.dq_acc, dims, strides, box, elem,
+                            CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    return internal_error("flash attention backward: the dQ tensor map was refused (CUresult " + std::to_string(r) + ")");
   return Status::ok();
 }
 
 template <typename T>
 Status launch_t(const Params& p, cudaStream_t stream) {
-  static const int v = [] {
-    const char* e = std::getenv("LW_ATTN_BWD_V");  // MEASURING
-    return e ? std::atoi(e) : 0;
-  }();
-  switch (v) {
-    case 1: return launch_v<T, 1>(p, stream);
-    case 2: return launch_v<T, 2>(p, stream);
-    case 3: return launch_v<T, 3>(p, stream);
-    case 4: return launch_v<T, 4>(p, stream);
-    case 5: return launch_v<T, 5>(p, stream);
-    case 8: return launch_v<T, 8>(p, stream);
-    case 16: return launch_v<T, 16>(p, stream);
-    case 24: return launch_v<T, 24>(p, stream);
-    case 29: return launch_v<T, 29>(p, stream);
-    case 64: return launch_v<T, 64>(p, stream);
-    case 128: return launch_v<T, 128>(p, stream);
-    case 157: return launch_v<T, 157>(p, stream);
-    default: return launch_v<T, 0>(p, stream);
-  }
+  auto kernel = bwd_sm90_kernel<T>;
+  LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
+  CUtensorMap map;
+  LW_TRY(dq_tensor_map(p, map));
+  const unsigned grid = p.B * p.NKV * ((p.Tk + kKeys - 1) / kKeys);  // see block_order
+  kernel<<<grid, kThreads, kSmem, stream>>>(p, map);
+  LW_CUDA_LAUNCH_CHECK();
+  return Status::ok();
 }
 
 }  // namespace
