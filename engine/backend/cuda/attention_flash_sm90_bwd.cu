@@ -20,6 +20,7 @@
 #include "engine/backend/cuda/attention_flash_wgmma.cuh"
 #include "engine/backend/cuda/cuda_common.cuh"
 
+#include <cstdlib>
 #include <string>
 
 namespace lw::cuda::flash {
@@ -131,7 +132,7 @@ __device__ __forceinline__ void add_dq(const CUtensorMap* map, int64_t row0, con
   }
 }
 
-template <typename T>
+template <typename T, bool STAGGER>
 __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const __grid_constant__ CUtensorMap dq_map) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -157,8 +158,18 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
   const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
   const int nq = qstart < p.T ? (p.T - qstart + kQ - 1) / kQ : 0;
   const int n_tiles = group * nq;
+  // The key blocks of a head start at different query tiles (rotated by the block's rank), so
+  // that their dQ reduce-adds do not meet on the same L2 lines at the same time.
+  const int rot = STAGGER && n_tiles > 0 ? kb % n_tiles : 0;
+  auto tile = [&](int j, int& hq, int& q0) {
+    const int t = j + rot < n_tiles ? j + rot : j + rot - n_tiles;
+    hq = hk * group + t / nq;
+    q0 = qstart + (t % nq) * kQ;
+  };
   auto issue = [&](int j) {  // tile j's Q, dO, lse and delta into stage j % 2
-    const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * kQ;
+    const int st = j & 1;
+    int hq, q0;
+    tile(j, hq, q0);
     const int64_t qoff = q_base<kD>(p, b, hq);
     sm90::cp_tile_sw128<T, kQ, kThreads>(sQ + st * kTile, static_cast<const T*>(p.q) + qoff, q0, p.T, qrs);
     sm90::cp_tile_sw128<T, kQ, kThreads>(sO + st * kTile, static_cast<const T*>(p.dout) + qoff, q0, p.T, qrs);
@@ -177,7 +188,9 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
 #pragma unroll
   for (int i = 0; i < 32; ++i) dk[i] = dv[i] = 0.f;
   for (int j = 0; j < n_tiles; ++j) {
-    const int st = j & 1, hq = hk * group + j / nq, q0 = qstart + (j % nq) * kQ;
+    const int st = j & 1;
+    int hq, q0;
+    tile(j, hq, q0);
     cp_wait<0>();
     sm90::fence_proxy_async();
     // Tile j landed; every warp is done with tile j - 1: its stage (refilled next) and dS^T.
@@ -285,7 +298,11 @@ Status dq_tensor_map(const Params& p, CUtensorMap& map) {
 
 template <typename T>
 Status launch_t(const Params& p, cudaStream_t stream) {
-  auto kernel = bwd_sm90_kernel<T>;
+  static const bool stagger = [] {
+    const char* e = std::getenv("LW_ATTN_BWD_STAGGER");  // MEASURING
+    return !(e && e[0] == '0');
+  }();
+  auto kernel = stagger ? bwd_sm90_kernel<T, true> : bwd_sm90_kernel<T, false>;
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
   CUtensorMap map;
   LW_TRY(dq_tensor_map(p, map));
