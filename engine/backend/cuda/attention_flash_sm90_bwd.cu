@@ -105,6 +105,7 @@ __device__ __forceinline__ void store_kv(const Params& p, int64_t koff, int64_t 
 // hold exact zeros (their Q, dO and delta are zero-filled), so the boxes may overlap the next
 // head's first rows; the tensor map clips the last head's. The boxes are refilled once the
 // previous tile's reduce-adds have read them.
+template <int MODE>
 __device__ __forceinline__ void add_dq(const CUtensorMap* map, int64_t row0, const float (&dq)[32], uint32_t stage) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
   if (lane == 0) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
@@ -120,7 +121,18 @@ __device__ __forceinline__ void add_dq(const CUtensorMap* map, int64_t row0, con
     }
   sm90::fence_proxy_async();  // the stores, visible to the TMA unit's reads (async proxy)
   __syncwarp();
-  if (lane == 0) {
+  if (MODE == 2) return;
+  if (MODE == 1 && lane == 0) {
+    const int y = static_cast<int>(row0);
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+      asm volatile("cp.async.bulk.tensor.2d.global.shared::cta.tile.bulk_group [%0, {%1, %2}], [%3];\n" ::"l"(
+                       reinterpret_cast<uint64_t>(map)),
+                   "r"(32 * h), "r"(y), "r"(stage + h * kDqBox)
+                   : "memory");
+    asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+  }
+  if (MODE == 0 && lane == 0) {
     const int y = static_cast<int>(row0);
 #pragma unroll
     for (int h = 0; h < 2; ++h)
@@ -132,7 +144,7 @@ __device__ __forceinline__ void add_dq(const CUtensorMap* map, int64_t row0, con
   }
 }
 
-template <typename T, bool STAGGER>
+template <typename T, bool STAGGER, int DQMODE>
 __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const __grid_constant__ CUtensorMap dq_map) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -254,7 +266,7 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
       sm90::reg_fence(pa[kk]);
       sm90::reg_fence(da[kk]);
     }
-    add_dq(&dq_map, static_cast<int64_t>(b * p.NH + hq) * p.T + q0 + wg * 64 + warp * 16, dq,
+    add_dq<DQMODE>(&dq_map, static_cast<int64_t>(b * p.NH + hq) * p.T + q0 + wg * 64 + warp * 16, dq,
            sDq + (threadIdx.x >> 5) * kDqWarp);
   }
   store_kv<T>(p, koff, krs, k0 + wkey, dk, dv);
@@ -302,7 +314,13 @@ Status launch_t(const Params& p, cudaStream_t stream) {
     const char* e = std::getenv("LW_ATTN_BWD_STAGGER");  // MEASURING
     return !(e && e[0] == '0');
   }();
-  auto kernel = stagger ? bwd_sm90_kernel<T, true> : bwd_sm90_kernel<T, false>;
+  static const int dqmode = [] {
+    const char* e = std::getenv("LW_ATTN_BWD_DQ");  // MEASURING
+    return e ? std::atoi(e) : 0;
+  }();
+  auto kernel = dqmode == 1 ? bwd_sm90_kernel<T, true, 1>
+                : dqmode == 2 ? bwd_sm90_kernel<T, true, 2>
+                : stagger ? bwd_sm90_kernel<T, true, 0> : bwd_sm90_kernel<T, false, 0>;
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
   CUtensorMap map;
   LW_TRY(dq_tensor_map(p, map));
