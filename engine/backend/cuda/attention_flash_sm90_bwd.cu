@@ -106,8 +106,31 @@ __device__ __forceinline__ void store_kv(const Params& p, int64_t koff, int64_t 
 // head's first rows; the tensor map clips the last head's. The boxes are refilled once the
 // previous tile's reduce-adds have read them.
 template <int MODE>
-__device__ __forceinline__ void add_dq(const CUtensorMap* map, int64_t row0, const float (&dq)[32], uint32_t stage) {
+__device__ __forceinline__ void add_dq(const CUtensorMap* map, int64_t row0, const float (&dq)[32], uint32_t stage,
+                                       void* atomic_base) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
+  if constexpr (MODE == 3 || MODE == 4) {  // MEASURING: vector atomics from registers
+    float* base = reinterpret_cast<float*>(atomic_base) + (row0 + g) * kD;
+#pragma unroll
+    for (int dt = 0; dt < kD / 8; ++dt) {
+      if constexpr (MODE == 3) {
+#pragma unroll
+        for (int r = 0; r < 2; ++r)
+          asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(base + r * 8 * kD + dt * 8 + 2 * t4),
+                       "f"(dq[4 * dt + 2 * r]), "f"(dq[4 * dt + 2 * r + 1]) : "memory");
+      } else {
+        // Pair lanes t4, t4 ^ 1: the even one adds row g's four columns, the odd one row g + 8's.
+        const bool odd = t4 & 1;
+        const float s0 = odd ? dq[4 * dt] : dq[4 * dt + 2], s1 = odd ? dq[4 * dt + 1] : dq[4 * dt + 3];
+        const float r0 = __shfl_xor_sync(0xffffffffu, s0, 1), r1 = __shfl_xor_sync(0xffffffffu, s1, 1);
+        const float k0 = odd ? dq[4 * dt + 2] : dq[4 * dt], k1 = odd ? dq[4 * dt + 3] : dq[4 * dt + 1];
+        const float a0 = odd ? r0 : k0, a1 = odd ? r1 : k1, a2 = odd ? k0 : r0, a3 = odd ? k1 : r1;
+        asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(base + (odd ? 8 * kD : 0) + dt * 8 + 2 * (t4 & 2)),
+                     "f"(a0), "f"(a1), "f"(a2), "f"(a3) : "memory");
+      }
+    }
+    return;
+  }
   if (lane == 0) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
   __syncwarp();
 #pragma unroll
@@ -119,9 +142,9 @@ __device__ __forceinline__ void add_dq(const CUtensorMap* map, int64_t row0, con
       asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(a), "f"(dq[4 * dt + 2 * r]), "f"(dq[4 * dt + 2 * r + 1])
                    : "memory");
     }
-  sm90::fence_proxy_async();  // the stores, visible to the TMA unit's reads (async proxy)
+  if (MODE != 5) sm90::fence_proxy_async();  // the stores, visible to the TMA unit's reads (async proxy)
   __syncwarp();
-  if (MODE == 2) return;
+  if (MODE == 2 || MODE == 5) return;
   if (MODE == 1 && lane == 0) {
     const int y = static_cast<int>(row0);
 #pragma unroll
@@ -267,7 +290,7 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
       sm90::reg_fence(da[kk]);
     }
     add_dq<DQMODE>(&dq_map, static_cast<int64_t>(b * p.NH + hq) * p.T + q0 + wg * 64 + warp * 16, dq,
-           sDq + (threadIdx.x >> 5) * kDqWarp);
+           sDq + (threadIdx.x >> 5) * kDqWarp, p.dq_acc);
   }
   store_kv<T>(p, koff, krs, k0 + wkey, dk, dv);
   // The staging rows must outlive the reduce-adds reading them.
@@ -318,7 +341,10 @@ Status launch_t(const Params& p, cudaStream_t stream) {
     const char* e = std::getenv("LW_ATTN_BWD_DQ");  // MEASURING
     return e ? std::atoi(e) : 0;
   }();
-  auto kernel = dqmode == 1 ? bwd_sm90_kernel<T, true, 1>
+  auto kernel = dqmode == 3 ? bwd_sm90_kernel<T, true, 3>
+                : dqmode == 4 ? bwd_sm90_kernel<T, true, 4>
+                : dqmode == 5 ? bwd_sm90_kernel<T, true, 5>
+                : dqmode == 1 ? bwd_sm90_kernel<T, true, 1>
                 : dqmode == 2 ? bwd_sm90_kernel<T, true, 2>
                 : stagger ? bwd_sm90_kernel<T, true, 0> : bwd_sm90_kernel<T, false, 0>;
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
