@@ -9,9 +9,8 @@
 //   P^T, dS^T = P^T (dP^T - delta) in registers,
 //   dV += P^T dO, dK += dS^T Q     (P^T and dS^T as register A fragments, no shared memory),
 //   dQ = dS K for its 64 queries   (dS^T of both warpgroups through shared memory),
-// and adds dQ into the f32 accumulator by TMA tensor reduce-adds from shared memory.
+// and adds dQ into the f32 accumulator with vector reductions.
 // The block's 128 keys make one dQ addition per 128 x 128 tile.
-#include <cuda.h>  // CUtensorMap (the encoder comes through the runtime: no libcuda link)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -20,8 +19,6 @@
 #include "engine/backend/cuda/attention_flash_wgmma.cuh"
 #include "engine/backend/cuda/cuda_common.cuh"
 
-#include <cstdlib>
-#include <string>
 
 namespace lw::cuda::flash {
 
@@ -30,14 +27,9 @@ namespace {
 constexpr int kD = 64, kKeys = 128, kQ = 128;  // head size; keys a block; queries a tile
 constexpr int kThreads = 256;
 constexpr uint32_t kTile = 128 * 128;          // 128 swizzled rows of 64 elements
-// A warp's 16 dQ rows (f32) wait in shared memory for their reduce-add: two 16 x 32 boxes of
-// the tensor map (128-byte swizzle, so the warp's float2 stores take the two wavefronts they
-// need), 1024-aligned.
-constexpr uint32_t kDqBox = 16 * 32 * 4;
-constexpr uint32_t kDqWarp = 2 * kDqBox;
-// K, V, two stages of Q and dO, dS^T (two halves of 64 queries), the warps' dQ rows, two stages
-// of lse and delta, key flags; +1024: the swizzle atoms' alignment.
-constexpr size_t kSmem = 1024 + 8 * kTile + (kThreads / 32) * kDqWarp + 4 * kQ * sizeof(float) + kKeys * sizeof(int);
+// K, V, two stages of Q and dO, dS^T (two halves of 64 queries), two stages of lse and delta,
+// key flags; +1024: the swizzle atoms' alignment.
+constexpr size_t kSmem = 1024 + 8 * kTile + 4 * kQ * sizeof(float) + kKeys * sizeof(int);
 
 __device__ __forceinline__ void cp_async4(float* s, const float* g, bool ok) {
   const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(s));
@@ -99,83 +91,32 @@ __device__ __forceinline__ void store_kv(const Params& p, int64_t koff, int64_t 
   }
 }
 
-// Adds the warp's 16 dQ rows (queries row0 + g, + 8 of head bh) into the f32 accumulator: the
-// rows go to the warp's swizzled staging boxes, then lane 0 hands them to the TMA unit, which
-// adds them in L2 (two tensor reduce-adds), so no thread waits on the additions. Rows past T
-// hold exact zeros (their Q, dO and delta are zero-filled), so the boxes may overlap the next
-// head's first rows; the tensor map clips the last head's. The boxes are refilled once the
-// previous tile's reduce-adds have read them.
-template <int MODE>
-__device__ __forceinline__ void add_dq(const CUtensorMap* map, int64_t row0, const float (&dq)[32], uint32_t stage,
-                                       void* atomic_base) {
+// Adds the warp's 16 dQ rows (queries row0 + g, + 8 of head bh) into the f32 accumulator with
+// vector reductions in L2 (fire and forget; a TMA reduce-add from shared memory measured the
+// same, and the traffic, 32 KB per 128 x 128 tile, is what costs).
+__device__ __forceinline__ void add_dq(const Params& p, int bh, int row0, const float (&dq)[32]) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
-  if constexpr (MODE == 3 || MODE == 4) {  // MEASURING: vector atomics from registers
-    float* base = reinterpret_cast<float*>(atomic_base) + (row0 + g) * kD;
+  float* dqa = p.dq_acc + static_cast<int64_t>(bh) * p.T * kD + 2 * t4;
 #pragma unroll
-    for (int dt = 0; dt < kD / 8; ++dt) {
-      if constexpr (MODE == 3) {
+  for (int r = 0; r < 2; ++r) {
+    const int q = row0 + g + r * 8;
+    if (q >= p.T) continue;
 #pragma unroll
-        for (int r = 0; r < 2; ++r)
-          asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(base + r * 8 * kD + dt * 8 + 2 * t4),
-                       "f"(dq[4 * dt + 2 * r]), "f"(dq[4 * dt + 2 * r + 1]) : "memory");
-      } else {
-        // Pair lanes t4, t4 ^ 1: the even one adds row g's four columns, the odd one row g + 8's.
-        const bool odd = t4 & 1;
-        const float s0 = odd ? dq[4 * dt] : dq[4 * dt + 2], s1 = odd ? dq[4 * dt + 1] : dq[4 * dt + 3];
-        const float r0 = __shfl_xor_sync(0xffffffffu, s0, 1), r1 = __shfl_xor_sync(0xffffffffu, s1, 1);
-        const float k0 = odd ? dq[4 * dt + 2] : dq[4 * dt], k1 = odd ? dq[4 * dt + 3] : dq[4 * dt + 1];
-        const float a0 = odd ? r0 : k0, a1 = odd ? r1 : k1, a2 = odd ? k0 : r0, a3 = odd ? k1 : r1;
-        asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(base + (odd ? 8 * kD : 0) + dt * 8 + 2 * (t4 & 2)),
-                     "f"(a0), "f"(a1), "f"(a2), "f"(a3) : "memory");
-      }
-    }
-    return;
-  }
-  if (lane == 0) asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
-  __syncwarp();
-#pragma unroll
-  for (int r = 0; r < 2; ++r)
-#pragma unroll
-    for (int dt = 0; dt < kD / 8; ++dt) {
-      const int row = g + 8 * r, chunk = 2 * (dt & 3) + (t4 >> 1);  // 16-byte chunk of the box's row
-      const uint32_t a = stage + (dt >> 2) * kDqBox + row * 128 + ((chunk ^ g) << 4) + (t4 & 1) * 8;
-      asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(a), "f"(dq[4 * dt + 2 * r]), "f"(dq[4 * dt + 2 * r + 1])
+    for (int dt = 0; dt < kD / 8; ++dt)
+      asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(dqa + static_cast<int64_t>(q) * kD + dt * 8),
+                   "f"(dq[4 * dt + 2 * r]), "f"(dq[4 * dt + 2 * r + 1])
                    : "memory");
-    }
-  if (MODE != 5) sm90::fence_proxy_async();  // the stores, visible to the TMA unit's reads (async proxy)
-  __syncwarp();
-  if (MODE == 2 || MODE == 5) return;
-  if (MODE == 1 && lane == 0) {
-    const int y = static_cast<int>(row0);
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-      asm volatile("cp.async.bulk.tensor.2d.global.shared::cta.tile.bulk_group [%0, {%1, %2}], [%3];\n" ::"l"(
-                       reinterpret_cast<uint64_t>(map)),
-                   "r"(32 * h), "r"(y), "r"(stage + h * kDqBox)
-                   : "memory");
-    asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
-  }
-  if (MODE == 0 && lane == 0) {
-    const int y = static_cast<int>(row0);
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-      asm volatile("cp.reduce.async.bulk.tensor.2d.global.shared::cta.add.tile.bulk_group [%0, {%1, %2}], [%3];\n" ::"l"(
-                       reinterpret_cast<uint64_t>(map)),
-                   "r"(32 * h), "r"(y), "r"(stage + h * kDqBox)
-                   : "memory");
-    asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
   }
 }
 
-template <typename T, bool STAGGER, int DQMODE>
-__global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const __grid_constant__ CUtensorMap dq_map) {
+template <typename T>
+__global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
   const uint32_t sK = (raw + 1023) & ~1023u, sV = sK + kTile, sQ = sV + kTile;  // Q stages
   const uint32_t sO = sQ + 2 * kTile, sS = sO + 2 * kTile;  // dO stages; dS^T [2 halves][128 keys][64 q]
-  const uint32_t sDq = sS + 2 * kTile;  // [warps][2 boxes]
-  float* lse_s = reinterpret_cast<float*>(smem_raw + (sDq - raw) + (kThreads / 32) * kDqWarp);  // [2][kQ]
+  float* lse_s = reinterpret_cast<float*>(smem_raw + (sS - raw) + 2 * kTile);  // [2][kQ]
   float* dl_s = lse_s + 2 * kQ;                                                  // [2][kQ]
   int* kf = reinterpret_cast<int*>(dl_s + 2 * kQ);                               // [kKeys]
   int kb, bk;
@@ -193,13 +134,9 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
   const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
   const int nq = qstart < p.T ? (p.T - qstart + kQ - 1) / kQ : 0;
   const int n_tiles = group * nq;
-  // The key blocks of a head start at different query tiles (rotated by the block's rank), so
-  // that their dQ reduce-adds do not meet on the same L2 lines at the same time.
-  const int rot = STAGGER && n_tiles > 0 ? kb % n_tiles : 0;
-  auto tile = [&](int j, int& hq, int& q0) {
-    const int t = j + rot < n_tiles ? j + rot : j + rot - n_tiles;
-    hq = hk * group + t / nq;
-    q0 = qstart + (t % nq) * kQ;
+  auto tile = [&](int j, int& hq, int& q0) {  // tile j: its query head and first query
+    hq = hk * group + j / nq;
+    q0 = qstart + (j % nq) * kQ;
   };
   auto issue = [&](int j) {  // tile j's Q, dO, lse and delta into stage j % 2
     const int st = j & 1;
@@ -289,69 +226,18 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
       sm90::reg_fence(pa[kk]);
       sm90::reg_fence(da[kk]);
     }
-    add_dq<DQMODE>(&dq_map, static_cast<int64_t>(b * p.NH + hq) * p.T + q0 + wg * 64 + warp * 16, dq,
-           sDq + (threadIdx.x >> 5) * kDqWarp, p.dq_acc);
+    add_dq(p, b * p.NH + hq, q0 + wg * 64 + warp * 16, dq);
   }
   store_kv<T>(p, koff, krs, k0 + wkey, dk, dv);
-  // The staging rows must outlive the reduce-adds reading them.
-  if (lane == 0) asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
 #endif
-}
-
-// cuTensorMapEncodeTiled from the driver, through the runtime (no link against libcuda).
-using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
-                                 const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
-                                 CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
-EncodeTiled encode_tiled() {
-  static const EncodeTiled fn = [] {
-    void* f = nullptr;
-    cudaDriverEntryPointQueryResult q{};
-    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) != cudaSuccess ||
-        q != cudaDriverEntryPointSuccess) {
-      cudaGetLastError();
-      return static_cast<EncodeTiled>(nullptr);
-    }
-    return reinterpret_cast<EncodeTiled>(f);
-  }();
-  return fn;
-}
-
-// The dQ accumulator as a [B*NH*T, 64] f32 tensor, written in 16-row x 32-column boxes.
-Status dq_tensor_map(const Params& p, CUtensorMap& map) {
-  const EncodeTiled encode = encode_tiled();
-  if (encode == nullptr) return internal_error("flash attention backward: cuTensorMapEncodeTiled is unavailable");
-  const cuuint64_t dims[2] = {kD, static_cast<cuuint64_t>(p.B) * p.NH * p.T};
-  const cuuint64_t strides[1] = {kD * sizeof(float)};
-  const cuuint32_t box[2] = {32, 16}, elem[2] = {1, 1};
-  const CUresult r = encode(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, p.dq_acc, dims, strides, box, elem,
-                            CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  if (r != CUDA_SUCCESS)
-    return internal_error("flash attention backward: the dQ tensor map was refused (CUresult " + std::to_string(r) + ")");
-  return Status::ok();
 }
 
 template <typename T>
 Status launch_t(const Params& p, cudaStream_t stream) {
-  static const bool stagger = [] {
-    const char* e = std::getenv("LW_ATTN_BWD_STAGGER");  // MEASURING
-    return !(e && e[0] == '0');
-  }();
-  static const int dqmode = [] {
-    const char* e = std::getenv("LW_ATTN_BWD_DQ");  // MEASURING
-    return e ? std::atoi(e) : 0;
-  }();
-  auto kernel = dqmode == 3 ? bwd_sm90_kernel<T, true, 3>
-                : dqmode == 4 ? bwd_sm90_kernel<T, true, 4>
-                : dqmode == 5 ? bwd_sm90_kernel<T, true, 5>
-                : dqmode == 1 ? bwd_sm90_kernel<T, true, 1>
-                : dqmode == 2 ? bwd_sm90_kernel<T, true, 2>
-                : stagger ? bwd_sm90_kernel<T, true, 0> : bwd_sm90_kernel<T, false, 0>;
+  auto kernel = bwd_sm90_kernel<T>;
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
-  CUtensorMap map;
-  LW_TRY(dq_tensor_map(p, map));
   const unsigned grid = p.B * p.NKV * ((p.Tk + kKeys - 1) / kKeys);  // see block_order
-  kernel<<<grid, kThreads, kSmem, stream>>>(p, map);
+  kernel<<<grid, kThreads, kSmem, stream>>>(p);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }

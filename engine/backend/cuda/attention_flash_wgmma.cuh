@@ -56,14 +56,21 @@ __device__ __forceinline__ void reg_fence(uint32_t (&r)[N]) {
 }
 
 // Asynchronous copy of rows [row0, row0+ROWS) of a [n, 64] matrix (rows rs elements apart)
-// into a 128-byte-swizzled tile at shared address s; rows past n are zero-filled.
+// into a 128-byte-swizzled tile at shared address s; rows past n are zero-filled. Each of the
+// NT threads copies one 16-byte chunk of every (NT/8)-th row: a multiple of 8 rows apart, so its
+// chunks share one swizzled column and the passes unroll to constant offsets.
 template <typename T, int ROWS, int NT>
 __device__ __forceinline__ void cp_tile_sw128(uint32_t s, const T* g, int row0, int n, int64_t rs) {
-  for (int c = threadIdx.x; c < ROWS * 8; c += NT) {
-    const int r = c >> 3, ch = c & 7;
-    const bool ok = row0 + r < n;
-    const T* src = g + (ok ? static_cast<int64_t>(row0 + r) * rs + ch * 8 : 0);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s + swz(r, ch * 8)), "l"(src),
+  static_assert(NT % 64 == 0 && ROWS * 8 % NT == 0, "whole passes of rows 8k apart");
+  constexpr int kRowsPass = NT / 8;
+  const int r0 = static_cast<int>(threadIdx.x) >> 3, ch = threadIdx.x & 7;
+  const uint32_t s0 = s + swz(r0, ch * 8);
+#pragma unroll
+  for (int i = 0; i < ROWS * 8 / NT; ++i) {
+    const int r = row0 + r0 + i * kRowsPass;
+    const bool ok = r < n;
+    const T* src = g + (ok ? static_cast<int64_t>(r) * rs + ch * 8 : 0);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s0 + i * kRowsPass * 128), "l"(src),
                  "r"(ok ? 16 : 0));
   }
 }
