@@ -29,7 +29,8 @@ constexpr int kThreads = 256;
 constexpr uint32_t kTile = 128 * 128;          // 128 swizzled rows of 64 elements
 // K, V, two stages of Q and dO, dS^T (two halves of 64 queries), two stages of lse and delta,
 // key flags; +1024: the swizzle atoms' alignment.
-constexpr size_t kSmem = 1024 + 8 * kTile + 4 * kQ * sizeof(float) + kKeys * sizeof(int);
+constexpr int kStages = 3;  // Q/dO tiles in flight: the next two while one is used
+constexpr size_t kSmem = 1024 + (4 + 2 * kStages) * kTile + 2 * kStages * kQ * sizeof(float) + kKeys * sizeof(int);
 
 __device__ __forceinline__ void cp_async4(float* s, const float* g, bool ok) {
   const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(s));
@@ -115,10 +116,10 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
   const uint32_t sK = (raw + 1023) & ~1023u, sV = sK + kTile, sQ = sV + kTile;  // Q stages
-  const uint32_t sO = sQ + 2 * kTile, sS = sO + 2 * kTile;  // dO stages; dS^T [2 halves][128 keys][64 q]
-  float* lse_s = reinterpret_cast<float*>(smem_raw + (sS - raw) + 2 * kTile);  // [2][kQ]
-  float* dl_s = lse_s + 2 * kQ;                                                  // [2][kQ]
-  int* kf = reinterpret_cast<int*>(dl_s + 2 * kQ);                               // [kKeys]
+  const uint32_t sO = sQ + kStages * kTile, sS = sO + kStages * kTile;  // dO stages; dS^T [2 halves][128 keys][64 q]
+  float* lse_s = reinterpret_cast<float*>(smem_raw + (sS - raw) + 2 * kTile);  // [kStages][kQ]
+  float* dl_s = lse_s + kStages * kQ;                                            // [kStages][kQ]
+  int* kf = reinterpret_cast<int*>(dl_s + kStages * kQ);                         // [kKeys]
   int kb, bk;
   block_order((p.Tk + kKeys - 1) / kKeys, p.B * p.NKV, false, kb, bk);
   const int k0 = kb * kKeys, b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
@@ -138,8 +139,7 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
     hq = hk * group + j / nq;
     q0 = qstart + (j % nq) * kQ;
   };
-  auto issue = [&](int j) {  // tile j's Q, dO, lse and delta into stage j % 2
-    const int st = j & 1;
+  auto issue = [&](int j, int st) {  // tile j's Q, dO, lse and delta into stage st
     int hq, q0;
     tile(j, hq, q0);
     const int64_t qoff = q_base<kD>(p, b, hq);
@@ -150,7 +150,9 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
     const bool first = threadIdx.x < kQ;  // lse by the first 128 threads, delta by the others
     cp_async4((first ? lse_s : dl_s) + st * kQ + r, (first ? p.lse_in : p.delta) + at, q < p.T);
   };
-  if (n_tiles > 0) issue(0);
+  if (n_tiles > 0) issue(0, 0);
+  cp_commit();
+  if (n_tiles > 1) issue(1, 1);
   cp_commit();
 
   const float sl2 = p.scale * kLog2e;
@@ -159,15 +161,14 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
   uint32_t pa[8][4], da[8][4];  // P^T and dS^T as register A fragments
 #pragma unroll
   for (int i = 0; i < 32; ++i) dk[i] = dv[i] = 0.f;
-  for (int j = 0; j < n_tiles; ++j) {
-    const int st = j & 1;
+  for (int j = 0, st = 0; j < n_tiles; ++j, st = st + 1 < kStages ? st + 1 : 0) {
     int hq, q0;
     tile(j, hq, q0);
-    cp_wait<0>();
+    cp_wait<kStages - 2>();  // tile j landed (groups complete in order; tile j + 1 may still fly)
     sm90::fence_proxy_async();
     // Tile j landed; every warp is done with tile j - 1: its stage (refilled next) and dS^T.
     __syncthreads();
-    if (j + 1 < n_tiles) issue(j + 1);
+    if (j + 2 < n_tiles) issue(j + 2, st == 0 ? kStages - 1 : st - 1);
     cp_commit();
     const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile;
     sm90::fence();
