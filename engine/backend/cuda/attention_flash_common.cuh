@@ -57,13 +57,10 @@ __device__ __forceinline__ bool causal_ok(const Params& p, int query, int key) {
 // group the blocks go in rank order, or reversed: causal grids put the blocks with the most
 // work first (the forward's last query blocks, the backward's first key blocks), so that the
 // short ones fill the tail.
-// `index` replaces blockIdx.x where blocks go in clusters (the cluster's index).
-__device__ __forceinline__ void block_order(int n_blocks, int n_heads, bool reversed, int& blk, int& head,
-                                            int index = -1) {
+__device__ __forceinline__ void block_order(int n_blocks, int n_heads, bool reversed, int& blk, int& head) {
   constexpr int kGroup = 16;
-  const int idx = index >= 0 ? index : static_cast<int>(blockIdx.x);
-  const int per = kGroup * n_blocks, grp = idx / per;
-  const int r = idx - grp * per, size = min(kGroup, n_heads - grp * kGroup);
+  const int per = kGroup * n_blocks, grp = static_cast<int>(blockIdx.x) / per;
+  const int r = static_cast<int>(blockIdx.x) - grp * per, size = min(kGroup, n_heads - grp * kGroup);
   const int rank = r / size;
   head = grp * kGroup + r % size;
   blk = reversed ? n_blocks - 1 - rank : rank;

@@ -29,12 +29,7 @@ constexpr int kThreads = 256;
 constexpr uint32_t kTile = 128 * 128;          // 128 swizzled rows of 64 elements
 // K, V, two stages of Q and dO, dS^T (two halves of 64 queries), two stages of lse and delta,
 // key flags; +1024: the swizzle atoms' alignment.
-constexpr int kStages = 3;  // Q/dO tiles in flight: the next two while one is used
-// The partner block's dQ rows for this block's half of the queries, two stages (by tile parity):
-// a float4 per thread and step, laid out thread-minor so the accesses do not conflict.
-constexpr uint32_t kRecv = 128 * 32 * sizeof(float);
-constexpr size_t kSmem = 1024 + (4 + 2 * kStages) * kTile + 2 * kRecv + 2 * kStages * kQ * sizeof(float) +
-                         kKeys * sizeof(int);
+constexpr size_t kSmem = 1024 + 8 * kTile + 4 * kQ * sizeof(float) + kKeys * sizeof(int);
 
 __device__ __forceinline__ void cp_async4(float* s, const float* g, bool ok) {
   const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(s));
@@ -115,22 +110,18 @@ __device__ __forceinline__ void add_dq(const Params& p, int bh, int row0, const 
 }
 
 template <typename T>
-__global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
+__global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
   const uint32_t sK = (raw + 1023) & ~1023u, sV = sK + kTile, sQ = sV + kTile;  // Q stages
-  const uint32_t sO = sQ + kStages * kTile, sS = sO + kStages * kTile;  // dO stages; dS^T [2 halves][128 keys][64 q]
-  const uint32_t sRecv = sS + 2 * kTile;                                         // [2][kRecv]
-  float* lse_s = reinterpret_cast<float*>(smem_raw + (sRecv - raw) + 2 * kRecv);  // [kStages][kQ]
-  float* dl_s = lse_s + kStages * kQ;                                            // [kStages][kQ]
-  int* kf = reinterpret_cast<int*>(dl_s + kStages * kQ);                         // [kKeys]
-  // A cluster of two blocks takes key blocks 2c and 2c + 1 of a key head (the second one empty
-  // past Tk) over the same query tiles.
-  const int rank = static_cast<int>(blockIdx.x & 1);
-  int pb, bk;
-  block_order(((p.Tk + kKeys - 1) / kKeys + 1) / 2, p.B * p.NKV, false, pb, bk, static_cast<int>(blockIdx.x >> 1));
-  const int kb = 2 * pb + rank, k0 = kb * kKeys, b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
+  const uint32_t sO = sQ + 2 * kTile, sS = sO + 2 * kTile;  // dO stages; dS^T [2 halves][128 keys][64 q]
+  float* lse_s = reinterpret_cast<float*>(smem_raw + (sS - raw) + 2 * kTile);  // [2][kQ]
+  float* dl_s = lse_s + 2 * kQ;                                                  // [2][kQ]
+  int* kf = reinterpret_cast<int*>(dl_s + 2 * kQ);                               // [kKeys]
+  int kb, bk;
+  block_order((p.Tk + kKeys - 1) / kKeys, p.B * p.NKV, false, kb, bk);
+  const int k0 = kb * kKeys, b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
   const int wg = threadIdx.x >> 7, warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31;
   const int wkey = wg * 64 + warp * 16;  // this warp's first key in the block
   const int64_t koff = k_base<kD>(p, b, hk), qrs = q_rows<kD>(p), krs = k_rows<kD>(p);
@@ -140,14 +131,15 @@ __global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(kThreads, 1) bwd_sm9
     const int key = k0 + i;
     kf[i] = key < p.Tk && (!p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + key] != 0);
   }
-  const int qstart = p.causal ? max(0, 2 * pb * kKeys - (p.Tk - p.T)) : 0;  // first query that sees the pair's keys
+  const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
   const int nq = qstart < p.T ? (p.T - qstart + kQ - 1) / kQ : 0;
   const int n_tiles = group * nq;
   auto tile = [&](int j, int& hq, int& q0) {  // tile j: its query head and first query
     hq = hk * group + j / nq;
     q0 = qstart + (j % nq) * kQ;
   };
-  auto issue = [&](int j, int st) {  // tile j's Q, dO, lse and delta into stage st
+  auto issue = [&](int j) {  // tile j's Q, dO, lse and delta into stage j % 2
+    const int st = j & 1;
     int hq, q0;
     tile(j, hq, q0);
     const int64_t qoff = q_base<kD>(p, b, hq);
@@ -158,9 +150,7 @@ __global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(kThreads, 1) bwd_sm9
     const bool first = threadIdx.x < kQ;  // lse by the first 128 threads, delta by the others
     cp_async4((first ? lse_s : dl_s) + st * kQ + r, (first ? p.lse_in : p.delta) + at, q < p.T);
   };
-  if (n_tiles > 0) issue(0, 0);
-  cp_commit();
-  if (n_tiles > 1) issue(1, 1);
+  if (n_tiles > 0) issue(0);
   cp_commit();
 
   const float sl2 = p.scale * kLog2e;
@@ -169,14 +159,15 @@ __global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(kThreads, 1) bwd_sm9
   uint32_t pa[8][4], da[8][4];  // P^T and dS^T as register A fragments
 #pragma unroll
   for (int i = 0; i < 32; ++i) dk[i] = dv[i] = 0.f;
-  for (int j = 0, st = 0; j < n_tiles; ++j, st = st + 1 < kStages ? st + 1 : 0) {
+  for (int j = 0; j < n_tiles; ++j) {
+    const int st = j & 1;
     int hq, q0;
     tile(j, hq, q0);
-    cp_wait<kStages - 2>();  // tile j landed (groups complete in order; tile j + 1 may still fly)
+    cp_wait<0>();
     sm90::fence_proxy_async();
     // Tile j landed; every warp is done with tile j - 1: its stage (refilled next) and dS^T.
     __syncthreads();
-    if (j + 2 < n_tiles) issue(j + 2, st == 0 ? kStages - 1 : st - 1);
+    if (j + 1 < n_tiles) issue(j + 1);
     cp_commit();
     const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile;
     sm90::fence();
@@ -235,32 +226,7 @@ __global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(kThreads, 1) bwd_sm9
       sm90::reg_fence(pa[kk]);
       sm90::reg_fence(da[kk]);
     }
-    // The pair's dQ of one tile: warpgroup w's rows (queries 64w..) are added by the block of
-    // rank w, after the other block's warpgroup w has stored its rows into that block's shared
-    // memory; so the accumulator sees one addition per 256 keys.
-    const uint32_t recv = sRecv + (j & 1) * kRecv + (threadIdx.x & 127) * 16;
-    if (wg != rank) {
-      uint32_t remote;
-      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(recv), "r"(rank ^ 1));
-#pragma unroll
-      for (int i = 0; i < 8; ++i)
-        asm volatile("st.shared::cluster.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"r"(remote + i * 128 * 16), "f"(dq[4 * i]),
-                     "f"(dq[4 * i + 1]), "f"(dq[4 * i + 2]), "f"(dq[4 * i + 3])
-                     : "memory");
-    }
-    asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
-    if (wg == rank) {
-#pragma unroll
-      for (int i = 0; i < 8; ++i) {
-        float4 v;
-        asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];\n"
-                     : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
-                     : "r"(recv + i * 128 * 16)
-                     : "memory");
-        dq[4 * i] += v.x, dq[4 * i + 1] += v.y, dq[4 * i + 2] += v.z, dq[4 * i + 3] += v.w;
-      }
-      add_dq(p, b * p.NH + hq, q0 + wg * 64 + warp * 16, dq);
-    }
+    add_dq(p, b * p.NH + hq, q0 + wg * 64 + warp * 16, dq);
   }
   store_kv<T>(p, koff, krs, k0 + wkey, dk, dv);
 #endif
@@ -270,7 +236,7 @@ template <typename T>
 Status launch_t(const Params& p, cudaStream_t stream) {
   auto kernel = bwd_sm90_kernel<T>;
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
-  const unsigned grid = p.B * p.NKV * (((p.Tk + kKeys - 1) / kKeys + 1) / 2) * 2;  // pairs; see block_order
+  const unsigned grid = p.B * p.NKV * ((p.Tk + kKeys - 1) / kKeys);  // see block_order
   kernel<<<grid, kThreads, kSmem, stream>>>(p);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
