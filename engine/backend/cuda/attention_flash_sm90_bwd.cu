@@ -165,8 +165,10 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
     tile(j, hq, q0);
     cp_wait<0>();
     sm90::fence_proxy_async();
-    // Tile j landed; every warp is done with tile j - 1: its stage (refilled below) and dS^T.
+    // Tile j landed; every warp is done with tile j - 1: its stage (refilled next) and dS^T.
     __syncthreads();
+    if (j + 1 < n_tiles) issue(j + 1);
+    cp_commit();
     const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile;
     sm90::fence();
 #pragma unroll
@@ -175,10 +177,7 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(dp, dv_rows + kk * 2, sm90::desc_sw128(o_st) + kk * 2, kk);
     sm90::commit();
-    // The next tile's copies go out while the products run (the last tile copies itself again:
-    // a branch here, while they run, would serialise them).
-    issue(min(j + 1, n_tiles - 1));
-    cp_commit();
+    // The previous tile's dQ goes out while these products run.
     const bool keys_valid = __all_sync(0xffffffffu, kf[wkey + (lane & 15)] != 0);
     // Interior: the warp's keys valid and visible to the tile's first query.
     const bool full = keys_valid && causal_ok(p, q0, k0 + wkey + 15);
