@@ -1,16 +1,20 @@
 // The Hopper backward of the fused attention (D = 64, bf16/f16, no dropout) on wgmma
 // (attention_flash_wgmma.cuh), between the delta and the dQ conversion kernels of
 // attention_flash.cu. One block per 128 keys of a key head, two warpgroups of 64 keys, one
-// block an SM; a loop over the query heads sharing the keys and their 128-query tiles (Q, dO,
-// lse and delta in two cp.async stages of 128-byte-swizzled shared memory). Per tile a
-// warpgroup computes, transposed (rows = its keys):
+// block an SM (255 registers a thread); a loop over the query heads sharing the keys and their
+// 128-query tiles (Q, dO, lse and delta in two cp.async stages of 128-byte-swizzled shared
+// memory). Per tile a warpgroup computes, transposed (rows = its keys):
 //   S^T = K Q^T and dP^T = V dO^T  (two commit groups: the exponentials of P^T run while dP^T's
 //                                   products still do),
 //   P^T, dS^T = P^T (dP^T - delta) in registers,
 //   dV += P^T dO, dK += dS^T Q     (P^T and dS^T as register A fragments, no shared memory),
 //   dQ = dS K for its 64 queries   (dS^T of both warpgroups through shared memory),
-// and adds dQ into the f32 accumulator with vector reductions.
-// The block's 128 keys make one dQ addition per 128 x 128 tile.
+// and adds dQ into the f32 accumulator with vector reductions: one addition per 128 x 128 tile.
+// Between a product's issue and its wait the code has no branch: ptxas serialises every wgmma
+// of a kernel where one sits there (warning C7518). Measured against this on the H100 and
+// dropped (README): dQ by per-row bulk or TMA tensor reduce-adds, three Q/dO stages, key blocks
+// in clusters of two pre-adding dQ through distributed shared memory, the next tile's copies
+// after the products.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -18,7 +22,6 @@
 #include "engine/backend/cuda/attention_flash_mma.cuh"
 #include "engine/backend/cuda/attention_flash_wgmma.cuh"
 #include "engine/backend/cuda/cuda_common.cuh"
-
 
 namespace lw::cuda::flash {
 
@@ -36,9 +39,10 @@ __device__ __forceinline__ void cp_async4(float* s, const float* g, bool ok) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(a), "l"(ok ? g : nullptr), "r"(ok ? 4 : 0));
 }
 
-// P^T and dS^T of a warp's 16 keys x 128 queries (C layout: s[4i..4i+3] are queries 8i + 2t,
-// +1 of keys g and g + 8), packed into register A fragments. lse (natural log; zero past T,
-// where Q and dO are zero and so are the products) and delta per query from shared memory.
+// P^T of a warp's 16 keys x 128 queries (C layout: s[4i..4i+3] are queries 8i + 2t, +1 of keys
+// g and g + 8), in place and packed into register A fragments; lse per query (natural log) from
+// shared memory. Past T, lse, Q and dO are zero-filled: P^T is 1 there but dO's and dS^T's rows
+// are zero, so nothing reaches dV, dK or dQ.
 template <typename T, bool MASKED>
 __device__ __forceinline__ void probs(float (&s)[64], uint32_t (&pa)[8][4], const Params& p, const float* lse,
                                       const int* kf, int key0, int k0, int q0, float sl2) {
@@ -60,6 +64,8 @@ __device__ __forceinline__ void probs(float (&s)[64], uint32_t (&pa)[8][4], cons
   }
 }
 
+// dS^T = P^T (dP^T - delta) of the same 16 x 128 (delta per query from shared memory), packed
+// into register A fragments.
 template <typename T>
 __device__ __forceinline__ void grads(float (&dp)[64], uint32_t (&da)[8][4], const float (&s)[64], const float* dl) {
   const int t4 = threadIdx.x & 3;
