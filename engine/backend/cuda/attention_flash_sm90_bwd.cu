@@ -183,7 +183,6 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(dp, dv_rows + kk * 2, sm90::desc_sw128(o_st) + kk * 2, kk);
     sm90::commit();
-    // The previous tile's dQ goes out while these products run.
     const bool keys_valid = __all_sync(0xffffffffu, kf[wkey + (lane & 15)] != 0);
     // Interior: the warp's keys valid and visible to the tile's first query.
     const bool full = keys_valid && causal_ok(p, q0, k0 + wkey + 15);
