@@ -14,6 +14,8 @@
 // projections' own layout, so the model needs no head transposes); rows are D apart or H*D.
 #include "engine/backend/cuda/attention_flash.h"
 
+#include "engine/core/log.h"
+
 #include <cstdlib>
 #include <string>
 #include <type_traits>
@@ -594,6 +596,10 @@ Status backward_t(const Params& p, cudaStream_t stream) {
     if (st.code() != StatusCode::kUnsupported) {
       LW_TRY(st);
       done = true;
+    } else {
+      static bool told = false;  // once a process: a slower path, not an error
+      if (!told) log_warn(st.message() + "; the mma.sync backward runs instead");
+      told = true;
     }
   }
   if (done) {

@@ -313,11 +313,11 @@ Status make_maps(const Params& p, bool bf16, Maps& m) {
                             CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
                             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
                      what));
-  const cuuint64_t rows[1] = {B * NH * T};
+  const cuuint64_t rows[1] = {B * NH * T}, no_strides[1] = {B * NH * T * sizeof(float)};  // rank 1: unused
   const cuuint32_t box1[1] = {kQ}, elem1[1] = {1};
   for (auto [map, ptr, what] : {std::tuple{&m.lse, static_cast<const void*>(p.lse_in), "lse"},
                                 std::tuple{&m.delta, static_cast<const void*>(p.delta), "delta"}})
-    LW_TRY(check_map(encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 1, const_cast<void*>(ptr), rows, nullptr, box1, elem1,
+    LW_TRY(check_map(encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 1, const_cast<void*>(ptr), rows, no_strides, box1, elem1,
                             CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_NONE,
                             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
                      what));
