@@ -40,22 +40,22 @@ constexpr int kStages = 3;  // Q/dO tiles: the one in use, the next, and the one
 // stages, key flags, the stages' barriers; +1024: the swizzle atoms' alignment.
 constexpr size_t kSmem = 1024 + (2 + 2 * kStages + 4) * kTile + 2 * kStages * kQ * sizeof(float) +
                          kKeys * sizeof(int) + kStages * sizeof(uint64_t);
-constexpr uint32_t kTileTx = 2 * kTile + 2 * kQ * sizeof(float);  // bytes a stage receives
+constexpr uint32_t kTileTx = 2 * kTile;  // bytes a stage receives from the TMA unit (Q and dO)
 
-struct Maps {  // TMA descriptors: Q and dO as [B][NH][T][64] boxes of 128 rows, lse and delta 1-D
-  CUtensorMap q, dout, lse, delta;
+struct Maps {  // TMA descriptors: Q and dO as [B][NH][T][64] boxes of 128 rows
+  CUtensorMap q, dout;
 };
+
+__device__ __forceinline__ void cp_async4(float* s, const float* g, bool ok) {
+  const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(s));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(a), "l"(ok ? g : nullptr), "r"(ok ? 4 : 0));
+}
 
 __device__ __forceinline__ void tma_4d(uint32_t dst, const CUtensorMap* map, int c1, int c2, int c3, uint32_t bar) {
   asm volatile(
       "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], [%6];\n" ::"r"(dst),
       "l"(reinterpret_cast<uint64_t>(map)), "r"(0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
       : "memory");
-}
-__device__ __forceinline__ void tma_1d(uint32_t dst, const CUtensorMap* map, int c0, uint32_t bar) {
-  asm volatile("cp.async.bulk.tensor.1d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2}], [%3];\n" ::"r"(dst),
-               "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(bar)
-               : "memory");
 }
 __device__ __forceinline__ void bar_wait(uint32_t bar, uint32_t phase) {
   uint32_t done = 0;
@@ -154,7 +154,9 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
   int* kf = reinterpret_cast<int*>(dl_s + kStages * kQ);                         // [kKeys]
   const uint32_t bars = static_cast<uint32_t>(__cvta_generic_to_shared(kf + kKeys));  // [kStages] x 8 bytes
   if (threadIdx.x == 0) {
-    for (int i = 0; i < kStages; ++i) asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(bars + 8 * i));
+    // Thread 0's arrival with the TMA bytes, and every thread's lse / delta copy.
+    for (int i = 0; i < kStages; ++i)
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bars + 8 * i), "r"(1 + kThreads));
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   int kb, bk;
@@ -176,25 +178,29 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
     hq = hk * group + j / nq;
     q0 = qstart + (j % nq) * kQ;
   };
-  // Tile j's Q, dO, lse and delta into stage st by the TMA unit (thread 0): rows past T come
-  // zero-filled for Q and dO; lse and delta past T read the next head's rows, which the masked
-  // path (every tile that reaches past T) sets to P = 0.
+  // Tile j into stage st, by every thread: Q and dO by the TMA unit (thread 0; rows past T come
+  // zero-filled), lse and delta by 4-byte copies (a TMA box would need 16-byte-aligned rows),
+  // each thread's copy completing as an arrival on the stage's barrier.
   auto issue = [&](int j, int st) {
     int hq, q0;
     tile(j, hq, q0);
     const uint32_t bar = bars + 8 * st;
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(kTileTx) : "memory");
-    tma_4d(sQ + st * kTile, &maps.q, q0, hq, b, bar);
-    tma_4d(sO + st * kTile, &maps.dout, q0, hq, b, bar);
-    const int at = (b * p.NH + hq) * p.T + q0;
-    tma_1d(static_cast<uint32_t>(__cvta_generic_to_shared(lse_s + st * kQ)), &maps.lse, at, bar);
-    tma_1d(static_cast<uint32_t>(__cvta_generic_to_shared(dl_s + st * kQ)), &maps.delta, at, bar);
+    if (threadIdx.x == 0) {
+      asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(kTileTx) : "memory");
+      tma_4d(sQ + st * kTile, &maps.q, q0, hq, b, bar);
+      tma_4d(sO + st * kTile, &maps.dout, q0, hq, b, bar);
+    }
+    const int r = threadIdx.x & (kQ - 1), q = q0 + r;
+    const int64_t at = (static_cast<int64_t>(b) * p.NH + hq) * p.T + q;
+    const bool first = threadIdx.x < kQ;  // lse by the first 128 threads, delta by the others
+    cp_async4((first ? lse_s : dl_s) + st * kQ + r, (first ? p.lse_in : p.delta) + at, q < p.T);
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
   };
   cp_commit();
   cp_wait<0>();
   sm90::fence_proxy_async();
   __syncthreads();  // K, V and the key flags in place; the barriers initialised
-  if (threadIdx.x == 0 && n_tiles > 0) issue(0, 0);
+  if (n_tiles > 0) issue(0, 0);
 
   const float sl2 = p.scale * kLog2e;
   const uint64_t dk_rows = sm90::desc_sw128(sK + wg * 64 * 128), dv_rows = sm90::desc_sw128(sV + wg * 64 * 128);
@@ -210,7 +216,7 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
     const uint32_t phase = (j / kStages) & 1;  // the stage's use count, mod 2
     int hq, q0;
     tile(j, hq, q0);
-    if (threadIdx.x == 0 && j + 1 < n_tiles) issue(j + 1, st + 1 < kStages ? st + 1 : 0);
+    if (j + 1 < n_tiles) issue(j + 1, st + 1 < kStages ? st + 1 : 0);
     bar_wait(bars + 8 * st, phase);  // tile j landed
     const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile, sS = sS0 + (j & 1) * 2 * kTile;
     sm90::fence();
@@ -298,8 +304,7 @@ Status check_map(CUresult r, const char* what) {
                      " was refused (CUresult " + std::to_string(static_cast<int>(r)) + ")");
 }
 
-// Q and dO (either layout) as [B][NH][T][64] in 128 x 64 boxes, 128-byte swizzled; lse and delta
-// as flat f32 arrays in 128-element boxes.
+// Q and dO (either layout) as [B][NH][T][64] in 128 x 64 boxes, 128-byte swizzled.
 Status make_maps(const Params& p, bool bf16, Maps& m) {
   const EncodeTiled encode = encode_tiled();
   if (encode == nullptr) return unsupported("flash attention backward: cuTensorMapEncodeTiled is unavailable");
@@ -311,14 +316,6 @@ Status make_maps(const Params& p, bool bf16, Maps& m) {
   for (auto [map, ptr, what] : {std::tuple{&m.q, p.q, "Q"}, std::tuple{&m.dout, p.dout, "dO"}})
     LW_TRY(check_map(encode(map, ty, 4, const_cast<void*>(ptr), dims, strides, box, elem, CU_TENSOR_MAP_INTERLEAVE_NONE,
                             CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
-                     what));
-  const cuuint64_t rows[1] = {B * NH * T}, no_strides[1] = {B * NH * T * sizeof(float)};  // rank 1: unused
-  const cuuint32_t box1[1] = {kQ}, elem1[1] = {1};
-  for (auto [map, ptr, what] : {std::tuple{&m.lse, static_cast<const void*>(p.lse_in), "lse"},
-                                std::tuple{&m.delta, static_cast<const void*>(p.delta), "delta"}})
-    LW_TRY(check_map(encode(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 1, const_cast<void*>(ptr), rows, no_strides, box1, elem1,
-                            CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_NONE,
                             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
                      what));
   return Status::ok();
