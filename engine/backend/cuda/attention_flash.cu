@@ -14,6 +14,8 @@
 // projections' own layout, so the model needs no head transposes); rows are D apart or H*D.
 #include "engine/backend/cuda/attention_flash.h"
 
+#include "engine/core/log.h"
+
 #include <cstdlib>
 #include <string>
 #include <type_traits>
@@ -587,12 +589,25 @@ Status backward_t(const Params& p, cudaStream_t stream) {
     const char* e = std::getenv("LW_ATTN_BWD");
     return e != nullptr && std::string(e) == "mma";
   }();
-  if (D == 64 && !drop && !force_mma && forward_sm90_available())
-    LW_TRY(backward_sm90(std::is_same_v<T, __nv_bfloat16>, p, stream));
-  else if constexpr (D == 64)
+  bool done = false;
+  if (D == 64 && !drop && !force_mma && forward_sm90_available()) {
+    // Unsupported: tensors the TMA unit cannot describe (e.g. misaligned); the mma.sync kernel takes them.
+    const Status st = backward_sm90(std::is_same_v<T, __nv_bfloat16>, p, stream);
+    if (st.code() != StatusCode::kUnsupported) {
+      LW_TRY(st);
+      done = true;
+    } else {
+      static bool told = false;  // once a process: a slower path, not an error
+      if (!told) log_warn(st.message() + "; the mma.sync backward runs instead");
+      told = true;
+    }
+  }
+  if (done) {
+  } else if constexpr (D == 64) {
     LW_TRY((drop ? backward_cfg<T, D, 4, 1, 2, true>(p, stream) : backward_cfg<T, D, 4, 2, 2, false>(p, stream)));
-  else
+  } else {
     LW_TRY((drop ? backward_cfg<T, D, 4, 1, 1, true>(p, stream) : backward_cfg<T, D, 4, 1, 1, false>(p, stream)));
+  }
   dq_convert_kernel<T, D><<<row_blocks, kBlock, 0, stream>>>(p, rows);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();

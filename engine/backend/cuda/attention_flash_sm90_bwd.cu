@@ -15,8 +15,13 @@
 // dropped (README): dQ by per-row bulk or TMA tensor reduce-adds, three Q/dO stages, key blocks
 // in clusters of two pre-adding dQ through distributed shared memory, the next tile's copies
 // after the products.
+#include <cuda.h>  // CUtensorMap (the encoder comes through the runtime: no libcuda link)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+
+#include <string>
+#include <tuple>
+#include <type_traits>
 
 #include "engine/backend/cuda/attention_flash_common.cuh"
 #include "engine/backend/cuda/attention_flash_mma.cuh"
@@ -30,13 +35,35 @@ namespace {
 constexpr int kD = 64, kKeys = 128, kQ = 128;  // head size; keys a block; queries a tile
 constexpr int kThreads = 256;
 constexpr uint32_t kTile = 128 * 128;          // 128 swizzled rows of 64 elements
-// K, V, two stages of Q and dO, dS^T (two halves of 64 queries), two stages of lse and delta,
-// key flags; +1024: the swizzle atoms' alignment.
-constexpr size_t kSmem = 1024 + 8 * kTile + 4 * kQ * sizeof(float) + kKeys * sizeof(int);
+constexpr int kStages = 3;  // Q/dO tiles: the one in use, the next, and the one the slower warpgroup may still read
+// K, V, the Q and dO stages, dS^T (two buffers of two halves of 64 queries), the lse and delta
+// stages, key flags, the stages' barriers; +1024: the swizzle atoms' alignment.
+constexpr size_t kSmem = 1024 + (2 + 2 * kStages + 4) * kTile + 2 * kStages * kQ * sizeof(float) +
+                         kKeys * sizeof(int) + kStages * sizeof(uint64_t);
+constexpr uint32_t kTileTx = 2 * kTile;  // bytes a stage receives from the TMA unit (Q and dO)
+
+struct Maps {  // TMA descriptors: Q and dO as [B][NH][T][64] boxes of 128 rows
+  CUtensorMap q, dout;
+};
 
 __device__ __forceinline__ void cp_async4(float* s, const float* g, bool ok) {
   const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(s));
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(a), "l"(ok ? g : nullptr), "r"(ok ? 4 : 0));
+}
+
+__device__ __forceinline__ void tma_4d(uint32_t dst, const CUtensorMap* map, int c1, int c2, int c3, uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], [%6];\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+      : "memory");
+}
+__device__ __forceinline__ void bar_wait(uint32_t bar, uint32_t phase) {
+  uint32_t done = 0;
+  while (!done)
+    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+                 : "=r"(done)
+                 : "r"(bar), "r"(phase)
+                 : "memory");
 }
 
 // P^T of a warp's 16 keys x 128 queries (C layout: s[4i..4i+3] are queries 8i + 2t, +1 of keys
@@ -55,8 +82,8 @@ __device__ __forceinline__ void probs(float (&s)[64], uint32_t (&pa)[8][4], cons
     float p1 = fast_exp2(fmaf(s[i + 1], sl2, -l.y * kLog2e));
     if constexpr (MASKED) {
       const int kk = key0 + g + ((i >> 1) & 1) * 8;
-      p0 = kf[kk] && causal_ok(p, q0 + qi, k0 + kk) && l.x != -INFINITY ? p0 : 0.f;
-      p1 = kf[kk] && causal_ok(p, q0 + qi + 1, k0 + kk) && l.y != -INFINITY ? p1 : 0.f;
+      p0 = kf[kk] && q0 + qi < p.T && causal_ok(p, q0 + qi, k0 + kk) && l.x != -INFINITY ? p0 : 0.f;
+      p1 = kf[kk] && q0 + qi + 1 < p.T && causal_ok(p, q0 + qi + 1, k0 + kk) && l.y != -INFINITY ? p1 : 0.f;
     }
     s[i] = p0;
     s[i + 1] = p1;
@@ -116,15 +143,22 @@ __device__ __forceinline__ void add_dq(const Params& p, int bh, int row0, const 
 }
 
 template <typename T>
-__global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
+__global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const __grid_constant__ Maps maps) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const uint32_t raw = static_cast<uint32_t>(__cvta_generic_to_shared(smem_raw));
   const uint32_t sK = (raw + 1023) & ~1023u, sV = sK + kTile, sQ = sV + kTile;  // Q stages
-  const uint32_t sO = sQ + 2 * kTile, sS = sO + 2 * kTile;  // dO stages; dS^T [2 halves][128 keys][64 q]
-  float* lse_s = reinterpret_cast<float*>(smem_raw + (sS - raw) + 2 * kTile);  // [2][kQ]
-  float* dl_s = lse_s + 2 * kQ;                                                  // [2][kQ]
-  int* kf = reinterpret_cast<int*>(dl_s + 2 * kQ);                               // [kKeys]
+  const uint32_t sO = sQ + kStages * kTile, sS0 = sO + kStages * kTile;  // dO stages; dS^T [2][2 halves][128 keys][64 q]
+  float* lse_s = reinterpret_cast<float*>(smem_raw + (sS0 - raw) + 4 * kTile);  // [kStages][kQ]
+  float* dl_s = lse_s + kStages * kQ;                                            // [kStages][kQ]
+  int* kf = reinterpret_cast<int*>(dl_s + kStages * kQ);                         // [kKeys]
+  const uint32_t bars = static_cast<uint32_t>(__cvta_generic_to_shared(kf + kKeys));  // [kStages] x 8 bytes
+  if (threadIdx.x == 0) {
+    // Thread 0's arrival with the TMA bytes, and every thread's lse / delta copy.
+    for (int i = 0; i < kStages; ++i)
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bars + 8 * i), "r"(1 + kThreads));
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
   int kb, bk;
   block_order((p.Tk + kKeys - 1) / kKeys, p.B * p.NKV, false, kb, bk);
   const int k0 = kb * kKeys, b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
@@ -144,20 +178,29 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
     hq = hk * group + j / nq;
     q0 = qstart + (j % nq) * kQ;
   };
-  auto issue = [&](int j) {  // tile j's Q, dO, lse and delta into stage j % 2
-    const int st = j & 1;
+  // Tile j into stage st, by every thread: Q and dO by the TMA unit (thread 0; rows past T come
+  // zero-filled), lse and delta by 4-byte copies (a TMA box would need 16-byte-aligned rows),
+  // each thread's copy completing as an arrival on the stage's barrier.
+  auto issue = [&](int j, int st) {
     int hq, q0;
     tile(j, hq, q0);
-    const int64_t qoff = q_base<kD>(p, b, hq);
-    sm90::cp_tile_sw128<T, kQ, kThreads>(sQ + st * kTile, static_cast<const T*>(p.q) + qoff, q0, p.T, qrs);
-    sm90::cp_tile_sw128<T, kQ, kThreads>(sO + st * kTile, static_cast<const T*>(p.dout) + qoff, q0, p.T, qrs);
+    const uint32_t bar = bars + 8 * st;
+    if (threadIdx.x == 0) {
+      asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(kTileTx) : "memory");
+      tma_4d(sQ + st * kTile, &maps.q, q0, hq, b, bar);
+      tma_4d(sO + st * kTile, &maps.dout, q0, hq, b, bar);
+    }
     const int r = threadIdx.x & (kQ - 1), q = q0 + r;
     const int64_t at = (static_cast<int64_t>(b) * p.NH + hq) * p.T + q;
     const bool first = threadIdx.x < kQ;  // lse by the first 128 threads, delta by the others
     cp_async4((first ? lse_s : dl_s) + st * kQ + r, (first ? p.lse_in : p.delta) + at, q < p.T);
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
   };
-  if (n_tiles > 0) issue(0);
   cp_commit();
+  cp_wait<0>();
+  sm90::fence_proxy_async();
+  __syncthreads();  // K, V and the key flags in place; the barriers initialised
+  if (n_tiles > 0) issue(0, 0);
 
   const float sl2 = p.scale * kLog2e;
   const uint64_t dk_rows = sm90::desc_sw128(sK + wg * 64 * 128), dv_rows = sm90::desc_sw128(sV + wg * 64 * 128);
@@ -165,17 +208,17 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
   uint32_t pa[8][4], da[8][4];  // P^T and dS^T as register A fragments
 #pragma unroll
   for (int i = 0; i < 32; ++i) dk[i] = dv[i] = 0.f;
+  // The warpgroups meet once a tile (after writing dS^T), so one may run up to a tile ahead:
+  // tile j + 1 goes into the stage of tile j - 2, which both are done with once thread 0 has
+  // passed tile j - 1's meeting; dS^T alternates between two buffers for the same reason.
   for (int j = 0; j < n_tiles; ++j) {
-    const int st = j & 1;
+    const int st = j % kStages;
+    const uint32_t phase = (j / kStages) & 1;  // the stage's use count, mod 2
     int hq, q0;
     tile(j, hq, q0);
-    cp_wait<0>();
-    sm90::fence_proxy_async();
-    // Tile j landed; every warp is done with tile j - 1: its stage (refilled next) and dS^T.
-    __syncthreads();
-    if (j + 1 < n_tiles) issue(j + 1);
-    cp_commit();
-    const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile;
+    if (j + 1 < n_tiles) issue(j + 1, st + 1 < kStages ? st + 1 : 0);
+    bar_wait(bars + 8 * st, phase);  // tile j landed
+    const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile, sS = sS0 + (j & 1) * 2 * kTile;
     sm90::fence();
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(s, dk_rows + kk * 2, sm90::desc_sw128(q_st) + kk * 2, kk);
@@ -184,8 +227,8 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
     for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(dp, dv_rows + kk * 2, sm90::desc_sw128(o_st) + kk * 2, kk);
     sm90::commit();
     const bool keys_valid = __all_sync(0xffffffffu, kf[wkey + (lane & 15)] != 0);
-    // Interior: the warp's keys valid and visible to the tile's first query.
-    const bool full = keys_valid && causal_ok(p, q0, k0 + wkey + 15);
+    // Interior: the warp's keys valid and visible to the tile's first query, no query past T.
+    const bool full = keys_valid && causal_ok(p, q0, k0 + wkey + 15) && q0 + kQ <= p.T;
     sm90::wait<1>();
     sm90::reg_fence(s);
     if (full) probs<T, false>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
@@ -237,12 +280,55 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p) {
 #endif
 }
 
+// cuTensorMapEncodeTiled from the driver, through the runtime (no link against libcuda).
+using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
+                                 const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
+                                 CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+EncodeTiled encode_tiled() {
+  static const EncodeTiled fn = [] {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess) {
+      cudaGetLastError();
+      return static_cast<EncodeTiled>(nullptr);
+    }
+    return reinterpret_cast<EncodeTiled>(f);
+  }();
+  return fn;
+}
+
+Status check_map(CUresult r, const char* what) {
+  if (r == CUDA_SUCCESS) return Status::ok();
+  return unsupported(std::string("flash attention backward: the TMA descriptor of ") + what +
+                     " was refused (CUresult " + std::to_string(static_cast<int>(r)) + ")");
+}
+
+// Q and dO (either layout) as [B][NH][T][64] in 128 x 64 boxes, 128-byte swizzled.
+Status make_maps(const Params& p, bool bf16, Maps& m) {
+  const EncodeTiled encode = encode_tiled();
+  if (encode == nullptr) return unsupported("flash attention backward: cuTensorMapEncodeTiled is unavailable");
+  const cuuint64_t row = kD * 2, T = p.T, NH = p.NH, B = p.B;
+  const cuuint64_t dims[4] = {kD, T, NH, B};
+  const cuuint64_t strides[3] = {p.tm ? NH * row : row, p.tm ? row : T * row, T * NH * row};
+  const cuuint32_t box[4] = {kD, kQ, 1, 1}, elem[4] = {1, 1, 1, 1};
+  const CUtensorMapDataType ty = bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  for (auto [map, ptr, what] : {std::tuple{&m.q, p.q, "Q"}, std::tuple{&m.dout, p.dout, "dO"}})
+    LW_TRY(check_map(encode(map, ty, 4, const_cast<void*>(ptr), dims, strides, box, elem, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                            CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
+                     what));
+  return Status::ok();
+}
+
 template <typename T>
 Status launch_t(const Params& p, cudaStream_t stream) {
   auto kernel = bwd_sm90_kernel<T>;
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
+  Maps maps;
+  LW_TRY(make_maps(p, std::is_same_v<T, __nv_bfloat16>, maps));
   const unsigned grid = p.B * p.NKV * ((p.Tk + kKeys - 1) / kKeys);  // see block_order
-  kernel<<<grid, kThreads, kSmem, stream>>>(p);
+  kernel<<<grid, kThreads, kSmem, stream>>>(p, maps);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }
