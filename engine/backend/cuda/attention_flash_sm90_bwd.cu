@@ -2,19 +2,20 @@
 // (attention_flash_wgmma.cuh), between the delta and the dQ conversion kernels of
 // attention_flash.cu. One block per 128 keys of a key head, two warpgroups of 64 keys, one
 // block an SM (255 registers a thread); a loop over the query heads sharing the keys and their
-// 128-query tiles (Q, dO, lse and delta in two cp.async stages of 128-byte-swizzled shared
-// memory). Per tile a warpgroup computes, transposed (rows = its keys):
+// 128-query tiles: Q and dO by the TMA unit (128-byte-swizzled boxes), lse and delta by 4-byte
+// copies, into three stages with one transaction barrier each. Per tile a warpgroup computes,
+// transposed (rows = its keys):
 //   S^T = K Q^T and dP^T = V dO^T  (two commit groups: the exponentials of P^T run while dP^T's
 //                                   products still do),
 //   P^T, dS^T = P^T (dP^T - delta) in registers,
 //   dV += P^T dO, dK += dS^T Q     (P^T and dS^T as register A fragments, no shared memory),
 //   dQ = dS K for its 64 queries   (dS^T of both warpgroups through shared memory),
 // and adds dQ into the f32 accumulator with vector reductions: one addition per 128 x 128 tile.
+// The warpgroups meet once a tile (dS^T written), not at a block-wide barrier.
 // Between a product's issue and its wait the code has no branch: ptxas serialises every wgmma
 // of a kernel where one sits there (warning C7518). Measured against this on the H100 and
-// dropped (README): dQ by per-row bulk or TMA tensor reduce-adds, three Q/dO stages, key blocks
-// in clusters of two pre-adding dQ through distributed shared memory, the next tile's copies
-// after the products.
+// dropped (README): dQ by per-row bulk or TMA tensor reduce-adds, key blocks in clusters of two
+// pre-adding dQ through distributed shared memory, the next tile's copies after the products.
 #include <cuda.h>  // CUtensorMap (the encoder comes through the runtime: no libcuda link)
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -35,7 +36,8 @@ namespace {
 constexpr int kD = 64, kKeys = 128, kQ = 128;  // head size; keys a block; queries a tile
 constexpr int kThreads = 256;
 constexpr uint32_t kTile = 128 * 128;          // 128 swizzled rows of 64 elements
-constexpr int kStages = 3;  // Q/dO tiles: the one in use, the next, and the one the slower warpgroup may still read
+// Q/dO tiles: the one in use, the next, and the one the slower warpgroup may still read.
+constexpr int kStages = 3;
 // K, V, the Q and dO stages, dS^T (two buffers of two halves of 64 queries), the lse and delta
 // stages, key flags, the stages' barriers; +1024: the swizzle atoms' alignment.
 constexpr size_t kSmem = 1024 + (2 + 2 * kStages + 4) * kTile + 2 * kStages * kQ * sizeof(float) +
@@ -164,7 +166,7 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
   const int k0 = kb * kKeys, b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
   const int wg = threadIdx.x >> 7, warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31;
   const int wkey = wg * 64 + warp * 16;  // this warp's first key in the block
-  const int64_t koff = k_base<kD>(p, b, hk), qrs = q_rows<kD>(p), krs = k_rows<kD>(p);
+  const int64_t koff = k_base<kD>(p, b, hk), krs = k_rows<kD>(p);
   sm90::cp_tile_sw128<T, kKeys, kThreads>(sK, static_cast<const T*>(p.k) + koff, k0, p.Tk, krs);
   sm90::cp_tile_sw128<T, kKeys, kThreads>(sV, static_cast<const T*>(p.v) + koff, k0, p.Tk, krs);
   for (int i = threadIdx.x; i < kKeys; i += kThreads) {
@@ -209,7 +211,7 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
 #pragma unroll
   for (int i = 0; i < 32; ++i) dk[i] = dv[i] = 0.f;
   // The warpgroups meet once a tile (after writing dS^T), so one may run up to a tile ahead:
-  // tile j + 1 goes into the stage of tile j - 2, which both are done with once thread 0 has
+  // tile j + 1 goes into the stage of tile j - 2, which both are done with once this thread has
   // passed tile j - 1's meeting; dS^T alternates between two buffers for the same reason.
   for (int j = 0; j < n_tiles; ++j) {
     const int st = j % kStages;
