@@ -16,6 +16,7 @@
 
 #include "engine/core/log.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 #include <type_traits>
@@ -581,7 +582,6 @@ Status backward_t(const Params& p, cudaStream_t stream) {
   const unsigned row_blocks = static_cast<unsigned>((rows * kRowThreads + kBlock - 1) / kBlock);
   delta_kernel<T, D><<<row_blocks, kBlock, 0, stream>>>(p, rows);
   LW_CUDA_LAUNCH_CHECK();
-  // With dropout (a Philox draw per element) 16 key rows per warp, or the registers spill.
   // Hopper (sm_90a builds) takes D = 64 without dropout on wgmma (attention_flash_sm90_bwd.cu);
   // LW_ATTN_BWD=mma keeps it on this file's kernel (for side-by-side measurements).
   const bool drop = p.p_drop > 0.f;
@@ -589,22 +589,21 @@ Status backward_t(const Params& p, cudaStream_t stream) {
     const char* e = std::getenv("LW_ATTN_BWD");
     return e != nullptr && std::string(e) == "mma";
   }();
-  bool done = false;
+  bool on_sm90 = false;
   if (D == 64 && !drop && !force_mma && forward_sm90_available()) {
-    // Unsupported: tensors the TMA unit cannot describe (e.g. misaligned); the mma.sync kernel takes them.
     const Status st = backward_sm90(std::is_same_v<T, __nv_bfloat16>, p, stream);
-    if (st.code() != StatusCode::kUnsupported) {
+    on_sm90 = st.code() != StatusCode::kUnsupported;
+    if (on_sm90) {
       LW_TRY(st);
-      done = true;
-    } else {
-      static bool told = false;  // once a process: a slower path, not an error
-      if (!told) log_warn(st.message() + "; the mma.sync backward runs instead");
-      told = true;
+    } else {  // tensors the TMA unit cannot describe (e.g. misaligned): said once, not an error
+      static std::atomic<bool> told{false};
+      if (!told.exchange(true)) log_warn(st.message() + "; the mma.sync backward runs instead");
     }
   }
-  if (done) {
-  } else if constexpr (D == 64) {
-    LW_TRY((drop ? backward_cfg<T, D, 4, 1, 2, true>(p, stream) : backward_cfg<T, D, 4, 2, 2, false>(p, stream)));
+  // With dropout (a Philox draw per element) 16 key rows per warp, or the registers spill.
+  if constexpr (D == 64) {
+    if (!on_sm90)
+      LW_TRY((drop ? backward_cfg<T, D, 4, 1, 2, true>(p, stream) : backward_cfg<T, D, 4, 2, 2, false>(p, stream)));
   } else {
     LW_TRY((drop ? backward_cfg<T, D, 4, 1, 1, true>(p, stream) : backward_cfg<T, D, 4, 1, 1, false>(p, stream)));
   }
