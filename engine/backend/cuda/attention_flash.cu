@@ -267,13 +267,15 @@ __global__ void __launch_bounds__(NW * 32, MINB) fwd_kernel(Params p) {
 }
 
 // delta[row] = sum_d dout[row, d] * out[row, d] for rows (b, h, t) in [B,NH,T] order, and
-// the row's f32 dQ accumulator zeroed; D/8 threads per row, 16-byte loads.
+// the row's f32 dQ accumulator zeroed (and the Hopper backward's work counter); D/8 threads per
+// row, 16-byte loads.
 template <typename T, int D>
 __global__ void delta_kernel(Params p, int64_t rows) {
   constexpr int TPR = D / 8;  // threads per row
   const int64_t row = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / TPR;
   const int c = threadIdx.x % TPR;
   const bool ok = row < rows;  // no early return: the whole warp shuffles below
+  if (p.work != nullptr && blockIdx.x == 0 && threadIdx.x == 0) *p.work = 0;
   float acc = 0.f;
   if (ok) {
     const int64_t bh = row / p.T;
@@ -626,7 +628,7 @@ Status dispatch(DType dtype, const Params& p, int D, bool fwd, cudaStream_t stre
 }
 
 // delta [B*NH*T] f32 first in the workspace, rounded up so the dQ accumulator after it is
-// 16-byte aligned.
+// 16-byte aligned; the work counter last.
 size_t delta_floats(const AttentionShape& s) { return (static_cast<size_t>(s.B) * s.NH * s.T + 3) / 4 * 4; }
 
 void set_dropout(Params& p, const AttentionShape& s) {
@@ -640,7 +642,7 @@ void set_dropout(Params& p, const AttentionShape& s) {
 
 // ============================== launchers ============================================
 size_t backward_workspace_bytes(const AttentionShape& s) {
-  return (delta_floats(s) + static_cast<size_t>(s.B) * s.NH * s.T * s.D) * sizeof(float);
+  return (delta_floats(s) + static_cast<size_t>(s.B) * s.NH * s.T * s.D + 4) * sizeof(float);  // + the work counter
 }
 
 Status forward(DType dtype, void* out, float* lse, const void* q, const void* k, const void* v,
@@ -663,6 +665,7 @@ Status backward(DType dtype, void* dq, void* dk, void* dv, const void* dout, con
   p.q = q; p.k = k; p.v = v; p.out = out; p.dout = dout; p.dq = dq; p.dk = dk; p.dv = dv;
   p.lse_in = lse; p.delta = workspace; p.mask = key_mask;
   p.dq_acc = workspace + delta_floats(s);
+  p.work = reinterpret_cast<int*>(p.dq_acc + static_cast<size_t>(s.B) * s.NH * s.T * s.D);
   p.B = s.B; p.NH = s.NH; p.NKV = s.NKV; p.T = s.T; p.Tk = s.Tk > 0 ? s.Tk : s.T;
   p.causal = s.causal; p.scale = s.scale; p.tm = s.tokens_major;
   set_dropout(p, s);

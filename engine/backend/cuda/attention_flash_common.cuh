@@ -20,6 +20,7 @@ struct Params {
   float* lse_out;
   float* delta;
   float* dq_acc;  // [B*NH, T, D] f32, the fused backward's dQ sum
+  int* work;      // the Hopper backward's next key block to take (zeroed by the delta kernel)
   const int32_t* mask;
   int B, NH, NKV, T, Tk;  // Tk: key length (queries are the last T of Tk positions)
   bool causal;
@@ -57,13 +58,17 @@ __device__ __forceinline__ bool causal_ok(const Params& p, int query, int key) {
 // group the blocks go in rank order, or reversed: causal grids put the blocks with the most
 // work first (the forward's last query blocks, the backward's first key blocks), so that the
 // short ones fill the tail.
-__device__ __forceinline__ void block_order(int n_blocks, int n_heads, bool reversed, int& blk, int& head) {
+// `index` is the block's place in that order (blockIdx.x, or a persistent block's work item).
+__device__ __forceinline__ void block_order(int index, int n_blocks, int n_heads, bool reversed, int& blk, int& head) {
   constexpr int kGroup = 16;
-  const int per = kGroup * n_blocks, grp = static_cast<int>(blockIdx.x) / per;
-  const int r = static_cast<int>(blockIdx.x) - grp * per, size = min(kGroup, n_heads - grp * kGroup);
+  const int per = kGroup * n_blocks, grp = index / per;
+  const int r = index - grp * per, size = min(kGroup, n_heads - grp * kGroup);
   const int rank = r / size;
   head = grp * kGroup + r % size;
   blk = reversed ? n_blocks - 1 - rank : rank;
+}
+__device__ __forceinline__ void block_order(int n_blocks, int n_heads, bool reversed, int& blk, int& head) {
+  block_order(static_cast<int>(blockIdx.x), n_blocks, n_heads, reversed, blk, head);
 }
 
 // The wgmma forward (attention_flash_sm90.cu): D = 64, bf16/f16, no dropout. Available when

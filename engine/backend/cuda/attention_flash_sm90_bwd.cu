@@ -1,9 +1,10 @@
 // The Hopper backward of the fused attention (D = 64, bf16/f16, no dropout) on wgmma
 // (attention_flash_wgmma.cuh), between the delta and the dQ conversion kernels of
-// attention_flash.cu. One block per 128 keys of a key head, two warpgroups of 64 keys, one
-// block an SM (255 registers a thread); a loop over the query heads sharing the keys and their
-// 128-query tiles: Q and dO by the TMA unit (128-byte-swizzled boxes), lse and delta by 4-byte
-// copies, into three stages with one transaction barrier each. Per tile a warpgroup computes,
+// attention_flash.cu. A work item is 128 keys of a key head; one persistent block an SM (two
+// warpgroups of 64 keys, 255 registers a thread) takes items from a counter, and for each
+// loops over the query heads sharing the keys and their 128-query tiles: Q and dO by the TMA
+// unit (128-byte-swizzled boxes), lse and delta by 4-byte copies, into three stages with one
+// transaction barrier each. Per tile a warpgroup computes,
 // transposed (rows = its keys):
 //   S^T = K Q^T and dP^T = V dO^T  (two commit groups: the exponentials of P^T run while dP^T's
 //                                   products still do),
@@ -11,7 +12,10 @@
 //   dV += P^T dO, dK += dS^T Q     (P^T and dS^T as register A fragments, no shared memory),
 //   dQ = dS K for its 64 queries   (dS^T of both warpgroups through shared memory),
 // and adds dQ into the f32 accumulator with vector reductions: one addition per 128 x 128 tile.
-// The warpgroups meet once a tile (dS^T written), not at a block-wide barrier.
+// The warpgroups meet once a tile (dS^T written), not at a block-wide barrier. Tiles are
+// numbered across a block's items, so the next item's first tile is copied during this item's
+// last one, its K and V rows are prefetched to L2 meanwhile, and no block start or end (K/V
+// loads, barrier set-up, the dK/dV stores) stands alone between items.
 // Between a product's issue and its wait the code has no branch: ptxas serialises every wgmma
 // of a kernel where one sits there (warning C7518). Measured against this on the H100 and
 // dropped (README): dQ by per-row bulk or TMA tensor reduce-adds, key blocks in clusters of two
@@ -20,6 +24,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -39,9 +44,10 @@ constexpr uint32_t kTile = 128 * 128;          // 128 swizzled rows of 64 elemen
 // Q/dO tiles: the one in use, the next, and the one the slower warpgroup may still read.
 constexpr int kStages = 3;
 // K, V, the Q and dO stages, dS^T (two buffers of two halves of 64 queries), the lse and delta
-// stages, key flags, the stages' barriers; +1024: the swizzle atoms' alignment.
+// stages, key flags, the next work item (16 bytes), the stages' barriers; +1024: the swizzle
+// atoms' alignment.
 constexpr size_t kSmem = 1024 + (2 + 2 * kStages + 4) * kTile + 2 * kStages * kQ * sizeof(float) +
-                         kKeys * sizeof(int) + kStages * sizeof(uint64_t);
+                         (kKeys + 4) * sizeof(int) + kStages * sizeof(uint64_t);
 constexpr uint32_t kTileTx = 2 * kTile;  // bytes a stage receives from the TMA unit (Q and dO)
 
 struct Maps {  // TMA descriptors: Q and dO as [B][NH][T][64] boxes of 128 rows
@@ -154,131 +160,164 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
   float* lse_s = reinterpret_cast<float*>(smem_raw + (sS0 - raw) + 4 * kTile);  // [kStages][kQ]
   float* dl_s = lse_s + kStages * kQ;                                            // [kStages][kQ]
   int* kf = reinterpret_cast<int*>(dl_s + kStages * kQ);                         // [kKeys]
-  const uint32_t bars = static_cast<uint32_t>(__cvta_generic_to_shared(kf + kKeys));  // [kStages] x 8 bytes
+  // Work items: (key block, key head) in block_order's order; the first one a block's own
+  // index, the next ones taken from the counter. The next item is known one item ahead, so
+  // its first tile's copies go out during this item's last tile, like any next tile's.
+  const int n_kb = (p.Tk + kKeys - 1) / kKeys, n_items = n_kb * p.B * p.NKV, group = p.NH / p.NKV;
+  int* next_s = kf + kKeys;  // the item after the current one (thread 0 takes it)
+  const uint32_t bars = static_cast<uint32_t>(__cvta_generic_to_shared(next_s + 4));  // [kStages] x 8 bytes
   if (threadIdx.x == 0) {
     // Thread 0's arrival with the TMA bytes, and every thread's lse / delta copy.
     for (int i = 0; i < kStages; ++i)
       asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bars + 8 * i), "r"(1 + kThreads));
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
-  int kb, bk;
-  block_order((p.Tk + kKeys - 1) / kKeys, p.B * p.NKV, false, kb, bk);
-  const int k0 = kb * kKeys, b = bk / p.NKV, hk = bk % p.NKV, group = p.NH / p.NKV;
   const int wg = threadIdx.x >> 7, warp = (threadIdx.x >> 5) & 3, lane = threadIdx.x & 31;
   const int wkey = wg * 64 + warp * 16;  // this warp's first key in the block
-  const int64_t koff = k_base<kD>(p, b, hk), krs = k_rows<kD>(p);
-  sm90::cp_tile_sw128<T, kKeys, kThreads>(sK, static_cast<const T*>(p.k) + koff, k0, p.Tk, krs);
-  sm90::cp_tile_sw128<T, kKeys, kThreads>(sV, static_cast<const T*>(p.v) + koff, k0, p.Tk, krs);
-  for (int i = threadIdx.x; i < kKeys; i += kThreads) {
-    const int key = k0 + i;
-    kf[i] = key < p.Tk && (!p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + key] != 0);
-  }
-  const int qstart = p.causal ? max(0, k0 - (p.Tk - p.T)) : 0;  // first query that sees k0
-  const int nq = qstart < p.T ? (p.T - qstart + kQ - 1) / kQ : 0;
-  const int n_tiles = group * nq;
-  auto tile = [&](int j, int& hq, int& q0) {  // tile j: its query head and first query
-    hq = hk * group + j / nq;
-    q0 = qstart + (j % nq) * kQ;
+  struct Item {
+    int k0, b, hk, qstart, nq;  // first key, batch, key head, first query that sees k0, query tiles
   };
-  // Tile j into stage st, by every thread: Q and dO by the TMA unit (thread 0; rows past T come
-  // zero-filled), lse and delta by 4-byte copies (a TMA box would need 16-byte-aligned rows),
-  // each thread's copy completing as an arrival on the stage's barrier.
-  auto issue = [&](int j, int st) {
-    int hq, q0;
-    tile(j, hq, q0);
+  auto item_at = [&](int i) {
+    Item it;
+    int kb, bk;
+    block_order(i, n_kb, p.B * p.NKV, false, kb, bk);
+    it.k0 = kb * kKeys;
+    it.b = bk / p.NKV;
+    it.hk = bk % p.NKV;
+    it.qstart = p.causal ? max(0, it.k0 - (p.Tk - p.T)) : 0;
+    it.nq = it.qstart < p.T ? (p.T - it.qstart + kQ - 1) / kQ : 0;
+    return it;
+  };
+  // Tile j of item `it` into stage st, by every thread: Q and dO by the TMA unit (thread 0; rows
+  // past T come zero-filled), lse and delta by 4-byte copies (a TMA box would need 16-byte-
+  // aligned rows), each thread's copy completing as an arrival on the stage's barrier.
+  auto issue = [&](const Item& it, int j, int st) {
+    const int hq = it.hk * group + j / it.nq, q0 = it.qstart + (j % it.nq) * kQ;
     const uint32_t bar = bars + 8 * st;
     if (threadIdx.x == 0) {
       asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(kTileTx) : "memory");
-      tma_4d(sQ + st * kTile, &maps.q, q0, hq, b, bar);
-      tma_4d(sO + st * kTile, &maps.dout, q0, hq, b, bar);
+      tma_4d(sQ + st * kTile, &maps.q, q0, hq, it.b, bar);
+      tma_4d(sO + st * kTile, &maps.dout, q0, hq, it.b, bar);
     }
     const int r = threadIdx.x & (kQ - 1), q = q0 + r;
-    const int64_t at = (static_cast<int64_t>(b) * p.NH + hq) * p.T + q;
+    const int64_t at = (static_cast<int64_t>(it.b) * p.NH + hq) * p.T + q;
     const bool first = threadIdx.x < kQ;  // lse by the first 128 threads, delta by the others
     cp_async4((first ? lse_s : dl_s) + st * kQ + r, (first ? p.lse_in : p.delta) + at, q < p.T);
     asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
   };
-  cp_commit();
-  cp_wait<0>();
-  sm90::fence_proxy_async();
-  __syncthreads();  // K, V and the key flags in place; the barriers initialised
-  if (n_tiles > 0) issue(0, 0);
 
   const float sl2 = p.scale * kLog2e;
   const uint64_t dk_rows = sm90::desc_sw128(sK + wg * 64 * 128), dv_rows = sm90::desc_sw128(sV + wg * 64 * 128);
   float dk[32], dv[32], s[64], dp[64], dq[32];
   uint32_t pa[8][4], da[8][4];  // P^T and dS^T as register A fragments
-#pragma unroll
-  for (int i = 0; i < 32; ++i) dk[i] = dv[i] = 0.f;
-  // The warpgroups meet once a tile (after writing dS^T), so one may run up to a tile ahead:
-  // tile j + 1 goes into the stage of tile j - 2, which both are done with once this thread has
-  // passed tile j - 1's meeting; dS^T alternates between two buffers for the same reason.
-  for (int j = 0; j < n_tiles; ++j) {
-    const int st = j % kStages;
-    const uint32_t phase = (j / kStages) & 1;  // the stage's use count, mod 2
-    int hq, q0;
-    tile(j, hq, q0);
-    if (j + 1 < n_tiles) issue(j + 1, st + 1 < kStages ? st + 1 : 0);
-    bar_wait(bars + 8 * st, phase);  // tile j landed
-    const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile, sS = sS0 + (j & 1) * 2 * kTile;
-    sm90::fence();
-#pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(s, dk_rows + kk * 2, sm90::desc_sw128(q_st) + kk * 2, kk);
-    sm90::commit();
-#pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(dp, dv_rows + kk * 2, sm90::desc_sw128(o_st) + kk * 2, kk);
-    sm90::commit();
-    const bool keys_valid = __all_sync(0xffffffffu, kf[wkey + (lane & 15)] != 0);
-    // Interior: the warp's keys valid and visible to the tile's first query, no query past T.
-    const bool full = keys_valid && causal_ok(p, q0, k0 + wkey + 15) && q0 + kQ <= p.T;
-    sm90::wait<1>();
-    sm90::reg_fence(s);
-    if (full) probs<T, false>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
-    else probs<T, true>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
-    sm90::wait<0>();
-    sm90::reg_fence(dp);
-    grads<T>(dp, da, s, dl_s + st * kQ);
-    // dS^T rows of this warp into shared memory (swizzled, rows = keys, a half per 64 queries).
-    {
-      const int g = lane >> 2, t4 = lane & 3;
-#pragma unroll
-      for (int kk = 0; kk < 8; ++kk)
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int row = wkey + g + (i & 1) * 8, col = kk * 16 + (i >> 1) * 8 + 2 * t4;
-          asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(sS + (col >> 6) * kTile + sm90::swz(row, col & 63)),
-                       "r"(da[kk][i])
-                       : "memory");
-        }
+  int item = blockIdx.x;
+  int g = 0;                    // tiles begun by this block: stage g % kStages, dS^T buffer g & 1
+  bool first_issued = false;    // the item's first tile already on its way
+  if (threadIdx.x == 0) *next_s = static_cast<int>(gridDim.x) + atomicAdd(p.work, 1);
+  while (item < n_items) {
+    const Item it = item_at(item);
+    const int k0 = it.k0, b = it.b, n_tiles = group * it.nq;
+    const int64_t koff = k_base<kD>(p, b, it.hk), krs = k_rows<kD>(p);
+    sm90::cp_tile_sw128<T, kKeys, kThreads>(sK, static_cast<const T*>(p.k) + koff, k0, p.Tk, krs);
+    sm90::cp_tile_sw128<T, kKeys, kThreads>(sV, static_cast<const T*>(p.v) + koff, k0, p.Tk, krs);
+    for (int i = threadIdx.x; i < kKeys; i += kThreads) {
+      const int key = k0 + i;
+      kf[i] = key < p.Tk && (!p.mask || p.mask[static_cast<int64_t>(b) * p.Tk + key] != 0);
     }
+    cp_commit();
+    cp_wait<0>();
     sm90::fence_proxy_async();
-    sm90::fence();
-#pragma unroll
-    for (int kk = 0; kk < kQ / 16; ++kk) sm90::Wgmma<T>::rs_n64_t(dv, pa[kk], sm90::desc_sw128(o_st) + kk * (16 * 128 >> 4));
-#pragma unroll
-    for (int kk = 0; kk < kQ / 16; ++kk) sm90::Wgmma<T>::rs_n64_t(dk, da[kk], sm90::desc_sw128(q_st) + kk * (16 * 128 >> 4));
-    sm90::commit();
-    sm90::named_sync(1, kThreads);  // dS^T of both warpgroups written
-    // dQ of this warpgroup's 64 queries over the block's 128 keys: A = dS (dS^T read
-    // MN-major), B = K (MN-major).
-    sm90::fence();
-#pragma unroll
-    for (int kk = 0; kk < kKeys / 16; ++kk)
-      sm90::Wgmma<T>::template ss_n64<1, 1>(dq, sm90::desc_sw128(sS + wg * kTile + kk * 16 * 128),
-                                            sm90::desc_sw128(sK + kk * 16 * 128), kk);
-    sm90::commit();
-    sm90::wait<0>();
-    sm90::reg_fence(dq);
-    sm90::reg_fence(dk);
-    sm90::reg_fence(dv);
-#pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {
-      sm90::reg_fence(pa[kk]);
-      sm90::reg_fence(da[kk]);
+    __syncthreads();  // K, V, the key flags and the next item in place (the barriers initialised)
+    const int next = *next_s;
+    const Item nit = item_at(next < n_items ? next : item);
+    if (next < n_items && threadIdx.x < 2 * kKeys && nit.k0 + (threadIdx.x & (kKeys - 1)) < p.Tk) {
+      // The next item's K and V rows towards L2 now, so that its start waits less for them.
+      const int64_t at = k_base<kD>(p, nit.b, nit.hk) + (nit.k0 + (threadIdx.x & (kKeys - 1))) * krs;
+      const T* src = static_cast<const T*>(threadIdx.x < kKeys ? p.k : p.v) + at;
+      asm volatile("prefetch.global.L2 [%0];\n" ::"l"(src));
     }
-    add_dq(p, b * p.NH + hq, q0 + wg * 64 + warp * 16, dq);
+    if (!first_issued && n_tiles > 0) issue(it, 0, g % kStages);
+#pragma unroll
+    for (int i = 0; i < 32; ++i) dk[i] = dv[i] = 0.f;
+    // The warpgroups meet once a tile (after writing dS^T), so one may run up to a tile ahead:
+    // tile g + 1 goes into the stage of tile g - 2, which both are done with once this thread
+    // has passed tile g - 1's meeting; dS^T alternates between two buffers for the same reason.
+    first_issued = false;
+    for (int j = 0; j < n_tiles; ++j, ++g) {
+      const int st = g % kStages;
+      const uint32_t phase = (g / kStages) & 1;  // the stage's use count, mod 2
+      const int hq = it.hk * group + j / it.nq, q0 = it.qstart + (j % it.nq) * kQ;
+      const int st1 = st + 1 < kStages ? st + 1 : 0;
+      if (j + 1 < n_tiles) {
+        issue(it, j + 1, st1);
+      } else if (next < n_items && nit.nq > 0) {
+        issue(nit, 0, st1);
+        first_issued = true;
+      }
+      bar_wait(bars + 8 * st, phase);  // tile g landed
+      const uint32_t q_st = sQ + st * kTile, o_st = sO + st * kTile, sS = sS0 + (g & 1) * 2 * kTile;
+      sm90::fence();
+#pragma unroll
+      for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(s, dk_rows + kk * 2, sm90::desc_sw128(q_st) + kk * 2, kk);
+      sm90::commit();
+#pragma unroll
+      for (int kk = 0; kk < kD / 16; ++kk) sm90::Wgmma<T>::ss_n128(dp, dv_rows + kk * 2, sm90::desc_sw128(o_st) + kk * 2, kk);
+      sm90::commit();
+      const bool keys_valid = __all_sync(0xffffffffu, kf[wkey + (lane & 15)] != 0);
+      // Interior: the warp's keys valid and visible to the tile's first query, no query past T.
+      const bool full = keys_valid && causal_ok(p, q0, k0 + wkey + 15) && q0 + kQ <= p.T;
+      sm90::wait<1>();
+      sm90::reg_fence(s);
+      if (full) probs<T, false>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+      else probs<T, true>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+      sm90::wait<0>();
+      sm90::reg_fence(dp);
+      grads<T>(dp, da, s, dl_s + st * kQ);
+      // dS^T rows of this warp into shared memory (swizzled, rows = keys, a half per 64 queries).
+      {
+        const int gr = lane >> 2, t4 = lane & 3;
+#pragma unroll
+        for (int kk = 0; kk < 8; ++kk)
+#pragma unroll
+          for (int i = 0; i < 4; ++i) {
+            const int row = wkey + gr + (i & 1) * 8, col = kk * 16 + (i >> 1) * 8 + 2 * t4;
+            asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(sS + (col >> 6) * kTile + sm90::swz(row, col & 63)),
+                         "r"(da[kk][i])
+                         : "memory");
+          }
+      }
+      sm90::fence_proxy_async();
+      sm90::fence();
+#pragma unroll
+      for (int kk = 0; kk < kQ / 16; ++kk) sm90::Wgmma<T>::rs_n64_t(dv, pa[kk], sm90::desc_sw128(o_st) + kk * (16 * 128 >> 4));
+#pragma unroll
+      for (int kk = 0; kk < kQ / 16; ++kk) sm90::Wgmma<T>::rs_n64_t(dk, da[kk], sm90::desc_sw128(q_st) + kk * (16 * 128 >> 4));
+      sm90::commit();
+      sm90::named_sync(1, kThreads);  // dS^T of both warpgroups written
+      // dQ of this warpgroup's 64 queries over the block's 128 keys: A = dS (dS^T read
+      // MN-major), B = K (MN-major).
+      sm90::fence();
+#pragma unroll
+      for (int kk = 0; kk < kKeys / 16; ++kk)
+        sm90::Wgmma<T>::template ss_n64<1, 1>(dq, sm90::desc_sw128(sS + wg * kTile + kk * 16 * 128),
+                                              sm90::desc_sw128(sK + kk * 16 * 128), kk);
+      sm90::commit();
+      sm90::wait<0>();
+      sm90::reg_fence(dq);
+      sm90::reg_fence(dk);
+      sm90::reg_fence(dv);
+#pragma unroll
+      for (int kk = 0; kk < 8; ++kk) {
+        sm90::reg_fence(pa[kk]);
+        sm90::reg_fence(da[kk]);
+      }
+      add_dq(p, b * p.NH + hq, q0 + wg * 64 + warp * 16, dq);
+    }
+    store_kv<T>(p, koff, krs, k0 + wkey, dk, dv);
+    __syncthreads();  // K, V, the key flags and next_s free for the next item
+    if (threadIdx.x == 0 && next < n_items) *next_s = static_cast<int>(gridDim.x) + atomicAdd(p.work, 1);
+    item = next;
   }
-  store_kv<T>(p, koff, krs, k0 + wkey, dk, dv);
 #endif
 }
 
@@ -329,7 +368,10 @@ Status launch_t(const Params& p, cudaStream_t stream) {
   LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), kSmem));
   Maps maps;
   LW_TRY(make_maps(p, std::is_same_v<T, __nv_bfloat16>, maps));
-  const unsigned grid = p.B * p.NKV * ((p.Tk + kKeys - 1) / kKeys);  // see block_order
+  // One resident block an SM, each taking key blocks until none are left (the work counter).
+  const int items = p.B * p.NKV * ((p.Tk + kKeys - 1) / kKeys);
+  if (p.work == nullptr) return invalid_argument("flash attention backward: no work counter in the workspace");
+  const unsigned grid = static_cast<unsigned>(std::min(items, sm_count()));
   kernel<<<grid, kThreads, kSmem, stream>>>(p, maps);
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();

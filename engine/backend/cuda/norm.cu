@@ -409,19 +409,6 @@ bool packets_ok(int C, int vec, std::initializer_list<const void*> ptrs) {
   return true;
 }
 
-// Multiprocessors of the current device (cached per device: the backward sizes its grid
-// to one resident wave, so its partial count stays small).
-int sm_count() {
-  static std::atomic<int> cache[64];
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) return 132;
-  int n = cache[dev].load(std::memory_order_relaxed);
-  if (n == 0) {
-    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0) n = 132;
-    cache[dev].store(n, std::memory_order_relaxed);
-  }
-  return n;
-}
 
 // Rows a warp of the register-held forward takes at a time; warps per block, blocks per SM,
 // prefetch and partial storage of the register-held backward. Chosen on an H100 at
