@@ -16,8 +16,10 @@
 // numbered across a block's items, so the next item's first tile is copied during this item's
 // last one, its K and V rows are prefetched to L2 meanwhile, and no block start or end (K/V
 // loads, barrier set-up, the dK/dV stores) stands alone between items.
-// Between a product's issue and its wait the code has no branch: ptxas serialises every wgmma
-// of a kernel where one sits there (warning C7518). Measured against this on the H100 and
+// ptxas serialises every wgmma of the kernel (warnings C7511-C7520) when it cannot tell which
+// commit groups a wait retires, an accumulator is touched while its product may be in flight,
+// or its own warpgroup synchronisation would sit in divergent code: here each tile's products
+// are waited for within the tile, and the branches between issue and wait touch no accumulator. Measured against this on the H100 and
 // dropped (README): dQ by per-row bulk or TMA tensor reduce-adds, key blocks in clusters of two
 // pre-adding dQ through distributed shared memory, the next tile's copies after the products.
 #include <cuda.h>  // CUtensorMap (the encoder comes through the runtime: no libcuda link)
