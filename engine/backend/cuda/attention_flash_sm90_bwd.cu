@@ -76,22 +76,32 @@ __device__ __forceinline__ void bar_wait(uint32_t bar, uint32_t phase) {
                  : "memory");
 }
 
+// Which of a tile's elements probs() has to mask: none (an interior tile), by the causal rule
+// alone (the diagonal tiles of a causal grid without padding: one compare an element), or by
+// every rule (key flags, queries past T, the causal rule, rows whose keys are all masked).
+enum class Masks { kNone, kCausal, kAll };
+
 // P^T of a warp's 16 keys x 128 queries (C layout: s[4i..4i+3] are queries 8i + 2t, +1 of keys
 // g and g + 8), in place and packed into register A fragments; lse per query (natural log) from
 // shared memory. Past T, lse, Q and dO are zero-filled: P^T is 1 there but dO's and dS^T's rows
 // are zero, so nothing reaches dV, dK or dQ.
-template <typename T, bool MASKED>
+template <typename T, Masks M>
 __device__ __forceinline__ void probs(float (&s)[64], uint32_t (&pa)[8][4], const Params& p, const float* lse,
                                       const int* kf, int key0, int k0, int q0, float sl2) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
+  // kCausal: key k0 + kk is visible to query q0 + qi when qi >= kk - (q0 - k0 + Tk - T).
+  const int shift = q0 - k0 + p.Tk - p.T;
 #pragma unroll
   for (int i = 0; i < 64; i += 2) {
     const int qi = (i >> 2) * 8 + 2 * t4;
     const float2 l = *reinterpret_cast<const float2*>(lse + qi);
     float p0 = fast_exp2(fmaf(s[i], sl2, -l.x * kLog2e));
     float p1 = fast_exp2(fmaf(s[i + 1], sl2, -l.y * kLog2e));
-    if constexpr (MASKED) {
-      const int kk = key0 + g + ((i >> 1) & 1) * 8;
+    const int kk = key0 + g + ((i >> 1) & 1) * 8;
+    if constexpr (M == Masks::kCausal) {
+      p0 = qi >= kk - shift ? p0 : 0.f;
+      p1 = qi + 1 >= kk - shift ? p1 : 0.f;
+    } else if constexpr (M == Masks::kAll) {
       p0 = kf[kk] && q0 + qi < p.T && causal_ok(p, q0 + qi, k0 + kk) && l.x != -INFINITY ? p0 : 0.f;
       p1 = kf[kk] && q0 + qi + 1 < p.T && causal_ok(p, q0 + qi + 1, k0 + kk) && l.y != -INFINITY ? p1 : 0.f;
     }
@@ -281,10 +291,13 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
       const bool keys_valid = __all_sync(0xffffffffu, kf[wkey + (lane & 15)] != 0);
       // Interior: the warp's keys valid and visible to the tile's first query, no query past T.
       const bool full = keys_valid && causal_ok(p, q0, k0 + wkey + 15) && q0 + kQ <= p.T;
+      // Otherwise only the causal rule, when no key is padded (then every query's lse is finite).
+      const bool causal_only = keys_valid && q0 + kQ <= p.T && p.mask == nullptr;
       sm90::wait<1>();
       sm90::reg_fence(s);
-      if (full) probs<T, false>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
-      else probs<T, true>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+      if (full) probs<T, Masks::kNone>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+      else if (causal_only) probs<T, Masks::kCausal>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+      else probs<T, Masks::kAll>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
       sm90::wait<0>();
       sm90::reg_fence(dp);
       grads<T>(dp, da, s, dl_s + st * kQ);
