@@ -76,22 +76,32 @@ __device__ __forceinline__ void bar_wait(uint32_t bar, uint32_t phase) {
                  : "memory");
 }
 
+// Which of a tile's elements probs() has to mask: none (an interior tile), by the causal rule
+// alone (the diagonal tiles of a causal grid without padding: one compare an element), or by
+// every rule (key flags, queries past T, the causal rule, rows whose keys are all masked).
+enum class Masks { kNone, kCausal, kAll };
+
 // P^T of a warp's 16 keys x 128 queries (C layout: s[4i..4i+3] are queries 8i + 2t, +1 of keys
 // g and g + 8), in place and packed into register A fragments; lse per query (natural log) from
 // shared memory. Past T, lse, Q and dO are zero-filled: P^T is 1 there but dO's and dS^T's rows
 // are zero, so nothing reaches dV, dK or dQ.
-template <typename T, bool MASKED>
+template <typename T, Masks M>
 __device__ __forceinline__ void probs(float (&s)[64], uint32_t (&pa)[8][4], const Params& p, const float* lse,
                                       const int* kf, int key0, int k0, int q0, float sl2) {
   const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
+  // kCausal: key k0 + kk is visible to query q0 + qi when qi >= kk - (q0 - k0 + Tk - T).
+  const int shift = q0 - k0 + p.Tk - p.T;
 #pragma unroll
   for (int i = 0; i < 64; i += 2) {
     const int qi = (i >> 2) * 8 + 2 * t4;
     const float2 l = *reinterpret_cast<const float2*>(lse + qi);
     float p0 = fast_exp2(fmaf(s[i], sl2, -l.x * kLog2e));
     float p1 = fast_exp2(fmaf(s[i + 1], sl2, -l.y * kLog2e));
-    if constexpr (MASKED) {
-      const int kk = key0 + g + ((i >> 1) & 1) * 8;
+    const int kk = key0 + g + ((i >> 1) & 1) * 8;
+    if constexpr (M == Masks::kCausal) {
+      p0 = qi >= kk - shift ? p0 : 0.f;
+      p1 = qi + 1 >= kk - shift ? p1 : 0.f;
+    } else if constexpr (M == Masks::kAll) {
       p0 = kf[kk] && q0 + qi < p.T && causal_ok(p, q0 + qi, k0 + kk) && l.x != -INFINITY ? p0 : 0.f;
       p1 = kf[kk] && q0 + qi + 1 < p.T && causal_ok(p, q0 + qi + 1, k0 + kk) && l.y != -INFINITY ? p1 : 0.f;
     }
@@ -114,23 +124,36 @@ __device__ __forceinline__ void grads(float (&dp)[64], uint32_t (&da)[8][4], con
   }
 }
 
-// The warp's dK (scaled) and dV rows, from the accumulators (rows = keys).
+// The warpgroup's 64 dK (scaled) and dV rows (keys k0 + 64 wg ..), from the accumulators
+// (rows = keys) through a free 32 KB of shared memory (dK then dV, 128-byte-swizzled rows), so
+// that they leave in 16-byte stores of whole rows: the accumulators' 4-byte pieces, stored
+// directly, kept the load/store unit throttled (ncu) behind the last tile's dQ reductions.
 template <typename T>
-__device__ __forceinline__ void store_kv(const Params& p, int64_t koff, int64_t krs, int key0,
+__device__ __forceinline__ void store_kv(const Params& p, int64_t koff, int64_t krs, int k0, uint32_t stage,
                                          const float (&dk)[32], const float (&dv)[32]) {
-  const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
-  T* dkp = static_cast<T*>(p.dk) + koff;
-  T* dvp = static_cast<T*>(p.dv) + koff;
+  const int lane = threadIdx.x & 31, g = lane >> 2, t4 = lane & 3, wg = threadIdx.x >> 7;
+  const int wrow = wg * 64 + ((threadIdx.x >> 5) & 3) * 16;  // the warp's first row (key - k0)
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int key = key0 + g + r * 8;
-    if (key >= p.Tk) continue;
+  for (int r = 0; r < 2; ++r)
 #pragma unroll
     for (int dt = 0; dt < kD / 8; ++dt) {
-      const int64_t off = key * krs + dt * 8 + 2 * t4;
-      *reinterpret_cast<uint32_t*>(dkp + off) = Mma<T>::pack(dk[4 * dt + 2 * r] * p.scale, dk[4 * dt + 2 * r + 1] * p.scale);
-      *reinterpret_cast<uint32_t*>(dvp + off) = Mma<T>::pack(dv[4 * dt + 2 * r], dv[4 * dt + 2 * r + 1]);
+      const uint32_t at = sm90::swz(wrow + g + r * 8, dt * 8 + 2 * t4);
+      asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(stage + at),
+                   "r"(Mma<T>::pack(dk[4 * dt + 2 * r] * p.scale, dk[4 * dt + 2 * r + 1] * p.scale)));
+      asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(stage + kTile + at),
+                   "r"(Mma<T>::pack(dv[4 * dt + 2 * r], dv[4 * dt + 2 * r + 1])));
     }
+  sm90::named_sync(2 + wg, 128);  // the warpgroup's rows staged
+  const int t = threadIdx.x & 127;
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {  // 2 matrices x 64 rows x 8 chunks of 16 bytes, 8 a thread
+    const int idx = t + i * 128, m = idx >> 9, row = wg * 64 + ((idx & 511) >> 3), c = idx & 7;
+    uint4 v;
+    asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+                 : "r"(stage + m * kTile + sm90::swz(row, c * 8)));
+    if (k0 + row < p.Tk)
+      *reinterpret_cast<uint4*>(static_cast<T*>(m ? p.dv : p.dk) + koff + (k0 + row) * krs + c * 8) = v;
   }
 }
 
@@ -268,10 +291,13 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
       const bool keys_valid = __all_sync(0xffffffffu, kf[wkey + (lane & 15)] != 0);
       // Interior: the warp's keys valid and visible to the tile's first query, no query past T.
       const bool full = keys_valid && causal_ok(p, q0, k0 + wkey + 15) && q0 + kQ <= p.T;
+      // Otherwise only the causal rule, when no key is padded (then every query's lse is finite).
+      const bool causal_only = keys_valid && q0 + kQ <= p.T && p.mask == nullptr;
       sm90::wait<1>();
       sm90::reg_fence(s);
-      if (full) probs<T, false>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
-      else probs<T, true>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+      if (full) probs<T, Masks::kNone>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+      else if (causal_only) probs<T, Masks::kCausal>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
+      else probs<T, Masks::kAll>(s, pa, p, lse_s + st * kQ, kf, wkey, k0, q0, sl2);
       sm90::wait<0>();
       sm90::reg_fence(dp);
       grads<T>(dp, da, s, dl_s + st * kQ);
@@ -315,7 +341,9 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
       }
       add_dq(p, b * p.NH + hq, q0 + wg * 64 + warp * 16, dq);
     }
-    store_kv<T>(p, koff, krs, k0 + wkey, dk, dv);
+    // dS^T's buffer g & 1 is free: its last reader, tile g - 2's dQ, finished in both
+    // warpgroups before tile g - 1's meeting (the last tile used the other one).
+    store_kv<T>(p, koff, krs, k0, sS0 + (g & 1) * 2 * kTile, dk, dv);
     __syncthreads();  // K, V, the key flags and next_s free for the next item
     if (threadIdx.x == 0 && next < n_items) *next_s = static_cast<int>(gridDim.x) + atomicAdd(p.work, 1);
     item = next;

@@ -106,6 +106,9 @@ class TestCudaAttention : public QObject {
         {1, 4, 2, 300, 64, true, false, false, 0},  {2, 2, 1, 300, 64, false, true, false, 0},
         // More than 16 heads: the blocks go in groups of 16 heads, the last group partial.
         {3, 7, 7, 130, 64, true, false, false, 0},  {2, 12, 4, 200, 64, false, true, false, 0},
+        // Causal with more keys than queries and whole 128-query tiles: the Hopper backward's
+        // diagonal tiles masked by the causal rule alone, shifted by Tk - T.
+        {1, 2, 2, 160, 64, true, false, false, 200},
     };
     for (DType t : {DType::kF32, DType::kBF16, DType::kF16})
       for (const Case& c : cases)
