@@ -15,7 +15,8 @@
 // The warpgroups meet once a tile (dS^T written), not at a block-wide barrier. Tiles are
 // numbered across a block's items, so the next item's first tile is copied during this item's
 // last one, its K and V rows are prefetched to L2 meanwhile, and no block start or end (K/V
-// loads, barrier set-up, the dK/dV stores) stands alone between items.
+// loads, barrier set-up, the dK/dV stores) stands alone between items. An item's dK and dV
+// leave through a free dS^T buffer, in 16-byte stores of whole rows.
 // ptxas serialises every wgmma of the kernel (warnings C7511-C7520) when it cannot tell which
 // commit groups a wait retires, an accumulator is touched while its product may be in flight,
 // or its own warpgroup synchronisation would sit in divergent code: here each tile's products
