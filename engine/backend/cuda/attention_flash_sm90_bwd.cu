@@ -214,11 +214,16 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
     it.nq = it.qstart < p.T ? (p.T - it.qstart + kQ - 1) / kQ : 0;
     return it;
   };
+  auto tile_at = [&](const Item& it, int j, int& hq, int& q0) {  // tile j's query head and first query
+    hq = it.hk * group + j / it.nq;
+    q0 = it.qstart + (j % it.nq) * kQ;
+  };
   // Tile j of item `it` into stage st, by every thread: Q and dO by the TMA unit (thread 0; rows
   // past T come zero-filled), lse and delta by 4-byte copies (a TMA box would need 16-byte-
   // aligned rows), each thread's copy completing as an arrival on the stage's barrier.
   auto issue = [&](const Item& it, int j, int st) {
-    const int hq = it.hk * group + j / it.nq, q0 = it.qstart + (j % it.nq) * kQ;
+    int hq, q0;
+    tile_at(it, j, hq, q0);
     const uint32_t bar = bars + 8 * st;
     if (threadIdx.x == 0) {
       asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(kTileTx) : "memory");
@@ -272,7 +277,8 @@ __global__ void __launch_bounds__(kThreads, 1) bwd_sm90_kernel(Params p, const _
     for (int j = 0; j < n_tiles; ++j, ++g) {
       const int st = g % kStages;
       const uint32_t phase = (g / kStages) & 1;  // the stage's use count, mod 2
-      const int hq = it.hk * group + j / it.nq, q0 = it.qstart + (j % it.nq) * kQ;
+      int hq, q0;
+      tile_at(it, j, hq, q0);
       const int st1 = st + 1 < kStages ? st + 1 : 0;
       if (j + 1 < n_tiles) {
         issue(it, j + 1, st1);
