@@ -21,7 +21,8 @@ namespace {
 using namespace detail;
 
 constexpr int kMinChunk = 64;  // keys per attention block: the scratch is sized for this
-constexpr int kAttnThreads = 128;
+constexpr int kAttnThreads = 128;   // threads of an attention block at least (one a key above)
+constexpr int kMaxAttnThreads = 384;  // the largest chunk: one thread a key, registers held
 constexpr int kMaxCluster = 8;  // the portable cluster size: chunks a cluster combines
 constexpr int kArgmaxThreads = 256;
 constexpr int kArgmaxSlice = 1024;  // logits per argmax block (4 per thread)
@@ -86,8 +87,8 @@ __device__ __forceinline__ void cluster_store(uint32_t addr, float v) {
 // computed, so after the wait the chain is q (one L2 round trip), the block reductions, the
 // values, and the partials' hand-over (the cluster barrier, or a fence, the counter and one
 // more round trip).
-template <typename T, int AV>
-__global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride,
+template <typename T, int AV, int PK>
+__global__ void __launch_bounds__(kMaxAttnThreads) attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride,
                                  const int32_t* positions, int NH, int NKV, int D, int chunk,
                                  int nsplit, int preload, int cluster, float scale, float theta,
                                  float* part, int* counters, float* out, uint64_t* trace) {
@@ -122,7 +123,7 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   T* kb = kc + static_cast<int64_t>(b) * seq_stride + kvh * D;
   T* vb = vc + static_cast<int64_t>(b) * seq_stride + kvh * D;
   // This thread's key row (one thread per key).
-  constexpr int kMaxPk = 16;  // key packets held (D <= 16 * AV)
+  constexpr int kMaxPk = PK;  // key packets held (D <= PK * AV)
   const int npk = D / AV;
   const bool held = preload && AV > 1 && npk <= kMaxPk && static_cast<int>(threadIdx.x) < n &&
                     j0 + static_cast<int>(threadIdx.x) != pos;
@@ -137,7 +138,9 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   // This thread's value packets: columns [g * AV, g * AV + AV) of keys kgi, kgi + kg, ...
   const int dg = D / AV, kg = max(1, static_cast<int>(blockDim.x) / dg);
   const int g0 = static_cast<int>(threadIdx.x) % dg, kg0 = static_cast<int>(threadIdx.x) / dg;
-  constexpr int kMaxPv = 8;  // value packets held (128-key chunks over 16 key groups)
+  // Value packets held: D / AV of them with a thread a key (8 for D = 64); none beside 16
+  // key packets (D = 128), which leave no registers for them at kMaxAttnThreads threads.
+  constexpr int kMaxPv = PK <= 8 ? 8 : 1;
   const bool vheld = preload && AV > 1 && kg0 < kg && (n + kg - 1) / kg <= kMaxPv;
   Packet<T> vreg[kMaxPv];
   if (vheld) {
@@ -227,6 +230,10 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   const float l = block_sum(lsum, red_scratch);  // its barriers publish pr
   float* mine = part + ((static_cast<int64_t>(b) * NH + h) * nsplit + s) * (D + 2);
   float* red = pr + chunk;
+  // Rows of red to sum per column: with 32 / dg key groups a warp (every thread one (group,
+  // column packet) item), the warp sums its groups by shuffles and leaves one row.
+  const int warp_groups = 32 % dg == 0 && dg * kg == static_cast<int>(blockDim.x) ? 32 / dg : 1;
+  const int rows = warp_groups > 1 ? static_cast<int>(blockDim.x) / 32 : kg;
   for (int t = threadIdx.x; t < dg * kg; t += blockDim.x) {
     const int g = t % dg, kgi = t / dg;
     float acc[AV];
@@ -263,8 +270,18 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
         }
       }
     }
+    if (warp_groups > 1) {  // the warp's key groups summed in registers: one row a warp
 #pragma unroll
-    for (int e = 0; e < AV; ++e) red[kgi * D + g * AV + e] = acc[e];
+      for (int e = 0; e < AV; ++e)
+        for (int o = dg; o < 32; o <<= 1) acc[e] += __shfl_xor_sync(0xffffffffu, acc[e], o);
+      if ((threadIdx.x & 31) < dg) {
+#pragma unroll
+        for (int e = 0; e < AV; ++e) red[(threadIdx.x >> 5) * D + g * AV + e] = acc[e];
+      }
+    } else {
+#pragma unroll
+      for (int e = 0; e < AV; ++e) red[kgi * D + g * AV + e] = acc[e];
+    }
   }
   __syncthreads();
   // A sequence whose keys fit one chunk has nothing to combine: its output directly.
@@ -277,7 +294,7 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     cluster_wait();
     for (int d = threadIdx.x; d < D; d += blockDim.x) {
       float acc = 0.f;
-      for (int k = 0; k < kg; ++k) acc += red[k * D + d];
+      for (int k = 0; k < rows; ++k) acc += red[k * D + d];
       cluster_store(slot + 4 * (2 + d), acc);
     }
     if (threadIdx.x == 0) cluster_store(slot, m), cluster_store(slot + 4, l);
@@ -303,7 +320,7 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   }
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     float acc = 0.f;
-    for (int k = 0; k < kg; ++k) acc += red[k * D + d];
+    for (int k = 0; k < rows; ++k) acc += red[k * D + d];
     if (alone)
       out[static_cast<int64_t>(b) * NH * D + h * D + d] = acc / l;
     else
@@ -465,16 +482,19 @@ Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int3
   return Status::ok();
 }
 
-int attention_chunk() {
-  // 128 by default (one key a thread, all held in registers before the wait: TinyLlama
-  // 935.9 tok/s against 916.6-920.0 with 64, 913.3 with 256 and 899.6 with 512 on the H100);
-  // LW_DECODE_ATTN_CHUNK=64|256|512 picks another.
-  static const int chunk = [] {
+int attention_chunk(int P) {
+  // One block a head while the cache fits kMaxAttnThreads keys (one key a thread, all held
+  // in registers before the wait), so that no partials are combined: the cache rounded up to
+  // whole warp pairs, at least 128 keys. Longer caches go in chunks of kMaxAttnThreads.
+  // LW_DECODE_ATTN_CHUNK=64|128|256|512 forces a chunk (128 was the default before, measured
+  // on the H100 against 64, 256 and 512 with 128 threads a block).
+  static const int forced = [] {
     const char* v = std::getenv("LW_DECODE_ATTN_CHUNK");
     const int c = v ? std::atoi(v) : 0;
-    return c == kMinChunk || c == 256 || c == 512 ? c : 128;
+    return c == kMinChunk || c == 128 || c == 256 || c == kMaxAttnThreads ? c : 0;
   }();
-  return chunk;
+  if (forced) return forced;
+  return std::clamp((std::max(P, 1) + 63) / 64 * 64, kAttnThreads, kMaxAttnThreads);
 }
 
 size_t attention_scratch_floats(int B, int NH, int D, int P) {
@@ -507,7 +527,8 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
   LW_CHECK(NKV >= 1 && NH % NKV == 0 && D >= 2 && D % 2 == 0 && D <= 2 * kAttnThreads,
            "decode attention: bad head layout (head size must be even and at most " +
                std::to_string(2 * kAttnThreads) + ")");
-  const int chunk = attention_chunk();
+  const int chunk = attention_chunk(P);
+  const int threads = std::max(kAttnThreads, chunk);  // one a key (kAttnThreads for 64)
   // LW_DECODE_ATTN_PRELOAD=0: no key / value fetch before the wait (to measure what it gains).
   static const int preload = [] {
     const char* v = std::getenv("LW_DECODE_ATTN_PRELOAD");
@@ -522,11 +543,13 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
   LW_DISPATCH_FLOAT(dtype, "decode attention", {
     constexpr int kAv = 16 / sizeof(T);
     const int av = D % kAv == 0 ? kAv : 1;
-    const int dg = D / av, kg = std::max(1, kAttnThreads / dg);
+    const int dg = D / av, kg = std::max(1, threads / dg);
     const size_t smem = (3 * D + chunk + kg * D + (cluster > 1 ? nsplit * (D + 2) : 0)) * sizeof(float);
-    auto* kernel = av == kAv ? attention_kernel<T, kAv> : attention_kernel<T, 1>;
+    auto* kernel = av != kAv         ? attention_kernel<T, 1, 8>
+                   : D / kAv <= 8    ? attention_kernel<T, kAv, 8>
+                                     : attention_kernel<T, kAv, 16>;
     LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
-    LW_TRY(launch_dependent_clustered(cluster, kernel, grid, kAttnThreads, smem, stream, qkv, ldq,
+    LW_TRY(launch_dependent_clustered(cluster, kernel, grid, threads, smem, stream, qkv, ldq,
                                       static_cast<T*>(k_cache), static_cast<T*>(v_cache),
                                       seq_stride, positions, NH, NKV, D, chunk, nsplit, preload,
                                       cluster > 1 ? 1 : 0, scale, theta, scratch,
