@@ -22,7 +22,7 @@ using namespace detail;
 
 constexpr int kMinChunk = 64;  // keys per attention block: the scratch is sized for this
 constexpr int kAttnThreads = 128;   // threads of an attention block at least (one a key above)
-constexpr int kMaxAttnThreads = 384;  // the largest chunk: one thread a key, registers held
+constexpr int kMaxAttnThreads = 384;  // the largest chunk (one thread a key; <= 80 registers)
 constexpr int kMaxCluster = 8;  // the portable cluster size: chunks a cluster combines
 constexpr int kArgmaxThreads = 256;
 constexpr int kArgmaxSlice = 1024;  // logits per argmax block (4 per thread)
@@ -73,27 +73,42 @@ __device__ __forceinline__ void cluster_store(uint32_t addr, float v) {
 #endif
 }
 
+// Issues a 16-byte copy global -> shared that completes at cp_async_wait_all (Ampere+).
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
+  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(gmem) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+__device__ __forceinline__ void cp_async_wait_all() {
+  asm volatile("cp.async.wait_all;\n" ::: "memory");
+}
+
 // Block (chunk s, query head h, sequence b) over up to `chunk` cached keys. The chunk holding
 // the new position takes its key and value from qkv (rotated here, rounded to the cache
 // dtype), and the group's first head stores them in the cache. Each block computes
-// [m, l, o(D)] of its chunk; with `cluster` (the head's chunks one thread block cluster)
-// it stores them in the first block's shared memory, which combines them after the cluster
-// barrier; else it leaves them in `part` and the last block of (b, h) to finish (a counter,
-// reset after use) combines. Either way one launch does append, attention and combine.
+// [m, l, o(D)] of its chunk; a sequence whose keys fit one chunk writes o / l directly; else
+// with `cluster` (the head's chunks one thread block cluster) it stores them in the first
+// block's shared memory, which combines them after the cluster barrier; else it leaves them
+// in `part` and the last block of (b, h) to finish (a counter, reset after use) combines.
+// Either way one launch does append, attention and combine.
 // AV: elements per 16-byte cache load (1 when D is not a multiple of it). Scores take one
 // thread per key and values one thread per (AV columns, key group).
 // Everything that does not depend on the q/k/v GEMV happens before the wait on it: the
-// thread's cached key row and value packets are loaded into registers and its rotary angle
-// computed, so after the wait the chain is q (one L2 round trip), the block reductions, the
-// values, and the partials' hand-over (the cluster barrier, or a fence, the counter and one
-// more round trip).
-template <typename T, int AV, int PK>
-__global__ void __launch_bounds__(kMaxAttnThreads) attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride,
-                                 const int32_t* positions, int NH, int NKV, int D, int chunk,
-                                 int nsplit, int preload, int cluster, float scale, float theta,
-                                 float* part, int* counters, float* out, uint64_t* trace) {
-  // q [D], k_new [D], v_new [D], p [chunk], red [kg][D], and with `cluster` the chunks'
-  // partials [nsplit][2 + D] (filled by the cluster's blocks in its first block's memory)
+// chunk's cached keys and values are copied into shared memory (cp.async: no registers held,
+// so that a block of a thread a key stays small enough to be resident beside the GEMV's
+// blocks, and copies early) and the thread's rotary angle computed, so after the wait the
+// chain is q (one L2 round trip), the block reductions, the values, and for split chunks the
+// partials' hand-over (the cluster barrier, or a fence, the counter and one more round trip).
+template <typename T, int AV>
+__global__ void __launch_bounds__(kMaxAttnThreads, 2) attention_kernel(
+    const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride, const int32_t* positions, int NH,
+    int NKV, int D, int chunk, int nsplit, int preload, int cluster, float scale, float theta,
+    float* part, int* counters, float* out, uint64_t* trace) {
+  // q [D], k_new [D], v_new [D], p [chunk], red [kg][D], with `cluster` the chunks' partials
+  // [nsplit][2 + D] (filled by the cluster's blocks in its first block's memory), then (16-byte
+  // aligned) the staged keys and values [chunk][rs] each (attention_smem_bytes).
   extern __shared__ float sm[];
   float* q = sm;
   float* k_new = sm + D;
@@ -122,35 +137,23 @@ __global__ void __launch_bounds__(kMaxAttnThreads) attention_kernel(const float*
   const bool has_new = pos < j0 + chunk;
   T* kb = kc + static_cast<int64_t>(b) * seq_stride + kvh * D;
   T* vb = vc + static_cast<int64_t>(b) * seq_stride + kvh * D;
-  // This thread's key row (one thread per key).
-  constexpr int kMaxPk = PK;  // key packets held (D <= PK * AV)
-  const int npk = D / AV;
-  const bool held = preload && AV > 1 && npk <= kMaxPk && static_cast<int>(threadIdx.x) < n &&
-                    j0 + static_cast<int>(threadIdx.x) != pos;
-  Packet<T> kreg[kMaxPk];
-  if (held) {
-    const Packet<T>* kr =
-        reinterpret_cast<const Packet<T>*>(kb + static_cast<int64_t>(j0 + threadIdx.x) * KV);
-#pragma unroll
-    for (int u = 0; u < kMaxPk; ++u)
-      if (u < npk) kreg[u] = kr[u];
-  }
-  // This thread's value packets: columns [g * AV, g * AV + AV) of keys kgi, kgi + kg, ...
   const int dg = D / AV, kg = max(1, static_cast<int>(blockDim.x) / dg);
-  const int g0 = static_cast<int>(threadIdx.x) % dg, kg0 = static_cast<int>(threadIdx.x) / dg;
-  // Value packets held: D / AV of them with a thread a key (8 for D = 64); none beside 16
-  // key packets (D = 128), which leave no registers for them at kMaxAttnThreads threads.
-  constexpr int kMaxPv = PK <= 8 ? 8 : 1;
-  const bool vheld = preload && AV > 1 && kg0 < kg && (n + kg - 1) / kg <= kMaxPv;
-  Packet<T> vreg[kMaxPv];
-  if (vheld) {
-#pragma unroll
-    for (int u = 0; u < kMaxPv; ++u) {
-      const int j = kg0 + u * kg;
-      if (j < n && j0 + j != pos)
-        vreg[u] = *reinterpret_cast<const Packet<T>*>(vb + static_cast<int64_t>(j0 + j) * KV +
-                                                      g0 * AV);
+  // The chunk's keys and values into shared memory, rows padded by 16 bytes (a thread's key
+  // row and a warp's value rows then fall on distinct banks). The new position's row is
+  // copied as the cache holds it now and not used (k_new / v_new are).
+  const bool staged = preload && AV > 1;
+  const int rs = D + 16 / static_cast<int>(sizeof(T));
+  const int stage_at = (3 * D + chunk + kg * D + (cluster ? nsplit * (D + 2) : 0) + 3) / 4 * 4;
+  T* ks = reinterpret_cast<T*>(sm + stage_at);
+  T* vs = ks + static_cast<int64_t>(chunk) * rs;
+  if (staged) {
+    for (int i = threadIdx.x; i < n * dg; i += blockDim.x) {
+      const int j = i / dg, c = (i - j * dg) * AV;
+      const int64_t at = static_cast<int64_t>(j0 + j) * KV + c;
+      cp_async16(ks + j * rs + c, kb + at);
+      cp_async16(vs + j * rs + c, vb + at);
     }
+    cp_async_commit();
   }
   // Rotary angle of column pair (i, i + D/2), i = this thread (D <= 2 * blockDim.x, checked
   // by the launcher): transformers' f32 inv_freq and angle.
@@ -187,18 +190,20 @@ __global__ void __launch_bounds__(kMaxAttnThreads) attention_kernel(const float*
       }
     }
   }
+  if (staged) cp_async_wait_all();
   __syncthreads();
   for (int j = threadIdx.x; j < n; j += blockDim.x) {
     float dot = 0.f;
     if (j0 + j == pos) {
       for (int d = 0; d < D; ++d) dot += q[d] * k_new[d];
-    } else if (held && j == static_cast<int>(threadIdx.x)) {
+    } else if (staged) {
       if constexpr (AV > 1) {
+        const T* kr = ks + j * rs;
+#pragma unroll 8
+        for (int u = 0; u < dg; ++u) {
+          const Packet<T> pk = *reinterpret_cast<const Packet<T>*>(kr + u * AV);
 #pragma unroll
-        for (int u = 0; u < kMaxPk; ++u) {
-          if (u >= npk) break;
-#pragma unroll
-          for (int e = 0; e < AV; ++e) dot += q[u * AV + e] * to_f(kreg[u].v[e]);
+          for (int e = 0; e < AV; ++e) dot += q[u * AV + e] * to_f(pk.v[e]);
         }
       }
     } else {
@@ -239,16 +244,19 @@ __global__ void __launch_bounds__(kMaxAttnThreads) attention_kernel(const float*
     float acc[AV];
 #pragma unroll
     for (int e = 0; e < AV; ++e) acc[e] = 0.f;
-    if (vheld && t == static_cast<int>(threadIdx.x)) {
+    if (staged) {
       if constexpr (AV > 1) {
-#pragma unroll
-        for (int u = 0; u < kMaxPv; ++u) {
-          const int j = kgi + u * kg;
-          if (j >= n) break;
+#pragma unroll 4
+        for (int j = kgi; j < n; j += kg) {
           const float pj = pr[j];
+          if (j0 + j == pos) {
 #pragma unroll
-          for (int e = 0; e < AV; ++e)
-            acc[e] += pj * (j0 + j == pos ? v_new[g * AV + e] : to_f(vreg[u].v[e]));
+            for (int e = 0; e < AV; ++e) acc[e] += pj * v_new[g * AV + e];
+          } else {
+            const Packet<T> pk = *reinterpret_cast<const Packet<T>*>(vs + j * rs + g * AV);
+#pragma unroll
+            for (int e = 0; e < AV; ++e) acc[e] += pj * to_f(pk.v[e]);
+          }
         }
       }
     } else {
@@ -483,8 +491,8 @@ Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int3
 }
 
 int attention_chunk(int P) {
-  // One block a head while the cache fits kMaxAttnThreads keys (one key a thread, all held
-  // in registers before the wait), so that no partials are combined: the cache rounded up to
+  // One block a head while the cache fits kMaxAttnThreads keys (one key a thread, keys and
+  // values staged in shared memory before the wait), so that no partials are combined: the cache rounded up to
   // whole warp pairs, at least 128 keys. Longer caches go in chunks of kMaxAttnThreads.
   // LW_DECODE_ATTN_CHUNK=64|128|256|512 forces a chunk (128 was the default before, measured
   // on the H100 against 64, 256 and 512 with 128 threads a block).
@@ -544,10 +552,10 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
     constexpr int kAv = 16 / sizeof(T);
     const int av = D % kAv == 0 ? kAv : 1;
     const int dg = D / av, kg = std::max(1, threads / dg);
-    const size_t smem = (3 * D + chunk + kg * D + (cluster > 1 ? nsplit * (D + 2) : 0)) * sizeof(float);
-    auto* kernel = av != kAv         ? attention_kernel<T, 1, 8>
-                   : D / kAv <= 8    ? attention_kernel<T, kAv, 8>
-                                     : attention_kernel<T, kAv, 16>;
+    const size_t floats = (3 * D + chunk + kg * D + (cluster > 1 ? nsplit * (D + 2) : 0) + 3) / 4 * 4;
+    const size_t staged = preload && av == kAv ? 2 * size_t(chunk) * (D + kAv) * sizeof(T) : 0;
+    const size_t smem = floats * sizeof(float) + staged;
+    auto* kernel = av == kAv ? attention_kernel<T, kAv> : attention_kernel<T, 1>;
     LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
     LW_TRY(launch_dependent_clustered(cluster, kernel, grid, threads, smem, stream, qkv, ldq,
                                       static_cast<T*>(k_cache), static_cast<T*>(v_cache),
