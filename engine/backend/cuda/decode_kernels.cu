@@ -101,8 +101,8 @@ __device__ __forceinline__ void cp_async_wait_all() {
 // blocks, and copies early) and the thread's rotary angle computed, so after the wait the
 // chain is q (one L2 round trip), the block reductions, the values, and for split chunks the
 // partials' hand-over (the cluster barrier, or a fence, the counter and one more round trip).
-template <typename T, int AV>
-__global__ void __launch_bounds__(kMaxAttnThreads, 2) attention_kernel(
+template <typename T, int AV, int MAXT>
+__global__ void __launch_bounds__(MAXT, 2) attention_kernel(
     const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride, const int32_t* positions, int NH,
     int NKV, int D, int chunk, int nsplit, int preload, int cluster, float scale, float theta,
     float* part, int* counters, float* out, uint64_t* trace) {
@@ -536,7 +536,14 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
            "decode attention: bad head layout (head size must be even and at most " +
                std::to_string(2 * kAttnThreads) + ")");
   const int chunk = attention_chunk(P);
-  const int threads = std::max(kAttnThreads, chunk);  // one a key (kAttnThreads for 64)
+  // Threads of a block: one a key up to LW_DECODE_ATTN_THREADS (128, 256 or 384; 256 by
+  // default), so that two blocks' registers fit an SM (a block beside a GEMV block).
+  static const int max_threads = [] {
+    const char* v = std::getenv("LW_DECODE_ATTN_THREADS");
+    const int t = v ? std::atoi(v) : 0;
+    return t == kAttnThreads || t == kMaxAttnThreads ? t : 256;
+  }();
+  const int threads = std::max(kAttnThreads, std::min(chunk, max_threads));
   // LW_DECODE_ATTN_PRELOAD=0: no key / value fetch before the wait (to measure what it gains).
   static const int preload = [] {
     const char* v = std::getenv("LW_DECODE_ATTN_PRELOAD");
@@ -555,7 +562,10 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
     const size_t floats = (3 * D + chunk + kg * D + (cluster > 1 ? nsplit * (D + 2) : 0) + 3) / 4 * 4;
     const size_t staged = preload && av == kAv ? 2 * size_t(chunk) * (D + kAv) * sizeof(T) : 0;
     const size_t smem = floats * sizeof(float) + staged;
-    auto* kernel = av == kAv ? attention_kernel<T, kAv> : attention_kernel<T, 1>;
+    auto* kernel = threads > 256 ? (av == kAv ? attention_kernel<T, kAv, kMaxAttnThreads>
+                                              : attention_kernel<T, 1, kMaxAttnThreads>)
+                                 : (av == kAv ? attention_kernel<T, kAv, 256>
+                                              : attention_kernel<T, 1, 256>);
     LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
     LW_TRY(launch_dependent_clustered(cluster, kernel, grid, threads, smem, stream, qkv, ldq,
                                       static_cast<T*>(k_cache), static_cast<T*>(v_cache),
