@@ -1,10 +1,11 @@
 // Single-token decode kernels besides the GEMV (decode_gemv.cu; see decode_kernels.h):
 // the embedding, attention and greedy argmax of a decode step.
-// Attention (rotary and the cache append included) splits the cached keys into 64-position
-// chunks over many blocks and the last block of each head combines the partial softmaxes
-// (flash-decoding), reading each sequence's length on device. The argmax splits the
-// vocabulary over many blocks the same way (a batch-1 row is one block's work otherwise).
-// Attention fetches its keys (and pulls its values into L2) before waiting on the GEMV that
+// Attention (rotary and the cache append included) takes a cache of up to 384 positions in
+// one block a head; longer caches are split into 384-key chunks over many blocks, whose
+// partial softmaxes are combined (flash-decoding), reading each sequence's length on device.
+// The argmax splits the vocabulary over many blocks the same way (a batch-1 row is one
+// block's work otherwise).
+// Attention copies its keys and values into shared memory before waiting on the GEMV that
 // produces q. Kernels after the first launch as programmatic dependents (decode_common.cuh).
 #include <algorithm>
 #include <cfloat>
@@ -560,7 +561,10 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
     const int av = D % kAv == 0 ? kAv : 1;
     const int dg = D / av, kg = std::max(1, threads / dg);
     const size_t floats = (3 * D + chunk + kg * D + (cluster > 1 ? nsplit * (D + 2) : 0) + 3) / 4 * 4;
-    const size_t staged = preload && av == kAv ? 2 * size_t(chunk) * (D + kAv) * sizeof(T) : 0;
+    size_t staged = preload && av == kAv ? 2 * size_t(chunk) * (D + kAv) * sizeof(T) : 0;
+    // Keys and values that do not fit shared memory (f32 heads of 128, heads of 256) are
+    // read after the wait instead.
+    if (floats * sizeof(float) + staged + 1024 > smem_optin()) staged = 0;  // (+ static)
     const size_t smem = floats * sizeof(float) + staged;
     auto* kernel = threads > 256 ? (av == kAv ? attention_kernel<T, kAv, kMaxAttnThreads>
                                               : attention_kernel<T, 1, kMaxAttnThreads>)
@@ -569,7 +573,8 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
     LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
     LW_TRY(launch_dependent_clustered(cluster, kernel, grid, threads, smem, stream, qkv, ldq,
                                       static_cast<T*>(k_cache), static_cast<T*>(v_cache),
-                                      seq_stride, positions, NH, NKV, D, chunk, nsplit, preload,
+                                      seq_stride, positions, NH, NKV, D, chunk, nsplit,
+                                      staged > 0 ? 1 : 0,
                                       cluster > 1 ? 1 : 0, scale, theta, scratch,
                                       reinterpret_cast<int*>(counters), out, trace));
   });
