@@ -369,7 +369,7 @@ Status DecodeEngine::Impl::enqueue(int n) {
     if (combine_in_gemv) {
       o.input = dk::InputOp::kAttention, o.attn_part = scratch.data<float>(), o.positions = pos;
       o.heads = int(a.NH), o.head_dim = int(a.D);
-      o.chunk = dk::attention_chunk(), o.nsplit = dk::attention_split(int(P));
+      o.chunk = dk::attention_chunk(int(P)), o.nsplit = dk::attention_split(int(P));
     }
     LW_TRY(dk::gemv(o, stream));
     dk::GemvArgs u = g;

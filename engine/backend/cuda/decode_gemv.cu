@@ -149,9 +149,54 @@ __device__ void combine_heads(const GemvParams& p, float* xs, float* aw) {
   }
 }
 
+// The NB input rows (float4 view, K % 4 == 0) into shared memory (rows >= nb zero), SwiGLU
+// applied (SW), x * norm_w stored and the sum of squares kept (fold). J float4 loads a thread
+// are issued before any is used: 8 without SwiGLU, so that a row up to 8K wide (the down
+// projection's input) arrives in one round trip; 4 with it (its gate and up halves).
+template <int NB, int VEC, int J, bool SW>
+__device__ float load_rows(const GemvParams& p, float* xs, const float* nw, bool fold) {
+  const int K = p.K, nq = K / 4;
+  float ss = 0.f;
+  for (int b = 0; b < NB; ++b) {
+    float* dst = xs + b * K;
+    const float4* row = reinterpret_cast<const float4*>(p.x + static_cast<int64_t>(b) * p.ldx);
+    for (int q0 = threadIdx.x; q0 < nq; q0 += blockDim.x * J) {
+      float4 a[J], g[SW ? J : 1];
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        const int q = q0 + j * blockDim.x;
+        a[j] = make_float4(0.f, 0.f, 0.f, 0.f);
+        if constexpr (SW) g[j] = a[j];
+        if (q < nq && b < p.nb) {
+          a[j] = row[q];
+          if constexpr (SW) g[j] = row[nq + q];
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < J; ++j) {
+        const int q = q0 + j * blockDim.x;
+        if (q >= nq) break;
+        float4 v = a[j];
+        if constexpr (SW) {
+          v.x = a[j].x / (1.f + expf(-a[j].x)) * g[j].x;
+          v.y = a[j].y / (1.f + expf(-a[j].y)) * g[j].y;
+          v.z = a[j].z / (1.f + expf(-a[j].z)) * g[j].z;
+          v.w = a[j].w / (1.f + expf(-a[j].w)) * g[j].w;
+        }
+        if (fold) {
+          ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+          const float4 w = *reinterpret_cast<const float4*>(nw + slot<VEC>(4 * q, K));
+          v.x *= w.x, v.y *= w.y, v.z *= w.z, v.w *= w.w;
+        }
+        *reinterpret_cast<float4*>(dst + slot<VEC>(4 * q, K)) = v;
+      }
+    }
+  }
+  return ss;
+}
+
 // The NB input rows into shared memory (rows >= nb zero), SwiGLU applied; then the norm
-// (statistics in f32, variance in a second pass, as the CPU reference). Every load of a
-// batch of 4 float4 per thread is issued before any is used.
+// (statistics in f32, variance in a second pass, as the CPU reference).
 // Returns the factor the products are scaled by (1 but for the folded batch-1 RMS norm).
 template <typename T, int NB, int VEC>
 __device__ float load_input(const GemvParams& p, float* xs, float* nw, float* nbias) {
@@ -169,43 +214,8 @@ __device__ float load_input(const GemvParams& p, float* xs, float* nw, float* nb
     // rsqrt(mean(x^2) + eps) scales the sums in the epilogue, so one block reduction and no
     // normalising pass come before the products.
     const bool fold = NB == 1 && p.fold_norm && rms;
-    float ss = 0.f;
-    constexpr int J = 4;
-    const int nq = K / 4;
-    for (int b = 0; b < NB; ++b) {
-      float* dst = xs + b * K;
-      const float4* row = reinterpret_cast<const float4*>(p.x + static_cast<int64_t>(b) * p.ldx);
-      for (int q0 = threadIdx.x; q0 < nq; q0 += blockDim.x * J) {
-        float4 a[J], g[J];
-#pragma unroll
-        for (int j = 0; j < J; ++j) {
-          const int q = q0 + j * blockDim.x;
-          a[j] = g[j] = make_float4(0.f, 0.f, 0.f, 0.f);
-          if (q < nq && b < p.nb) {
-            a[j] = row[q];
-            if (swiglu) g[j] = row[nq + q];
-          }
-        }
-#pragma unroll
-        for (int j = 0; j < J; ++j) {
-          const int q = q0 + j * blockDim.x;
-          if (q >= nq) break;
-          float4 v = a[j];
-          if (swiglu) {
-            v.x = a[j].x / (1.f + expf(-a[j].x)) * g[j].x;
-            v.y = a[j].y / (1.f + expf(-a[j].y)) * g[j].y;
-            v.z = a[j].z / (1.f + expf(-a[j].z)) * g[j].z;
-            v.w = a[j].w / (1.f + expf(-a[j].w)) * g[j].w;
-          }
-          if (fold) {
-            ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-            const float4 w = *reinterpret_cast<const float4*>(nw + slot<VEC>(4 * q, K));
-            v.x *= w.x, v.y *= w.y, v.z *= w.z, v.w *= w.w;
-          }
-          *reinterpret_cast<float4*>(dst + slot<VEC>(4 * q, K)) = v;
-        }
-      }
-    }
+    float ss = swiglu ? load_rows<NB, VEC, 4, true>(p, xs, nw, fold)
+                      : load_rows<NB, VEC, 8, false>(p, xs, nw, fold);
     if (fold) {  // one barrier (block_sum's leading one guards a reuse that is not here)
       __shared__ float fold_partial[32];
       ss = warp_sum(ss);

@@ -1,10 +1,11 @@
 // Single-token decode kernels besides the GEMV (decode_gemv.cu; see decode_kernels.h):
 // the embedding, attention and greedy argmax of a decode step.
-// Attention (rotary and the cache append included) splits the cached keys into 64-position
-// chunks over many blocks and the last block of each head combines the partial softmaxes
-// (flash-decoding), reading each sequence's length on device. The argmax splits the
-// vocabulary over many blocks the same way (a batch-1 row is one block's work otherwise).
-// Attention fetches its keys (and pulls its values into L2) before waiting on the GEMV that
+// Attention (rotary and the cache append included) takes a cache of up to 384 positions in
+// one block a head; longer caches are split into 384-key chunks over many blocks, whose
+// partial softmaxes are combined (flash-decoding), reading each sequence's length on device.
+// The argmax splits the vocabulary over many blocks the same way (a batch-1 row is one
+// block's work otherwise).
+// Attention copies its keys and values into shared memory before waiting on the GEMV that
 // produces q. Kernels after the first launch as programmatic dependents (decode_common.cuh).
 #include <algorithm>
 #include <cfloat>
@@ -21,7 +22,8 @@ namespace {
 using namespace detail;
 
 constexpr int kMinChunk = 64;  // keys per attention block: the scratch is sized for this
-constexpr int kAttnThreads = 128;
+constexpr int kAttnThreads = 128;   // threads of an attention block at least (one a key above)
+constexpr int kMaxAttnThreads = 384;  // the largest chunk (one thread a key; <= 80 registers)
 constexpr int kMaxCluster = 8;  // the portable cluster size: chunks a cluster combines
 constexpr int kArgmaxThreads = 256;
 constexpr int kArgmaxSlice = 1024;  // logits per argmax block (4 per thread)
@@ -72,27 +74,42 @@ __device__ __forceinline__ void cluster_store(uint32_t addr, float v) {
 #endif
 }
 
+// Issues a 16-byte copy global -> shared that completes at cp_async_wait_all (Ampere+).
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
+  const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(gmem) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+__device__ __forceinline__ void cp_async_wait_all() {
+  asm volatile("cp.async.wait_all;\n" ::: "memory");
+}
+
 // Block (chunk s, query head h, sequence b) over up to `chunk` cached keys. The chunk holding
 // the new position takes its key and value from qkv (rotated here, rounded to the cache
 // dtype), and the group's first head stores them in the cache. Each block computes
-// [m, l, o(D)] of its chunk; with `cluster` (the head's chunks one thread block cluster)
-// it stores them in the first block's shared memory, which combines them after the cluster
-// barrier; else it leaves them in `part` and the last block of (b, h) to finish (a counter,
-// reset after use) combines. Either way one launch does append, attention and combine.
+// [m, l, o(D)] of its chunk; a sequence whose keys fit one chunk writes o / l directly; else
+// with `cluster` (the head's chunks one thread block cluster) it stores them in the first
+// block's shared memory, which combines them after the cluster barrier; else it leaves them
+// in `part` and the last block of (b, h) to finish (a counter, reset after use) combines.
+// Either way one launch does append, attention and combine.
 // AV: elements per 16-byte cache load (1 when D is not a multiple of it). Scores take one
 // thread per key and values one thread per (AV columns, key group).
 // Everything that does not depend on the q/k/v GEMV happens before the wait on it: the
-// thread's cached key row and value packets are loaded into registers and its rotary angle
-// computed, so after the wait the chain is q (one L2 round trip), the block reductions, the
-// values, and the partials' hand-over (the cluster barrier, or a fence, the counter and one
-// more round trip).
-template <typename T, int AV>
-__global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride,
-                                 const int32_t* positions, int NH, int NKV, int D, int chunk,
-                                 int nsplit, int preload, int cluster, float scale, float theta,
-                                 float* part, int* counters, float* out, uint64_t* trace) {
-  // q [D], k_new [D], v_new [D], p [chunk], red [kg][D], and with `cluster` the chunks'
-  // partials [nsplit][2 + D] (filled by the cluster's blocks in its first block's memory)
+// chunk's cached keys and values are copied into shared memory (cp.async: no registers held,
+// so that a block of a thread a key stays small enough to be resident beside the GEMV's
+// blocks, and copies early) and the thread's rotary angle computed, so after the wait the
+// chain is q (one L2 round trip), the block reductions, the values, and for split chunks the
+// partials' hand-over (the cluster barrier, or a fence, the counter and one more round trip).
+template <typename T, int AV, int MAXT>
+__global__ void __launch_bounds__(MAXT, 2) attention_kernel(
+    const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride, const int32_t* positions, int NH,
+    int NKV, int D, int chunk, int nsplit, int preload, int cluster, float scale, float theta,
+    float* part, int* counters, float* out, uint64_t* trace) {
+  // q [D], k_new [D], v_new [D], p [chunk], red [kg][D], with `cluster` the chunks' partials
+  // [nsplit][2 + D] (filled by the cluster's blocks in its first block's memory), then (16-byte
+  // aligned) the staged keys and values [chunk][rs] each (attention_smem_bytes).
   extern __shared__ float sm[];
   float* q = sm;
   float* k_new = sm + D;
@@ -121,33 +138,23 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   const bool has_new = pos < j0 + chunk;
   T* kb = kc + static_cast<int64_t>(b) * seq_stride + kvh * D;
   T* vb = vc + static_cast<int64_t>(b) * seq_stride + kvh * D;
-  // This thread's key row (one thread per key).
-  constexpr int kMaxPk = 16;  // key packets held (D <= 16 * AV)
-  const int npk = D / AV;
-  const bool held = preload && AV > 1 && npk <= kMaxPk && static_cast<int>(threadIdx.x) < n &&
-                    j0 + static_cast<int>(threadIdx.x) != pos;
-  Packet<T> kreg[kMaxPk];
-  if (held) {
-    const Packet<T>* kr =
-        reinterpret_cast<const Packet<T>*>(kb + static_cast<int64_t>(j0 + threadIdx.x) * KV);
-#pragma unroll
-    for (int u = 0; u < kMaxPk; ++u)
-      if (u < npk) kreg[u] = kr[u];
-  }
-  // This thread's value packets: columns [g * AV, g * AV + AV) of keys kgi, kgi + kg, ...
   const int dg = D / AV, kg = max(1, static_cast<int>(blockDim.x) / dg);
-  const int g0 = static_cast<int>(threadIdx.x) % dg, kg0 = static_cast<int>(threadIdx.x) / dg;
-  constexpr int kMaxPv = 8;  // value packets held (128-key chunks over 16 key groups)
-  const bool vheld = preload && AV > 1 && kg0 < kg && (n + kg - 1) / kg <= kMaxPv;
-  Packet<T> vreg[kMaxPv];
-  if (vheld) {
-#pragma unroll
-    for (int u = 0; u < kMaxPv; ++u) {
-      const int j = kg0 + u * kg;
-      if (j < n && j0 + j != pos)
-        vreg[u] = *reinterpret_cast<const Packet<T>*>(vb + static_cast<int64_t>(j0 + j) * KV +
-                                                      g0 * AV);
+  // The chunk's keys and values into shared memory, rows padded by 16 bytes (a thread's key
+  // row and a warp's value rows then fall on distinct banks). The new position's row is
+  // copied as the cache holds it now and not used (k_new / v_new are).
+  const bool staged = preload && AV > 1;
+  const int rs = D + 16 / static_cast<int>(sizeof(T));
+  const int stage_at = (3 * D + chunk + kg * D + (cluster ? nsplit * (D + 2) : 0) + 3) / 4 * 4;
+  T* ks = reinterpret_cast<T*>(sm + stage_at);
+  T* vs = ks + static_cast<int64_t>(chunk) * rs;
+  if (staged) {
+    for (int i = threadIdx.x; i < n * dg; i += blockDim.x) {
+      const int j = i / dg, c = (i - j * dg) * AV;
+      const int64_t at = static_cast<int64_t>(j0 + j) * KV + c;
+      cp_async16(ks + j * rs + c, kb + at);
+      cp_async16(vs + j * rs + c, vb + at);
     }
+    cp_async_commit();
   }
   // Rotary angle of column pair (i, i + D/2), i = this thread (D <= 2 * blockDim.x, checked
   // by the launcher): transformers' f32 inv_freq and angle.
@@ -184,18 +191,20 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
       }
     }
   }
+  if (staged) cp_async_wait_all();
   __syncthreads();
   for (int j = threadIdx.x; j < n; j += blockDim.x) {
     float dot = 0.f;
     if (j0 + j == pos) {
       for (int d = 0; d < D; ++d) dot += q[d] * k_new[d];
-    } else if (held && j == static_cast<int>(threadIdx.x)) {
+    } else if (staged) {
       if constexpr (AV > 1) {
+        const T* kr = ks + j * rs;
+#pragma unroll 8
+        for (int u = 0; u < dg; ++u) {
+          const Packet<T> pk = *reinterpret_cast<const Packet<T>*>(kr + u * AV);
 #pragma unroll
-        for (int u = 0; u < kMaxPk; ++u) {
-          if (u >= npk) break;
-#pragma unroll
-          for (int e = 0; e < AV; ++e) dot += q[u * AV + e] * to_f(kreg[u].v[e]);
+          for (int e = 0; e < AV; ++e) dot += q[u * AV + e] * to_f(pk.v[e]);
         }
       }
     } else {
@@ -227,21 +236,28 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   const float l = block_sum(lsum, red_scratch);  // its barriers publish pr
   float* mine = part + ((static_cast<int64_t>(b) * NH + h) * nsplit + s) * (D + 2);
   float* red = pr + chunk;
+  // Rows of red to sum per column: with 32 / dg key groups a warp (every thread one (group,
+  // column packet) item), the warp sums its groups by shuffles and leaves one row.
+  const int warp_groups = 32 % dg == 0 && dg * kg == static_cast<int>(blockDim.x) ? 32 / dg : 1;
+  const int rows = warp_groups > 1 ? static_cast<int>(blockDim.x) / 32 : kg;
   for (int t = threadIdx.x; t < dg * kg; t += blockDim.x) {
     const int g = t % dg, kgi = t / dg;
     float acc[AV];
 #pragma unroll
     for (int e = 0; e < AV; ++e) acc[e] = 0.f;
-    if (vheld && t == static_cast<int>(threadIdx.x)) {
+    if (staged) {
       if constexpr (AV > 1) {
-#pragma unroll
-        for (int u = 0; u < kMaxPv; ++u) {
-          const int j = kgi + u * kg;
-          if (j >= n) break;
+#pragma unroll 4
+        for (int j = kgi; j < n; j += kg) {
           const float pj = pr[j];
+          if (j0 + j == pos) {
 #pragma unroll
-          for (int e = 0; e < AV; ++e)
-            acc[e] += pj * (j0 + j == pos ? v_new[g * AV + e] : to_f(vreg[u].v[e]));
+            for (int e = 0; e < AV; ++e) acc[e] += pj * v_new[g * AV + e];
+          } else {
+            const Packet<T> pk = *reinterpret_cast<const Packet<T>*>(vs + j * rs + g * AV);
+#pragma unroll
+            for (int e = 0; e < AV; ++e) acc[e] += pj * to_f(pk.v[e]);
+          }
         }
       }
     } else {
@@ -263,8 +279,18 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
         }
       }
     }
+    if (warp_groups > 1) {  // the warp's key groups summed in registers: one row a warp
 #pragma unroll
-    for (int e = 0; e < AV; ++e) red[kgi * D + g * AV + e] = acc[e];
+      for (int e = 0; e < AV; ++e)
+        for (int o = dg; o < 32; o <<= 1) acc[e] += __shfl_xor_sync(0xffffffffu, acc[e], o);
+      if ((threadIdx.x & 31) < dg) {
+#pragma unroll
+        for (int e = 0; e < AV; ++e) red[(threadIdx.x >> 5) * D + g * AV + e] = acc[e];
+      }
+    } else {
+#pragma unroll
+      for (int e = 0; e < AV; ++e) red[kgi * D + g * AV + e] = acc[e];
+    }
   }
   __syncthreads();
   // A sequence whose keys fit one chunk has nothing to combine: its output directly.
@@ -277,7 +303,7 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
     cluster_wait();
     for (int d = threadIdx.x; d < D; d += blockDim.x) {
       float acc = 0.f;
-      for (int k = 0; k < kg; ++k) acc += red[k * D + d];
+      for (int k = 0; k < rows; ++k) acc += red[k * D + d];
       cluster_store(slot + 4 * (2 + d), acc);
     }
     if (threadIdx.x == 0) cluster_store(slot, m), cluster_store(slot + 4, l);
@@ -303,7 +329,7 @@ __global__ void attention_kernel(const float* qkv, int ldq, T* kc, T* vc, int64_
   }
   for (int d = threadIdx.x; d < D; d += blockDim.x) {
     float acc = 0.f;
-    for (int k = 0; k < kg; ++k) acc += red[k * D + d];
+    for (int k = 0; k < rows; ++k) acc += red[k * D + d];
     if (alone)
       out[static_cast<int64_t>(b) * NH * D + h * D + d] = acc / l;
     else
@@ -465,16 +491,19 @@ Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int3
   return Status::ok();
 }
 
-int attention_chunk() {
-  // 128 by default (one key a thread, all held in registers before the wait: TinyLlama
-  // 935.9 tok/s against 916.6-920.0 with 64, 913.3 with 256 and 899.6 with 512 on the H100);
-  // LW_DECODE_ATTN_CHUNK=64|256|512 picks another.
-  static const int chunk = [] {
+int attention_chunk(int P) {
+  // One block a head while the cache fits kMaxAttnThreads keys (one key a thread, keys and
+  // values staged in shared memory before the wait), so that no partials are combined: the cache rounded up to
+  // whole warp pairs, at least 128 keys. Longer caches go in chunks of kMaxAttnThreads.
+  // LW_DECODE_ATTN_CHUNK=64|128|256|512 forces a chunk (128 was the default before, measured
+  // on the H100 against 64, 256 and 512 with 128 threads a block).
+  static const int forced = [] {
     const char* v = std::getenv("LW_DECODE_ATTN_CHUNK");
     const int c = v ? std::atoi(v) : 0;
-    return c == kMinChunk || c == 256 || c == 512 ? c : 128;
+    return c == kMinChunk || c == 128 || c == 256 || c == kMaxAttnThreads ? c : 0;
   }();
-  return chunk;
+  if (forced) return forced;
+  return std::clamp((std::max(P, 1) + 63) / 64 * 64, kAttnThreads, kMaxAttnThreads);
 }
 
 size_t attention_scratch_floats(int B, int NH, int D, int P) {
@@ -507,7 +536,15 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
   LW_CHECK(NKV >= 1 && NH % NKV == 0 && D >= 2 && D % 2 == 0 && D <= 2 * kAttnThreads,
            "decode attention: bad head layout (head size must be even and at most " +
                std::to_string(2 * kAttnThreads) + ")");
-  const int chunk = attention_chunk();
+  const int chunk = attention_chunk(P);
+  // Threads of a block: one a key up to LW_DECODE_ATTN_THREADS (128, 256 or 384; 256 by
+  // default), so that two blocks' registers fit an SM (a block beside a GEMV block).
+  static const int max_threads = [] {
+    const char* v = std::getenv("LW_DECODE_ATTN_THREADS");
+    const int t = v ? std::atoi(v) : 0;
+    return t == kAttnThreads || t == kMaxAttnThreads ? t : 256;
+  }();
+  const int threads = std::max(kAttnThreads, std::min(chunk, max_threads));
   // LW_DECODE_ATTN_PRELOAD=0: no key / value fetch before the wait (to measure what it gains).
   static const int preload = [] {
     const char* v = std::getenv("LW_DECODE_ATTN_PRELOAD");
@@ -522,13 +559,22 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
   LW_DISPATCH_FLOAT(dtype, "decode attention", {
     constexpr int kAv = 16 / sizeof(T);
     const int av = D % kAv == 0 ? kAv : 1;
-    const int dg = D / av, kg = std::max(1, kAttnThreads / dg);
-    const size_t smem = (3 * D + chunk + kg * D + (cluster > 1 ? nsplit * (D + 2) : 0)) * sizeof(float);
-    auto* kernel = av == kAv ? attention_kernel<T, kAv> : attention_kernel<T, 1>;
+    const int dg = D / av, kg = std::max(1, threads / dg);
+    const size_t floats = (3 * D + chunk + kg * D + (cluster > 1 ? nsplit * (D + 2) : 0) + 3) / 4 * 4;
+    size_t staged = preload && av == kAv ? 2 * size_t(chunk) * (D + kAv) * sizeof(T) : 0;
+    // Keys and values that do not fit shared memory (f32 heads of 128, heads of 256) are
+    // read after the wait instead.
+    if (floats * sizeof(float) + staged + 1024 > smem_optin()) staged = 0;  // (+ static)
+    const size_t smem = floats * sizeof(float) + staged;
+    auto* kernel = threads > 256 ? (av == kAv ? attention_kernel<T, kAv, kMaxAttnThreads>
+                                              : attention_kernel<T, 1, kMaxAttnThreads>)
+                                 : (av == kAv ? attention_kernel<T, kAv, 256>
+                                              : attention_kernel<T, 1, 256>);
     LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
-    LW_TRY(launch_dependent_clustered(cluster, kernel, grid, kAttnThreads, smem, stream, qkv, ldq,
+    LW_TRY(launch_dependent_clustered(cluster, kernel, grid, threads, smem, stream, qkv, ldq,
                                       static_cast<T*>(k_cache), static_cast<T*>(v_cache),
-                                      seq_stride, positions, NH, NKV, D, chunk, nsplit, preload,
+                                      seq_stride, positions, NH, NKV, D, chunk, nsplit,
+                                      staged > 0 ? 1 : 0,
                                       cluster > 1 ? 1 : 0, scale, theta, scratch,
                                       reinterpret_cast<int*>(counters), out, trace));
   });

@@ -80,10 +80,10 @@ Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int3
 
 // Floats of scratch attention() needs for B sequences over P cache positions.
 size_t attention_scratch_floats(int B, int NH, int D, int P);
-// Keys per attention block (128; LW_DECODE_ATTN_CHUNK=64|256|512) and the chunks over P
-// positions.
-int attention_chunk();
-inline int attention_split(int P) { return (P + attention_chunk() - 1) / attention_chunk(); }
+// Keys per attention block for a cache of P positions (all of them up to 512, one thread a
+// key; LW_DECODE_ATTN_CHUNK=64|128|256|512 forces one) and the chunks over P positions.
+int attention_chunk(int P);
+inline int attention_split(int P) { return (P + attention_chunk(P) - 1) / attention_chunk(P); }
 // Blocks of a head that attention() runs as one thread block cluster for B sequences of NH
 // heads over P positions: its chunks, when 2 to 8 of them on a Hopper GPU and the grid is
 // small (see decode_kernels.cu); else 1 (no cluster).

@@ -224,35 +224,41 @@ class TestDecodeKernelsCuda : public QObject {
   }
 
   // attention() against a host reference in double: rotary q and new key, the cache append
-  // (rounded to the cache dtype), grouped-query heads; sequences whose keys fit one chunk
-  // (written directly) and ones spread over up to five chunks, combined in the first block
-  // of a cluster (a small grid: 6 sequences x 2 heads x 3 chunks of a 300-position cache) or
-  // by the last block to finish (4 heads: 72 blocks, more than half an H100's SMs; or 1,100
-  // positions: nine chunks, more than a cluster takes), called twice so the second call
-  // finds the combine counters reset.
+  // (rounded to the cache dtype), grouped-query heads; a cache of up to 384 positions is one
+  // block a head (written directly), longer ones are split in 384-key chunks, combined in the
+  // first block of a cluster (a small grid: 6 sequences x 2 heads x 3 chunks) or by the last
+  // block to finish (4 heads: 72 blocks, more than half an H100's SMs; or 3,100 positions:
+  // nine chunks, more than a cluster takes); sequences at chunk edges and within the first
+  // chunk; called twice so the second call finds the combine counters reset.
   void attention_kernel_data() {
     QTest::addColumn<int>("NH");
     QTest::addColumn<int>("NKV");
     QTest::addColumn<int>("P");
     QTest::addColumn<int>("cluster");  // expected on an H100 / H200 (132 SMs)
-    QTest::newRow("2 heads, 300 positions: clusters") << 2 << 1 << 300 << 3;
-    QTest::newRow("4 heads, 300 positions: counters") << 4 << 2 << 300 << 1;
-    QTest::newRow("4 heads, 1100 positions: counters") << 4 << 2 << 1100 << 1;
+    QTest::addColumn<int>("D");
+    QTest::addColumn<bool>("f32");  // f32 cache (heads of 128: too large to stage)
+    QTest::newRow("2 heads, 300 positions: one block a head") << 2 << 1 << 300 << 1 << 64 << false;
+    QTest::newRow("2 heads, 1100 positions: clusters") << 2 << 1 << 1100 << 3 << 64 << false;
+    QTest::newRow("4 heads, 1100 positions: counters") << 4 << 2 << 1100 << 1 << 64 << false;
+    QTest::newRow("4 heads, 3100 positions: counters") << 4 << 2 << 3100 << 1 << 64 << false;
+    QTest::newRow("f32 heads of 128, 300 positions: not staged") << 2 << 1 << 300 << 1 << 128 << true;
   }
   void attention_kernel() {
     QFETCH(int, NH);
     QFETCH(int, NKV);
     QFETCH(int, P);
     QFETCH(int, cluster);
+    QFETCH(int, D);
+    QFETCH(bool, f32);
     const int B = 6;
     int major = 0, sms = 0;
     QCOMPARE(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0), cudaSuccess);
     QCOMPARE(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
     if (major >= 9 && sms == 132) QCOMPARE(dk::attention_cluster_size(B, NH, P), cluster);
-    const DType dt = DType::kBF16;
-    const int D = 64, KV = NKV * D, ldq = (NH + 2 * NKV) * D;
+    const DType dt = f32 ? DType::kF32 : DType::kBF16;
+    const int KV = NKV * D, ldq = (NH + 2 * NKV) * D;
     const float theta = 10000.f;
-    const std::vector<int32_t> pos = {0, 5, 63, 64, 200, 299};
+    const std::vector<int32_t> pos = {0, 63, 64, std::min(384, P - 1), P * 2 / 3, P - 1};
     const int64_t seq_stride = int64_t(P) * KV;
     auto kc = rounded(dt, randn(size_t(B) * seq_stride, 51, 0.5f));
     auto vc = rounded(dt, randn(size_t(B) * seq_stride, 52));
