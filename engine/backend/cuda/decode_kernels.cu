@@ -109,7 +109,7 @@ __global__ void __launch_bounds__(MAXT, 2) attention_kernel(
     float* part, int* counters, float* out, uint64_t* trace) {
   // q [D], k_new [D], v_new [D], p [chunk], red [kg][D], with `cluster` the chunks' partials
   // [nsplit][2 + D] (filled by the cluster's blocks in its first block's memory), then (16-byte
-  // aligned) the staged keys and values [chunk][rs] each (attention_smem_bytes).
+  // aligned) the staged keys and values [chunk][rs] each (sized by the launcher).
   extern __shared__ float sm[];
   float* q = sm;
   float* k_new = sm + D;
@@ -495,8 +495,8 @@ int attention_chunk(int P) {
   // One block a head while the cache fits kMaxAttnThreads keys (one key a thread, keys and
   // values staged in shared memory before the wait), so that no partials are combined: the cache rounded up to
   // whole warp pairs, at least 128 keys. Longer caches go in chunks of kMaxAttnThreads.
-  // LW_DECODE_ATTN_CHUNK=64|128|256|512 forces a chunk (128 was the default before, measured
-  // on the H100 against 64, 256 and 512 with 128 threads a block).
+  // LW_DECODE_ATTN_CHUNK=64|128|256|384 forces a chunk (128 was the default before, measured
+  // on the H100 against 64, 256 and 512 with 128 threads a block and registers held).
   static const int forced = [] {
     const char* v = std::getenv("LW_DECODE_ATTN_CHUNK");
     const int c = v ? std::atoi(v) : 0;

@@ -80,8 +80,8 @@ Status embed(DType dtype, float* x, const void* wte, const void* wpe, const int3
 
 // Floats of scratch attention() needs for B sequences over P cache positions.
 size_t attention_scratch_floats(int B, int NH, int D, int P);
-// Keys per attention block for a cache of P positions (all of them up to 512, one thread a
-// key; LW_DECODE_ATTN_CHUNK=64|128|256|512 forces one) and the chunks over P positions.
+// Keys per attention block for a cache of P positions (all of them up to 384;
+// LW_DECODE_ATTN_CHUNK=64|128|256|384 forces one) and the chunks over P positions.
 int attention_chunk(int P);
 inline int attention_split(int P) { return (P + attention_chunk(P) - 1) / attention_chunk(P); }
 // Blocks of a head that attention() runs as one thread block cluster for B sequences of NH
@@ -92,7 +92,8 @@ int attention_cluster_size(int B, int NH, int P);
 // b: rotates q and k at positions[b] (theta > 0: rotate_half, as transformers), stores k and v
 // (dtype) at row positions[b] of its cache (k_cache + b * seq_stride + positions[b] * NKV*D),
 // and writes out [B, NH*D] f32 = softmax(q k / sqrt(D)) v over cache rows [0, positions[b]],
-// grouped-query aware; keys are split in chunks over many blocks (flash-decoding).
+// grouped-query aware; a cache longer than attention_chunk(P) is split in chunks over many
+// blocks (flash-decoding).
 // A sequence whose keys fit one chunk writes its output directly; longer ones combine: in
 // the first block of the head's cluster (attention_cluster_size), or the last block to
 // finish, found by counters: B*NH ints, zero before the first call (each call leaves them
