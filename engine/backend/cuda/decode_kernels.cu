@@ -22,8 +22,8 @@ namespace {
 using namespace detail;
 
 constexpr int kMinChunk = 64;  // keys per attention block: the scratch is sized for this
-constexpr int kAttnThreads = 128;   // threads of an attention block at least (one a key above)
-constexpr int kMaxAttnThreads = 384;  // the largest chunk (one thread a key; <= 80 registers)
+constexpr int kAttnThreads = 128;     // the fewest threads of an attention block
+constexpr int kMaxAttnThreads = 384;  // the largest chunk, and block (a thread a key)
 constexpr int kMaxCluster = 8;  // the portable cluster size: chunks a cluster combines
 constexpr int kArgmaxThreads = 256;
 constexpr int kArgmaxSlice = 1024;  // logits per argmax block (4 per thread)
@@ -95,7 +95,9 @@ __device__ __forceinline__ void cp_async_wait_all() {
 // in `part` and the last block of (b, h) to finish (a counter, reset after use) combines.
 // Either way one launch does append, attention and combine.
 // AV: elements per 16-byte cache load (1 when D is not a multiple of it). Scores take one
-// thread per key and values one thread per (AV columns, key group).
+// thread per key and values one thread per (AV columns, key group). MAXT: the most threads a
+// launch has (256, or 384 with LW_DECODE_ATTN_THREADS=384); two blocks' registers fit an SM.
+// `preload`: keys and values are staged (the launcher's shared memory has room for them).
 // Everything that does not depend on the q/k/v GEMV happens before the wait on it: the
 // chunk's cached keys and values are copied into shared memory (cp.async: no registers held,
 // so that a block of a thread a key stays small enough to be resident beside the GEMV's
