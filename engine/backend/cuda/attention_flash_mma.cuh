@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+#include "engine/backend/cuda/cuda_common.cuh"
+
 namespace lw::cuda::flash {
 
 template <typename T> struct Mma;
@@ -178,8 +180,5 @@ __device__ __forceinline__ void cp_tile(T* s, const T* g, int row0, int Tn, int6
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(ok ? 16 : 0));
   }
 }
-__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
 }  // namespace lw::cuda::flash

@@ -58,6 +58,12 @@ __device__ __forceinline__ void pdl_wait() {
 #endif
 }
 
+// cp.async groups (Ampere+): close the copies issued so far into a group; wait until at most
+// N groups are still in flight.
+__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

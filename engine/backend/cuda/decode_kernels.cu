@@ -74,16 +74,10 @@ __device__ __forceinline__ void cluster_store(uint32_t addr, float v) {
 #endif
 }
 
-// Issues a 16-byte copy global -> shared that completes at cp_async_wait_all (Ampere+).
+// Issues a 16-byte copy global -> shared (Ampere+; completes by cp_commit / cp_wait).
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
   const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(gmem) : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() {
-  asm volatile("cp.async.commit_group;\n" ::: "memory");
-}
-__device__ __forceinline__ void cp_async_wait_all() {
-  asm volatile("cp.async.wait_all;\n" ::: "memory");
 }
 
 // Block (chunk s, query head h, sequence b) over up to `chunk` cached keys. The chunk holding
@@ -97,7 +91,7 @@ __device__ __forceinline__ void cp_async_wait_all() {
 // AV: elements per 16-byte cache load (1 when D is not a multiple of it). Scores take one
 // thread per key and values one thread per (AV columns, key group). MAXT: the most threads a
 // launch has (256, or 384 with LW_DECODE_ATTN_THREADS=384); two blocks' registers fit an SM.
-// `preload`: keys and values are staged (the launcher's shared memory has room for them).
+// `stage`: keys and values are staged (the launcher's shared memory has room for them).
 // Everything that does not depend on the q/k/v GEMV happens before the wait on it: the
 // chunk's cached keys and values are copied into shared memory (cp.async: no registers held,
 // so that a block of a thread a key stays small enough to be resident beside the GEMV's
@@ -107,7 +101,7 @@ __device__ __forceinline__ void cp_async_wait_all() {
 template <typename T, int AV, int MAXT>
 __global__ void __launch_bounds__(MAXT, 2) attention_kernel(
     const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride, const int32_t* positions, int NH,
-    int NKV, int D, int chunk, int nsplit, int preload, int cluster, float scale, float theta,
+    int NKV, int D, int chunk, int nsplit, int stage, int cluster, float scale, float theta,
     float* part, int* counters, float* out, uint64_t* trace) {
   // q [D], k_new [D], v_new [D], p [chunk], red [kg][D], with `cluster` the chunks' partials
   // [nsplit][2 + D] (filled by the cluster's blocks in its first block's memory), then (16-byte
@@ -144,7 +138,7 @@ __global__ void __launch_bounds__(MAXT, 2) attention_kernel(
   // The chunk's keys and values into shared memory, rows padded by 16 bytes (a thread's key
   // row and a warp's value rows then fall on distinct banks). The new position's row is
   // copied as the cache holds it now and not used (k_new / v_new are).
-  const bool staged = preload && AV > 1;
+  const bool staged = stage && AV > 1;
   const int rs = D + 16 / static_cast<int>(sizeof(T));
   const int stage_at = (3 * D + chunk + kg * D + (cluster ? nsplit * (D + 2) : 0) + 3) / 4 * 4;
   T* ks = reinterpret_cast<T*>(sm + stage_at);
@@ -156,7 +150,7 @@ __global__ void __launch_bounds__(MAXT, 2) attention_kernel(
       cp_async16(ks + j * rs + c, kb + at);
       cp_async16(vs + j * rs + c, vb + at);
     }
-    cp_async_commit();
+    cp_commit();
   }
   // Rotary angle of column pair (i, i + D/2), i = this thread (D <= 2 * blockDim.x, checked
   // by the launcher): transformers' f32 inv_freq and angle.
@@ -193,7 +187,7 @@ __global__ void __launch_bounds__(MAXT, 2) attention_kernel(
       }
     }
   }
-  if (staged) cp_async_wait_all();
+  if (staged) cp_wait<0>();  // (the barrier below orders the reads after it)
   __syncthreads();
   for (int j = threadIdx.x; j < n; j += blockDim.x) {
     float dot = 0.f;
