@@ -12,7 +12,9 @@
 #include <climits>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 
+#include "engine/backend/cuda/attention_flash_mma.cuh"
 #include "engine/backend/cuda/decode_common.cuh"
 #include "engine/backend/cuda/decode_kernels.h"
 
@@ -24,6 +26,7 @@ using namespace detail;
 constexpr int kMinChunk = 64;  // keys per attention block: the scratch is sized for this
 constexpr int kAttnThreads = 128;     // the fewest threads of an attention block
 constexpr int kMaxAttnThreads = 384;  // the largest chunk, and block (a thread a key)
+constexpr int kMmaAttnThreads = 256;  // the tensor-core attention block: 8 warps
 constexpr int kMaxCluster = 8;  // the portable cluster size: chunks a cluster combines
 constexpr int kArgmaxThreads = 256;
 constexpr int kArgmaxSlice = 1024;  // logits per argmax block (4 per thread)
@@ -78,6 +81,40 @@ __device__ __forceinline__ void cluster_store(uint32_t addr, float v) {
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
   const uint32_t d = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(gmem) : "memory");
+}
+
+// Column d of a head's output from its ns chunk partials [m, l, o(D)] (pp, stride D + 2):
+// o = sum_t o_t e^(m_t - M) / sum_t l_t e^(m_t - M), the partials read in batches of 8 with
+// every load issued before use, folded with a running maximum. No block reduction: each
+// thread combines m and l itself (a few chunks).
+__device__ __forceinline__ float combine_chunks(const float* pp, int ns, int D, int d) {
+  float M = -INFINITY, L = 0.f, acc = 0.f;
+  for (int t0 = 0; t0 < ns; t0 += 8) {
+    float mv[8], lv[8], ov[8];
+#pragma unroll
+    for (int u = 0; u < 8; ++u) {
+      const float* c = pp + static_cast<int64_t>(t0 + u) * (D + 2);
+      const bool live = t0 + u < ns;
+      mv[u] = live ? __ldcg(c) : -INFINITY;
+      lv[u] = live ? __ldcg(c + 1) : 0.f;
+      ov[u] = live ? __ldcg(c + 2 + d) : 0.f;
+    }
+    float mn = M;
+#pragma unroll
+    for (int u = 0; u < 8; ++u) mn = fmaxf(mn, mv[u]);
+    const float rescale = M == -INFINITY ? 0.f : expf(M - mn);
+    acc *= rescale;
+    L *= rescale;
+#pragma unroll
+    for (int u = 0; u < 8; ++u) {
+      if (t0 + u >= ns) break;
+      const float e = expf(mv[u] - mn);
+      acc += ov[u] * e;
+      L += lv[u] * e;
+    }
+    M = mn;
+  }
+  return acc / L;
 }
 
 // Block (chunk s, query head h, sequence b) over up to `chunk` cached keys. The chunk holding
@@ -351,37 +388,243 @@ __global__ void __launch_bounds__(MAXT, 2) attention_kernel(
   if (!last_block) return;
   __threadfence();
   const float* pp = part + (static_cast<int64_t>(b) * NH + h) * nsplit * (D + 2);
-  // Per column, the chunks' [m, l, o] read in batches of 8 with every load issued before
-  // use, folded with a running maximum: o = sum_t o_t e^(m_t - M) / sum_t l_t e^(m_t - M).
-  // No block reduction: each thread combines m and l itself (a few chunks).
-  for (int d = threadIdx.x; d < D; d += blockDim.x) {
-    float M = -INFINITY, L = 0.f, acc = 0.f;
-    for (int t0 = 0; t0 < ns; t0 += 8) {
-      float mv[8], lv[8], ov[8];
-#pragma unroll
-      for (int u = 0; u < 8; ++u) {
-        const float* c = pp + static_cast<int64_t>(t0 + u) * (D + 2);
-        const bool live = t0 + u < ns;
-        mv[u] = live ? __ldcg(c) : -INFINITY;
-        lv[u] = live ? __ldcg(c + 1) : 0.f;
-        ov[u] = live ? __ldcg(c + 2 + d) : 0.f;
-      }
-      float mn = M;
-#pragma unroll
-      for (int u = 0; u < 8; ++u) mn = fmaxf(mn, mv[u]);
-      const float rescale = M == -INFINITY ? 0.f : expf(M - mn);
-      acc *= rescale;
-      L *= rescale;
-#pragma unroll
-      for (int u = 0; u < 8; ++u) {
-        if (t0 + u >= ns) break;
-        const float e = expf(mv[u] - mn);
-        acc += ov[u] * e;
-        L += lv[u] * e;
-      }
-      M = mn;
+  for (int d = threadIdx.x; d < D; d += blockDim.x)
+    out[static_cast<int64_t>(b) * NH * D + h * D + d] = combine_chunks(pp, ns, D, d);
+  if (threadIdx.x == 0) *counter = 0;  // ready for the next step
+  trace_stamp(trace, 3);
+}
+
+// Tensor-core attention for 16-bit caches with heads of 64 or 128 and at most 8 query heads
+// a key/value head: block (chunk s, key/value head, sequence b) serves all G = NH / NKV query
+// heads of the group at once, the group's queries being the rows of one m16n8k16 A operand.
+// Rows 0..7 hold each query's high 16-bit part and rows 8..15 what it leaves (q - high), so
+// scores = row g + row g + 8 carry ~16 mantissa bits (as the f32 scalar kernel nearly does);
+// the probabilities are split the same way for the values' product. A warp takes key tiles
+// of 16 (warp, warp + 8, warp + 16: up to 384 keys), keeps their scores in registers, and
+// leaves its own softmax statistics and [G, D] output; one barrier later the block combines
+// the warps' parts. Each warp does ~50 tensor-core instructions where the scalar kernel's
+// did ~800 scalar ones (its time after the wait was instruction-issue bound: README).
+// As the scalar kernel: keys and values staged by cp.async before the wait (the new row
+// excepted: it is written from qkv, rotated and rounded, as the cache will hold it), the
+// group's cache append done here, a sequence that fits one chunk written directly, longer
+// ones combined by the last block (counter per (b, key/value head)) or, with counters null,
+// left as partials (natural-log units) for the o-projection GEMV.
+template <typename T, int D>
+__global__ void __launch_bounds__(kMmaAttnThreads, 1) attention_mma_kernel(
+    const float* qkv, int ldq, T* kc, T* vc, int64_t seq_stride, const int32_t* positions, int NH,
+    int NKV, int chunk, int nsplit, float scale_log2, float theta, float* part, int* counters,
+    float* out, uint64_t* trace) {
+  constexpr int kRow = D + 8;  // a staged row padded by 16 bytes: ldmatrix rows on distinct banks
+  constexpr int kWarps = kMmaAttnThreads / 32;
+  constexpr int kHalf = D / 2;
+  constexpr int kPacket = 16 / sizeof(T);
+  constexpr int kMaxTiles = (kMaxAttnThreads + 16 * kWarps - 1) / (16 * kWarps);
+  static_assert(kMmaAttnThreads % kHalf == 0, "a thread keeps one rotary pair");
+  // ks, vs [rows][kRow] (rows = max(chunk, 16 * kWarps): warp w's output goes in tile w of ks
+  // once its scores are done), qs [16][kRow], then each warp's row maxima and sums [kWarps][8].
+  extern __shared__ __align__(16) unsigned char smem[];
+  const int rows = max(chunk, 16 * kWarps);
+  T* ks = reinterpret_cast<T*>(smem);
+  T* vs = ks + rows * kRow;
+  T* qs = vs + rows * kRow;
+  float* wmax = reinterpret_cast<float*>(qs + 16 * kRow);
+  float* wsum = wmax + kWarps * 8;
+  __shared__ bool last_block;
+  const int s = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
+  trace_stamp(trace, 0);
+  pdl_launch_dependents();
+  const int pos = positions[b];
+  const int len = pos + 1;
+  const int j0 = s * chunk;
+  if (j0 >= len) return;  // beyond this sequence: the combine counts only live chunks
+  const int n = min(chunk, len - j0), n16 = (n + 15) & ~15;
+  const int ns = (len + chunk - 1) / chunk;
+  const int G = NH / NKV, KV = NKV * D;
+  const bool has_new = pos < j0 + chunk;
+  T* kb = kc + static_cast<int64_t>(b) * seq_stride + kvh * D;
+  T* vb = vc + static_cast<int64_t>(b) * seq_stride + kvh * D;
+  const int cached = n - (has_new ? 1 : 0);
+  for (int i = threadIdx.x; i < cached * (D / kPacket); i += blockDim.x) {
+    const int j = i / (D / kPacket), c = (i - j * (D / kPacket)) * kPacket;
+    const int64_t at = static_cast<int64_t>(j0 + j) * KV + c;
+    cp_async16(ks + j * kRow + c, kb + at);
+    cp_async16(vs + j * kRow + c, vb + at);
+  }
+  cp_commit();
+  // Zeros where the tiles pass the chunk's keys (a masked key's value must not be NaN) and in
+  // the query rows of absent heads.
+  const T zero = from_f<T>(0.f);
+  for (int i = threadIdx.x; i < (n16 - n) * D; i += blockDim.x) {
+    const int j = n + i / D, c = i % D;
+    ks[j * kRow + c] = zero, vs[j * kRow + c] = zero;
+  }
+  for (int i = threadIdx.x; i < (8 - G) * D; i += blockDim.x) {
+    const int r = G + i / D, c = i % D;
+    qs[r * kRow + c] = zero, qs[(r + 8) * kRow + c] = zero;
+  }
+  // This thread's rotary pair (i, i + D/2): transformers' f32 inv_freq and angle.
+  const int i = threadIdx.x % kHalf;
+  float sn = 0.f, cs = 1.f;
+  if (theta > 0.f) {
+    const float inv_freq = 1.f / powf(theta, static_cast<float>(2 * i) / static_cast<float>(D));
+    sincosf(static_cast<float>(pos) * inv_freq, &sn, &cs);
+  }
+  auto rotate = [&](float& lo, float& hi) {
+    if (theta > 0.f) {
+      const float a = lo * cs - hi * sn, c = hi * cs + lo * sn;
+      lo = a, hi = c;
     }
-    out[static_cast<int64_t>(b) * NH * D + h * D + d] = acc / L;
+  };
+  pdl_wait();
+  trace_stamp(trace, 1);
+  const float* row = qkv + static_cast<int64_t>(b) * ldq;
+  float k1 = 0.f, k2 = 0.f, v1 = 0.f, v2 = 0.f;
+  const bool appends = has_new && threadIdx.x < kHalf;
+  if (appends) {
+    const float* kr = row + NH * D + kvh * D;
+    k1 = kr[i], k2 = kr[i + kHalf], v1 = kr[KV + i], v2 = kr[KV + i + kHalf];
+  }
+  for (int it = threadIdx.x; it < G * kHalf; it += blockDim.x) {
+    const int r = it / kHalf;
+    const float* qr = row + (kvh * G + r) * D;
+    float q1 = qr[i], q2 = qr[i + kHalf];
+    rotate(q1, q2);
+    q1 *= scale_log2, q2 *= scale_log2;
+    const T h1 = from_f<T>(q1), h2 = from_f<T>(q2);
+    qs[r * kRow + i] = h1, qs[r * kRow + i + kHalf] = h2;
+    qs[(r + 8) * kRow + i] = from_f<T>(q1 - to_f(h1));
+    qs[(r + 8) * kRow + i + kHalf] = from_f<T>(q2 - to_f(h2));
+  }
+  if (appends) {
+    rotate(k1, k2);
+    const T kt1 = from_f<T>(k1), kt2 = from_f<T>(k2), vt1 = from_f<T>(v1), vt2 = from_f<T>(v2);
+    T* kn = ks + (n - 1) * kRow;
+    T* vn = vs + (n - 1) * kRow;
+    kn[i] = kt1, kn[i + kHalf] = kt2, vn[i] = vt1, vn[i + kHalf] = vt2;
+    T* kp = kb + static_cast<int64_t>(pos) * KV;
+    T* vp = vb + static_cast<int64_t>(pos) * KV;
+    kp[i] = kt1, kp[i + kHalf] = kt2, vp[i] = vt1, vp[i + kHalf] = vt2;
+  }
+  cp_wait<0>();
+  __syncthreads();
+
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int tiles = n16 / 16;
+  uint32_t qa[D / 16][4];
+  flash::load_a_frags<T, D>(qa, qs, 0, kRow);
+  // Scores (log2 units) of key tiles warp + u * kWarps: per n-tile of 8 keys, this lane's
+  // query g at keys 2t, 2t + 1 (high + low rows summed).
+  float sc[kMaxTiles][2][2];
+  float m = -INFINITY;
+#pragma unroll
+  for (int u = 0; u < kMaxTiles; ++u) {
+    const int kt = warp + u * kWarps;
+    float acc[2][4] = {};
+    if (kt < tiles) {
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        uint32_t bf[4];
+        flash::load_b_nk(bf, ks, kt * 16, kk * 16, kRow);
+        flash::Mma<T>::run(acc[0], qa[kk], bf[0], bf[1]);
+        flash::Mma<T>::run(acc[1], qa[kk], bf[2], bf[3]);
+      }
+    }
+#pragma unroll
+    for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int key = kt * 16 + nt * 8 + 2 * t + e;
+        const float v = kt < tiles && key < n ? acc[nt][e] + acc[nt][2 + e] : -INFINITY;
+        sc[u][nt][e] = v;
+        m = fmaxf(m, v);
+      }
+  }
+  m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 1));
+  m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 2));
+  const float base = m == -INFINITY ? 0.f : m;  // a warp without keys: all p = 0
+  float l = 0.f;
+#pragma unroll
+  for (int u = 0; u < kMaxTiles; ++u)
+#pragma unroll
+    for (int nt = 0; nt < 2; ++nt)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) l += (sc[u][nt][e] = flash::fast_exp2(sc[u][nt][e] - base));
+  l += __shfl_xor_sync(0xffffffffu, l, 1);
+  l += __shfl_xor_sync(0xffffffffu, l, 2);
+  // Values: A = p of the tile's 16 keys, high parts in row g, the rest in row g + 8.
+  float o[D / 8][4] = {};
+#pragma unroll
+  for (int u = 0; u < kMaxTiles; ++u) {
+    const int kt = warp + u * kWarps;
+    if (kt >= tiles) break;
+    uint32_t pa[4];
+#pragma unroll
+    for (int nt = 0; nt < 2; ++nt) {
+      const float p0 = sc[u][nt][0], p1 = sc[u][nt][1];
+      const T h0 = from_f<T>(p0), h1 = from_f<T>(p1);
+      pa[2 * nt] = flash::Mma<T>::pack(to_f(h0), to_f(h1));
+      pa[2 * nt + 1] = flash::Mma<T>::pack(p0 - to_f(h0), p1 - to_f(h1));
+    }
+#pragma unroll
+    for (int nd = 0; nd < D / 16; ++nd) {
+      uint32_t bf[4];
+      flash::load_b_kn(bf, vs, kt * 16, nd * 16, kRow);
+      flash::Mma<T>::run(o[2 * nd], pa, bf[0], bf[1]);
+      flash::Mma<T>::run(o[2 * nd + 1], pa, bf[2], bf[3]);
+    }
+  }
+  // This warp's part: [G][D] into its own first key tile (read by no other warp).
+  __syncwarp();
+  float* wout = reinterpret_cast<float*>(ks + warp * 16 * kRow);
+  if (g < G) {
+#pragma unroll
+    for (int nd = 0; nd < D / 8; ++nd) {
+      wout[g * D + nd * 8 + 2 * t] = o[nd][0] + o[nd][2];
+      wout[g * D + nd * 8 + 2 * t + 1] = o[nd][1] + o[nd][3];
+    }
+    if (t == 0) wmax[warp * 8 + g] = m, wsum[warp * 8 + g] = l;
+  }
+  __syncthreads();
+  const bool alone = ns == 1 && counters;
+  for (int it = threadIdx.x; it < G * D; it += blockDim.x) {
+    const int r = it / D, d = it - r * D;
+    float M = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) M = fmaxf(M, wmax[w * 8 + r]);
+    float L = 0.f, acc = 0.f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) {
+      const float mw = wmax[w * 8 + r];
+      if (mw == -INFINITY) continue;
+      const float e = flash::fast_exp2(mw - M);
+      L += wsum[w * 8 + r] * e;
+      acc += reinterpret_cast<const float*>(ks + w * 16 * kRow)[r * D + d] * e;
+    }
+    const int h = kvh * G + r;
+    if (alone) {
+      out[static_cast<int64_t>(b) * NH * D + h * D + d] = acc / L;
+    } else {
+      float* mine = part + ((static_cast<int64_t>(b) * NH + h) * nsplit + s) * (D + 2);
+      mine[2 + d] = acc;
+      if (d == 0) mine[0] = M * 0.69314718f, mine[1] = L;  // natural-log units
+    }
+  }
+  trace_stamp(trace, 2);
+  if (alone || !counters) {
+    trace_stamp(trace, 3);
+    return;
+  }
+  __threadfence();
+  __syncthreads();
+  int* counter = counters + static_cast<int64_t>(b) * NH + kvh;
+  if (threadIdx.x == 0) last_block = atomicAdd(counter, 1) == ns - 1;
+  __syncthreads();
+  if (!last_block) return;
+  __threadfence();
+  for (int it = threadIdx.x; it < G * D; it += blockDim.x) {
+    const int r = it / D, d = it - r * D, h = kvh * G + r;
+    const float* pp = part + (static_cast<int64_t>(b) * NH + h) * nsplit * (D + 2);
+    out[static_cast<int64_t>(b) * NH * D + h * D + d] = combine_chunks(pp, ns, D, d);
   }
   if (threadIdx.x == 0) *counter = 0;  // ready for the next step
   trace_stamp(trace, 3);
@@ -525,10 +768,30 @@ int attention_cluster_size(int B, int NH, int P) {
   return nsplit;
 }
 
+namespace {
+// Shared memory of attention_mma_kernel: keys and values (at least a tile of 16 a warp), the
+// queries' 16 rows, the warps' maxima and sums.
+size_t attention_mma_smem(int D, int chunk) {
+  const size_t rows = std::max(chunk, 16 * (kMmaAttnThreads / 32)), row_bytes = (D + 8) * 2;
+  return (2 * rows + 16) * row_bytes + 2 * (kMmaAttnThreads / 32) * 8 * sizeof(float);
+}
+}  // namespace
+
+bool attention_mma_fits(DType dtype, int NH, int NKV, int D, int P) {
+  // LW_DECODE_ATTN_MMA=0: the scalar kernel everywhere (to measure what the tensor cores gain).
+  static const bool on = [] {
+    const char* v = std::getenv("LW_DECODE_ATTN_MMA");
+    return !(v && std::string(v) == "0");
+  }();
+  return on && (dtype == DType::kBF16 || dtype == DType::kF16) && (D == 64 || D == 128) &&
+         NKV >= 1 && NH % NKV == 0 && NH / NKV <= 8 &&
+         attention_mma_smem(D, attention_chunk(P)) + 1024 <= smem_optin();
+}
+
 Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_cache,
                  int64_t seq_stride, const int32_t* positions, int B, int NH, int NKV, int D,
                  int P, float theta, float* scratch, int32_t* counters, float* out,
-                 cudaStream_t stream, uint64_t* trace) {
+                 cudaStream_t stream, uint64_t* trace, AttentionPath path) {
   LW_CHECK(NKV >= 1 && NH % NKV == 0 && D >= 2 && D % 2 == 0 && D <= 2 * kAttnThreads,
            "decode attention: bad head layout (head size must be even and at most " +
                std::to_string(2 * kAttnThreads) + ")");
@@ -547,6 +810,21 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
     return v && std::string(v) == "0" ? 0 : 1;
   }();
   const int nsplit = (P + chunk - 1) / chunk;
+  if (path != AttentionPath::kScalar && attention_mma_fits(dtype, NH, NKV, D, P)) {
+    const float scale_log2 = 1.4426950409f / sqrtf(static_cast<float>(D));
+    const dim3 grid(nsplit, NKV, B);
+    auto run = [&](auto* kernel) -> Status {
+      const size_t smem = attention_mma_smem(D, chunk);
+      LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
+      return launch_dependent(kernel, grid, kMmaAttnThreads, smem, stream, qkv, ldq, k_cache,
+                              v_cache, seq_stride, positions, NH, NKV, chunk, nsplit, scale_log2,
+                              theta, scratch, reinterpret_cast<int*>(counters), out, trace);
+    };
+    if (dtype == DType::kBF16)
+      return run(D == 64 ? attention_mma_kernel<__nv_bfloat16, 64>
+                         : attention_mma_kernel<__nv_bfloat16, 128>);
+    return run(D == 64 ? attention_mma_kernel<__half, 64> : attention_mma_kernel<__half, 128>);
+  }
   // The chunks of a head as one cluster combine in its first block (counters are then not
   // used; a GEMV combines when they are null, as before).
   const int cluster = counters ? attention_cluster_size(B, NH, P) : 1;

@@ -100,10 +100,19 @@ int attention_cluster_size(int B, int NH, int P);
 // zero). With counters null the blocks only leave their partials in scratch, for a GEMV
 // with InputOp::kAttention to combine (one memory round trip less on the step's critical
 // path).
+// kAuto takes the tensor-core kernel where attention_mma_fits() (bf16/f16 caches, heads of 64
+// or 128, at most 8 query heads a key/value head: one block serves the group) and the scalar
+// kernel (a block a query head) elsewhere; tests name one. The tensor-core kernel combines
+// long caches by counters only (no clusters).
+enum class AttentionPath { kAuto, kScalar };
 Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_cache,
                  int64_t seq_stride, const int32_t* positions, int B, int NH, int NKV, int D,
                  int P, float theta, float* scratch, int32_t* counters, float* out,
-                 cudaStream_t stream, uint64_t* trace = nullptr);
+                 cudaStream_t stream, uint64_t* trace = nullptr,
+                 AttentionPath path = AttentionPath::kAuto);
+// Whether attention() with kAuto runs the tensor-core kernel for these heads and P positions
+// (LW_DECODE_ATTN_MMA=0 turns it off).
+bool attention_mma_fits(DType dtype, int NH, int NKV, int D, int P);
 
 // Floats of scratch argmax_logprob() needs for B rows of V logits.
 size_t argmax_scratch_floats(int B, int V);

@@ -224,24 +224,39 @@ class TestDecodeKernelsCuda : public QObject {
   }
 
   // attention() against a host reference in double: rotary q and new key, the cache append
-  // (rounded to the cache dtype), grouped-query heads; a cache of up to 384 positions is one
-  // block a head (written directly), longer ones are split in 384-key chunks, combined in the
-  // first block of a cluster (a small grid: 6 sequences x 2 heads x 3 chunks) or by the last
-  // block to finish (4 heads: 72 blocks, more than half an H100's SMs; or 3,100 positions:
-  // nine chunks, more than a cluster takes); sequences at chunk edges and within the first
+  // (rounded to the cache dtype), grouped-query heads, on both kernels.
+  // Scalar kernel: a cache of up to 384 positions is one block a head (written directly),
+  // longer ones are split in 384-key chunks, combined in the first block of a cluster (a small
+  // grid: 6 sequences x 2 heads x 3 chunks) or by the last block to finish (4 heads: 72
+  // blocks, more than half an H100's SMs; or 3,100 positions: nine chunks, more than a cluster
+  // takes). Tensor-core kernel (a block a key/value head): groups of 1, 2 and 8 query heads
+  // (TinyLlama's 32 / 4 at 384 positions), heads of 64 and 128, bf16 and f16, one chunk and
+  // several combined by counters, and with counters null the partials left for the
+  // o-projection (combined here on the host). Sequences at chunk edges and within the first
   // chunk; called twice so the second call finds the combine counters reset.
   void attention_kernel_data() {
     QTest::addColumn<int>("NH");
     QTest::addColumn<int>("NKV");
     QTest::addColumn<int>("P");
-    QTest::addColumn<int>("cluster");  // expected on an H100 / H200 (132 SMs)
+    QTest::addColumn<int>("cluster");  // scalar kernel: expected on an H100 / H200 (132 SMs)
     QTest::addColumn<int>("D");
-    QTest::addColumn<bool>("f32");  // f32 cache (heads of 128: too large to stage)
-    QTest::newRow("2 heads, 300 positions: one block a head") << 2 << 1 << 300 << 1 << 64 << false;
-    QTest::newRow("2 heads, 1100 positions: clusters") << 2 << 1 << 1100 << 3 << 64 << false;
-    QTest::newRow("4 heads, 1100 positions: counters") << 4 << 2 << 1100 << 1 << 64 << false;
-    QTest::newRow("4 heads, 3100 positions: counters") << 4 << 2 << 3100 << 1 << 64 << false;
-    QTest::newRow("f32 heads of 128, 300 positions: not staged") << 2 << 1 << 300 << 1 << 128 << true;
+    QTest::addColumn<DType>("dtype");
+    QTest::addColumn<bool>("mma");       // the tensor-core kernel (else the scalar one)
+    QTest::addColumn<bool>("partials");  // counters null: partials left in scratch
+    const DType bf = DType::kBF16;
+    QTest::newRow("scalar: 2 heads, 300 positions, one block a head") << 2 << 1 << 300 << 1 << 64 << bf << false << false;
+    QTest::newRow("scalar: 2 heads, 1100 positions, clusters") << 2 << 1 << 1100 << 3 << 64 << bf << false << false;
+    QTest::newRow("scalar: 4 heads, 1100 positions, counters") << 4 << 2 << 1100 << 1 << 64 << bf << false << false;
+    QTest::newRow("scalar: 4 heads, 3100 positions, counters") << 4 << 2 << 3100 << 1 << 64 << bf << false << false;
+    QTest::newRow("scalar: f32 heads of 128, 300 positions, not staged") << 2 << 1 << 300 << 1 << 128 << DType::kF32 << false << false;
+    QTest::newRow("mma: 2 heads a group, 300 positions") << 2 << 1 << 300 << 1 << 64 << bf << true << false;
+    QTest::newRow("mma: 32 / 4 heads, 384 positions") << 32 << 4 << 384 << 1 << 64 << bf << true << false;
+    QTest::newRow("mma: 8 / 1 heads, 100 positions, f16") << 8 << 1 << 100 << 1 << 64 << DType::kF16 << true << false;
+    QTest::newRow("mma: 4 / 2 heads, 1100 positions, counters") << 4 << 2 << 1100 << 1 << 64 << bf << true << false;
+    QTest::newRow("mma: 4 / 2 heads, 3100 positions, counters") << 4 << 2 << 3100 << 1 << 64 << bf << true << false;
+    QTest::newRow("mma: 4 / 2 heads, 1100 positions, partials") << 4 << 2 << 1100 << 1 << 64 << bf << true << true;
+    QTest::newRow("mma: heads of 128, 1 a group, 1100 positions") << 3 << 3 << 1100 << 1 << 128 << bf << true << false;
+    QTest::newRow("mma: heads of 128, 300 positions, f16") << 2 << 2 << 300 << 1 << 128 << DType::kF16 << true << false;
   }
   void attention_kernel() {
     QFETCH(int, NH);
@@ -249,21 +264,28 @@ class TestDecodeKernelsCuda : public QObject {
     QFETCH(int, P);
     QFETCH(int, cluster);
     QFETCH(int, D);
-    QFETCH(bool, f32);
+    QFETCH(DType, dtype);
+    QFETCH(bool, mma);
+    QFETCH(bool, partials);
     const int B = 6;
     int major = 0, sms = 0;
     QCOMPARE(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0), cudaSuccess);
     QCOMPARE(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
-    if (major >= 9 && sms == 132) QCOMPARE(dk::attention_cluster_size(B, NH, P), cluster);
-    const DType dt = f32 ? DType::kF32 : DType::kBF16;
+    if (!mma && major >= 9 && sms == 132) QCOMPARE(dk::attention_cluster_size(B, NH, P), cluster);
+    if (mma && !dk::attention_mma_fits(dtype, NH, NKV, D, P))
+      QSKIP("the tensor-core attention is off (LW_DECODE_ATTN_MMA=0) or does not fit here");
+    const dk::AttentionPath path = mma ? dk::AttentionPath::kAuto : dk::AttentionPath::kScalar;
+    const DType dt = dtype;
     const int KV = NKV * D, ldq = (NH + 2 * NKV) * D;
+    const int chunk = dk::attention_chunk(P), NS = dk::attention_split(P);
     const float theta = 10000.f;
     const std::vector<int32_t> pos = {0, 63, 64, std::min(384, P - 1), P * 2 / 3, P - 1};
     const int64_t seq_stride = int64_t(P) * KV;
     auto kc = rounded(dt, randn(size_t(B) * seq_stride, 51, 0.5f));
     auto vc = rounded(dt, randn(size_t(B) * seq_stride, 52));
     DevBuf dk_ = upload(dt, kc), dv = upload(dt, vc), dpos = upload_i32(pos);
-    DevBuf scratch(dk::attention_scratch_floats(B, NH, D, P) * sizeof(float));
+    const size_t scratch_floats = dk::attention_scratch_floats(B, NH, D, P);
+    DevBuf scratch(scratch_floats * sizeof(float));
     DevBuf counters(size_t(B) * NH * sizeof(int32_t) + 16), dout(size_t(B) * NH * D * sizeof(float));
     QCOMPARE(cudaMemset(counters.get(), 0, size_t(B) * NH * sizeof(int32_t)), cudaSuccess);
     for (int call = 0; call < 2; ++call) {
@@ -271,10 +293,27 @@ class TestDecodeKernelsCuda : public QObject {
       DevBuf dq = upload(DType::kF32, qkv);
       const lw::Status st = dk::attention(dt, dq.as<float>(), ldq, dk_.get(), dv.get(), seq_stride,
                                           dpos.as<int32_t>(), B, NH, NKV, D, P, theta,
-                                          scratch.as<float>(), counters.as<int32_t>(),
-                                          dout.as<float>(), nullptr);
+                                          scratch.as<float>(),
+                                          partials ? nullptr : counters.as<int32_t>(),
+                                          dout.as<float>(), nullptr, path);
       QVERIFY2(st.is_ok(), st.to_string().c_str());
-      const auto out = download(DType::kF32, dout, size_t(B) * NH * D);
+      auto out = download(DType::kF32, dout, size_t(B) * NH * D);
+      if (partials) {  // [m, l, o] per (sequence, head, chunk), m in natural-log units
+        const auto part = download(DType::kF32, scratch, scratch_floats);
+        for (int b = 0; b < B; ++b)
+          for (int h = 0; h < NH; ++h) {
+            const float* ph = part.data() + (size_t(b) * NH + h) * NS * (D + 2);
+            const int ns = pos[b] / chunk + 1;
+            double M = -1e300, L = 0;
+            for (int t = 0; t < ns; ++t) M = std::max(M, double(ph[t * (D + 2)]));
+            for (int t = 0; t < ns; ++t) L += ph[t * (D + 2) + 1] * std::exp(ph[t * (D + 2)] - M);
+            for (int d = 0; d < D; ++d) {
+              double o = 0;
+              for (int t = 0; t < ns; ++t) o += ph[t * (D + 2) + 2 + d] * std::exp(ph[t * (D + 2)] - M);
+              out[size_t(b) * NH * D + h * D + d] = float(o / L);
+            }
+          }
+      }
       double worst = 0;
       for (int b = 0; b < B; ++b) {
         const int p = pos[b];
