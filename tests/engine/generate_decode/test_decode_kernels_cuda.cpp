@@ -295,7 +295,7 @@ class TestDecodeKernelsCuda : public QObject {
                                           dpos.as<int32_t>(), B, NH, NKV, D, P, theta,
                                           scratch.as<float>(),
                                           partials ? nullptr : counters.as<int32_t>(),
-                                          dout.as<float>(), nullptr, path);
+                                          dout.as<float>(), nullptr, nullptr, path);
       QVERIFY2(st.is_ok(), st.to_string().c_str());
       auto out = download(DType::kF32, dout, size_t(B) * NH * D);
       if (partials) {  // [m, l, o] per (sequence, head, chunk), m in natural-log units
