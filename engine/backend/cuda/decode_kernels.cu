@@ -420,10 +420,11 @@ __global__ void __launch_bounds__(kMmaAttnThreads, 1) attention_mma_kernel(
   constexpr int kPacket = 16 / sizeof(T);
   constexpr int kMaxTiles = (kMaxAttnThreads + 16 * kWarps - 1) / (16 * kWarps);
   static_assert(kMmaAttnThreads % kHalf == 0, "a thread keeps one rotary pair");
-  // ks, vs [rows][kRow] (rows = max(chunk, 16 * kWarps): warp w's output goes in tile w of ks
+  // ks, vs [rows][kRow] (every warp's kMaxTiles tiles; warp w's output goes in tile w of ks
   // once its scores are done), qs [16][kRow], then each warp's row maxima and sums [kWarps][8].
   extern __shared__ __align__(16) unsigned char smem[];
-  const int rows = max(chunk, 16 * kWarps);
+  constexpr int rows = kMaxTiles * 16 * kWarps;
+  static_assert(rows == kMaxAttnThreads, "attention_mma_smem() sizes for the largest chunk");
   T* ks = reinterpret_cast<T*>(smem);
   T* vs = ks + rows * kRow;
   T* qs = vs + rows * kRow;
@@ -437,7 +438,7 @@ __global__ void __launch_bounds__(kMmaAttnThreads, 1) attention_mma_kernel(
   const int len = pos + 1;
   const int j0 = s * chunk;
   if (j0 >= len) return;  // beyond this sequence: the combine counts only live chunks
-  const int n = min(chunk, len - j0), n16 = (n + 15) & ~15;
+  const int n = min(chunk, len - j0);
   const int ns = (len + chunk - 1) / chunk;
   const int G = NH / NKV, KV = NKV * D;
   const bool has_new = pos < j0 + chunk;
@@ -451,12 +452,12 @@ __global__ void __launch_bounds__(kMmaAttnThreads, 1) attention_mma_kernel(
     cp_async16(vs + j * kRow + c, vb + at);
   }
   cp_commit();
-  // Zeros where the tiles pass the chunk's keys (a masked key's value must not be NaN) and in
-  // the query rows of absent heads.
+  // Zero values past the chunk's keys (their p is 0, and 0 * NaN would not be) and zero
+  // query rows of absent heads.
   const T zero = from_f<T>(0.f);
-  for (int i = threadIdx.x; i < (n16 - n) * D; i += blockDim.x) {
-    const int j = n + i / D, c = i % D;
-    ks[j * kRow + c] = zero, vs[j * kRow + c] = zero;
+  for (int i = threadIdx.x; i < (rows - n) * (D / kPacket); i += blockDim.x) {
+    const int j = n + i / (D / kPacket), c = (i % (D / kPacket)) * kPacket;
+    *reinterpret_cast<uint4*>(vs + j * kRow + c) = make_uint4(0, 0, 0, 0);
   }
   for (int i = threadIdx.x; i < (8 - G) * D; i += blockDim.x) {
     const int r = G + i / D, c = i % D;
@@ -509,46 +510,49 @@ __global__ void __launch_bounds__(kMmaAttnThreads, 1) attention_mma_kernel(
   __syncthreads();
 
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-  const int tiles = n16 / 16;
   uint32_t qa[D / 16][4];
   flash::load_a_frags<T, D>(qa, qs, 0, kRow);
-  // Scores (log2 units) of key tiles warp + u * kWarps: per n-tile of 8 keys, this lane's
-  // query g at keys 2t, 2t + 1 (high + low rows summed).
+  // Scores (log2 units) of key tiles warp + u * kWarps, every tile computed (the branch-free
+  // loop lets all fragment loads go out before the products; keys past the chunk are masked
+  // here and their values are zero): per n-tile of 8 keys, this lane's query g at keys 2t,
+  // 2t + 1 (high + low rows summed).
   float sc[kMaxTiles][2][2];
   float m = -INFINITY;
 #pragma unroll
   for (int u = 0; u < kMaxTiles; ++u) {
     const int kt = warp + u * kWarps;
     float acc[2][4] = {};
-    if (kt < tiles) {
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) {
-        uint32_t bf[4];
-        flash::load_b_nk(bf, ks, kt * 16, kk * 16, kRow);
-        flash::Mma<T>::run(acc[0], qa[kk], bf[0], bf[1]);
-        flash::Mma<T>::run(acc[1], qa[kk], bf[2], bf[3]);
-      }
+    for (int kk = 0; kk < D / 16; ++kk) {
+      uint32_t bf[4];
+      flash::load_b_nk(bf, ks, kt * 16, kk * 16, kRow);
+      flash::Mma<T>::run(acc[0], qa[kk], bf[0], bf[1]);
+      flash::Mma<T>::run(acc[1], qa[kk], bf[2], bf[3]);
     }
 #pragma unroll
     for (int nt = 0; nt < 2; ++nt)
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
-        const int key = kt * 16 + nt * 8 + 2 * t + e;
-        const float v = kt < tiles && key < n ? acc[nt][e] + acc[nt][2 + e] : -INFINITY;
+        const float v = kt * 16 + nt * 8 + 2 * t + e < n ? acc[nt][e] + acc[nt][2 + e] : -INFINITY;
         sc[u][nt][e] = v;
         m = fmaxf(m, v);
       }
   }
+  // The block's maximum per query (one barrier), so the warps' parts add without rescaling.
   m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 1));
   m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, 2));
-  const float base = m == -INFINITY ? 0.f : m;  // a warp without keys: all p = 0
+  if (t == 0) wmax[warp * 8 + g] = m;
+  __syncthreads();
+  m = -INFINITY;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) m = fmaxf(m, wmax[w * 8 + g]);  // finite: key 0 is warp 0's
   float l = 0.f;
 #pragma unroll
   for (int u = 0; u < kMaxTiles; ++u)
 #pragma unroll
     for (int nt = 0; nt < 2; ++nt)
 #pragma unroll
-      for (int e = 0; e < 2; ++e) l += (sc[u][nt][e] = flash::fast_exp2(sc[u][nt][e] - base));
+      for (int e = 0; e < 2; ++e) l += (sc[u][nt][e] = flash::fast_exp2(sc[u][nt][e] - m));
   l += __shfl_xor_sync(0xffffffffu, l, 1);
   l += __shfl_xor_sync(0xffffffffu, l, 2);
   // Values: A = p of the tile's 16 keys, high parts in row g, the rest in row g + 8.
@@ -556,7 +560,6 @@ __global__ void __launch_bounds__(kMmaAttnThreads, 1) attention_mma_kernel(
 #pragma unroll
   for (int u = 0; u < kMaxTiles; ++u) {
     const int kt = warp + u * kWarps;
-    if (kt >= tiles) break;
     uint32_t pa[4];
 #pragma unroll
     for (int nt = 0; nt < 2; ++nt) {
@@ -573,40 +576,45 @@ __global__ void __launch_bounds__(kMmaAttnThreads, 1) attention_mma_kernel(
       flash::Mma<T>::run(o[2 * nd + 1], pa, bf[2], bf[3]);
     }
   }
-  // This warp's part: [G][D] into its own first key tile (read by no other warp).
+  // This warp's part [G][D + 8] (rows padded: a half-warp's float2 stores on distinct banks)
+  // into its own first key tile, which no other warp reads.
+  constexpr int kOutRow = D + 8;
   __syncwarp();
   float* wout = reinterpret_cast<float*>(ks + warp * 16 * kRow);
   if (g < G) {
 #pragma unroll
-    for (int nd = 0; nd < D / 8; ++nd) {
-      wout[g * D + nd * 8 + 2 * t] = o[nd][0] + o[nd][2];
-      wout[g * D + nd * 8 + 2 * t + 1] = o[nd][1] + o[nd][3];
-    }
-    if (t == 0) wmax[warp * 8 + g] = m, wsum[warp * 8 + g] = l;
+    for (int nd = 0; nd < D / 8; ++nd)
+      *reinterpret_cast<float2*>(wout + g * kOutRow + nd * 8 + 2 * t) =
+          make_float2(o[nd][0] + o[nd][2], o[nd][1] + o[nd][3]);
+    if (t == 0) wsum[warp * 8 + g] = l;
   }
   __syncthreads();
   const bool alone = ns == 1 && counters;
-  for (int it = threadIdx.x; it < G * D; it += blockDim.x) {
-    const int r = it / D, d = it - r * D;
-    float M = -INFINITY;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) M = fmaxf(M, wmax[w * 8 + r]);
-    float L = 0.f, acc = 0.f;
+  for (int it = threadIdx.x; it < G * D / 2; it += blockDim.x) {
+    const int r = it / (D / 2), d = 2 * (it - r * (D / 2));
+    float2 acc = make_float2(0.f, 0.f);
+    float L = 0.f;
 #pragma unroll
     for (int w = 0; w < kWarps; ++w) {
-      const float mw = wmax[w * 8 + r];
-      if (mw == -INFINITY) continue;
-      const float e = flash::fast_exp2(mw - M);
-      L += wsum[w * 8 + r] * e;
-      acc += reinterpret_cast<const float*>(ks + w * 16 * kRow)[r * D + d] * e;
+      const float2 v =
+          *reinterpret_cast<const float2*>(reinterpret_cast<const float*>(ks + w * 16 * kRow) +
+                                           r * kOutRow + d);
+      acc.x += v.x, acc.y += v.y;
+      L += wsum[w * 8 + r];
     }
     const int h = kvh * G + r;
     if (alone) {
-      out[static_cast<int64_t>(b) * NH * D + h * D + d] = acc / L;
+      *reinterpret_cast<float2*>(out + static_cast<int64_t>(b) * NH * D + h * D + d) =
+          make_float2(acc.x / L, acc.y / L);
     } else {
       float* mine = part + ((static_cast<int64_t>(b) * NH + h) * nsplit + s) * (D + 2);
-      mine[2 + d] = acc;
-      if (d == 0) mine[0] = M * 0.69314718f, mine[1] = L;  // natural-log units
+      mine[2 + d] = acc.x, mine[3 + d] = acc.y;
+      if (d == 0) {
+        float M = -INFINITY;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) M = fmaxf(M, wmax[w * 8 + r]);
+        mine[0] = M * 0.69314718f, mine[1] = L;  // natural-log units
+      }
     }
   }
   trace_stamp(trace, 2);
@@ -771,13 +779,13 @@ int attention_cluster_size(int B, int NH, int P) {
 namespace {
 // Shared memory of attention_mma_kernel: keys and values (at least a tile of 16 a warp), the
 // queries' 16 rows, the warps' maxima and sums.
-size_t attention_mma_smem(int D, int chunk) {
-  const size_t rows = std::max(chunk, 16 * (kMmaAttnThreads / 32)), row_bytes = (D + 8) * 2;
+size_t attention_mma_smem(int D) {
+  const size_t rows = kMaxAttnThreads, row_bytes = (D + 8) * 2;
   return (2 * rows + 16) * row_bytes + 2 * (kMmaAttnThreads / 32) * 8 * sizeof(float);
 }
 }  // namespace
 
-bool attention_mma_fits(DType dtype, int NH, int NKV, int D, int P) {
+bool attention_mma_fits(DType dtype, int NH, int NKV, int D) {
   // LW_DECODE_ATTN_MMA=0: the scalar kernel everywhere (to measure what the tensor cores gain).
   static const bool on = [] {
     const char* v = std::getenv("LW_DECODE_ATTN_MMA");
@@ -785,7 +793,7 @@ bool attention_mma_fits(DType dtype, int NH, int NKV, int D, int P) {
   }();
   return on && (dtype == DType::kBF16 || dtype == DType::kF16) && (D == 64 || D == 128) &&
          NKV >= 1 && NH % NKV == 0 && NH / NKV <= 8 &&
-         attention_mma_smem(D, attention_chunk(P)) + 1024 <= smem_optin();
+         attention_mma_smem(D) + 1024 <= smem_optin();
 }
 
 Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_cache,
@@ -810,11 +818,11 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
     return v && std::string(v) == "0" ? 0 : 1;
   }();
   const int nsplit = (P + chunk - 1) / chunk;
-  if (path != AttentionPath::kScalar && attention_mma_fits(dtype, NH, NKV, D, P)) {
+  if (path != AttentionPath::kScalar && attention_mma_fits(dtype, NH, NKV, D)) {
     const float scale_log2 = 1.4426950409f / sqrtf(static_cast<float>(D));
     const dim3 grid(nsplit, NKV, B);
     auto run = [&](auto* kernel) -> Status {
-      const size_t smem = attention_mma_smem(D, chunk);
+      const size_t smem = attention_mma_smem(D);
       LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
       return launch_dependent(kernel, grid, kMmaAttnThreads, smem, stream, qkv, ldq, k_cache,
                               v_cache, seq_stride, positions, NH, NKV, chunk, nsplit, scale_log2,

@@ -110,9 +110,9 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
                  int P, float theta, float* scratch, int32_t* counters, float* out,
                  cudaStream_t stream, uint64_t* trace = nullptr,
                  AttentionPath path = AttentionPath::kAuto);
-// Whether attention() with kAuto runs the tensor-core kernel for these heads and P positions
+// Whether attention() with kAuto runs the tensor-core kernel for these heads
 // (LW_DECODE_ATTN_MMA=0 turns it off).
-bool attention_mma_fits(DType dtype, int NH, int NKV, int D, int P);
+bool attention_mma_fits(DType dtype, int NH, int NKV, int D);
 
 // Floats of scratch argmax_logprob() needs for B rows of V logits.
 size_t argmax_scratch_floats(int B, int V);

@@ -272,7 +272,7 @@ class TestDecodeKernelsCuda : public QObject {
     QCOMPARE(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0), cudaSuccess);
     QCOMPARE(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0), cudaSuccess);
     if (!mma && major >= 9 && sms == 132) QCOMPARE(dk::attention_cluster_size(B, NH, P), cluster);
-    if (mma && !dk::attention_mma_fits(dtype, NH, NKV, D, P))
+    if (mma && !dk::attention_mma_fits(dtype, NH, NKV, D))
       QSKIP("the tensor-core attention is off (LW_DECODE_ATTN_MMA=0) or does not fit here");
     const dk::AttentionPath path = mma ? dk::AttentionPath::kAuto : dk::AttentionPath::kScalar;
     const DType dt = dtype;
