@@ -11,12 +11,14 @@
 #include <cuda_runtime_api.h>
 
 #include <chrono>
+#include <deque>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "engine/backend/cuda/caching_allocator.h"
 #include "engine/backend/cuda/cuda_check.h"
@@ -176,23 +178,36 @@ struct DecodeEngine::Impl {
   cudaStream_t stream = nullptr;
   Tensor x, qkv, att, mlp, logits, scratch;  // f32 activations
   Tensor kc, vc;                             // [L, maxB, P, KV] model dtype
-  Tensor io_dev, ids_dev, lp_dev;            // [tokens | positions] i32, ids i32, logprob f32
+  Tensor io_dev, ids_dev;  // [tokens | positions] i32 of the step, its greedy ids i32
   Tensor counters;       // [maxB * NH + maxB] i32: attention's, then argmax's combine counters
   Tensor argmax_scratch;  // f32 partial maxima of the vocabulary slices
-  void* pinned = nullptr;                    // io (2 maxB i32) | ids (maxB i32) | lp (maxB f32)
+  // Pinned host memory, mapped: io (2 maxB i32, the host-fed step's upload), then two result
+  // slots of [ids (maxB i32) | logprobs (maxB f32)] that the argmax writes directly (no copy
+  // node in the graph). Consecutive queued steps use the two slots in turns, so the host
+  // reads one step's ids while the next step runs.
+  void* pinned = nullptr;
   int32_t* io_host = nullptr;
-  int32_t* ids_host = nullptr;
-  float* lp_host = nullptr;
+  int32_t* slot_host[2] = {nullptr, nullptr};
+  int32_t* slot_dev[2] = {nullptr, nullptr};  // the same memory as the device sees it
+  cudaEvent_t slot_done[2] = {nullptr, nullptr};
+  int next_slot = 0;
+  struct Queued {
+    int slot;
+    int64_t n;
+  };
+  std::deque<Queued> queue;  // launched steps not yet waited for, oldest first (at most 2)
+  int last_slot = 0;         // the step greedy_ids() shows
   int64_t last_n = 0;
-  std::map<int64_t, cudaGraphExec_t> graphs;
+  // One graph per (batch, fed from the previous step's ids, result slot).
+  std::map<std::tuple<int64_t, bool, int>, cudaGraphExec_t> graphs;
   // LW_DECODE_TIMING=1: GPU time of each replay (events), host time of each step and the
   // interval between steps, and back-to-back replays at the end, printed on stderr when
   // the engine goes (a measuring aid for the decode benchmark).
   bool timing = false;
-  cudaEvent_t ev[2] = {nullptr, nullptr};
-  double gpu_us = 0, host_us = 0, gap_us = 0;
+  cudaEvent_t slot_start[2] = {nullptr, nullptr};
+  double gpu_us = 0, interval_us = 0;
   int64_t timed = 0;
-  std::chrono::steady_clock::time_point last_step_end{};
+  std::chrono::steady_clock::time_point last_result{};
   // LW_DECODE_TRACE=FILE: each kernel's blocks stamp %globaltimer (decode_kernels.h); when the
   // engine goes, the last step's stamps are written to FILE as CSV (a measuring aid).
   std::string trace_path;
@@ -212,7 +227,9 @@ struct DecodeEngine::Impl {
     if (stream) cudaStreamSynchronize(stream);
     if (timing) report_timing();
     if (!trace_path.empty()) write_trace();
-    for (cudaEvent_t e : ev)
+    for (cudaEvent_t e : slot_done)
+      if (e) cudaEventDestroy(e);
+    for (cudaEvent_t e : slot_start)
       if (e) cudaEventDestroy(e);
     for (auto& [n, g] : graphs) cudaGraphExecDestroy(g);
     if (pinned) cudaFreeHost(pinned);
@@ -220,27 +237,28 @@ struct DecodeEngine::Impl {
   int64_t qkv_width() const { return (a.NH + 2 * a.NKV) * a.D; }
   int64_t mlp_width() const { return a.llama ? 2 * a.F : a.F; }
   Status allocate();
-  Status enqueue(int n);
-  Status run(int n);
+  Status enqueue(int n, bool chained, int slot);
+  Status launch(int n, bool chained);
+  Status wait();
   void report_timing();
 };
 
 void DecodeEngine::Impl::report_timing() {
-  if (timed == 0 || graphs.empty() || !ev[0]) return;
-  const auto& [n, exec] = *graphs.rbegin();
+  if (timed == 0 || graphs.empty() || !slot_start[0]) return;
+  const auto& [key, exec] = *graphs.rbegin();
   // Replays with no host work between them: what the graph costs when launches queue up.
   const int reps = 50;
-  cudaEventRecord(ev[0], stream);
+  cudaEventRecord(slot_start[0], stream);
   for (int i = 0; i < reps; ++i) cudaGraphLaunch(exec, stream);
-  cudaEventRecord(ev[1], stream);
-  cudaEventSynchronize(ev[1]);
+  cudaEventRecord(slot_start[1], stream);
+  cudaEventSynchronize(slot_start[1]);
   float ms = 0.f;
-  cudaEventElapsedTime(&ms, ev[0], ev[1]);
+  cudaEventElapsedTime(&ms, slot_start[0], slot_start[1]);
   std::fprintf(stderr,
-               "decode timing: batch %lld, %lld steps: graph %.1f us (GPU events), step() %.1f us "
-               "(host, launch to ids), between steps %.1f us; back-to-back replays %.1f us\n",
-               static_cast<long long>(n), static_cast<long long>(timed), gpu_us / timed,
-               host_us / timed, gap_us / std::max<int64_t>(1, timed - 1), 1e3 * ms / reps);
+               "decode timing: batch %lld, %lld steps: graph %.1f us (GPU events), %.1f us "
+               "between results (host); back-to-back replays %.1f us\n",
+               static_cast<long long>(std::get<0>(key)), static_cast<long long>(timed),
+               gpu_us / timed, interval_us / std::max<int64_t>(1, timed - 1), 1e3 * ms / reps);
 }
 
 void DecodeEngine::Impl::write_trace() {
@@ -290,16 +308,19 @@ Status DecodeEngine::Impl::allocate() {
   LW_ASSIGN_OR_RETURN(vc, Tensor::zeros({a.L, B, P, KV}, dtype, dev));
   LW_ASSIGN_OR_RETURN(io_dev, Tensor::zeros({2 * B}, DType::kI32, dev));
   LW_ASSIGN_OR_RETURN(ids_dev, Tensor::zeros({B}, DType::kI32, dev));
-  LW_ASSIGN_OR_RETURN(lp_dev, Tensor::zeros({B}, DType::kF32, dev));
   LW_ASSIGN_OR_RETURN(counters, Tensor::zeros({B * a.NH + B}, DType::kI32, dev));
   const auto af = dk::argmax_scratch_floats(int(B), int(a.V));
   LW_ASSIGN_OR_RETURN(argmax_scratch, Tensor::zeros({int64_t(af)}, DType::kF32, dev));
   LW_ASSIGN_OR_RETURN(stream, engine_stream());
-  LW_CUDA_TRY(cudaHostAlloc(&pinned, size_t(4 * B) * 4, cudaHostAllocDefault));
+  LW_CUDA_TRY(cudaHostAlloc(&pinned, size_t(6 * B) * 4, cudaHostAllocMapped));
   io_host = static_cast<int32_t*>(pinned);
-  ids_host = io_host + 2 * B;
-  lp_host = reinterpret_cast<float*>(ids_host + B);
-  for (int64_t i = 0; i < 4 * B; ++i) io_host[i] = 0;
+  for (int64_t i = 0; i < 6 * B; ++i) io_host[i] = 0;
+  void* mapped = nullptr;
+  LW_CUDA_TRY(cudaHostGetDevicePointer(&mapped, pinned, 0));
+  for (int k = 0; k < 2; ++k) {
+    slot_host[k] = io_host + (2 + 2 * k) * B;
+    slot_dev[k] = static_cast<int32_t*>(mapped) + (2 + 2 * k) * B;
+  }
   LW_CUDA_TRY(cudaDeviceSynchronize());  // the zero fills ran on the caller's stream
   if (const char* tp = std::getenv("LW_DECODE_TRACE"); tp && *tp) {
     trace_path = tp;
@@ -308,9 +329,9 @@ Status DecodeEngine::Impl::allocate() {
   }
   const char* t = std::getenv("LW_DECODE_TIMING");
   timing = t && std::string(t) == "1";
-  if (timing) {
-    LW_CUDA_TRY(cudaEventCreate(&ev[0]));
-    LW_CUDA_TRY(cudaEventCreate(&ev[1]));
+  for (int k = 0; k < 2; ++k) {
+    LW_CUDA_TRY(cudaEventCreateWithFlags(&slot_done[k], timing ? 0 : cudaEventDisableTiming));
+    if (timing) LW_CUDA_TRY(cudaEventCreate(&slot_start[k]));
   }
   return Status::ok();
 }
@@ -327,15 +348,22 @@ bool swiglu_pair() {
 }
 }  // namespace
 
-// One decode step for sequences [0, n) on `stream`: pure stream work (graph-capturable).
-Status DecodeEngine::Impl::enqueue(int n) {
+// One decode step for sequences [0, n) on `stream`: pure stream work (graph-capturable). Its
+// input comes from io_host (uploaded) or, `chained`, from the previous step's greedy ids at
+// the next positions; its greedy ids and log-probabilities go to result slot `slot`.
+Status DecodeEngine::Impl::enqueue(int n, bool chained, int slot) {
   const int64_t B = max_b, C = a.C, Q = a.NH * a.D, KV = a.NKV * a.D, QKV = qkv_width();
   static const bool combine_in_gemv = [] {
     const char* v = std::getenv("LW_DECODE_COMBINE");
     return v && std::string(v) == "gemv";
   }();
-  LW_CUDA_TRY(cudaMemcpyAsync(io_dev.data_ptr(), io_host, size_t(2 * B) * 4,
-                              cudaMemcpyHostToDevice, stream));
+  if (chained) {
+    LW_TRY(dk::advance_tokens(io_dev.data<int32_t>(), ids_dev.data<int32_t>(), int(B), n, int(P),
+                              stream));
+  } else {
+    LW_CUDA_TRY(cudaMemcpyAsync(io_dev.data_ptr(), io_host, size_t(2 * B) * 4,
+                                cudaMemcpyHostToDevice, stream));
+  }
   const int32_t* tokens = io_dev.data<int32_t>();
   const int32_t* pos = tokens + B;
   float* xp = x.data<float>();
@@ -399,55 +427,60 @@ Status DecodeEngine::Impl::enqueue(int n) {
   LW_TRY(dk::gemv(h, stream));
   LW_TRY(dk::argmax_logprob(logits.data<float>(), n, int(a.V), argmax_scratch.data<float>(),
                             counters.data<int32_t>() + B * a.NH, ids_dev.data<int32_t>(),
-                            lp_dev.data<float>(), stream, trace_slot("argmax")));
-  LW_CUDA_TRY(cudaMemcpyAsync(ids_host, ids_dev.data_ptr(), size_t(n) * 4,
-                              cudaMemcpyDeviceToHost, stream));
-  LW_CUDA_TRY(cudaMemcpyAsync(lp_host, lp_dev.data_ptr(), size_t(n) * 4, cudaMemcpyDeviceToHost,
-                              stream));
+                            reinterpret_cast<float*>(slot_dev[slot] + B), stream,
+                            trace_slot("argmax"), slot_dev[slot]));
   return Status::ok();
 }
 
-Status DecodeEngine::Impl::run(int n) {
-  auto it = graphs.find(n);
-  if (it != graphs.end() && timing) {
-    using Clock = std::chrono::steady_clock;
-    const auto t0 = Clock::now();
-    if (timed > 0) gap_us += std::chrono::duration<double, std::micro>(t0 - last_step_end).count();
-    LW_CUDA_TRY(cudaEventRecord(ev[0], stream));
+// Queues one step (a graph replay; the first of each kind runs eagerly, its results this
+// step's, and is then captured for the following ones).
+Status DecodeEngine::Impl::launch(int n, bool chained) {
+  LW_CHECK(queue.size() < 2, "decode engine: two steps are queued already; wait() first");
+  const int slot = next_slot;
+  const auto key = std::make_tuple(int64_t(n), chained, slot);
+  if (timing) LW_CUDA_TRY(cudaEventRecord(slot_start[slot], stream));
+  if (auto it = graphs.find(key); it != graphs.end()) {
     LW_CUDA_TRY(cudaGraphLaunch(it->second, stream));
-    LW_CUDA_TRY(cudaEventRecord(ev[1], stream));
+  } else {
+    LW_TRY(enqueue(n, chained, slot));
     LW_CUDA_TRY(cudaStreamSynchronize(stream));
-    last_step_end = Clock::now();
+    LW_CUDA_TRY(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    Status st = enqueue(n, chained, slot);
+    cudaGraph_t graph = nullptr;
+    cudaError_t end = cudaStreamEndCapture(stream, &graph);
+    if (!st.is_ok()) {
+      if (graph) cudaGraphDestroy(graph);
+      return st;
+    }
+    LW_CUDA_TRY(end);
+    cudaGraphExec_t exec = nullptr;
+    cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    LW_CUDA_TRY(inst);
+    graphs[key] = exec;
+  }
+  LW_CUDA_TRY(cudaEventRecord(slot_done[slot], stream));
+  queue.push_back({slot, n});
+  next_slot ^= 1;
+  return Status::ok();
+}
+
+Status DecodeEngine::Impl::wait() {
+  LW_CHECK(!queue.empty(), "decode engine: no step is queued");
+  const Queued q = queue.front();
+  queue.pop_front();
+  LW_CUDA_TRY(cudaEventSynchronize(slot_done[q.slot]));
+  last_slot = q.slot;
+  last_n = q.n;
+  if (timing) {
+    const auto now = std::chrono::steady_clock::now();
     float ms = 0.f;
-    LW_CUDA_TRY(cudaEventElapsedTime(&ms, ev[0], ev[1]));
+    LW_CUDA_TRY(cudaEventElapsedTime(&ms, slot_start[q.slot], slot_done[q.slot]));
     gpu_us += 1e3 * ms;
-    host_us += std::chrono::duration<double, std::micro>(last_step_end - t0).count();
+    if (timed > 0) interval_us += std::chrono::duration<double, std::micro>(now - last_result).count();
+    last_result = now;
     ++timed;
-    return Status::ok();
   }
-  if (it != graphs.end()) {
-    LW_CUDA_TRY(cudaGraphLaunch(it->second, stream));
-    LW_CUDA_TRY(cudaStreamSynchronize(stream));
-    return Status::ok();
-  }
-  // First step at this batch size: run it eagerly (its results are this step's), then
-  // capture the same work for the following steps.
-  LW_TRY(enqueue(n));
-  LW_CUDA_TRY(cudaStreamSynchronize(stream));
-  LW_CUDA_TRY(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-  Status st = enqueue(n);
-  cudaGraph_t graph = nullptr;
-  cudaError_t end = cudaStreamEndCapture(stream, &graph);
-  if (!st.is_ok()) {
-    if (graph) cudaGraphDestroy(graph);
-    return st;
-  }
-  LW_CUDA_TRY(end);
-  cudaGraphExec_t exec = nullptr;
-  cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
-  cudaGraphDestroy(graph);
-  LW_CUDA_TRY(inst);
-  graphs[n] = exec;
   return Status::ok();
 }
 #else
@@ -531,9 +564,10 @@ Result<Tensor> DecodeEngine::prefill(int64_t b, std::span<const int32_t> ids) {
   return r;
 }
 
-Status DecodeEngine::step(std::span<const int32_t> tokens, std::span<const int32_t> positions) {
+Status DecodeEngine::launch(std::span<const int32_t> tokens, std::span<const int32_t> positions) {
   Impl& m = *impl_;
   const int64_t n = static_cast<int64_t>(tokens.size());
+  LW_CHECK(m.queue.empty(), "decode engine: launch() needs no step queued (wait() first)");
   LW_CHECK(n >= 1 && n <= m.max_b && positions.size() == tokens.size(),
            "decode engine: a step takes 1.." + std::to_string(m.max_b) +
                " tokens with one position each");
@@ -546,20 +580,40 @@ Status DecodeEngine::step(std::span<const int32_t> tokens, std::span<const int32
     m.io_host[b] = tokens[b];
     m.io_host[m.max_b + b] = positions[b];
   }
-  LW_TRY(m.run(static_cast<int>(n)));
-  m.last_n = n;
+  return m.launch(static_cast<int>(n), /*chained=*/false);
+}
+
+Status DecodeEngine::launch_next() {
+  Impl& m = *impl_;
+  LW_CHECK(!m.queue.empty(), "decode engine: launch_next() follows a launched step");
+  return m.launch(static_cast<int>(m.queue.back().n), /*chained=*/true);
+}
+
+Status DecodeEngine::wait() { return impl_->wait(); }
+
+int DecodeEngine::queued() const { return static_cast<int>(impl_->queue.size()); }
+
+Status DecodeEngine::drain() {
+  while (!impl_->queue.empty()) LW_TRY(impl_->wait());
   return Status::ok();
 }
 
+Status DecodeEngine::step(std::span<const int32_t> tokens, std::span<const int32_t> positions) {
+  LW_TRY(launch(tokens, positions));
+  return wait();
+}
+
 std::span<const int32_t> DecodeEngine::greedy_ids() const {
-  return {impl_->ids_host, static_cast<size_t>(impl_->last_n)};
+  return {impl_->slot_host[impl_->last_slot], static_cast<size_t>(impl_->last_n)};
 }
 std::span<const float> DecodeEngine::greedy_logprobs() const {
-  return {impl_->lp_host, static_cast<size_t>(impl_->last_n)};
+  return {reinterpret_cast<const float*>(impl_->slot_host[impl_->last_slot] + impl_->max_b),
+          static_cast<size_t>(impl_->last_n)};
 }
 
 Status DecodeEngine::logits_row(int64_t b, std::vector<float>& out) {
   Impl& m = *impl_;
+  LW_CHECK(m.queue.empty(), "decode engine: logits_row() with a step still queued");
   LW_CHECK(b >= 0 && b < m.last_n, "decode engine: no logits for sequence " + std::to_string(b));
   out.resize(static_cast<size_t>(m.a.V));
   LW_CUDA_TRY(cudaMemcpyAsync(out.data(), m.logits.data<float>() + b * m.a.V,
@@ -579,6 +633,17 @@ Result<Tensor> DecodeEngine::prefill(int64_t, std::span<const int32_t>) {
 Status DecodeEngine::step(std::span<const int32_t>, std::span<const int32_t>) {
   return unsupported("this build has no CUDA: the decode engine is not available");
 }
+Status DecodeEngine::launch(std::span<const int32_t>, std::span<const int32_t>) {
+  return unsupported("this build has no CUDA: the decode engine is not available");
+}
+Status DecodeEngine::launch_next() {
+  return unsupported("this build has no CUDA: the decode engine is not available");
+}
+Status DecodeEngine::wait() {
+  return unsupported("this build has no CUDA: the decode engine is not available");
+}
+int DecodeEngine::queued() const { return 0; }
+Status DecodeEngine::drain() { return Status::ok(); }
 std::span<const int32_t> DecodeEngine::greedy_ids() const { return {}; }
 std::span<const float> DecodeEngine::greedy_logprobs() const { return {}; }
 Status DecodeEngine::logits_row(int64_t, std::vector<float>&) {

@@ -40,13 +40,24 @@ class DecodeEngine {
   Result<Tensor> prefill(int64_t b, std::span<const int32_t> ids);
   // One token for each of the first n = tokens.size() sequences: tokens[b] at position
   // positions[b] (< capacity; rows [0, positions[b]) must be filled). Replays the graph
-  // for batch n (captured on first use) and waits for it.
+  // for batch n (captured on first use) and waits for it: launch() then wait().
   Status step(std::span<const int32_t> tokens, std::span<const int32_t> positions);
-  // After step(): per sequence the argmax of its logits (first index of the maximum) and
-  // that token's log-softmax value.
+  // Pipelined greedy decoding, so that the GPU never waits for the host between steps:
+  // launch() queues a step as step() describes (nothing may be queued); launch_next() queues
+  // one more step for the same sequences fed on the device from the last queued step's
+  // greedy ids, each at its next position (at most capacity - 1); wait() blocks until the
+  // oldest queued step is done. At most two steps are queued; a queued step nobody wants
+  // (the sequences ended) is waited for by drain().
+  Status launch(std::span<const int32_t> tokens, std::span<const int32_t> positions);
+  Status launch_next();
+  Status wait();
+  int queued() const;
+  Status drain();
+  // After step() / wait(): per sequence the argmax of its logits (first index of the
+  // maximum) and that token's log-softmax value.
   std::span<const int32_t> greedy_ids() const;
   std::span<const float> greedy_logprobs() const;
-  // After step(): sequence b's logits row (f32) for host-side sampling.
+  // After step() (nothing queued): sequence b's logits row (f32) for host-side sampling.
   Status logits_row(int64_t b, std::vector<float>& out);
 
   struct Impl;

@@ -48,6 +48,7 @@ class Loop {
   Result<Tensor> forward(Sequence& s, size_t new_tokens);
   Status engine_round(int64_t* produced);
   bool device_greedy() const;
+  bool may_continue() const;
   Status step(size_t i, const Tensor& logits);
   Status step_row(size_t i, std::span<const float> row);
   Status accept(size_t i, SampleResult r);
@@ -127,19 +128,36 @@ bool Loop::device_greedy() const {
          p.frequency_penalty == 0.0f && p.top_logprobs == 0;
 }
 
-// One engine step for every sequence (finished ones ride along at their last position).
+// Whether some live sequence may still want a token after this round's (it does not end by
+// length here; an end-of-sequence or stop string cannot be known yet).
+bool Loop::may_continue() const {
+  return std::any_of(seqs_.begin(), seqs_.end(), [&](const Sequence& s) {
+    return !s.done && static_cast<int64_t>(s.out.ids.size()) + 1 < req_.params.max_new_tokens &&
+           static_cast<int64_t>(s.all.size()) + 1 < context_;
+  });
+}
+
+// One engine step for every sequence (finished ones ride along at their last position, or
+// past it on the greedy pipeline, where their tokens are not read).
+// Greedy on the device: while the host takes this round's ids, the next round already runs
+// on the GPU, fed from them (DecodeEngine::launch_next), so the GPU does not wait for the
+// host between rounds; a round launched for sequences that then end is drained, not read.
 Status Loop::engine_round(int64_t* produced) {
   const size_t n = seqs_.size();
-  step_tokens_.resize(n);
-  step_positions_.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    const Sequence& s = seqs_[i];
-    step_tokens_[i] = s.all.back();
-    step_positions_[i] = static_cast<int32_t>(
-        std::min<int64_t>(static_cast<int64_t>(s.all.size()) - 1, engine_->capacity() - 1));
-  }
-  LW_TRY(engine_->step(step_tokens_, step_positions_));
   const bool greedy = device_greedy();
+  if (engine_->queued() == 0) {
+    step_tokens_.resize(n);
+    step_positions_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const Sequence& s = seqs_[i];
+      step_tokens_[i] = s.all.back();
+      step_positions_[i] = static_cast<int32_t>(
+          std::min<int64_t>(static_cast<int64_t>(s.all.size()) - 1, engine_->capacity() - 1));
+    }
+    LW_TRY(engine_->launch(step_tokens_, step_positions_));
+  }
+  if (greedy && engine_->queued() == 1 && may_continue()) LW_TRY(engine_->launch_next());
+  LW_TRY(engine_->wait());
   for (size_t i = 0; i < n; ++i) {
     if (seqs_[i].done) continue;
     if (greedy) {
@@ -305,6 +323,7 @@ Result<GenerateResult> Loop::run() {
       live = live || !seqs_[i].done;
     }
   }
+  if (engine_) LW_TRY(engine_->drain());  // a round launched ahead for sequences that ended
   res.timing.decode_s = seconds_since(td);
   for (size_t i = 0; i < seqs_.size(); ++i) finish(i, FinishReason::kCancelled);
   for (auto& s : seqs_) {

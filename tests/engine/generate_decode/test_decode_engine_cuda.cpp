@@ -129,6 +129,62 @@ class TestDecodeEngineCuda : public QObject {
     }
   }
 
+  // The greedy pipeline: steps fed on the device from the previous step's ids (launch_next)
+  // give the same ids and log-probabilities, bit for bit, as steps fed from the host; two
+  // steps at most are queued, launch() and logits_row() refuse while one is, and drain()
+  // empties the queue.
+  void pipelined_steps() {
+    auto m = api::load_playground_model(model_dir("llama"), {Device::cuda(0), DType::kBF16});
+    QVERIFY2(m.is_ok(), m.status().to_string().c_str());
+    auto e = DecodeEngine::create(*(*m)->model, 2, 24);
+    QVERIFY2(e.is_ok(), e.status().to_string().c_str());
+    DecodeEngine& eng = **e;
+    const std::vector<int32_t> a = {1, 2, 3}, b = {100, 7, 42, 300, 5};
+    const int steps = 10;
+    auto prefill = [&]() {
+      QVERIFY(eng.prefill(0, a).is_ok());
+      QVERIFY(eng.prefill(1, b).is_ok());
+    };
+    // Host-fed: each step's ids go back in at the next positions.
+    prefill();
+    std::vector<int32_t> tok = {7, 9}, pos = {3, 5};
+    std::vector<std::vector<int32_t>> want_ids;
+    std::vector<std::vector<float>> want_lp;
+    for (int i = 0; i < steps; ++i) {
+      const Status st = eng.step(tok, pos);
+      QVERIFY2(st.is_ok(), st.to_string().c_str());
+      want_ids.emplace_back(eng.greedy_ids().begin(), eng.greedy_ids().end());
+      want_lp.emplace_back(eng.greedy_logprobs().begin(), eng.greedy_logprobs().end());
+      tok = want_ids.back();
+      pos = {pos[0] + 1, pos[1] + 1};
+    }
+    // Pipelined: one host-fed launch, then each step queued before the previous is read.
+    prefill();
+    tok = {7, 9}, pos = {3, 5};
+    QVERIFY(eng.launch(tok, pos).is_ok());
+    for (int i = 0; i < steps; ++i) {
+      if (i + 1 < steps) {
+        QVERIFY(eng.launch_next().is_ok());
+        QCOMPARE(eng.queued(), 2);
+        QVERIFY(!eng.launch_next().is_ok());  // a third is refused
+        QVERIFY(!eng.launch(tok, pos).is_ok());
+        std::vector<float> row;
+        QVERIFY(!eng.logits_row(0, row).is_ok());
+      }
+      QVERIFY(eng.wait().is_ok());
+      const std::vector<int32_t> ids(eng.greedy_ids().begin(), eng.greedy_ids().end());
+      const std::vector<float> lp(eng.greedy_logprobs().begin(), eng.greedy_logprobs().end());
+      QCOMPARE(ids, want_ids[i]);
+      QCOMPARE(lp, want_lp[i]);
+    }
+    QCOMPARE(eng.queued(), 0);
+    QVERIFY(!eng.wait().is_ok());
+    QVERIFY(eng.launch(tok, pos).is_ok());
+    QVERIFY(eng.launch_next().is_ok());
+    QVERIFY(eng.drain().is_ok());
+    QCOMPARE(eng.queued(), 0);
+  }
+
   // A step outside the cache or the vocabulary is refused with a message, not a crash.
   void bad_steps() {
     auto m = api::load_playground_model(model_dir("llama"), {Device::cuda(0), DType::kF32});
