@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "engine/backend/cuda/decode_common.cuh"
@@ -265,11 +266,34 @@ __device__ float load_input(const GemvParams& p, float* xs, float* nw, float* nb
   return 1.f;
 }
 
+// A 16-byte weight packet as floats. The buffers hold raw 32-bit words (two bf16 / f16 in
+// each), converted only here: held as 16-bit values they would take a register each.
+template <typename T>
+__device__ __forceinline__ void unpack(const uint4& v, float (&f)[16 / sizeof(T)]) {
+  const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+  if constexpr (sizeof(T) == 4) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) f[e] = __uint_as_float(w[e]);
+  } else if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      f[2 * e] = __uint_as_float(w[e] << 16);
+      f[2 * e + 1] = __uint_as_float(w[e] & 0xffff0000u);
+    }
+  } else {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const float2 h = __half22float2(*reinterpret_cast<const __half2*>(&w[e]));
+      f[2 * e] = h.x, f[2 * e + 1] = h.y;
+    }
+  }
+}
+
 // One round of a warp's row: packets [rd * 32 * R, ...) of the row, lane-strided (`half`:
 // rounds per row of a kSwigluPair launch, 0 otherwise).
 template <typename T, int R>
 __device__ __forceinline__ void load_round(const GemvParams& p, int row, int rd, int lane, int nv,
-                                           int half, uint64_t pol, Packet<T> (&pk)[R]) {
+                                           int half, uint64_t pol, uint4 (&pk)[R]) {
   int s, r;
   const Packet<T>* wp = reinterpret_cast<const Packet<T>*>(weight_row<T>(p, row, &s, &r));
   if (half > 0) {  // kSwigluPair: row pair r is 2 x half rounds, the gate row's then the up's
@@ -282,8 +306,7 @@ __device__ __forceinline__ void load_round(const GemvParams& p, int row, int rd,
   for (int u = 0; u < R; ++u) {
     const int i = rd * 32 * R + lane + 32 * u;
     if (i < nv) {
-      const uint4 v = ld_stream(wp + i, pol);
-      pk[u] = *reinterpret_cast<const Packet<T>*>(&v);
+      pk[u] = ld_stream(wp + i, pol);
     }
   }
 }
@@ -335,13 +358,13 @@ struct Walk {
 };
 
 // Multiplies `buf` (the walk's next item) into acc, stores the row after its last round,
-// then refills `buf` with the item two ahead (its bias / residual into badd when it starts
-// a row), so two rounds stay in flight while the warp computes.
+// then refills `buf` with the item NBUF ahead (its bias / residual into badd when it starts
+// a row), so NBUF rounds stay in flight while the warp computes.
 template <typename T, int NB, int VEC, int R>
 __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, int lane, int nv,
                                           int half, bool residual, uint64_t pol, Walk& w,
                                           float2& add, float scale, float (&acc)[NB], float& gate,
-                                          Packet<T> (&buf)[R], float2& badd) {
+                                          uint4 (&buf)[R], float2& badd) {
   const int K = p.K;
   if (w.rd == 0) add = badd;
   const int rd = half > 0 && w.rd >= half ? w.rd - half : w.rd;
@@ -350,8 +373,7 @@ __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, 
     const int i = rd * 32 * R + lane + 32 * u;
     if (i >= nv) break;
     float wf[VEC];
-#pragma unroll
-    for (int e = 0; e < VEC; ++e) wf[e] = to_f(buf[u].v[e]);
+    unpack<T>(buf[u], wf);
 #pragma unroll
     for (int b = 0; b < NB; ++b) {
 #pragma unroll
@@ -385,7 +407,9 @@ __device__ __forceinline__ void gemv_step(const GemvParams& p, const float* xs, 
   Walk::next(w.lrow, w.lrd, w.rounds, w.stride);
 }
 
-template <typename T, int NB, int VEC, int R, int MINB>
+// NBUF: (row, round) items a warp keeps in flight (register buffers in turns); all of them
+// are requested before the wait on the previous kernel.
+template <typename T, int NB, int VEC, int R, int MINB, int NBUF>
 __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) {
   extern __shared__ float xs[];  // [NB][K] input rows, then norm weight [K] and bias [K]
   const int K = p.K;
@@ -404,36 +428,45 @@ __global__ void __launch_bounds__(kGemvThreads, MINB) gemv_kernel(GemvParams p) 
     const int half = p.output == static_cast<int>(OutputOp::kSwigluPair) ? row_rounds : 0;
     const int rounds = half > 0 ? 2 * row_rounds : row_rounds;
     const uint64_t pol = weight_policy(p.read_once);
-    Packet<T> buf0[R], buf1[R];
+    uint4 buf[NBUF][R];
     Walk w{row, 0, row, 0, rounds, stride};
-    // The first two items do not depend on the previous kernel: in flight before the wait.
-    int r1 = row, d1 = 0;
-    Walk::next(r1, d1, rounds, stride);
-    if (row < total) load_round<T, R>(p, row, 0, lane, nv, half, pol, buf0);
-    if (r1 < total) load_round<T, R>(p, r1, d1, lane, nv, half, pol, buf1);
-    Walk::next(w.lrow, w.lrd, rounds, stride);
-    Walk::next(w.lrow, w.lrd, rounds, stride);
+    // The first NBUF items do not depend on the previous kernel: in flight before the wait.
+#pragma unroll
+    for (int k = 0; k < NBUF; ++k) {
+      if (w.lrow < total) load_round<T, R>(p, w.lrow, w.lrd, lane, nv, half, pol, buf[k]);
+      Walk::next(w.lrow, w.lrd, rounds, stride);
+    }
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
     if (NB == 1 && p.fold_norm && p.input == static_cast<int>(InputOp::kRmsNorm))
       __syncthreads();  // load_input's fold reads the norm weight other threads stored
     pdl_wait();
     trace_stamp(p.trace, 1);
-    float2 add0 = addend<T>(p, row, lane, residual);
-    float2 add1 = d1 == 0 ? addend<T>(p, r1, lane, residual) : make_float2(0.f, 0.f);
-    float2 add = add0;
+    float2 badd[NBUF];  // each buffer's row's bias / residual, when it starts a row
+    {
+      int r = row, d = 0;  // the first items again (not kept in registers across the wait)
+#pragma unroll
+      for (int k = 0; k < NBUF; ++k) {
+        badd[k] = d == 0 ? addend<T>(p, r, lane, residual) : make_float2(0.f, 0.f);
+        Walk::next(r, d, rounds, stride);
+      }
+    }
+    float2 add = badd[0];
     const float scale = load_input<T, NB, VEC>(p, xs, nw, nbias);
     __syncthreads();
     trace_stamp(p.trace, 2);
     float acc[NB], gate = 0.f;
 #pragma unroll
     for (int b = 0; b < NB; ++b) acc[b] = 0.f;
-    // Two register buffers in turns (no copy: a copy would wait for the loads it moves).
-    while (w.row < total) {
-      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, half, residual, pol, w, add, scale, acc, gate, buf0,
-                               add0);
-      if (w.row >= total) break;
-      gemv_step<T, NB, VEC, R>(p, xs, lane, nv, half, residual, pol, w, add, scale, acc, gate, buf1,
-                               add1);
+    // The register buffers in turns (no copy: a copy would wait for the loads it moves).
+    bool more = w.row < total;
+    while (more) {
+#pragma unroll
+      for (int k = 0; k < NBUF; ++k) {
+        if (!more) break;
+        gemv_step<T, NB, VEC, R>(p, xs, lane, nv, half, residual, pol, w, add, scale, acc, gate,
+                                 buf[k], badd[k]);
+        more = w.row < total;
+      }
     }
   } else {
     if (norm) load_norm_weights<T, VEC>(p, nw, nbias);
@@ -480,34 +513,58 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
     const char* v = std::getenv("LW_DECODE_GEMV");
     return v && (std::string(v) == "a" || std::string(v) == "c") ? v[0] : 'b';
   }();
-  auto* kernel = !vec             ? gemv_kernel<T, NB, 1, 8, 1>
-                 : variant == 'a' ? gemv_kernel<T, NB, V, 8, 1>
-                 : variant == 'c' ? gemv_kernel<T, NB, V, 2, 3>
-                                  : gemv_kernel<T, NB, V, 4, 2>;
+  auto* kernel = !vec             ? gemv_kernel<T, NB, 1, 8, 1, 2>
+                 : variant == 'a' ? gemv_kernel<T, NB, V, 8, 1, 2>
+                 : variant == 'c' ? gemv_kernel<T, NB, V, 2, 3, 2>
+                                  : gemv_kernel<T, NB, V, 4, 2, 2>;
   // As many blocks as are resident at once (a grid-stride loop does the rest): no second
   // wave waiting behind the first.
   // Remembered per (kernel, shared memory): the eager first step asks, so a capture makes
   // no host-side query.
-  LW_TRY(allow_smem(reinterpret_cast<const void*>(kernel), smem));
   static std::mutex mu;
   static std::map<std::pair<const void*, size_t>, int> resident;
-  int per_sm = 0;
-  {
+  auto blocks_per_sm = [&](auto* k, int* per_sm) -> Status {
+    LW_TRY(allow_smem(reinterpret_cast<const void*>(k), smem));
     std::lock_guard<std::mutex> lock(mu);
-    int& r = resident[{reinterpret_cast<const void*>(kernel), smem}];
-    if (r == 0)
-      LW_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&r, kernel, kGemvThreads, smem));
-    per_sm = r;
-  }
+    int& r = resident[{reinterpret_cast<const void*>(k), smem}];
+    if (r == 0) LW_CUDA_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&r, k, kGemvThreads, smem));
+    *per_sm = r;
+    return Status::ok();
+  };
+  int per_sm = 0;
+  LW_TRY(blocks_per_sm(kernel, &per_sm));
   // Rows go to warps round-robin, so the slowest warp has ceil(rows / warps) of them: with
   // that many per warp, the fewest warps that cover the rows (the same time, and no warp
   // idling through the last round: 11264 rows on 2112 warps would leave 6 or 5 per warp;
   // measured on the H100: TinyLlama's step 1,177 -> 1,165 us).
   const int rows = p.start[p.nseg];
-  const int max_warps = num_sms() * std::max(1, per_sm) * rows_per_block;
-  const int per_warp = (rows + max_warps - 1) / max_warps;
-  const int warps = (rows + per_warp - 1) / per_warp;
-  const int grid = std::max(1, (warps + rows_per_block - 1) / rows_per_block);
+  auto grid_for = [&](int per_sm_blocks, int* per_warp) {
+    const int max_warps = num_sms() * std::max(1, per_sm_blocks) * rows_per_block;
+    *per_warp = (rows + max_warps - 1) / max_warps;
+    const int warps = (rows + *per_warp - 1) / *per_warp;
+    return std::max(1, (warps + rows_per_block - 1) / rows_per_block);
+  };
+  int per_warp = 0;
+  int grid = grid_for(per_sm, &per_warp);
+  // A batch-1 launch whose warps have at most 4 (row, round) items (TinyLlama's q/k/v: 2 rows
+  // of 2 rounds) requests all of them before its wait, with 4 register buffers instead of 2,
+  // so nothing is left to fetch from memory after the wait; LW_DECODE_GEMV_DEEP=0 never, =2
+  // every batch-1 launch (4 rounds in flight a warp).
+  static const int deep_mode = [] {
+    const char* v = std::getenv("LW_DECODE_GEMV_DEEP");
+    return v && std::string(v) == "0" ? 0 : v && std::string(v) == "2" ? 2 : 1;
+  }();
+  if constexpr (NB == 1) {
+    const int row_rounds = (p.K / V + 32 * 4 - 1) / (32 * 4);
+    const int rounds = p.output == static_cast<int>(OutputOp::kSwigluPair) ? 2 * row_rounds
+                                                                            : row_rounds;
+    if (vec && variant == 'b' && deep_mode > 0 &&
+        (deep_mode == 2 || (per_warp * rounds > 2 && per_warp * rounds <= 4))) {
+      kernel = gemv_kernel<T, NB, V, 4, 2, 4>;
+      LW_TRY(blocks_per_sm(kernel, &per_sm));
+      grid = grid_for(per_sm, &per_warp);
+    }
+  }
   LW_TRY(launch_dependent(kernel, grid, kGemvThreads, smem, stream, p));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
