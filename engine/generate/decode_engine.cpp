@@ -350,20 +350,17 @@ bool swiglu_pair() {
 
 // One decode step for sequences [0, n) on `stream`: pure stream work (graph-capturable). Its
 // input comes from io_host (uploaded) or, `chained`, from the previous step's greedy ids at
-// the next positions; its greedy ids and log-probabilities go to result slot `slot`.
+// the next positions (its argmax leaves them in io_dev); its greedy ids and
+// log-probabilities go to result slot `slot`.
 Status DecodeEngine::Impl::enqueue(int n, bool chained, int slot) {
   const int64_t B = max_b, C = a.C, Q = a.NH * a.D, KV = a.NKV * a.D, QKV = qkv_width();
   static const bool combine_in_gemv = [] {
     const char* v = std::getenv("LW_DECODE_COMBINE");
     return v && std::string(v) == "gemv";
   }();
-  if (chained) {
-    LW_TRY(dk::advance_tokens(io_dev.data<int32_t>(), ids_dev.data<int32_t>(), int(B), n, int(P),
-                              stream));
-  } else {
+  if (!chained)  // (a chained step's input was left in io_dev by the previous step's argmax)
     LW_CUDA_TRY(cudaMemcpyAsync(io_dev.data_ptr(), io_host, size_t(2 * B) * 4,
                                 cudaMemcpyHostToDevice, stream));
-  }
   const int32_t* tokens = io_dev.data<int32_t>();
   const int32_t* pos = tokens + B;
   float* xp = x.data<float>();
@@ -428,7 +425,8 @@ Status DecodeEngine::Impl::enqueue(int n, bool chained, int slot) {
   LW_TRY(dk::argmax_logprob(logits.data<float>(), n, int(a.V), argmax_scratch.data<float>(),
                             counters.data<int32_t>() + B * a.NH, ids_dev.data<int32_t>(),
                             reinterpret_cast<float*>(slot_dev[slot] + B), stream,
-                            trace_slot("argmax"), slot_dev[slot]));
+                            trace_slot("argmax"), slot_dev[slot],
+                            dk::NextInput{io_dev.data<int32_t>(), int(B), int(P)}));
   return Status::ok();
 }
 

@@ -638,15 +638,6 @@ __global__ void __launch_bounds__(kMmaAttnThreads, 1) attention_mma_kernel(
   trace_stamp(trace, 3);
 }
 
-// The next step's input from this one's greedy ids: tokens[b] = ids[b], positions[b] + 1
-// (at most last_position), for b < n; tokens at io[0..), positions at io[ld..).
-__global__ void advance_kernel(int32_t* io, const int32_t* ids, int ld, int n, int last_position) {
-  for (int b = threadIdx.x; b < n; b += blockDim.x) {
-    io[b] = ids[b];
-    io[ld + b] = min(io[ld + b] + 1, last_position);
-  }
-}
-
 // (value, index) that is larger, the first index among equal values.
 __device__ __forceinline__ void better(float& v, int& i, float ov, int oi) {
   if (ov > v || (ov == v && oi < i)) v = ov, i = oi;
@@ -657,7 +648,8 @@ __device__ __forceinline__ void better(float& v, int& i, float ov, int oi) {
 // row (a counter, reset after use) combines them: ids[b] = first index of the row's maximum
 // (torch.argmax), logprob[b] = its log-softmax value.
 __global__ void argmax_kernel(const float* logits, int V, int slice, float* part, int* counters,
-                              int32_t* ids, float* logprob, int32_t* ids_mirror, uint64_t* trace) {
+                              int32_t* ids, float* logprob, int32_t* ids_mirror, int32_t* next_io,
+                              int io_ld, int last_position, uint64_t* trace) {
   __shared__ float sv[32];
   __shared__ int si[32];
   __shared__ float scratch[32];
@@ -730,6 +722,10 @@ __global__ void argmax_kernel(const float* logits, int V, int slice, float* part
     const int id = bi == INT_MAX ? 0 : bi;  // an all -inf / NaN row
     ids[b] = id;
     if (ids_mirror) ids_mirror[b] = id;
+    if (next_io) {  // every kernel of this step is done (each waited on its predecessor)
+      next_io[b] = id;
+      next_io[io_ld + b] = min(next_io[io_ld + b] + 1, last_position);
+    }
     logprob[b] = best > -INFINITY ? -logf(total) : NAN;
     counters[b] = 0;  // ready for the next step
   }
@@ -874,28 +870,18 @@ Status attention(DType dtype, const float* qkv, int ldq, void* k_cache, void* v_
   return Status::ok();
 }
 
-Status advance_tokens(int32_t* io, const int32_t* ids, int ld, int n, int P,
-                      cudaStream_t stream) {
-  LW_CHECK(n >= 1 && n <= ld && P >= 1, "decode advance: bad arguments");
-  // A plain launch: every kernel after it (some read positions before their wait) starts
-  // once it is complete.
-  advance_kernel<<<1, 256, 0, stream>>>(io, ids, ld, n, P - 1);
-  LW_CUDA_LAUNCH_CHECK();
-  return Status::ok();
-}
-
 size_t argmax_scratch_floats(int B, int V) {
   return static_cast<size_t>(B) * ((V + kArgmaxSlice - 1) / kArgmaxSlice) * 3;
 }
 
 Status argmax_logprob(const float* logits, int B, int V, float* scratch, int32_t* counters,
                       int32_t* ids, float* logprob, cudaStream_t stream, uint64_t* trace,
-                      int32_t* ids_mirror) {
+                      int32_t* ids_mirror, const NextInput& next) {
   LW_CHECK(B >= 1 && V >= 1, "decode argmax: bad arguments");
   const dim3 grid((V + kArgmaxSlice - 1) / kArgmaxSlice, B);
   LW_TRY(launch_dependent(argmax_kernel, grid, kArgmaxThreads, 0, stream, logits, V,
                           kArgmaxSlice, scratch, reinterpret_cast<int*>(counters), ids, logprob,
-                          ids_mirror, trace));
+                          ids_mirror, next.io, next.ld, next.positions - 1, trace));
   LW_CUDA_LAUNCH_CHECK();
   return Status::ok();
 }

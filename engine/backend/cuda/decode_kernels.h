@@ -120,14 +120,18 @@ size_t argmax_scratch_floats(int B, int V);
 // logprob[b] = its log-softmax value. The vocabulary is split over many blocks; the last
 // block of a row combines. counters: B ints, zero before the first call (left zero).
 // ids_mirror (optional): a second copy of ids, e.g. mapped host memory, so that no copy
-// follows the kernel (logprob may point there too).
+// follows the kernel (logprob may point there too). next (optional): the next step's input
+// io = [tokens (ld) | positions (ld)] i32 becomes [ids | positions + 1, at most positions - 1
+// of the cache], written after every kernel of the step is done, so that a following step
+// can start from it with no upload.
+struct NextInput {
+  int32_t* io = nullptr;
+  int ld = 0;
+  int positions = 1;  // the cache's
+};
 Status argmax_logprob(const float* logits, int B, int V, float* scratch, int32_t* counters,
                       int32_t* ids, float* logprob, cudaStream_t stream,
-                      uint64_t* trace = nullptr, int32_t* ids_mirror = nullptr);
-
-// A chained greedy step's input: io = [tokens (ld) | positions (ld)] i32 for the first n
-// sequences becomes [ids | positions + 1, at most P - 1]. A plain (not programmatic-
-// dependent) launch, so the step's kernels that read positions before their wait see it.
-Status advance_tokens(int32_t* io, const int32_t* ids, int ld, int n, int P, cudaStream_t stream);
+                      uint64_t* trace = nullptr, int32_t* ids_mirror = nullptr,
+                      const NextInput& next = {});
 
 }  // namespace lw::cuda::decode
