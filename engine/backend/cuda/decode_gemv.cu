@@ -546,13 +546,15 @@ Status launch_gemv_nb(const GemvParams& p, bool vec, cudaStream_t stream) {
   };
   int per_warp = 0;
   int grid = grid_for(per_sm, &per_warp);
-  // A batch-1 launch whose warps have at most 4 (row, round) items (TinyLlama's q/k/v: 2 rows
-  // of 2 rounds) requests all of them before its wait, with 4 register buffers instead of 2,
-  // so nothing is left to fetch from memory after the wait; LW_DECODE_GEMV_DEEP=0 never, =2
-  // every batch-1 launch (4 rounds in flight a warp).
+  // LW_DECODE_GEMV_DEEP=1: a batch-1 launch whose warps have at most 4 (row, round) items
+  // (TinyLlama's q/k/v: 2 rows of 2 rounds) requests all of them before its wait, with 4
+  // register buffers instead of 2, so nothing is left to fetch after the wait; =2: every
+  // batch-1 launch keeps 4 rounds in flight a warp. Off by default: measured on the H100
+  // (TinyLlama batch 1), 972-975 tok/s with =1 and 980-983 with =2 against 1,024-1,027 off
+  // (the extra requests before the wait slow the kernel they overlap more than they save).
   static const int deep_mode = [] {
     const char* v = std::getenv("LW_DECODE_GEMV_DEEP");
-    return v && std::string(v) == "0" ? 0 : v && std::string(v) == "2" ? 2 : 1;
+    return v && std::string(v) == "1" ? 1 : v && std::string(v) == "2" ? 2 : 0;
   }();
   if constexpr (NB == 1) {
     const int row_rounds = (p.K / V + 32 * 4 - 1) / (32 * 4);
