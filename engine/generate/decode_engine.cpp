@@ -1,6 +1,7 @@
 // The CUDA decode engine (see decode_engine.h): weights located once by name, buffers
-// allocated once, one graph per batch size captured after an eager warm-up step (which
-// also grants the kernels' shared memory, a host-side call a capture must not make).
+// allocated once, one graph per (batch size, input uploaded or chained, result slot)
+// captured after an eager warm-up step (which also grants the kernels' shared memory, a
+// host-side call a capture must not make).
 // Per layer: gemv(norm1 -> qkv), attention (rotary, cache write, split keys, combine),
 // gemv(o, += x), gemv(norm2 -> fc / gate|up), gemv(GELU'd fc or SwiGLU -> down, += x).
 // Dimension letters: B sequences, P positions, L layers, C channels, NH/NKV heads, D head
@@ -11,9 +12,9 @@
 #include <cuda_runtime_api.h>
 
 #include <chrono>
-#include <deque>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -200,9 +201,10 @@ struct DecodeEngine::Impl {
   int64_t last_n = 0;
   // One graph per (batch, fed from the previous step's ids, result slot).
   std::map<std::tuple<int64_t, bool, int>, cudaGraphExec_t> graphs;
-  // LW_DECODE_TIMING=1: GPU time of each replay (events), host time of each step and the
-  // interval between steps, and back-to-back replays at the end, printed on stderr when
-  // the engine goes (a measuring aid for the decode benchmark).
+  // LW_DECODE_TIMING=1: GPU time of each step (events from its launch to its end: with a
+  // step queued ahead, the wait for it is included), the interval between results on the
+  // host, and back-to-back replays at the end, printed on stderr when the engine goes (a
+  // measuring aid for the decode benchmark).
   bool timing = false;
   cudaEvent_t slot_start[2] = {nullptr, nullptr};
   double gpu_us = 0, interval_us = 0;

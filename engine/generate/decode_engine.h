@@ -1,10 +1,11 @@
 // The CUDA decode engine for the causal-LM families (GPT-2, LLaMA / Mistral / Qwen2): a
-// batch of sequences decoded one token per step through ONE captured CUDA graph per batch
-// size (all layers, final norm, LM head and greedy argmax), fed by the model's own
-// parameters (read through Model::find). Every buffer (f32 activations for the batch, the KV
-// caches [L, B, P, NKV*D] in the model dtype, logits [B, V]) is allocated once at creation,
-// and a step's tokens and positions travel in one pinned upload, so a step allocates
-// nothing and synchronises once, to hand back one id per sequence. Prefill reuses the
+// batch of sequences decoded one token per step through ONE captured CUDA graph a step
+// (all layers, final norm, LM head and greedy argmax), fed by the model's own parameters
+// (read through Model::find). Every buffer (f32 activations for the batch, the KV caches
+// [L, B, P, NKV*D] in the model dtype, logits [B, V]) is allocated once at creation, and a
+// step's tokens and positions travel in one pinned upload (or, for a greedy step chained to
+// the previous one, stay on the device), so a step allocates nothing and synchronises once,
+// to hand back one id per sequence (written by the argmax into mapped host memory). Prefill reuses the
 // model's forward_cached on views of the same caches. The existing per-sequence path
 // (generator.cpp) stays the reference and serves the CPU.
 // Dimension letters: B sequences, P cache positions, L layers, C channels, V vocabulary.

@@ -1,8 +1,10 @@
 // Single-token decode kernels besides the GEMV (decode_gemv.cu; see decode_kernels.h):
 // the embedding, attention and greedy argmax of a decode step.
 // Attention (rotary and the cache append included) takes a cache of up to 384 positions in
-// one block a head; longer caches are split into 384-key chunks over many blocks, whose
-// partial softmaxes are combined (flash-decoding), reading each sequence's length on device.
+// one block: a block a key/value head on tensor cores (16-bit caches, heads of 64 or 128,
+// groups of up to 8 query heads), else a block a query head; longer caches are split into
+// 384-key chunks over many blocks, whose partial softmaxes are combined (flash-decoding),
+// reading each sequence's length on device.
 // The argmax splits the vocabulary over many blocks the same way (a batch-1 row is one
 // block's work otherwise).
 // Attention copies its keys and values into shared memory before waiting on the GEMV that
@@ -400,9 +402,9 @@ __global__ void __launch_bounds__(MAXT, 2) attention_kernel(
 // Rows 0..7 hold each query's high 16-bit part and rows 8..15 what it leaves (q - high), so
 // scores = row g + row g + 8 carry ~16 mantissa bits (as the f32 scalar kernel nearly does);
 // the probabilities are split the same way for the values' product. A warp takes key tiles
-// of 16 (warp, warp + 8, warp + 16: up to 384 keys), keeps their scores in registers, and
-// leaves its own softmax statistics and [G, D] output; one barrier later the block combines
-// the warps' parts. Each warp does ~50 tensor-core instructions where the scalar kernel's
+// of 16 (warp, warp + 8, warp + 16: up to 384 keys) and keeps their scores in registers; the
+// warps share their maxima (one barrier), so their [G, D] value parts and sums simply add
+// (a second barrier). Each warp does ~50 tensor-core instructions where the scalar kernel's
 // did ~800 scalar ones (its time after the wait was instruction-issue bound: README).
 // As the scalar kernel: keys and values staged by cp.async before the wait (the new row
 // excepted: it is written from qkv, rotated and rounded, as the cache will hold it), the
