@@ -85,6 +85,19 @@ __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(d), "l"(gmem) : "memory");
 }
 
+// Publishes this block's partial (written before the call) and counts it in: true for the
+// block that completes the set of n, which then reads the others' partials (and resets the
+// counter for the next step).
+__device__ __forceinline__ bool last_to_arrive(int* counter, int n) {
+  __shared__ bool last;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) last = atomicAdd(counter, 1) == n - 1;
+  __syncthreads();
+  if (last) __threadfence();
+  return last;
+}
+
 // Column d of a head's output from its ns chunk partials [m, l, o(D)] (pp, stride D + 2):
 // o = sum_t o_t e^(m_t - M) / sum_t l_t e^(m_t - M), the partials read in batches of 8 with
 // every load issued before use, folded with a running maximum. No block reduction: each
@@ -150,7 +163,6 @@ __global__ void __launch_bounds__(MAXT, 2) attention_kernel(
   float* k_new = sm + D;
   float* v_new = sm + 2 * D;
   float* pr = sm + 3 * D;
-  __shared__ bool last_block;
   __shared__ float red_scratch[32];
   const int s = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   trace_stamp(trace, 0);
@@ -381,14 +393,8 @@ __global__ void __launch_bounds__(MAXT, 2) attention_kernel(
   }
   trace_stamp(trace, 2);
   if (!counters) return;  // the o-projection GEMV combines
-  // Publish the partial, then count; the block that completes the set combines.
-  __threadfence();
-  __syncthreads();
   int* counter = counters + static_cast<int64_t>(b) * NH + h;
-  if (threadIdx.x == 0) last_block = atomicAdd(counter, 1) == ns - 1;
-  __syncthreads();
-  if (!last_block) return;
-  __threadfence();
+  if (!last_to_arrive(counter, ns)) return;
   const float* pp = part + (static_cast<int64_t>(b) * NH + h) * nsplit * (D + 2);
   for (int d = threadIdx.x; d < D; d += blockDim.x)
     out[static_cast<int64_t>(b) * NH * D + h * D + d] = combine_chunks(pp, ns, D, d);
@@ -432,7 +438,6 @@ __global__ void __launch_bounds__(kMmaAttnThreads, 1) attention_mma_kernel(
   T* qs = vs + rows * kRow;
   float* wmax = reinterpret_cast<float*>(qs + 16 * kRow);
   float* wsum = wmax + kWarps * 8;
-  __shared__ bool last_block;
   const int s = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
   trace_stamp(trace, 0);
   pdl_launch_dependents();
@@ -624,13 +629,8 @@ __global__ void __launch_bounds__(kMmaAttnThreads, 1) attention_mma_kernel(
     trace_stamp(trace, 3);
     return;
   }
-  __threadfence();
-  __syncthreads();
   int* counter = counters + static_cast<int64_t>(b) * NH + kvh;
-  if (threadIdx.x == 0) last_block = atomicAdd(counter, 1) == ns - 1;
-  __syncthreads();
-  if (!last_block) return;
-  __threadfence();
+  if (!last_to_arrive(counter, ns)) return;
   for (int it = threadIdx.x; it < G * D; it += blockDim.x) {
     const int r = it / D, d = it - r * D, h = kvh * G + r;
     const float* pp = part + (static_cast<int64_t>(b) * NH + h) * nsplit * (D + 2);
@@ -655,7 +655,6 @@ __global__ void argmax_kernel(const float* logits, int V, int slice, float* part
   __shared__ float sv[32];
   __shared__ int si[32];
   __shared__ float scratch[32];
-  __shared__ bool last_block;
   trace_stamp(trace, 0);
   pdl_launch_dependents();
   pdl_wait();
@@ -696,12 +695,7 @@ __global__ void argmax_kernel(const float* logits, int V, int slice, float* part
     mine[1] = __int_as_float(bi);
     mine[2] = s;
   }
-  __threadfence();
-  __syncthreads();
-  if (threadIdx.x == 0) last_block = atomicAdd(counters + b, 1) == ng - 1;
-  __syncthreads();
-  if (!last_block) return;
-  __threadfence();
+  if (!last_to_arrive(counters + b, ng)) return;
   const float* pp = part + static_cast<int64_t>(b) * ng * 3;
   best = -INFINITY, bi = INT_MAX;
   for (int t = threadIdx.x; t < ng; t += blockDim.x)
