@@ -9,7 +9,8 @@ namespace {
 
 const char* kUsage =
     "Usage: llmwb eval --model DIR --task classify|ner --data FILE [--text-col NAME|N]\n"
-    "           [--text-pair-col NAME|N] [--label-col NAME|N] [--tag-col N] [--max-len T]\n"
+    "           [--text-pair-col NAME|N] [--label-col NAME|N] [--header auto|yes|no] [--tag-col N]\n"
+    "           [--max-len T]\n"
     "           [--batch B] [--device cpu|cuda:N] [--json]\n\n"
     "Evaluates a fine-tuned BERT folder (BertForSequenceClassification or\n"
     "BertForTokenClassification, labels from its config.json) on FILE: classification\n"
@@ -21,7 +22,7 @@ int run_eval(const std::vector<std::string>& argv) {
   lwcli::Args a;
   std::string err;
   if (!a.parse(argv, {"json"}, &err)) return lwcli::usage_error(cmd, err);
-  auto unknown = a.unknown({"model", "task", "data", "text-col", "text-pair-col", "label-col", "tag-col",
+  auto unknown = a.unknown({"model", "task", "data", "text-col", "text-pair-col", "label-col", "header", "tag-col",
                             "max-len", "batch", "device", "json"});
   if (!unknown.empty()) return lwcli::usage_error(cmd, "unknown option --" + unknown[0]);
   if (!a.positional().empty()) return lwcli::usage_error(cmd, "unexpected argument '" + a.positional()[0] + "'");
@@ -41,6 +42,9 @@ int run_eval(const std::vector<std::string>& argv) {
   req.ner.tag_column = int(tag_col);
   if (a.has("text-col")) req.classify.text_column = lw::train::ColumnSpec::parse(a.get("text-col"));
   if (a.has("label-col")) req.classify.label_column = lw::train::ColumnSpec::parse(a.get("label-col"));
+  auto header = lw::train::parse_header_mode(a.get("header", "auto"));
+  if (!header.is_ok()) return lwcli::usage_error(cmd, "--header: " + header.status().message());
+  req.classify.header = *header;
   if (a.has("text-pair-col")) {
     req.classify.has_text_pair = true;
     req.classify.text_pair_column = lw::train::ColumnSpec::parse(a.get("text-pair-col"));

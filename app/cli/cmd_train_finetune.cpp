@@ -14,7 +14,8 @@ namespace {
 const char* kUsage =
     "  llmwb train classify|ner (--model DIR | --vocab DIR [--layers N --hidden C | --random-init CONFIG.json])\n"
     "           --train FILE [--dev FILE] [--test FILE] --project DIR [--name NAME]\n"
-    "           [--text-col NAME|N] [--text-pair-col NAME|N] [--label-col NAME|N] [--tag-col N]\n"
+    "           [--text-col NAME|N] [--text-pair-col NAME|N] [--label-col NAME|N]\n"
+    "           [--header auto|yes|no] [--tag-col N]\n"
     "           [--epochs N] [--batch B] [--grad-accum K] [--lr X] [--max-len T] [--warmup R]\n"
     "           [--schedule linear|cosine|constant] [--weight-decay W] [--decay-all] [--clip C]\n"
     "           [--dropout P] [--seed S] [--eval-every N] [--early-stop METRIC] [--patience N]\n"
@@ -60,6 +61,10 @@ bool read_options(const lwcli::Args& a, lw::api::FinetuneConfig& c, int* rc) {
   c.split.seed = uint64_t(seed);
   if (a.has("text-col")) c.classify.text_column = lw::train::ColumnSpec::parse(a.get("text-col"));
   if (a.has("label-col")) c.classify.label_column = lw::train::ColumnSpec::parse(a.get("label-col"));
+  // auto: a header when a column is chosen by name; with index columns say yes or no.
+  auto header = lw::train::parse_header_mode(a.get("header", "auto"));
+  if (!header.is_ok()) return fail_usage("--header: " + header.status().message(), rc);
+  c.classify.header = *header;
   if (a.has("text-pair-col")) {
     c.classify.has_text_pair = true;
     c.classify.text_pair_column = lw::train::ColumnSpec::parse(a.get("text-pair-col"));
@@ -98,7 +103,7 @@ int run_finetune_cmd(const std::vector<std::string>& argv) {
   std::string err;
   if (!a.parse(argv, {"json", "decay-all", "no-shuffle"}, &err)) return lwcli::usage_error(cmd, err);
   auto unknown = a.unknown({"model", "vocab", "random-init", "layers", "hidden", "train", "dev", "test",
-                            "project", "name", "text-col", "text-pair-col", "label-col", "tag-col",
+                            "project", "name", "text-col", "text-pair-col", "label-col", "header", "tag-col",
                             "epochs", "batch", "grad-accum", "lr", "max-len", "warmup", "schedule",
                             "weight-decay", "decay-all", "clip", "dropout", "seed", "eval-every",
                             "early-stop", "patience", "max-steps", "val-fraction", "no-shuffle",

@@ -179,26 +179,59 @@ std::string stamp() {
 }
 
 
+std::string absolute_folder(const std::string& dir) {
+  std::error_code ec;
+  fs::path p = fs::absolute(dir, ec);
+  return ec ? dir : p.lexically_normal().string();
+}
+
+// The run that continued `run_id` (parameters.resumed_from), or 0.
+int64_t continuation_of(const std::vector<RunRecord>& runs, int64_t run_id) {
+  for (const RunRecord& r : runs) {
+    json p = json::parse(r.parameters_json, nullptr, false);
+    if (p.is_object() && p.value("resumed_from", int64_t{0}) == run_id) return r.id;
+  }
+  return 0;
+}
+
 }  // namespace
+
+Result<int64_t> latest_resumable_finetune_run(const std::string& project_dir) {
+  LW_ASSIGN_OR_RETURN(auto store, ExperimentStore::open_read_only(project_dir));
+  LW_ASSIGN_OR_RETURN(auto runs, store->list_runs());
+  for (const RunRecord& r : runs)  // newest first
+    if ((r.kind == "classify" || r.kind == "ner") &&
+        (r.status == RunStatus::kCancelled || r.status == RunStatus::kInterrupted) &&
+        continuation_of(runs, r.id) == 0)
+      return r.id;
+  return int64_t{0};
+}
 
 Result<FinetuneReport> run_finetune(const FinetuneConfig& config, const FinetuneCallbacks& cb) {
   LW_TRY(validate(config));
   detail::RunContext ctx{config, "", 0};
+  // Absolute, so the run folder and its artifacts resolve the same from the store's side.
+  ctx.config.project_dir = absolute_folder(config.project_dir);
   std::string name = config.run_name.empty() ? finetune_task_name(config.task) : config.run_name;
   for (char& ch : name)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') ch = '_';
-  ctx.run_dir = config.project_dir + "/runs/" + name + "-" + stamp();
+  ctx.run_dir = ctx.config.project_dir + "/runs/" + name + "-" + stamp();
   return detail::execute(ctx, cb);
 }
 
-Result<FinetuneReport> resume_finetune(const std::string& project_dir, int64_t run_id,
+Result<FinetuneReport> resume_finetune(const std::string& project_dir_in, int64_t run_id,
                                        const FinetuneCallbacks& cb) {
+  const std::string project_dir = absolute_folder(project_dir_in);
   LW_ASSIGN_OR_RETURN(auto store, ExperimentStore::open(project_dir, false));
   LW_ASSIGN_OR_RETURN(RunRecord rec, store->get_run(run_id));
   LW_CHECK(rec.status == RunStatus::kInterrupted || rec.status == RunStatus::kCancelled ||
                rec.status == RunStatus::kFailed,
            "run " + std::to_string(run_id) + " is " + run_status_name(rec.status) +
                "; only interrupted, cancelled or failed runs can be resumed");
+  LW_ASSIGN_OR_RETURN(auto runs, store->list_runs());
+  if (int64_t next = continuation_of(runs, run_id); next > 0)
+    return invalid_argument("run " + std::to_string(run_id) + " was already resumed as run " +
+                               std::to_string(next) + "; resume that one instead");
   json params = json::parse(rec.parameters_json, nullptr, false);
   LW_CHECK(params.is_object() && params.contains("run_dir"),
            "run " + std::to_string(run_id) + " is not a fine-tuning run (no run_dir in its parameters)");

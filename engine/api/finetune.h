@@ -148,9 +148,13 @@ Result<FinetuneReport> run_finetune(const FinetuneConfig& config, const Finetune
 // Continues run `run_id` of the store in `project_dir` from its last checkpoint (same
 // config, same data order; the final weights equal an uninterrupted run's). The store
 // records the continuation as a new run (parameters.resumed_from = run_id, same run folder);
-// the old run keeps its status (interrupted, cancelled or failed) and its metrics.
+// the old run keeps its status (interrupted, cancelled or failed) and its metrics. A run
+// that was already continued is refused (its continuation is the one to resume).
 Result<FinetuneReport> resume_finetune(const std::string& project_dir, int64_t run_id,
                                        const FinetuneCallbacks& cb = {});
+// The newest fine-tuning run of the project that was stopped (cancelled or interrupted) and
+// not yet continued, or 0 when there is none: what the page's Resume takes.
+Result<int64_t> latest_resumable_finetune_run(const std::string& project_dir);
 
 // Evaluation of a saved fine-tuned folder on a data file (labels from the folder's config).
 struct EvalRequest {

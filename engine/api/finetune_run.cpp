@@ -97,7 +97,10 @@ Status final_reports(const RunContext& ctx, const FinetuneData& d, Device device
     const train::EncodedSplit& s = which ? d.test : d.validation;
     if (s.examples.empty()) continue;
     LW_ASSIGN_OR_RETURN(SplitEval ev, evaluate_split(*model, s, ner, d.labels, d.scheme, 64, cb.cancel));
-    EvalMetrics m = to_metrics(ev.eval, which ? "test" : "validation", rep->steps, rep->epochs_done);
+    // The best checkpoint's numbers, at the step it was saved (also after a resume, where the
+    // evaluation that chose it happened in the earlier process).
+    EvalMetrics m = to_metrics(ev.eval, which ? "test" : "validation", rep->best.step, rep->best.epoch);
+    if (!which) rep->best = m;
     j[which ? "test" : "validation"] = {{"metrics", json::parse(eval_metrics_json(m))},
                                         {"report", json::parse(ner ? ev.entities->to_json() : ev.classify->to_json())}};
     if (ner) (which ? rep->entity_test_report : rep->entity_report) = ev.entities;
@@ -207,8 +210,15 @@ Result<FinetuneReport> execute(const RunContext& ctx, const FinetuneCallbacks& c
       cb.on_message(line + (best ? " (best)" : ""));
     }
   };
+  // A missing artifact row does not stop training, but it is said, not swallowed.
+  auto record_artifact = [&](const std::string& kind, const std::string& path) {
+    auto added = store->add_artifact(run_id, kind, path);
+    if (!added.is_ok() && cb.on_message)
+      cb.on_message("warning: the " + kind + " artifact was not recorded in the store: " +
+                    added.status().message());
+  };
   hooks.on_checkpoint = [&](const std::string& kind, const std::string& path) {
-    if (recorded.insert(kind).second) (void)store->add_artifact(run_id, kind, path);
+    if (recorded.insert(kind).second) record_artifact(kind, path);
   };
   hooks.on_message = cb.on_message;
   hooks.cancel = cb.cancel;
@@ -227,16 +237,17 @@ Result<FinetuneReport> execute(const RunContext& ctx, const FinetuneCallbacks& c
   rep.final_train_loss = res->last_loss;
   rep.early_stopped = res->outcome == train::TrainerResult::Outcome::kEarlyStopped;
   rep.best_checkpoint = res->best_dir;
+  rep.best.step = res->best_step;
   rep.last_checkpoint = res->last_dir;
   // A resumed run that never improved on the old best still owns both checkpoint folders.
   for (const auto& [kind, dir] : {std::pair{std::string("checkpoint/best"), res->best_dir},
                                   std::pair{std::string("checkpoint/last"), res->last_dir}})
-    if (!recorded.count(kind) && fs::exists(dir)) (void)store->add_artifact(run_id, kind, dir);
+    if (!recorded.count(kind) && fs::exists(dir)) record_artifact(kind, dir);
   const bool was_cancelled = res->outcome == train::TrainerResult::Outcome::kCancelled;
   if (!was_cancelled && res->has_best) {
     Status st = final_reports(ctx, data, device, dtype, cb, &rep);
     if (!st.is_ok()) return fail(st);
-    (void)store->add_artifact(run_id, "report", rep.report_path);
+    record_artifact("report", rep.report_path);
   }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   rep.status = was_cancelled ? "cancelled" : "ok";

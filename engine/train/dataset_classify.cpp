@@ -12,6 +12,13 @@
 
 namespace lw::train {
 
+Result<HeaderMode> parse_header_mode(const std::string& text) {
+  if (text == "auto") return HeaderMode::kAuto;
+  if (text == "yes") return HeaderMode::kYes;
+  if (text == "no") return HeaderMode::kNo;
+  return invalid_argument("header mode must be auto, yes or no, got '" + text + "'");
+}
+
 namespace {
 
 struct Record {

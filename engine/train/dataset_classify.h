@@ -18,6 +18,8 @@ namespace lw::train {
 
 enum class TableFormat { kAuto, kCsv, kTsv, kJsonl };
 enum class HeaderMode { kAuto, kYes, kNo };
+// "auto", "yes" or "no" (the command line's --header).
+Result<HeaderMode> parse_header_mode(const std::string& text);
 
 // A column chosen by header name or by 0-based index (negative counts from the end).
 struct ColumnSpec {

@@ -166,6 +166,13 @@ QWidget* FinetuneForm::buildDataBox() {
   m_dataForm->addRow(tr("Text column"), m_textCol);
   m_dataForm->addRow(tr("Pair column"), m_pairCol);
   m_dataForm->addRow(tr("Label column"), m_labelCol);
+  m_header = new QComboBox;
+  m_header->addItem(tr("auto (when a column is chosen by name)"), int(lw::train::HeaderMode::kAuto));
+  m_header->addItem(tr("yes: the first row names the columns"), int(lw::train::HeaderMode::kYes));
+  m_header->addItem(tr("no: the first row is an example"), int(lw::train::HeaderMode::kNo));
+  m_header->setToolTip(tr("Whether the first row of a CSV/TSV file is a header; with columns "
+                          "chosen by index, say \"yes\" so that the header is not trained on"));
+  m_dataForm->addRow(tr("Header row"), m_header);
   m_tagCol = new ColumnSpinBox;
   m_tagCol->setRange(-10, 20);
   m_tagCol->setValue(-1);
@@ -180,7 +187,7 @@ QWidget* FinetuneForm::buildDataBox() {
   m_dataForm->addRow(tr("Tag scheme"), m_scheme);
   for (QLineEdit* e : {m_train, m_valid, m_test})
     connect(e, &QLineEdit::editingFinished, this, &FinetuneForm::dataChanged);
-  for (QComboBox* c : {m_textCol, m_pairCol, m_labelCol, m_scheme})
+  for (QComboBox* c : {m_textCol, m_pairCol, m_labelCol, m_header, m_scheme})
     connect(c, &QComboBox::currentTextChanged, this, &FinetuneForm::dataChanged);
   connect(m_tagCol, &QSpinBox::valueChanged, this, &FinetuneForm::dataChanged);
   return box;
@@ -256,7 +263,8 @@ QWidget* FinetuneForm::buildTrainingBox() {
 
 void FinetuneForm::updateTaskWidgets() {
   const bool ner = task() == lw::api::FinetuneTask::kNer;
-  for (QWidget* w : {static_cast<QWidget*>(m_textCol), static_cast<QWidget*>(m_pairCol), static_cast<QWidget*>(m_labelCol)})
+  for (QWidget* w : {static_cast<QWidget*>(m_textCol), static_cast<QWidget*>(m_pairCol),
+                     static_cast<QWidget*>(m_labelCol), static_cast<QWidget*>(m_header)})
     m_dataForm->setRowVisible(w, !ner);
   m_dataForm->setRowVisible(m_tagCol, ner);
   m_dataForm->setRowVisible(m_scheme, ner);

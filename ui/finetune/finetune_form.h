@@ -76,6 +76,7 @@ class FinetuneForm : public QWidget {
   QDoubleSpinBox* m_validFraction = nullptr;
   QComboBox* m_textCol = nullptr;
   QComboBox* m_pairCol = nullptr;
+  QComboBox* m_header = nullptr;  // train::HeaderMode
   QComboBox* m_labelCol = nullptr;
   QSpinBox* m_tagCol = nullptr;
   QComboBox* m_scheme = nullptr;

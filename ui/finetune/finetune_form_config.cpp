@@ -46,6 +46,7 @@ lw::api::FinetuneConfig FinetuneForm::config() const {
   c.classify.has_text_pair = !pair.empty();
   if (!pair.empty()) c.classify.text_pair_column = lw::train::ColumnSpec::parse(pair);
   c.classify.label_column = lw::train::ColumnSpec::parse(m_labelCol->currentText().trimmed().toStdString());
+  c.classify.header = lw::train::HeaderMode(m_header->currentData().toInt());
   c.ner.tag_column = m_tagCol->value();
   c.ner.scheme = lw::train::TagScheme(m_scheme->currentData().toInt());
   c.max_len = m_maxLen->value();
@@ -85,6 +86,7 @@ void FinetuneForm::applyConfig(const lw::api::FinetuneConfig& c) {
   m_textCol->setEditText(columnToText(c.classify.text_column));
   m_pairCol->setEditText(c.classify.has_text_pair ? columnToText(c.classify.text_pair_column) : QString());
   m_labelCol->setEditText(columnToText(c.classify.label_column));
+  selectData(m_header, int(c.classify.header));
   m_tagCol->setValue(c.ner.tag_column);
   selectData(m_scheme, int(c.ner.scheme));
   m_maxLen->setValue(int(c.max_len));

@@ -71,19 +71,12 @@ void FinetuneWorker::train(const lw::api::FinetuneConfig& config) {
 void FinetuneWorker::resume(const QString& projectDir, qint64 runId) {
   m_stop = false;
   if (runId <= 0) {
-    auto store = lw::ExperimentStore::open_read_only(projectDir.toStdString());
-    if (!store.is_ok()) {
-      emit trainingFailed(QString::fromStdString(store.status().message()), false);
+    auto latest = lw::api::latest_resumable_finetune_run(projectDir.toStdString());
+    if (!latest.is_ok()) {
+      emit trainingFailed(QString::fromStdString(latest.status().message()), false);
       return;
     }
-    auto runs = store.value()->list_runs();
-    if (runs.is_ok())
-      for (const auto& r : runs.value())  // newest first
-        if ((r.kind == "classify" || r.kind == "ner") &&
-            (r.status == lw::RunStatus::kCancelled || r.status == lw::RunStatus::kInterrupted)) {
-          runId = r.id;
-          break;
-        }
+    runId = latest.value();
     if (runId <= 0) {
       emit trainingFailed(tr("No stopped or interrupted fine-tuning run to resume in %1.").arg(projectDir), false);
       return;

@@ -43,6 +43,23 @@ class TestFinetuneKill : public QObject {
     fttest::write_tiny_data(dir());
   }
 
+  // Columns by index on a file with a header row: --header yes skips the header (without it
+  // the header row would be a training example labelled "label"); a bad mode is a usage error.
+  void header_option() {
+    QStringList a = args(dir() + "/header");
+    a << "--text-col" << "0" << "--label-col" << "1" << "--header" << "yes";
+    nlohmann::json rep = run_json(a);
+    QVERIFY2(rep.is_object() && rep.contains("labels"), rep.dump().c_str());
+    QVERIFY2(rep["labels"] == nlohmann::json::array({"book", "music", "weather"}), rep["labels"].dump().c_str());
+    QProcess bad;
+    QStringList b = args(dir() + "/header-bad");
+    b << "--header" << "maybe";
+    bad.start(LW_LLMWB, b);
+    QVERIFY(bad.waitForFinished(60000));
+    QCOMPARE(bad.exitCode(), 2);
+    QVERIFY(bad.readAllStandardError().contains("header mode must be auto, yes or no, got 'maybe'"));
+  }
+
   void sigkill_then_resume() {
     const std::string project = dir() + "/killed";
     QProcess child;

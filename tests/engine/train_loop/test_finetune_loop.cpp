@@ -8,7 +8,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "engine/api/experiment_store.h"
 #include "engine/api/finetune.h"
@@ -123,6 +126,42 @@ class TestFinetuneLoop : public QObject {
     QVERIFY(kinds.count("checkpoint/best") && kinds.count("checkpoint/last") && kinds.count("report"));
     QVERIFY((*st)->get_run(resumed->run_id)->parameters_json.find("\"resumed_from\":" +
                                                                   std::to_string(part->run_id)) != std::string::npos);
+    // The continued run is not continued twice: its continuation is the one to resume.
+    st->reset();
+    auto again = api::resume_finetune(c.project_dir, part->run_id);
+    QVERIFY(!again.is_ok());
+    QVERIFY2(again.status().message().find("already resumed as run " + std::to_string(resumed->run_id)) !=
+                 std::string::npos,
+             again.status().message().c_str());
+    QCOMPARE(*api::latest_resumable_finetune_run(c.project_dir), int64_t{0});
+    // The report names the step of the best checkpoint, chosen before or after the resume.
+    QVERIFY(resumed->best.step > 0 && resumed->best.step <= resumed->steps);
+    std::ifstream rep(resumed->report_path);
+    auto report = nlohmann::json::parse(rep);
+    QCOMPARE(report["validation"]["metrics"]["step"].get<int64_t>(), resumed->best.step);
+  }
+
+  // A project folder given relative to the working directory (as on a command line) still
+  // gets its checkpoints and report recorded as artifacts.
+  void relative_project_records_artifacts() {
+    const auto cwd = std::filesystem::current_path();
+    std::filesystem::current_path(dir());
+    auto c = fttest::tiny_config(dir(), FinetuneTask::kClassify);
+    c.project_dir = "relative-project";
+    std::vector<std::string> messages;
+    api::FinetuneCallbacks cb;
+    cb.on_message = [&](const std::string& m) { messages.push_back(m); };
+    auto r = api::run_finetune(c, cb);
+    std::filesystem::current_path(cwd);
+    QVERIFY2(r.is_ok(), r.status().to_string().c_str());
+    for (const auto& m : messages) QVERIFY2(m.find("not recorded") == std::string::npos, m.c_str());
+    auto st = ExperimentStore::open(dir() + "/relative-project");
+    QVERIFY(st.is_ok());
+    auto arts = (*st)->artifacts(r->run_id);
+    QVERIFY(arts.is_ok());
+    std::set<std::string> kinds;
+    for (const auto& a : *arts) kinds.insert(a.kind);
+    QVERIFY(kinds.count("checkpoint/best") && kinds.count("checkpoint/last") && kinds.count("report"));
   }
 
   void nan_stops_and_keeps_last_good_checkpoint() {
