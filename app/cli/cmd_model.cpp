@@ -178,7 +178,9 @@ lw::Status init_weights(lw::models::Model& model, const lw::io::HfConfig& hf,
                         const std::string& arch, uint64_t seed) {
   LW_ASSIGN_OR_RETURN(double range, hf.get_double({"initializer_range"}, 0, 10, 0.02));
   LW_ASSIGN_OR_RETURN(int64_t n_layer, hf.get_int({"n_layer", "num_hidden_layers"}, 1, 1024));
-  LW_ASSIGN_OR_RETURN(int64_t pad, hf.get_int({"pad_token_id"}, -1, int64_t(1) << 40, -1));
+  // BertConfig's pad_token_id defaults to 0 (and the written config.json says 0); the
+  // LLaMA family has none unless the config names one.
+  LW_ASSIGN_OR_RETURN(int64_t pad, hf.get_int({"pad_token_id"}, -1, int64_t(1) << 40, arch == "bert" ? 0 : -1));
   lw::PhiloxStream rng(seed);
   for (auto& p : model.params()) {
     const auto& s = p.spec;
@@ -225,15 +227,9 @@ int run_init(const lwcli::Args& args) {
   auto model = lw::models::create_model(*hf, {});
   if (!model.is_ok()) return lwcli::fail(kCmd, model.status().to_string());
   auto st = init_weights(**model, *hf, arch, static_cast<uint64_t>(seed));
-  // Written beside DIR, then renamed: a crash leaves no half-written model folder.
-  const std::string tmp = out + ".tmp-" + std::to_string(::getpid());
-  if (st.is_ok()) st = (*model)->save(tmp);
-  if (st.is_ok() && std::rename(tmp.c_str(), out.c_str()) != 0)
-    st = lw::io_error(out + ": cannot rename " + tmp + " into place");
+  // Model::save writes beside DIR and renames: a crash leaves no half-written model folder.
+  if (st.is_ok()) st = (*model)->save(out);
   if (!st.is_ok()) {
-    std::remove((tmp + "/config.json").c_str());
-    std::remove((tmp + "/model.safetensors").c_str());
-    ::rmdir(tmp.c_str());
     return lwcli::fail(kCmd, st.to_string());
   }
   Json j = {{"out", out},

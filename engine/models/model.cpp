@@ -3,11 +3,13 @@
 #include <algorithm>
 #include "engine/models/model.h"
 
+
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "engine/io/atomic_folder.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops/ops.h"
@@ -181,8 +183,10 @@ Status Model::load(const io::Checkpoint& ckpt) {
 }
 
 Status Model::save(const std::string& dir) const {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    return io_error(dir + ": cannot create folder (" + std::strerror(errno) + ")");
+  return io::write_folder_atomic(dir, [this](const std::string& tmp) { return save_into(tmp); });
+}
+
+Status Model::save_into(const std::string& dir) const {
   std::vector<std::vector<float>> host;
   std::vector<io::StTensorData> out;
   host.reserve(params_.size());

@@ -146,8 +146,11 @@ class Model {
   Status zero_grads();
   // Fills every parameter from a checkpoint (converting dtypes, transposing where flagged).
   Status load(const io::Checkpoint& ckpt);
-  // Writes config.json + model.safetensors (f32, Hugging Face names) into `dir`, atomically.
+  // Writes the folder `dir` (config.json + model.safetensors, f32, Hugging Face names) as a
+  // whole: a crash leaves the old folder or the new one (io::write_folder_atomic).
   Status save(const std::string& dir) const;
+  // The same two files into an existing folder (for callers that assemble a larger folder).
+  Status save_into(const std::string& dir) const;
   // Copies the f32 master weights into the compute-dtype values (after an optimizer step).
   Status sync_values();
 

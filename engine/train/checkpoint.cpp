@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/io/atomic_folder.h"
 #include "engine/io/checkpoint.h"
 #include "engine/io/safetensors.h"
 
@@ -47,13 +48,6 @@ Result<TrainerState> TrainerState::from_json(const std::string& source, const st
   }
   LW_CHECK(s.step >= 0 && s.epoch >= 0 && s.micro_in_epoch >= 0, source + ": negative counters");
   return s;
-}
-
-Status remove_tree(const std::string& path) {
-  std::error_code ec;
-  fs::remove_all(path, ec);
-  if (ec) return io_error(path + ": cannot remove (" + ec.message() + ")");
-  return Status::ok();
 }
 
 Status copy_tokenizer_files(const std::string& from, const std::string& to) {
@@ -95,28 +89,15 @@ Status write_moments(const std::string& path, const models::Model& model,
 Status save_checkpoint(const models::Model& model, const std::string& dir,
                        const std::string& tokenizer_dir, const TrainerState* state,
                        const std::vector<Tensor>* m, const std::vector<Tensor>* v) {
-  const std::string tmp = dir + ".tmp";
-  LW_TRY(remove_tree(tmp));
-  std::error_code ec;
-  fs::create_directories(tmp, ec);
-  if (ec) return io_error(tmp + ": cannot create folder (" + ec.message() + ")");
-  LW_TRY(model.save(tmp));
-  LW_TRY(copy_tokenizer_files(tokenizer_dir, tmp));
-  if (state) {
-    LW_TRY(io::write_file_atomic(tmp + "/trainer_state.json", state->to_json()));
-    if (m && v && !m->empty()) LW_TRY(write_moments(tmp + "/optimizer.safetensors", model, *m, *v));
-  }
-  // Replace the old folder: move it aside, move the new one in, drop the old one. A crash in
-  // between leaves either the old folder, or dir.old + the complete dir.tmp.
-  const std::string old = dir + ".old";
-  LW_TRY(remove_tree(old));
-  if (fs::exists(dir, ec)) {
-    fs::rename(dir, old, ec);
-    if (ec) return io_error(dir + ": cannot move aside (" + ec.message() + ")");
-  }
-  fs::rename(tmp, dir, ec);
-  if (ec) return io_error(tmp + ": cannot rename to " + dir + " (" + ec.message() + ")");
-  return remove_tree(old);
+  return io::write_folder_atomic(dir, [&](const std::string& tmp) -> Status {
+    LW_TRY(model.save_into(tmp));
+    LW_TRY(copy_tokenizer_files(tokenizer_dir, tmp));
+    if (state) {
+      LW_TRY(io::write_file_atomic(tmp + "/trainer_state.json", state->to_json()));
+      if (m && v && !m->empty()) LW_TRY(write_moments(tmp + "/optimizer.safetensors", model, *m, *v));
+    }
+    return Status::ok();
+  });
 }
 
 Result<TrainerState> load_trainer_state(const std::string& dir) {

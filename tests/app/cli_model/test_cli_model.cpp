@@ -211,6 +211,12 @@ class TestCliModel : public QObject {
     for (float x : proj) s2 += double(x) * x;
     QVERIFY2(std::fabs(std::sqrt(s2 / proj.size()) - 0.01) < 0.001,
              std::to_string(std::sqrt(s2 / proj.size())).c_str());
+    // BERT's config names no pad token: BertConfig's default 0 applies, so row 0 is zero.
+    auto fb = lw::io::SafeTensorsFile::open(dir + "/b/model.safetensors");
+    QVERIFY(fb.is_ok());
+    auto emb = get(*fb, "bert.embeddings.word_embeddings.weight");
+    QCOMPARE(max_abs(std::vector<float>(emb.begin(), emb.begin() + 32)), 0.0);
+    QVERIFY(max_abs(std::vector<float>(emb.begin() + 32, emb.begin() + 64)) > 0);
   }
 
   void badInput_data() {
