@@ -16,6 +16,8 @@
 #   decode-trace     batch-1 decode with LW_DECODE_TRACE: per-block %globaltimer stamps of the
 #                    last step, summarised by packaging/decode_trace_summary.py
 #   finetune         hf_anchor.py bert-finetune beside `llmwb bench finetune`
+#   written-folders  tests/golden/check_written_folders.py: folders llmwb writes load in
+#                    transformers with llmwb's logits
 #   golden-peft      tests/golden/make_golden_peft.py   -> $OUT/data_peft
 #   golden-finetune  tests/golden/make_golden_finetune.py -> $OUT/data_finetune
 set -u
@@ -128,6 +130,12 @@ t = hf.get("bert_base_cls_finetune_b32_t128_bf16_seq_s", 0)
 o = ours.get("seq_per_s") or ours.get("sequences_per_s") or 0
 print("bert-base finetune b32 t128 bf16: ours %.0f seq/s, torch %.0f seq/s, ratio %.2f" % (o, t, o / t if t else 0))
 PY
+fi
+
+if has written-folders; then
+  python3 tests/golden/check_written_folders.py --out "$OUT/written_folders" >"$OUT/written_folders.log" 2>&1
+  tail -1 "$OUT/written_folders.log"
+  summary+=("$(tail -1 "$OUT/written_folders.log")")
 fi
 
 if has golden-peft; then
