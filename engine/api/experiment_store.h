@@ -105,6 +105,9 @@ class ExperimentStore {
   ExperimentStore& operator=(const ExperimentStore&) = delete;
 
   const std::string& path() const;         // <project_dir>/experiments.sqlite
+  // This connection's PRAGMA synchronous (2 = FULL, what a writable store runs with: a
+  // committed run record survives a power cut, not only a killed process).
+  Result<int64_t> synchronous_level() const;
   const std::string& project_dir() const;
   bool read_only() const;
   static int schema_version();  // the version this build writes

@@ -72,6 +72,7 @@ ExperimentStore::ExperimentStore(std::unique_ptr<Impl> impl) : impl_(std::move(i
 ExperimentStore::~ExperimentStore() = default;
 
 const std::string& ExperimentStore::path() const { return impl_->db.path(); }
+Result<int64_t> ExperimentStore::synchronous_level() const { return impl_->db.query_int("PRAGMA synchronous"); }
 const std::string& ExperimentStore::project_dir() const { return impl_->project_dir; }
 bool ExperimentStore::read_only() const { return impl_->read_only; }
 int ExperimentStore::schema_version() { return store::kSchemaVersion; }

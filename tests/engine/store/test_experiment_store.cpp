@@ -43,6 +43,7 @@ class TestExperimentStore : public QObject {
     QCOMPARE(store_->path(), dir_ + "/experiments.sqlite");
     storetest::RawDb raw(store_->path());
     QCOMPARE(raw.text("PRAGMA journal_mode"), std::string("wal"));
+    QCOMPARE(*store_->synchronous_level(), int64_t{2});  // FULL
     QCOMPARE(raw.integer("PRAGMA user_version"), (long long)ExperimentStore::schema_version());
     auto missing = ExperimentStore::open((fs::path(dir_) / "no-such").string());
     QVERIFY(!missing.is_ok());
