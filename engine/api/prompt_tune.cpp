@@ -78,16 +78,26 @@ Json request_json(const PromptTuneRequest& r) {
           {"device", r.device.to_string()}, {"dtype", dtype_name(r.dtype)}};
 }
 
+// The request's tasks, from its file or its inline JSON (the page's editor).
+Result<std::vector<train::PromptTask>> request_tasks(const PromptTuneRequest& req) {
+  if (!req.tasks_path.empty()) return train::load_tasks(req.tasks_path);
+  return train::parse_tasks_text(req.tasks_json, "tasks");
+}
+
+// What the Experiments page shows of the tasks: their names and templates.
+Json tasks_json(const std::vector<train::PromptTask>& tasks) {
+  Json list = Json::array();
+  for (const auto& t : tasks)
+    list.push_back({{"taskname", t.taskname}, {"prompt_template", t.prompt_template},
+                    {"total_virtual_tokens", t.total_virtual_tokens}});
+  return list;
+}
+
 // The training itself, metrics streamed into the store (when there is one).
-Result<train::PromptTrainResult> run_training(const PromptTuneRequest& req, PlaygroundModel& m,
-                                              ExperimentStore* store, int64_t run,
+Result<train::PromptTrainResult> run_training(const PromptTuneRequest& req,
+                                              const std::vector<train::PromptTask>& tasks,
+                                              PlaygroundModel& m, ExperimentStore* store, int64_t run,
                                               const train::PromptProgressFn& progress) {
-  std::vector<train::PromptTask> tasks;
-  if (!req.tasks_path.empty()) {
-    LW_ASSIGN_OR_RETURN(tasks, train::load_tasks(req.tasks_path));
-  } else {
-    LW_ASSIGN_OR_RETURN(tasks, train::parse_tasks_text(req.tasks_json, "tasks"));
-  }
   if (!req.peft_dir.empty())
     for (const auto& t : tasks)
       LW_CHECK(t.single_leading_block(),
@@ -143,13 +153,17 @@ Result<PromptTuneOutcome> tune_prompt(const PromptTuneRequest& req,
                              m->tokenizer_error + ")");
   std::unique_ptr<ExperimentStore> store;
   PromptTuneOutcome out;
+  LW_ASSIGN_OR_RETURN(std::vector<train::PromptTask> tasks, request_tasks(req));
   if (!req.project_dir.empty()) {
     LW_ASSIGN_OR_RETURN(store, ExperimentStore::open(req.project_dir));
-    RunSpec spec{"prompt", "prompt " + req.tasks_path, req.model_dir, req.train_path,
-                 request_json(req).dump()};
+    std::string name = "prompt";
+    for (size_t i = 0; i < tasks.size(); ++i) name += (i ? ", " : " ") + tasks[i].taskname;
+    Json params = request_json(req);
+    params["task_list"] = tasks_json(tasks);
+    RunSpec spec{"prompt", name, req.model_dir, req.train_path, params.dump()};
     LW_ASSIGN_OR_RETURN(out.run_id, store->create_run(spec));
   }
-  auto r = run_training(req, *m, store.get(), out.run_id, progress);
+  auto r = run_training(req, tasks, *m, store.get(), out.run_id, progress);
   Status st = r.status();
   if (r.is_ok()) {
     out.result = std::move(*r);

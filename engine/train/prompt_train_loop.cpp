@@ -85,8 +85,11 @@ Status evaluate(models::Model& model, const Tokenizer& tok, const std::vector<Pr
                         greedy_generate(model, d.prompts[i], rows[d.prompts[i].task], cfg.max_new_tokens, eos));
     // Without an EOS to stop at, the answer is the first tokens, as many as the reference has.
     if (eos < 0 && ids.size() > d.answer_tokens[i]) ids.resize(d.answer_tokens[i]);
-    LW_ASSIGN_OR_RETURN(std::string text, tok.decode(ids, true));
-    text = text.substr(0, text.find('\n'));
+    // An id the tokenizer cannot spell (a model vocabulary padded past the tokenizer's, as
+    // Qwen2's) is a wrong answer, not the end of the run.
+    auto decoded = tok.decode(ids, true);
+    if (!decoded.is_ok()) continue;
+    std::string text = decoded->substr(0, decoded->find('\n'));
     hits += trim(text) == d.answers[i];
   }
   *acc = d.prompts.empty() ? 0.0 : double(hits) / double(d.prompts.size());

@@ -95,6 +95,11 @@ class TestPromptTrain : public QObject {
     QVERIFY(run.is_ok());
     QCOMPARE(run->kind, std::string("prompt"));
     QCOMPARE(run->status, RunStatus::kOk);
+    // Named after its tasks, with their templates in the parameters the Experiments page shows.
+    QCOMPARE(run->name, std::string("prompt pairs"));
+    QVERIFY2(run->parameters_json.find(R"("task_list":[{"taskname":"pairs","prompt_template":"<|VIRTUAL_PROMPT_0|>{text}:{label}")") !=
+                 std::string::npos,
+             run->parameters_json.c_str());
     QCOMPARE((*store)->read_metric(out->run_id, "train/loss")->values.size(), size_t(32));
     QCOMPARE((*store)->read_metric(out->run_id, "eval/accuracy")->values.size(), size_t(5));  // before + 4 epochs
     auto arts = (*store)->artifacts(out->run_id);
