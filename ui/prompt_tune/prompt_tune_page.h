@@ -89,6 +89,7 @@ class PromptTunePage : public QWidget {
 
   QString m_project;
   QLineEdit *m_model, *m_tasksFile, *m_train, *m_dev, *m_out;
+  QLineEdit *m_initFrom, *m_peftDir, *m_initText;  // optional: a table to extend, a PEFT export
   QFormLayout* m_tryFields;                 // one line edit per field of the Try-it task
   QMap<QString, QLineEdit*> m_tryEdits;
   QMap<QString, QString> m_tryValues;       // typed values, kept across tasks sharing a field
@@ -96,9 +97,9 @@ class PromptTunePage : public QWidget {
   QPlainTextEdit* m_tasks;
   QTableWidget* m_dataPreview;
   QLabel *m_preview, *m_summary, *m_status, *m_output;
-  QComboBox *m_method, *m_encoder, *m_tryTask, *m_previewTask;
+  QComboBox *m_method, *m_encoder, *m_tryTask, *m_previewTask, *m_init, *m_device;
   QGroupBox* m_encoderBox;
-  QSpinBox *m_epochs, *m_batch, *m_encoderHidden, *m_encoderLayers;
+  QSpinBox *m_epochs, *m_batch, *m_encoderHidden, *m_encoderLayers, *m_seed, *m_warmup;
   QDoubleSpinBox *m_lr, *m_encoderDropout;
   QPushButton *m_trainButton, *m_stopButton, *m_loadButton, *m_generateButton;
   MetricPlot* m_plot;

@@ -26,6 +26,7 @@
 #include <QTextStream>
 #include <QVBoxLayout>
 
+#include "engine/api/system_info.h"
 #include "ui/prompt_tune/prompt_tune_page.h"
 
 namespace {
@@ -112,6 +113,12 @@ QWidget* PromptTunePage::buildFiles() {
   m_dev->setObjectName("devFile");
   m_out = new QLineEdit;
   m_out->setObjectName("tableFile");
+  m_initFrom = new QLineEdit;
+  m_initFrom->setObjectName("initFromTable");
+  m_initFrom->setPlaceholderText("optional: a table to extend (its tasks keep their prompts)");
+  m_peftDir = new QLineEdit;
+  m_peftDir->setObjectName("peftDir");
+  m_peftDir->setPlaceholderText("optional: also export a PEFT adapter folder");
   struct Row {
     const char* label;
     QLineEdit* edit;
@@ -129,6 +136,9 @@ QWidget* PromptTunePage::buildFiles() {
        false},
       {"Prompt table", m_out, "Prompt table to write", "Prompt tables (*.safetensors)", false,
        true},
+      {"Extend table", m_initFrom, "Prompt table to extend", "Prompt tables (*.safetensors)", false,
+       false},
+      {"PEFT export", m_peftDir, "PEFT adapter folder to write", "", true, false},
   };
   for (const Row& r : rows) {
     auto* b = new QPushButton("Browse…");
@@ -154,8 +164,23 @@ QWidget* PromptTunePage::buildMethod() {
       "prompt-tuning trains the virtual-token rows directly; p-tuning trains a "
       "prompt encoder, then writes its output into the table");
   form->addRow("Method", m_method);
+  m_init = new QComboBox;
+  m_init->setObjectName("init");
+  m_init->addItems({"random", "text", "vocab"});
+  m_init->setToolTip("How new tasks' virtual tokens start: random, the embeddings of a text "
+                     "(repeated or cut to the length) or of randomly drawn vocabulary tokens");
+  m_initText = new QLineEdit;
+  m_initText->setObjectName("initText");
+  m_initText->setPlaceholderText("init text, e.g. \"Classify the sentiment of this review\"");
+  m_initText->setEnabled(false);
+  auto* initRow = new QHBoxLayout;
+  initRow->addWidget(m_init);
+  initRow->addWidget(m_initText, 1);
+  form->addRow("Init", initRow);
+  connect(m_init, &QComboBox::currentTextChanged, this,
+          [this](const QString& i) { m_initText->setEnabled(i == "text"); });
   m_encoderBox = new QGroupBox("Prompt encoder (p-tuning)");
-  auto* ef = new QFormLayout(m_encoderBox);
+  auto* ef = new QHBoxLayout(m_encoderBox);  // one row: the page is often short
   m_encoder = new QComboBox;
   m_encoder->addItems({"mlp", "lstm"});
   m_encoderHidden = new QSpinBox;
@@ -167,10 +192,14 @@ QWidget* PromptTunePage::buildMethod() {
   m_encoderDropout = new QDoubleSpinBox;
   m_encoderDropout->setRange(0, 0.9);
   m_encoderDropout->setSingleStep(0.05);
-  ef->addRow("Encoder", m_encoder);
-  ef->addRow("Hidden size", m_encoderHidden);
-  ef->addRow("Layers", m_encoderLayers);
-  ef->addRow("Dropout", m_encoderDropout);
+  const std::pair<const char*, QWidget*> encoderRows[] = {
+      {"Encoder", m_encoder}, {"Hidden size", m_encoderHidden}, {"Layers", m_encoderLayers},
+      {"Dropout", m_encoderDropout}};
+  for (const auto& [label, w] : encoderRows) {
+    ef->addWidget(new QLabel(label));
+    ef->addWidget(w);
+  }
+  ef->addStretch(1);
   m_encoderBox->setVisible(false);
   form->addRow(m_encoderBox);
   m_epochs = new QSpinBox;
@@ -183,9 +212,26 @@ QWidget* PromptTunePage::buildMethod() {
   m_lr->setDecimals(5);
   m_lr->setRange(1e-5, 10);
   m_lr->setValue(0.03);
+  m_warmup = new QSpinBox;
+  m_warmup->setObjectName("warmup");
+  m_warmup->setRange(-1, 1000000);
+  m_warmup->setValue(-1);
+  m_warmup->setSpecialValueText("10%");
+  m_warmup->setToolTip("Warm-up steps before the cosine decay (10% of the steps by default)");
+  m_seed = new QSpinBox;
+  m_seed->setObjectName("seed");
+  m_seed->setRange(0, 2147483647);
+  m_device = new QComboBox;
+  m_device->setObjectName("device");
+  m_device->addItem("cpu");
+  for (const auto& dev : lw::query_system().cuda_devices)
+    m_device->addItem(QStringLiteral("cuda:%1").arg(dev.index), QString::fromStdString(dev.name));
+  if (m_device->count() > 1) m_device->setCurrentIndex(1);
+  m_device->setToolTip("Where to train: bf16 on a CUDA device, f32 on the CPU");
   auto* hyper = new QHBoxLayout;
   const std::pair<const char*, QWidget*> hyperRows[] = {
-      {"Epochs", m_epochs}, {"LR", m_lr}, {"Batch", m_batch}};
+      {"Epochs", m_epochs}, {"LR", m_lr},     {"Batch", m_batch},
+      {"Warm-up", m_warmup}, {"Seed", m_seed}, {"Device", m_device}};
   for (const auto& [label, w] : hyperRows) {
     hyper->addWidget(new QLabel(label));
     hyper->addWidget(w);
@@ -339,6 +385,13 @@ PromptTuneJob PromptTunePage::job() const {
   j.epochs = m_epochs->value();
   j.lr = m_lr->value();
   j.batch = m_batch->value();
+  j.init = m_init->currentText();
+  j.initText = m_initText->text();
+  j.initFrom = m_initFrom->text().trimmed();
+  j.peftDir = m_peftDir->text().trimmed();
+  j.device = m_device->currentText();
+  j.seed = m_seed->value();
+  j.warmupSteps = m_warmup->value();
   return j;
 }
 

@@ -33,6 +33,15 @@ lw::api::PromptTuneRequest PromptTuneJob::request() const {
   r.config.epochs = epochs;
   r.config.lr = float(lr);
   r.config.batch = batch;
+  r.config.init = init.toStdString();
+  r.config.init_text = initText.toStdString();
+  r.config.seed = uint64_t(seed);
+  r.config.warmup_steps = warmupSteps;
+  r.init_from = initFrom.toStdString();
+  r.peft_dir = peftDir.toStdString();
+  // An unparsable device name is left to tune_prompt's checks through the CPU default.
+  if (auto d = lw::parse_device(device.toStdString()); d.is_ok()) r.device = *d;
+  r.dtype = r.device.is_cuda() ? lw::DType::kBF16 : lw::DType::kF32;
   r.config.max_new_tokens = 4;
   return r;
 }

@@ -26,6 +26,13 @@ struct PromptTuneJob {
   double encoderDropout = 0;
   int epochs = 3, batch = 8;
   double lr = 0.03;
+  QString init = "random";  // random | text | vocab (new tasks)
+  QString initText;         // init = text
+  QString initFrom;         // a prompt table to extend ("" = start empty)
+  QString peftDir;          // also export a PEFT adapter folder ("" = no)
+  QString device = "cpu";   // "cpu" or "cuda:N" (bf16 there, f32 on the CPU)
+  int seed = 0;
+  int warmupSteps = -1;     // -1: 10% of the steps
   lw::api::PromptTuneRequest request() const;
 };
 Q_DECLARE_METATYPE(PromptTuneJob)

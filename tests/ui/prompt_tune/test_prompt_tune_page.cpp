@@ -164,6 +164,37 @@ class TestPromptTunePage : public QObject {
     QCOMPARE(page.job().request().config.encoder.type, lw::train::EncoderType::kNone);
   }
 
+  // Init, seed, warm-up, device, a table to extend and a PEFT export reach the request.
+  void trainingSettingsReachTheRequest() {
+    PromptTunePage page;
+    page.setProject(path("project-s"));
+    page.setModelDir(path("model"));
+    page.setTasksJson(kTasks);
+    auto* init = page.findChild<QComboBox*>("init");
+    auto* initText = page.findChild<QLineEdit*>("initText");
+    QVERIFY(init && initText && !initText->isEnabled());
+    init->setCurrentText("text");
+    QVERIFY(initText->isEnabled());
+    initText->setText("Is this review positive");
+    page.findChild<QSpinBox*>("seed")->setValue(7);
+    page.findChild<QSpinBox*>("warmup")->setValue(3);
+    page.findChild<QLineEdit*>("initFromTable")->setText(path("old_table.safetensors"));
+    page.findChild<QLineEdit*>("peftDir")->setText(path("peft-out"));
+    QVERIFY(page.findChild<QPushButton*>("browse_initFromTable") && page.findChild<QPushButton*>("browse_peftDir"));
+    auto* device = page.findChild<QComboBox*>("device");
+    QVERIFY(device && device->findText("cpu") >= 0);
+    device->setCurrentText("cpu");
+    const lw::api::PromptTuneRequest r = page.job().request();
+    QCOMPARE(r.config.init, std::string("text"));
+    QCOMPARE(r.config.init_text, std::string("Is this review positive"));
+    QCOMPARE(r.config.seed, uint64_t(7));
+    QCOMPARE(r.config.warmup_steps, int64_t(3));
+    QCOMPARE(r.init_from, path("old_table.safetensors").toStdString());
+    QCOMPARE(r.peft_dir, path("peft-out").toStdString());
+    QVERIFY(r.device.is_cpu());
+    QCOMPARE(r.dtype, lw::DType::kF32);
+  }
+
   void trainThenTryIt() {
     PromptTunePage page;
     page.resize(1200, 800);
