@@ -69,6 +69,9 @@ else
   [ "${LW_LM_DRY:-0}" = 1 ] || pt verbal100_pt_3e-2 tasks_verbal_100.json prompt-tuning 3e-2 &
   [ "${LW_LM_DRY:-0}" = 1 ] || pt verbal_pt_1e-1 tasks_verbal.json prompt-tuning 1e-1 &
   pt verbal_lstm_1e-3 tasks_verbal.json p-tuning 1e-3 --encoder lstm &
+  # The issue's own template ("sentiment: {label}"), laid out with the space in the answer.
+  pt plain_pt_text_3e-2 tasks_plain.json prompt-tuning 3e-2 --init text --init-text "Is the sentiment of this review positive or negative?" &
+  [ "${LW_LM_DRY:-0}" = 1 ] || pt plain_pt_3e-2 tasks_plain.json prompt-tuning 3e-2 &
   [ "${LW_LM_DRY:-0}" = 1 ] || pt verbal_mlp_1e-3 tasks_verbal.json p-tuning 1e-3 --encoder mlp &
 fi
 wait
