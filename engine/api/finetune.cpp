@@ -231,7 +231,7 @@ Result<FinetuneReport> resume_finetune(const std::string& project_dir_in, int64_
   LW_ASSIGN_OR_RETURN(auto runs, store->list_runs());
   if (int64_t next = continuation_of(runs, run_id); next > 0)
     return invalid_argument("run " + std::to_string(run_id) + " was already resumed as run " +
-                               std::to_string(next) + "; resume that one instead");
+                            std::to_string(next) + "; resume that one instead");
   json params = json::parse(rec.parameters_json, nullptr, false);
   LW_CHECK(params.is_object() && params.contains("run_dir"),
            "run " + std::to_string(run_id) + " is not a fine-tuning run (no run_dir in its parameters)");

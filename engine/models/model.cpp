@@ -1,12 +1,8 @@
 // The parts of a model that only need its tensor table: allocation, gradients, checkpoint
 // loading (with the name variants real checkpoints use) and Hugging Face compatible saving.
-#include <algorithm>
 #include "engine/models/model.h"
 
-
-#include <sys/stat.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "engine/io/atomic_folder.h"
