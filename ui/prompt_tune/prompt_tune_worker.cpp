@@ -39,7 +39,7 @@ lw::api::PromptTuneRequest PromptTuneJob::request() const {
   r.config.warmup_steps = warmupSteps;
   r.init_from = initFrom.toStdString();
   r.peft_dir = peftDir.toStdString();
-  // An unparsable device name is left to tune_prompt's checks through the CPU default.
+  // The page's combo offers only parsable names (cpu, cuda:N); anything else stays on the CPU.
   if (auto d = lw::parse_device(device.toStdString()); d.is_ok()) r.device = *d;
   r.dtype = r.device.is_cuda() ? lw::DType::kBF16 : lw::DType::kF32;
   r.config.max_new_tokens = 4;
